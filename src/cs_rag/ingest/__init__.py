@@ -1,0 +1,1 @@
+"""Knowledge readers: FAQ tables, passage sets and policy documents into Documents and Chunks."""

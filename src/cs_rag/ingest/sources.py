@@ -1,0 +1,145 @@
+"""Turn knowledge paths (files or directories) into Documents, stopping or skipping on bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from ..types import Document, DocumentKind, FaqEntry, Section, SkippedInput
+from .documents import SUPPORTED_SUFFIXES, read_document
+from .faq import iter_faq_table, parse_jsonl, read_faq_jsonl_record
+
+# Files in a knowledge folder that configure the tokenizer and query preparation; not knowledge.
+DICTIONARY_FILES = frozenset({"userdict.txt", "synonyms.txt", "stopwords.txt"})
+TABLE_SUFFIXES = frozenset({".csv", ".xlsx"})
+JSONL_SUFFIXES = frozenset({".jsonl"})
+
+
+@dataclass
+class CollectedSources:
+    """What `collect_documents` found: documents in input order, what was skipped, and the
+    resolved files it read (the scope a re-ingest syncs)."""
+
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[SkippedInput] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    user_dicts: list[Path] = field(default_factory=list)
+
+
+def collect_documents(paths: Iterable[str | Path], *, skip_bad: bool = False) -> CollectedSources:
+    """Read every knowledge file under `paths`.
+
+    Raises InputError on the first bad file, line or row unless `skip_bad`, in which case the
+    bad part is left out and listed in `skipped`. Duplicate ids are an error naming both places.
+    A `userdict.txt` at the top of a given directory is reported in `user_dicts`.
+    """
+    result = CollectedSources()
+    seen: dict[str, str] = {}
+    for root in (Path(p) for p in paths):
+        if not root.exists():
+            raise InputError(str(root), "no such file or directory")
+        files = _knowledge_files(root)
+        if root.is_dir() and (root / "userdict.txt").is_file():
+            result.user_dicts.append(root / "userdict.txt")
+        if not files:
+            raise InputError(str(root), "no knowledge files found (expected .jsonl, .csv, .xlsx, "
+                             f"or documents: {', '.join(sorted(SUPPORTED_SUFFIXES))})")
+        for path in files:
+            result.files.append(path.resolve())
+            source = _display_name(path)
+            for item in _read_file(path, source):
+                if isinstance(item, Document):
+                    item.file = str(path.resolve())
+                if isinstance(item, InputError):
+                    _skip_or_raise(item, skip_bad, result)
+                    continue
+                if item.id in seen:
+                    _skip_or_raise(InputError(source, f"duplicate id {item.id!r} (first defined in "
+                                              f"{seen[item.id]})", field="id"), skip_bad, result)
+                    continue
+                seen[item.id] = source
+                result.documents.append(item)
+    return result
+
+
+def _skip_or_raise(error: InputError, skip_bad: bool, result: CollectedSources) -> None:
+    if not skip_bad:
+        raise error
+    result.skipped.append(SkippedInput(source=error.source, reason=str(error)))
+
+
+def _knowledge_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*")
+                  if p.is_file() and p.name not in DICTIONARY_FILES
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def _display_name(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _read_file(path: Path, source: str) -> Iterable[Document | InputError]:
+    """Documents from one file; bad records come back as InputError items, a bad file as one."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in JSONL_SUFFIXES:
+            yield from _read_jsonl(path, source)
+        elif suffix in TABLE_SUFFIXES:
+            for item in iter_faq_table(path, source):
+                yield item if isinstance(item, InputError) else _faq_document(item, source)
+        elif suffix in SUPPORTED_SUFFIXES:
+            sections = read_document(path, source)
+            yield Document(id=path.stem, kind=DocumentKind.POLICY, source=source,
+                           title=path.stem, sections=sections)
+        else:
+            yield InputError(source, f"unsupported file type {suffix or '(none)'!r}")
+    except InputError as exc:
+        yield exc
+
+
+def _read_jsonl(path: Path, source: str) -> Iterable[Document | InputError]:
+    """A JSONL file holds FAQ entries (`question` key) or passages (`text` key), not both."""
+    kind: DocumentKind | None = None
+    for line, record in parse_jsonl(path, source):
+        record_kind = (DocumentKind.FAQ if "question" in record
+                       else DocumentKind.PASSAGE if "text" in record else None)
+        if record_kind is None:
+            yield InputError(source, "neither an FAQ entry ('question') nor a passage ('text')",
+                             line=line)
+            continue
+        if kind is None:
+            kind = record_kind
+        elif record_kind is not kind:
+            yield InputError(source, f"a {record_kind.value} record in a file of {kind.value} "
+                             "records", line=line)
+            continue
+        try:
+            if record_kind is DocumentKind.FAQ:
+                yield _faq_document(read_faq_jsonl_record(record, source, line), source)
+            else:
+                yield _passage_document(record, source, line)
+        except InputError as exc:
+            yield exc
+
+
+def _faq_document(entry: FaqEntry, source: str) -> Document:
+    return Document(id=entry.id, kind=DocumentKind.FAQ, source=source, faq=entry,
+                    category=entry.category)
+
+
+def _passage_document(record: dict, source: str, line: int) -> Document:
+    for key in ("id", "text"):
+        value = record.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(source, f"missing or empty {key!r}", line=line, field=key)
+    title = str(record.get("title") or "").strip()
+    return Document(id=record["id"], kind=DocumentKind.PASSAGE, source=source, title=title,
+                    sections=[Section(heading_path=[title] if title else [], text=record["text"])],
+                    category=record.get("category"))

@@ -1,0 +1,290 @@
+"""A knowledge base on disk: incremental ingest into the embedded index, and search over it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .config import Settings
+from .e5_convert import E5_MODEL_NAME
+from .embedding import Embedder
+from .errors import IndexMismatchError, InputError
+from .index.base import SearchFilter
+from .index.embedded import DocumentRecord, EmbeddedIndex, Row, read_manifest
+from .index.versions import current_version, new_version_folder, publish, writer_lock
+from .ingest.chunks import document_chunks
+from .ingest.sources import collect_documents
+from .retrieve import HybridRetriever
+from .text import Tokenizer
+from .types import Chunk, Document, DocumentKind, Hit, IngestReport
+
+USER_DICT_FILE = "userdict.txt"
+Progress = Callable[[int, int], None]  # (texts embedded so far, texts to embed)
+
+
+class KnowledgeBase:
+    """An index directory with the tokenizer and embedding model that built it.
+
+    The index remembers its embedding model and user dictionary; search always uses those.
+    Configuring a different model for an existing index raises IndexMismatchError.
+    """
+
+    def __init__(self, index_dir: str | Path, settings: Settings | None = None) -> None:
+        self.index_dir = Path(index_dir)
+        self.settings = settings or Settings()
+        self._loaded: tuple[Path, EmbeddedIndex, Tokenizer, Embedder] | None = None
+
+    # ---- reading -------------------------------------------------------------------------
+
+    @property
+    def exists(self) -> bool:
+        return current_version(self.index_dir) is not None
+
+    def index(self) -> EmbeddedIndex:
+        """The live index version (reloaded when an ingest has switched in a new one)."""
+        return self._live()[1]
+
+    def search(self, query: str, k: int = 10, where: SearchFilter | None = None) -> list[Hit]:
+        """Ranked hits for a customer's question."""
+        _, index, tokenizer, embedder = self._live()
+        return HybridRetriever(index, tokenizer, embedder, self.settings.retrieval).search(
+            query, k=k, where=where)
+
+    def _live(self) -> tuple[Path, EmbeddedIndex, Tokenizer, Embedder]:
+        folder = current_version(self.index_dir)
+        if folder is None:
+            raise IndexMismatchError(f"{self.index_dir} holds no index; run `cs-rag ingest "
+                                     f"PATH --index {self.index_dir}` first")
+        if self._loaded is None or self._loaded[0] != folder:
+            index = EmbeddedIndex.load(folder)
+            embedder = self._embedder_for(index.manifest.embedding_model)
+            previous = self._loaded[3] if self._loaded else None
+            if previous is not None and previous.name == embedder.name:
+                embedder = previous  # keep the loaded model across index versions
+            tokenizer = _tokenizer_in(folder, self.settings)
+            if tokenizer.fingerprint != index.manifest.tokenizer_fingerprint:
+                raise IndexMismatchError(f"{folder}: built with tokenizer "
+                                         f"{index.manifest.tokenizer_fingerprint}, this cs_rag "
+                                         f"tokenizes as {tokenizer.fingerprint}; re-ingest")
+            self._loaded = (folder, index, tokenizer, embedder)
+        return self._loaded
+
+    def _embedder_for(self, model_name: str) -> Embedder:
+        configured = Embedder(self.settings.embedding)
+        if "model" in self.settings.embedding.model_fields_set:
+            if configured.name != model_name:
+                raise IndexMismatchError(f"{self.index_dir} was built with embedding model "
+                                         f"{model_name!r}, settings ask for {configured.name!r}; "
+                                         "use a new index directory")
+            return configured
+        spec = _model_spec(model_name)
+        return Embedder(self.settings.embedding.model_copy(update={"model": spec}))
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def ingest(self, paths: Iterable[str | Path], *, skip_bad: bool = False,
+               progress: Progress | None = None) -> IngestReport:
+        """Bring the index in line with the knowledge under `paths`.
+
+        Documents from files under `paths` are added, updated or (if gone) removed; documents
+        from other sources stay. Only texts whose content hash is new are embedded. Bad input
+        raises InputError before anything is written unless `skip_bad`. The new version is
+        switched in atomically: on any failure the previous index stays live and unchanged.
+        """
+        started = time.perf_counter()
+        paths = [Path(p) for p in paths]
+        with writer_lock(self.index_dir):
+            old_folder = current_version(self.index_dir)
+            old = EmbeddedIndex.load(old_folder) if old_folder else None
+            embedder = (self._embedder_for(old.manifest.embedding_model) if old
+                        else Embedder(self.settings.embedding))
+            collected = collect_documents(paths, skip_bad=skip_bad)
+            user_dict = self._user_dict(collected.user_dicts, old_folder)
+            tokenizer = Tokenizer.create(user_dict, self.settings.text.stopwords)
+            plan = _plan(old, collected.documents, [p.resolve() for p in paths], skip_bad)
+            report = IngestReport(skipped=[*collected.skipped, *plan.skipped])
+            index = self._assemble(plan, old, tokenizer, embedder, report, progress)
+            folder = new_version_folder(self.index_dir)
+            try:
+                index.save(folder)
+                if user_dict is not None:
+                    shutil.copyfile(user_dict, folder / USER_DICT_FILE)
+                publish(self.index_dir, folder)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+        report.chunks = len(index)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _user_dict(self, found: Sequence[Path], old_folder: Path | None) -> Path | None:
+        """Settings first, then a userdict.txt in an ingested folder, then the index's copy."""
+        if self.settings.text.user_dict is not None:
+            return self.settings.text.user_dict
+        if found:
+            return found[0]
+        if old_folder is not None and (old_folder / USER_DICT_FILE).is_file():
+            return old_folder / USER_DICT_FILE
+        return None
+
+    def _assemble(self, plan: "_Plan", old: EmbeddedIndex | None, tokenizer: Tokenizer,
+                  embedder: Embedder, report: IngestReport,
+                  progress: Progress | None) -> EmbeddedIndex:
+        same_tokens = old is not None and old.manifest.tokenizer_fingerprint == tokenizer.fingerprint
+        old_by_doc = _chunks_by_doc(old) if old else {}
+        chunks: list[Chunk] = []
+        rows: list[Row] = []
+        records: dict[str, DocumentRecord] = {}
+        for item in plan.items:
+            if item.document is None or item.status == "unchanged":
+                source = item.document.source if item.document else item.record.source
+                pairs = [(c.model_copy(update={"source": source}), r)
+                         for c, r in old_by_doc[item.doc_id]]
+                reuse_tokens = same_tokens
+            else:
+                pairs = [(c, []) for c in document_chunks(item.document, self.settings.chunking)]
+                reuse_tokens = False
+            for chunk, old_rows in pairs:
+                ordinal = len(chunks)
+                chunks.append(chunk)
+                role = _role(chunk)
+                for j, text in enumerate(chunk.match_texts):
+                    tokens = old_rows[j].tokens if reuse_tokens else tokenizer.tokenize(text)
+                    rows.append(Row(ordinal, embedder.text_key(text, role), tokens))
+            records[item.doc_id] = item.record.model_copy(update={"chunks": len(pairs),
+                                                                  "source": pairs[0][0].source})
+        vectors = _vectors_for(rows, chunks, old, embedder, report, progress)
+        report.added, report.updated = plan.added, plan.updated
+        report.removed, report.unchanged = plan.removed, plan.unchanged
+        return EmbeddedIndex.build(chunks, rows, vectors, embedding_model=embedder.name,
+                                   tokenizer_fingerprint=tokenizer.fingerprint, documents=records)
+
+
+class _PlanItem:
+    def __init__(self, doc_id: str, status: str, record: DocumentRecord,
+                 document: Document | None) -> None:
+        self.doc_id, self.status, self.record, self.document = doc_id, status, record, document
+
+
+class _Plan:
+    def __init__(self) -> None:
+        self.items: list[_PlanItem] = []
+        self.added: list[str] = []
+        self.updated: list[str] = []
+        self.removed: list[str] = []
+        self.unchanged: list[str] = []
+        self.skipped: list = []
+
+
+def _plan(old: EmbeddedIndex | None, documents: list[Document], roots: list[Path],
+          skip_bad: bool) -> _Plan:
+    """Decide, per document, keep / add / update / remove; out-of-scope documents stay first."""
+    from .types import SkippedInput
+
+    plan = _Plan()
+    old_docs = old.manifest.documents if old else {}
+    new_ids = {d.id for d in documents}
+    for doc_id, record in old_docs.items():
+        if not _in_scope(Path(record.file), roots):
+            plan.items.append(_PlanItem(doc_id, "kept", record, None))
+        elif doc_id not in new_ids:
+            plan.removed.append(doc_id)
+    kept = {i.doc_id for i in plan.items}
+    for document in documents:
+        if document.id in kept:
+            error = InputError(document.source, f"duplicate id {document.id!r} (already in the "
+                               f"index from {old_docs[document.id].source})", field="id")
+            if not skip_bad:
+                raise error
+            plan.skipped.append(SkippedInput(source=document.source, reason=str(error)))
+            continue
+        record = DocumentRecord(content_hash=document.content_hash, kind=document.kind,
+                                source=document.source, file=document.file or document.source,
+                                chunks=0)
+        previous = old_docs.get(document.id)
+        if previous is None:
+            status, bucket = "added", plan.added
+        elif previous.content_hash == record.content_hash:
+            status, bucket = "unchanged", plan.unchanged
+        else:
+            status, bucket = "updated", plan.updated
+        bucket.append(document.id)
+        plan.items.append(_PlanItem(document.id, status, record, document))
+    return plan
+
+
+def _role(chunk: Chunk) -> str:
+    """FAQ questions are embedded as queries (question-to-question matching); text as passages."""
+    return "query" if chunk.kind is DocumentKind.FAQ else "passage"
+
+
+def _in_scope(file: Path, roots: list[Path]) -> bool:
+    return any(file == root or root in file.parents for root in roots)
+
+
+def _chunks_by_doc(index: EmbeddedIndex) -> dict[str, list[tuple[Chunk, list[Row]]]]:
+    grouped: dict[str, list[tuple[Chunk, list[Row]]]] = {}
+    rows_of: dict[int, list[Row]] = {}
+    for row in index.rows:
+        rows_of.setdefault(row.chunk, []).append(row)
+    for ordinal, chunk in enumerate(index.chunks):
+        grouped.setdefault(chunk.doc_id, []).append((chunk, rows_of[ordinal]))
+    return grouped
+
+
+def _vectors_for(rows: list[Row], chunks: list[Chunk], old: EmbeddedIndex | None,
+                 embedder: Embedder, report: IngestReport,
+                 progress: Progress | None) -> np.ndarray:
+    """One vector per row, reusing the old index's vector for every known content key."""
+    old_rows = {r.key: i for i, r in enumerate(old.rows)} if old else {}
+    old_vectors = old.vectors if old else None
+    missing: dict[str, tuple[str, str]] = {}
+    offsets: dict[int, int] = {}
+    for row in rows:
+        if row.key not in old_rows and row.key not in missing:
+            chunk = chunks[row.chunk]
+            missing[row.key] = (chunk.match_texts[offsets.get(row.chunk, 0)], _role(chunk))
+        offsets[row.chunk] = offsets.get(row.chunk, 0) + 1
+    fresh: dict[str, np.ndarray] = {}
+    done = 0
+    for role in ("query", "passage"):
+        keys = [k for k, (_, r) in missing.items() if r == role]
+        if not keys:
+            continue
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, len(missing))
+
+        encoded = embedder.encode([missing[k][0] for k in keys], role, progress=step)
+        fresh.update(zip(keys, encoded))
+    report.texts_embedded = len(missing)
+    if not rows:
+        return np.zeros((0, 0), dtype=np.float32)
+    dim = (old_vectors.shape[1] if old_vectors is not None and old_vectors.size
+           else next(iter(fresh.values())).shape[0])
+    out = np.empty((len(rows), dim), dtype=np.float32)
+    for i, row in enumerate(rows):
+        out[i] = fresh[row.key] if row.key in fresh else old_vectors[old_rows[row.key]]
+    return out
+
+
+def _model_spec(model_name: str) -> str:
+    """The embedding.model setting that rebuilds the model a manifest names."""
+    if model_name == E5_MODEL_NAME:
+        return "e5-small"
+    if model_name.startswith("st:"):
+        return model_name[3:]
+    return model_name
+
+
+def _tokenizer_in(folder: Path, settings: Settings) -> Tokenizer:
+    user_dict = folder / USER_DICT_FILE
+    return Tokenizer.create(user_dict if user_dict.is_file() else None, settings.text.stopwords)

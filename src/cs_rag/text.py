@@ -1,0 +1,141 @@
+"""The one place text becomes tokens: shared by BM25, the guard and evaluation.
+
+Pipeline: NFKC (full-width to half-width) -> Traditional to Simplified (OpenCC t2s) ->
+lower-case -> jieba with the knowledge base's user dictionary -> letters and digits split
+(iphone15 -> iphone, 15) -> punctuation, spaces and stopwords dropped. Numbers are kept.
+Deterministic for a given user dictionary and stopword list; `Tokenizer.fingerprint`
+identifies both so an index can tell which tokenizer built it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+import jieba
+import opencc
+
+from .errors import InputError
+
+TOKENIZER_VERSION = "1"
+
+_T2S = opencc.OpenCC("t2s")
+_WORD = re.compile(r"[a-z]+|\d+(?:\.\d+)?|[^\W\d_a-z]", re.UNICODE)
+_MIXED = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_RUN = re.compile(r"[A-Za-z0-9]+")
+_HAS_WORD_CHAR = re.compile(r"\w", re.UNICODE)
+
+jieba.setLogLevel(60)  # jieba logs its dictionary build at INFO on every new Tokenizer
+_JIEBA_LOCK = threading.Lock()
+
+
+def normalize(text: str) -> str:
+    """NFKC, Traditional to Simplified, lower-case. Idempotent."""
+    return _T2S.convert(unicodedata.normalize("NFKC", text)).lower()
+
+
+def budget_length(text: str) -> int:
+    """Length for chunk budgets: one unit per CJK character and per Latin/digit run.
+
+    Close to what a multilingual subword model counts for Chinese, cheap, and stable.
+    """
+    return len(_CJK.findall(text)) + len(_LATIN_RUN.findall(text))
+
+
+def read_user_dict(path: Path) -> list[tuple[str, int | None, str | None]]:
+    """Parse a jieba user dictionary: `word [freq] [pos]` per line, `#` comments."""
+    entries: list[tuple[str, int | None, str | None]] = []
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"cannot read user dictionary: {exc}") from None
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        freq: int | None = None
+        pos: str | None = None
+        if len(parts) >= 2:
+            if not parts[1].isdigit():
+                raise InputError(str(path), f"frequency must be a whole number, got {parts[1]!r}",
+                                 line=number)
+            freq = int(parts[1])
+        if len(parts) >= 3:
+            pos = parts[2]
+        entries.append((parts[0], freq, pos))
+    return entries
+
+
+def _read_word_list(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    return [normalize(w.strip()) for w in lines if w.strip() and not w.startswith("#")]
+
+
+def _default_stopwords() -> list[str]:
+    ref = importlib.resources.files("cs_rag") / "data" / "stopwords.txt"
+    with importlib.resources.as_file(ref) as path:
+        return _read_word_list(path)
+
+
+class Tokenizer:
+    """Turns text into BM25/guard/eval tokens. Build with `Tokenizer.create` to share instances."""
+
+    def __init__(self, user_words: Iterable[tuple[str, int | None, str | None]] = (),
+                 stopwords: Iterable[str] | None = None) -> None:
+        self._user_words = sorted({(normalize(w), f, p) for w, f, p in user_words},
+                                  key=lambda e: (e[0], e[1] or 0, e[2] or ""))
+        self._stopwords = frozenset(_default_stopwords() if stopwords is None else
+                                    (normalize(s) for s in stopwords))
+        self._jieba = jieba.Tokenizer()
+        with _JIEBA_LOCK:  # jieba's lazy dictionary load is not thread-safe
+            self._jieba.initialize()
+            for word, freq, pos in self._user_words:
+                self._jieba.add_word(word, freq, pos)
+        digest = hashlib.sha256()
+        digest.update(TOKENIZER_VERSION.encode())
+        for word, freq, pos in self._user_words:
+            digest.update(f"u\t{word}\t{freq}\t{pos}\n".encode())
+        for word in sorted(self._stopwords):
+            digest.update(f"s\t{word}\n".encode())
+        self.fingerprint = digest.hexdigest()[:16]
+
+    @staticmethod
+    def create(user_dict: Path | None = None, stopwords: Path | None = None) -> "Tokenizer":
+        """Shared tokenizer for these dictionary files (cached: jieba set-up costs ~1 s)."""
+        key_user = (str(user_dict.resolve()), user_dict.stat().st_mtime_ns) if user_dict else None
+        key_stop = (str(stopwords.resolve()), stopwords.stat().st_mtime_ns) if stopwords else None
+        return _cached_tokenizer(key_user, key_stop)
+
+    @property
+    def user_words(self) -> list[str]:
+        return [w for w, _, _ in self._user_words]
+
+    def tokenize(self, text: str) -> list[str]:
+        """Normalised tokens without punctuation, spaces or stopwords; numbers kept."""
+        tokens: list[str] = []
+        for piece in self._jieba.lcut(normalize(text), HMM=True):
+            if not _HAS_WORD_CHAR.search(piece):
+                continue
+            parts = _MIXED.findall(piece) if _is_ascii_alnum(piece) else [piece.strip()]
+            tokens.extend(p for p in parts if p and p not in self._stopwords)
+        return tokens
+
+
+def _is_ascii_alnum(piece: str) -> bool:
+    return piece.isascii() and piece.isalnum()
+
+
+@lru_cache(maxsize=8)
+def _cached_tokenizer(user_key: tuple[str, int] | None,
+                      stop_key: tuple[str, int] | None) -> Tokenizer:
+    user_words = read_user_dict(Path(user_key[0])) if user_key else ()
+    stopwords = _read_word_list(Path(stop_key[0])) if stop_key else None
+    return Tokenizer(user_words, stopwords)

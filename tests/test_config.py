@@ -1,0 +1,66 @@
+"""Settings: defaults, TOML, environment precedence, errors naming the key."""
+
+from pathlib import Path
+
+import pytest
+
+from cs_rag.config import load_settings
+from cs_rag.errors import ConfigError
+
+
+def test_defaults_without_file_or_environment():
+    settings = load_settings(environ={})
+    assert settings.embedding.model == "e5-small"
+    assert settings.chunking.max_tokens > settings.chunking.overlap_tokens
+
+
+def test_toml_then_environment_precedence(tmp_path: Path):
+    path = tmp_path / "cs_rag.toml"
+    path.write_text('[embedding]\nbatch_size = 16\n[chunking]\nmax_tokens = 200\n', encoding="utf-8")
+    settings = load_settings(path, environ={"CS_RAG_EMBEDDING_BATCH_SIZE": "8"})
+    assert settings.embedding.batch_size == 8
+    assert settings.chunking.max_tokens == 200
+
+
+def test_dictionary_paths_are_relative_to_the_config_file(tmp_path: Path):
+    path = tmp_path / "conf" / "cs_rag.toml"
+    path.parent.mkdir()
+    path.write_text('[text]\nuser_dict = "dict/userdict.txt"\n', encoding="utf-8")
+    assert load_settings(path, environ={}).text.user_dict == tmp_path / "conf" / "dict" / "userdict.txt"
+
+
+def test_bad_toml_value_names_the_key(tmp_path: Path):
+    path = tmp_path / "cs_rag.toml"
+    path.write_text("[embedding]\nbatch_size = 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"embedding\.batch_size"):
+        load_settings(path, environ={})
+
+
+def test_unknown_toml_key_names_the_key(tmp_path: Path):
+    path = tmp_path / "cs_rag.toml"
+    path.write_text("[chunking]\nmax_token = 10\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"chunking\.max_token"):
+        load_settings(path, environ={})
+
+
+def test_bad_environment_value_names_the_variable():
+    with pytest.raises(ConfigError, match="CS_RAG_CHUNKING_MAX_TOKENS"):
+        load_settings(environ={"CS_RAG_CHUNKING_MAX_TOKENS": "lots"})
+
+
+def test_unknown_environment_key_in_a_section_is_an_error():
+    with pytest.raises(ConfigError, match="CS_RAG_EMBEDDING_MODLE"):
+        load_settings(environ={"CS_RAG_EMBEDDING_MODLE": "x"})
+
+
+def test_variables_of_other_parts_are_ignored():
+    assert load_settings(environ={"CS_RAG_API_KEYS": "k1,k2"}).embedding.model == "e5-small"
+
+
+def test_missing_or_broken_file(tmp_path: Path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.toml", environ={})
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[embedding\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(broken, environ={})

@@ -1,0 +1,131 @@
+"""Ingest into the embedded index and search it, with the real embedding model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cs_rag import KnowledgeBase
+from cs_rag.config import Settings
+from cs_rag.errors import IndexMismatchError, InputError
+from cs_rag.index.versions import current_version
+from cs_rag.types import DocumentKind
+
+from conftest import FAQ, write_jsonl
+
+pytestmark = pytest.mark.slow
+
+
+def test_ingest_then_search_faq_and_policy(tmp_path, knowledge_dir, settings):
+    kb = KnowledgeBase(tmp_path / "index", settings)
+    report = kb.ingest([knowledge_dir])
+    assert sorted(report.added) == sorted([f["id"] for f in FAQ] + ["退换货政策"])
+    assert report.texts_embedded == sum(1 + len(f["similar_questions"]) for f in FAQ) + report.chunks - len(FAQ)
+    top = kb.search("我的退款几天到账啊", k=3)[0]
+    assert top.id == "f-refund" and top.kind is DocumentKind.FAQ
+    assert top.scores["dense"] > 0 and top.scores["bm25"] > 0
+    policy = kb.search("耳机拆封了还能退吗", k=3)
+    assert policy[0].doc_id == "退换货政策"
+    assert policy[0].heading_path == ["退换货政策", "不支持退货的商品"]
+    english = kb.search("how can I become a gold member", k=1)[0]
+    assert english.id == "f-vip"
+
+
+def test_expired_entries_are_never_returned(tmp_path, knowledge_dir, settings):
+    kb = KnowledgeBase(tmp_path / "index", settings)
+    kb.ingest([knowledge_dir])
+    ids = [h.id for h in kb.search("双11满减规则", k=10)]
+    assert "f-old-promo" not in ids and ids
+
+
+def test_reingest_embeds_only_what_changed(tmp_path, knowledge_dir, settings):
+    kb = KnowledgeBase(tmp_path / "index", settings)
+    kb.ingest([knowledge_dir])
+    again = kb.ingest([knowledge_dir])
+    assert again.texts_embedded == 0 and not (again.added or again.updated or again.removed)
+    assert len(again.unchanged) == len(FAQ) + 1
+
+    changed = [dict(f) for f in FAQ if f["id"] != "f-ship"]
+    changed[0]["similar_questions"] = changed[0]["similar_questions"] + ["退款到账要几天"]
+    changed[1]["answer"] = "在“我的订单”里申请电子发票。"
+    write_jsonl(knowledge_dir / "faq.jsonl", changed)
+    report = kb.ingest([knowledge_dir])
+    assert sorted(report.updated) == ["f-invoice", "f-refund"]
+    assert report.removed == ["f-ship"]
+    assert report.texts_embedded == 1  # only the new similar question; answers are not embedded
+    assert kb.search("发票怎么申请", k=1)[0].text == "在“我的订单”里申请电子发票。"
+    assert "f-ship" not in {h.id for h in kb.search("什么时候发货", k=10)}
+
+
+def test_sources_outside_the_ingested_paths_are_kept(tmp_path, settings):
+    a = write_jsonl(tmp_path / "a.jsonl", FAQ[:2])
+    b = write_jsonl(tmp_path / "b.jsonl", FAQ[2:4])
+    kb = KnowledgeBase(tmp_path / "index", settings)
+    kb.ingest([a])
+    report = kb.ingest([b])
+    assert report.removed == [] and len(kb.index()) == 4
+    write_jsonl(b, FAQ[2:3])
+    assert kb.ingest([b]).removed == ["f-vip"]
+
+
+def test_bad_input_keeps_the_previous_index(tmp_path, knowledge_dir, settings):
+    kb = KnowledgeBase(tmp_path / "index", settings)
+    kb.ingest([knowledge_dir])
+    live = current_version(tmp_path / "index")
+    (knowledge_dir / "broken.jsonl").write_text('{"id": "x", "question": "q", "answer": "a"}\n{oops\n',
+                                                encoding="utf-8")
+    with pytest.raises(InputError, match=r"broken.jsonl:2"):
+        kb.ingest([knowledge_dir])
+    assert current_version(tmp_path / "index") == live
+    assert kb.search("退款多久到账", k=1)[0].id == "f-refund"
+    report = kb.ingest([knowledge_dir], skip_bad=True)
+    assert "x" in report.added and "broken.jsonl:2" in report.skipped[0].reason
+
+
+def test_failure_while_writing_leaves_the_previous_version(tmp_path, knowledge_dir, settings, monkeypatch):
+    from cs_rag.index.embedded import EmbeddedIndex
+
+    index_dir = tmp_path / "index"
+    kb = KnowledgeBase(index_dir, settings)
+    kb.ingest([knowledge_dir])
+    live = current_version(index_dir)
+
+    def fail(self, folder):
+        (folder / "manifest.json").write_text("{}", encoding="utf-8")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(EmbeddedIndex, "save", fail)
+    write_jsonl(knowledge_dir / "faq.jsonl", FAQ[:1])
+    with pytest.raises(OSError, match="disk full"):
+        kb.ingest([knowledge_dir])
+    assert current_version(index_dir) == live
+    assert sorted(p.name for p in index_dir.glob("v-*")) == [live.name]
+
+
+def test_index_folder_holds_no_pickle(tmp_path, knowledge_dir, settings):
+    KnowledgeBase(tmp_path / "index", settings).ingest([knowledge_dir])
+    files = [p for p in (tmp_path / "index").rglob("*") if p.is_file()]
+    assert {p.suffix for p in files} <= {"", ".json", ".jsonl", ".faiss", ".npz", ".txt"}
+    for path in files:
+        assert b"\x80\x04\x95" not in path.read_bytes()[:64], path  # pickle protocol 4 header
+
+
+def test_another_model_or_format_is_refused(tmp_path, knowledge_dir, settings):
+    index_dir = tmp_path / "index"
+    KnowledgeBase(index_dir, settings).ingest([knowledge_dir])
+    other = Settings.model_validate({"embedding": {"model": str(tmp_path / "my-bge")}})
+    with pytest.raises(IndexMismatchError, match="built with embedding model"):
+        KnowledgeBase(index_dir, other).search("退款")
+    manifest = current_version(index_dir) / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["format_version"] = 99
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="format version 99"):
+        KnowledgeBase(index_dir, settings).search("退款")
+
+
+def test_search_on_a_missing_index_says_what_to_do(tmp_path, settings):
+    with pytest.raises(IndexMismatchError, match="cs-rag ingest"):
+        KnowledgeBase(tmp_path / "nothing", settings).search("退款")

@@ -1,0 +1,81 @@
+"""Collecting knowledge from paths: dispatch by type, duplicates, empty folders, --skip-bad."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cs_rag.errors import InputError
+from cs_rag.ingest.sources import collect_documents
+from cs_rag.types import DocumentKind
+
+
+def _faq(path: Path, *records: dict) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def _kb(tmp_path: Path) -> Path:
+    root = tmp_path / "kb"
+    (root / "policies").mkdir(parents=True)
+    _faq(root / "faq.jsonl", {"id": "f1", "question": "退款多久到账", "answer": "3-5个工作日", "category": "售后退款"})
+    (root / "policies" / "退换货政策.md").write_text("# 退换货政策\n## 七天无理由退货\n签收后七天内可申请退货。\n",
+                                               encoding="utf-8")
+    (root / "userdict.txt").write_text("七天无理由 10\n", encoding="utf-8")
+    (root / ".hidden.md").write_text("# 不应读取\n", encoding="utf-8")
+    return root
+
+
+def test_folder_dispatches_by_type_and_skips_dictionaries_and_hidden_files(tmp_path: Path):
+    collected = collect_documents([_kb(tmp_path)])
+    kinds = {d.id: d.kind for d in collected.documents}
+    assert kinds == {"f1": DocumentKind.FAQ, "退换货政策": DocumentKind.POLICY}
+    assert collected.user_dicts == [tmp_path / "kb" / "userdict.txt"]
+    assert all(Path(d.file).is_absolute() for d in collected.documents)
+
+
+def test_passage_set(tmp_path: Path):
+    path = _faq(tmp_path / "passages.jsonl", {"id": "p1", "title": "会员", "text": "金卡会员免运费。"})
+    (doc,) = collect_documents([path]).documents
+    assert doc.kind is DocumentKind.PASSAGE and doc.sections[0].heading_path == ["会员"]
+
+
+def test_mixed_jsonl_records_are_rejected(tmp_path: Path):
+    path = _faq(tmp_path / "k.jsonl", {"id": "f1", "question": "q", "answer": "a"}, {"id": "p1", "text": "t"})
+    with pytest.raises(InputError, match=r"k.jsonl:2: a passage record in a file of faq records"):
+        collect_documents([path])
+
+
+def test_duplicate_ids_name_both_files(tmp_path: Path):
+    a = _faq(tmp_path / "a.jsonl", {"id": "dup", "question": "q1", "answer": "a"})
+    b = _faq(tmp_path / "b.jsonl", {"id": "dup", "question": "q2", "answer": "a"})
+    with pytest.raises(InputError, match=r"b.jsonl.*duplicate id 'dup' \(first defined in .*a.jsonl\)"):
+        collect_documents([a, b])
+
+
+def test_empty_folder_and_missing_path(tmp_path: Path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no knowledge files found"):
+        collect_documents([tmp_path / "empty"])
+    with pytest.raises(InputError, match="no such file"):
+        collect_documents([tmp_path / "missing"])
+
+
+def test_unsupported_file_stops_by_default_and_is_listed_with_skip_bad(tmp_path: Path):
+    root = _kb(tmp_path)
+    (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(InputError, match=r"logo.png: unsupported file type '.png'"):
+        collect_documents([root])
+    collected = collect_documents([root], skip_bad=True)
+    assert {d.id for d in collected.documents} == {"f1", "退换货政策"}
+    assert [s.source for s in collected.skipped] == [str(root / "logo.png")] or \
+        collected.skipped[0].source.endswith("logo.png")
+
+
+def test_skip_bad_keeps_the_good_lines_of_a_file(tmp_path: Path):
+    path = tmp_path / "faq.jsonl"
+    path.write_text('{"id": "a", "question": "q", "answer": "x"}\n{"id": "b", "question": "q2", "answer": ""}\n'
+                    '{"id": "c", "question": "q3", "answer": "y"}\n', encoding="utf-8")
+    collected = collect_documents([path], skip_bad=True)
+    assert [d.id for d in collected.documents] == ["a", "c"]
+    assert "faq.jsonl:2" in collected.skipped[0].reason
