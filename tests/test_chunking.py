@@ -70,7 +70,7 @@ def test_budget_respected_and_overlap_present():
     assert all(budget_length(c.text) <= 50 for c in chunks)
     for before, after in zip(chunks, chunks[1:]):
         last = split_sentences(before.text)[-1]
-        assert after.text.startswith(last), "the next chunk repeats the previous chunk's last sentence"
+        assert after.text.startswith(last), "a chunk repeats its predecessor's last sentence"
         repeated = len(after.text) - len(after.text.removeprefix(last))
         assert budget_length(after.text[:repeated]) <= 20
 
@@ -123,10 +123,10 @@ def test_overlap_gives_way_to_a_long_next_sentence():
 
 
 def test_deterministic():
-    sections = [Section(heading_path=["甲"], text=RETURNS), Section(heading_path=["乙"], text=RETURNS)]
-    first = chunk_sections(sections, 35, 12)
-    assert chunk_sections(sections, 35, 12) == first
-    assert [c.model_dump() for c in first] == [c.model_dump() for c in chunk_sections(sections, 35, 12)]
+    sections = [Section(heading_path=["甲"], text=RETURNS),
+                Section(heading_path=["乙"], text=RETURNS)]
+    first = [c.model_dump() for c in chunk_sections(sections, 35, 12)]
+    assert [c.model_dump() for c in chunk_sections(sections, 35, 12)] == first
 
 
 def test_empty_sections_give_no_chunks():

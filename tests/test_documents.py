@@ -373,3 +373,26 @@ def test_garbage_pdf_is_an_error(tmp_path):
     path.write_bytes(b"%PDF-1.4\n" + os.urandom(512))
     with pytest.raises(InputError, match=r"junk\.pdf"):
         read_document(path)
+
+
+def test_pdf_page_that_fails_to_extract_is_named(tmp_path, monkeypatch):
+    path = tmp_path / "damaged.pdf"
+    path.write_bytes(make_pdf([["第一页内容。"], ["第二页内容。"]]))
+    original = pypdf.PageObject.extract_text
+
+    def extract_text(page, *args, **kwargs):
+        text = original(page, *args, **kwargs)
+        if "第二页" in text:
+            raise ValueError("bad content stream")
+        return text
+
+    monkeypatch.setattr(pypdf.PageObject, "extract_text", extract_text)
+    with pytest.raises(InputError, match=r"damaged\.pdf: page 2: .*bad content stream"):
+        read_document(path)
+
+
+def test_unreadable_path_is_an_error(tmp_path):
+    folder = tmp_path / "folder.md"
+    folder.mkdir()
+    with pytest.raises(InputError, match=r"folder\.md: cannot read file"):
+        read_document(folder)

@@ -1,4 +1,4 @@
-"""Sections to chunks within a token budget, cut at sentence ends, overlapping by whole sentences."""
+"""Sections to chunks within a token budget, cut at sentence ends, overlapping by sentences."""
 
 from __future__ import annotations
 

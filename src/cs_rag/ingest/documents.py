@@ -33,7 +33,7 @@ _Item = _Heading | str  # a heading or one line of body text, already whitespace
 
 
 def read_document(path: Path, source: str | None = None) -> list[Section]:
-    """Read one policy document into sections, each with its heading path (outermost first) and text.
+    """Read one policy document into sections: heading path (outermost first) and text each.
 
     `source` is the name used in error messages (defaults to str(path)). Raises InputError naming
     the file (and the page for PDF problems) for: unsupported suffix, binary content in a text
@@ -143,7 +143,7 @@ def _clean(text: str) -> str:
 
 
 def _unwrap(text: str) -> str:
-    """Join wrapped lines into one: a break between two CJK characters vanishes, others are spaces."""
+    """Wrapped lines as one: a break between two CJK characters vanishes, others become a space."""
     return _clean(_BREAK_BETWEEN_CJK.sub("", text))
 
 
@@ -194,6 +194,7 @@ def _front_matter_end(lines: list[str]) -> int:
 
 
 def _markdown_items(data: bytes, source: str) -> list[_Item]:
+    """ATX and setext headings; paragraph lines joined; inline markup stripped; code kept."""
     lines = decode_text(data, source).splitlines()
     items: list[_Item] = []
     joinable = False  # the last item is paragraph or list text that a plain next line continues
@@ -213,8 +214,9 @@ def _markdown_items(data: bytes, source: str) -> list[_Item]:
         atx = _ATX.match(line)
         if opening or atx or not line.strip():
             fence = opening.group(1) if opening else ""
-            if atx and _clean(_strip_inline(atx.group(2) or "")):
-                items.append(_Heading(len(atx.group(1)), _clean(_strip_inline(atx.group(2)))))
+            title = _clean(_strip_inline(atx.group(2) or "")) if atx else ""
+            if title:
+                items.append(_Heading(len(atx.group(1)), title))
             joinable = False
             continue
         plain = not (_QUOTE.match(line) or _BULLET.match(line) or _ORDERED.match(line)
@@ -254,7 +256,8 @@ _CN_PAREN = re.compile(rf"^[（(][{_CN_DIGITS}]+[）)]\s*(?P<title>.+)$")
 _CN_PART = re.compile(rf"^(?P<marker>第[{_CN_DIGITS}\d]+(?P<unit>[章节条]))"
                       r"(?P<label>\s*【[^】]*】)?(?P<gap>\s*)(?P<rest>.*)$")
 _NUMBERED = re.compile(r"^\d{1,2}[.、．](?!\d)\s*(?P<title>\S.*)$")
-_SUBNUMBERED = re.compile(r"^(?P<number>\d{1,2}(?:[.．]\d{1,2})+)(?:[.．]\s*|\s+)(?P<title>\S.*)$")
+_SUBNUMBERED = re.compile(r"^(?P<number>\d{1,2}(?:[.．]\d{1,2})+)(?:[.．]\s*|\s+)"
+                          r"(?P<title>\S.*)$")
 _CLAUSE = re.compile(r"[。！？；!?;…]|\.(?=\s|$)|[，,、]$")
 _MAX_HEADING_CHARS = 30
 
@@ -370,7 +373,8 @@ def _walk_html(node: Tag, items: list[_Item], buffer: list[str]) -> None:
                 items.append(_Heading(int(child.name[1]), text))
         elif child.name == "tr":
             _flush_html(buffer, items)
-            cells = [_unwrap(cell.get_text()) for cell in child.find_all(["td", "th"], recursive=False)]
+            cells = [_unwrap(cell.get_text())
+                     for cell in child.find_all(["td", "th"], recursive=False)]
             if any(cells):
                 items.append(" | ".join(cells))
         elif child.name == "pre":
@@ -404,20 +408,29 @@ def _docx_items(data: bytes, source: str) -> list[_Item]:
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # corrupt files surface as zip, XML, key or package errors alike
-        raise InputError(source, f"corrupt or unreadable DOCX ({type(exc).__name__}: {exc})") from None
+        problem = f"corrupt or unreadable DOCX ({type(exc).__name__}: {exc})"
+        raise InputError(source, problem) from None
     items: list[_Item] = []
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             items.extend(_docx_rows(block))
             continue
-        style = (block.style.name or "") if block.style is not None else ""
-        heading = _DOCX_HEADING.match(style)
-        level = 0 if style.lower() in _DOCX_TITLE_STYLES else int(heading[1]) if heading else None
+        level = _docx_heading_level(block.style.name if block.style is not None else None)
         if level is None:
             items.extend(_text_lines(block.text))
         elif _clean(block.text):
             items.append(_Heading(level, _clean(block.text)))
     return items
+
+
+def _docx_heading_level(style: str | None) -> int | None:
+    """0 for a title style, 1-6 for heading styles (English or Chinese names), else None."""
+    if not style:
+        return None
+    if style.lower() in _DOCX_TITLE_STYLES:
+        return 0
+    heading = _DOCX_HEADING.match(style)
+    return int(heading[1]) if heading else None
 
 
 def _docx_rows(table: Table) -> list[str]:
