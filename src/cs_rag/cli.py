@@ -1,14 +1,16 @@
-"""The cs-rag command line: ingest knowledge, search it."""
+"""The cs-rag command line: ingest knowledge, search it, evaluate retrieval."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
-from .config import load_settings
-from .errors import CsRagError
+from .config import Settings, load_settings
+from .errors import CsRagError, InputError
 from .index.base import SearchFilter
 from .knowledge_base import KnowledgeBase
 
@@ -53,6 +55,20 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--category", action="append", help="only this category (repeatable)")
     search.add_argument("--json", action="store_true", help="print a JSON list of hits")
     search.set_defaults(run=_search)
+
+    evaluate = commands.add_parser(
+        "eval", help="retrieval metrics on a question set",
+        description="Run every question of DIR/questions.jsonl and print R@1/5/10, MRR@10, nDCG@10, "
+                    "refusal precision/recall (questions with empty gold_ids), decision shares, latency "
+                    "and a per-category breakdown. Without --index, DIR's knowledge.jsonl or "
+                    "passages.jsonl is ingested into a temporary index.")
+    evaluate.add_argument("dir", metavar="DIR", type=Path)
+    evaluate.add_argument("--index", metavar="DIR", help="an index already built (else a temporary one)")
+    evaluate.add_argument("--compare", metavar="FILE",
+                          help="a second TOML config: run both and print them side by side")
+    evaluate.add_argument("--json", action="store_true",
+                          help="print one JSON object (with per-question results under 'results')")
+    evaluate.set_defaults(run=_eval)
     return parser
 
 
@@ -96,6 +112,58 @@ def _search(args: argparse.Namespace, settings) -> int:
         print(f"{rank:>2}. {hit.score:.3f}  {hit.id}  [{hit.source}]  {where_from}")
         print(f"    {hit.text[:120].replace(chr(10), ' ')}")
     return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from .evaluate import load_questions, run_questions, summarise
+
+    questions_path = args.dir / "questions.jsonl"
+    if not questions_path.is_file():
+        raise InputError(str(questions_path), "no questions.jsonl in the evaluation folder")
+    questions = load_questions(questions_path)
+    configs = [("config", settings)]
+    if args.compare:
+        configs.append(("compare", load_settings(args.compare)))
+    with tempfile.TemporaryDirectory(prefix="cs-rag-eval-") as tmp:
+        index_dir = Path(args.index) if args.index else _temporary_index(args.dir, Path(tmp), settings)
+        results = {}
+        for name, config in configs:
+            kb = KnowledgeBase(index_dir, config)
+            retriever = kb.retriever()
+            outcomes = run_questions(lambda q: retriever.retrieve(q, k=10), questions)
+            results[name] = {**summarise(outcomes), "results": [o.model_dump(mode="json") for o in outcomes]}
+    if args.json:
+        print(json.dumps(results["config"] if len(results) == 1 else results, ensure_ascii=False))
+    else:
+        _print_summaries({n: r for n, r in results.items()})
+    return 0
+
+
+def _temporary_index(folder: Path, index_dir: Path, settings: Settings) -> Path:
+    knowledge = [folder / n for n in ("knowledge.jsonl", "passages.jsonl") if (folder / n).is_file()]
+    if not knowledge:
+        raise InputError(str(folder), "no --index given and no knowledge.jsonl or passages.jsonl to ingest")
+    KnowledgeBase(index_dir, settings).ingest(knowledge)
+    return index_dir
+
+
+def _print_summaries(results: dict[str, dict]) -> None:
+    names = list(results)
+    keys = [k for k in results[names[0]] if k not in ("per_category", "results")]
+    print("metric".ljust(24) + "".join(n.rjust(12) for n in names) + ("       delta" if len(names) == 2 else ""))
+    for key in keys:
+        values = [results[n].get(key) for n in names]
+        row = key.ljust(24) + "".join(_fmt(v).rjust(12) for v in values)
+        if len(names) == 2 and all(isinstance(v, (int, float)) for v in values):
+            row += f"{values[1] - values[0]:+12.3f}"
+        print(row)
+    print("\nper category (first config)")
+    for category, metrics in results[names[0]]["per_category"].items():
+        print("  " + category.ljust(22) + "  ".join(f"{k} {_fmt(v)}" for k, v in metrics.items()))
+
+
+def _fmt(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 if __name__ == "__main__":

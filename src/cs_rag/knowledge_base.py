@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibrate import fit_calibration
 from .config import Settings
+from .confidence import Calibration
 from .e5_convert import E5_MODEL_NAME
 from .embedding import Embedder
 from .errors import IndexMismatchError, InputError
@@ -21,9 +23,10 @@ from .ingest.chunks import document_chunks
 from .ingest.sources import collect_documents
 from .retrieve import HybridRetriever
 from .text import Tokenizer
-from .types import Chunk, Document, DocumentKind, Hit, IngestReport
+from .types import Chunk, Document, DocumentKind, Hit, IngestReport, Retrieval
 
 USER_DICT_FILE = "userdict.txt"
+CALIBRATION_FILE = "calibration.json"
 Progress = Callable[[int, int], None]  # (texts embedded so far, texts to embed)
 
 
@@ -31,13 +34,18 @@ class KnowledgeBase:
     """An index directory with the tokenizer and embedding model that built it.
 
     The index remembers its embedding model and user dictionary; search always uses those.
-    Configuring a different model for an existing index raises IndexMismatchError.
+    Configuring a different model for an existing index raises IndexMismatchError. Pass an
+    `embedder` to share one loaded model between knowledge bases.
     """
 
-    def __init__(self, index_dir: str | Path, settings: Settings | None = None) -> None:
+    def __init__(self, index_dir: str | Path, settings: Settings | None = None,
+                 embedder: Embedder | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.settings = settings or Settings()
+        self._shared_embedder = embedder
+        self._embedders: dict[str, Embedder] = {}  # by model name: each model loads once
         self._loaded: tuple[Path, EmbeddedIndex, Tokenizer, Embedder] | None = None
+        self._retriever: HybridRetriever | None = None
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -51,9 +59,21 @@ class KnowledgeBase:
 
     def search(self, query: str, k: int = 10, where: SearchFilter | None = None) -> list[Hit]:
         """Ranked hits for a customer's question."""
-        _, index, tokenizer, embedder = self._live()
-        return HybridRetriever(index, tokenizer, embedder, self.settings.retrieval).search(
-            query, k=k, where=where)
+        return self.retrieve(query, k=k, where=where).hits
+
+    def retrieve(self, query: str, k: int = 10, where: SearchFilter | None = None) -> Retrieval:
+        """Ranked hits with calibrated confidence and a decision: answer, clarify or none."""
+        return self.retriever().retrieve(query, k=k, where=where)
+
+    def retriever(self) -> HybridRetriever:
+        """The retriever over the live index version, with this index's calibration."""
+        folder, index, tokenizer, embedder = self._live()
+        if self._retriever is None or self._retriever.index is not index:
+            path = folder / CALIBRATION_FILE
+            calibration = Calibration.load(path) if path.is_file() else None
+            self._retriever = HybridRetriever(index, tokenizer, embedder, self.settings.retrieval,
+                                              calibration)
+        return self._retriever
 
     def _live(self) -> tuple[Path, EmbeddedIndex, Tokenizer, Embedder]:
         folder = current_version(self.index_dir)
@@ -63,9 +83,6 @@ class KnowledgeBase:
         if self._loaded is None or self._loaded[0] != folder:
             index = EmbeddedIndex.load(folder)
             embedder = self._embedder_for(index.manifest.embedding_model)
-            previous = self._loaded[3] if self._loaded else None
-            if previous is not None and previous.name == embedder.name:
-                embedder = previous  # keep the loaded model across index versions
             tokenizer = _tokenizer_in(folder, self.settings)
             if tokenizer.fingerprint != index.manifest.tokenizer_fingerprint:
                 raise IndexMismatchError(f"{folder}: built with tokenizer "
@@ -74,16 +91,18 @@ class KnowledgeBase:
             self._loaded = (folder, index, tokenizer, embedder)
         return self._loaded
 
-    def _embedder_for(self, model_name: str) -> Embedder:
-        configured = Embedder(self.settings.embedding)
-        if "model" in self.settings.embedding.model_fields_set:
-            if configured.name != model_name:
+    def _embedder_for(self, model_name: str | None) -> Embedder:
+        """The embedder for an index built with `model_name` (None: a new index)."""
+        configured = self._shared_embedder or Embedder(self.settings.embedding)
+        chosen = configured
+        if model_name is not None and configured.name != model_name:
+            if self._shared_embedder is not None or "model" in self.settings.embedding.model_fields_set:
                 raise IndexMismatchError(f"{self.index_dir} was built with embedding model "
                                          f"{model_name!r}, settings ask for {configured.name!r}; "
                                          "use a new index directory")
-            return configured
-        spec = _model_spec(model_name)
-        return Embedder(self.settings.embedding.model_copy(update={"model": spec}))
+            spec = _model_spec(model_name)
+            chosen = Embedder(self.settings.embedding.model_copy(update={"model": spec}))
+        return self._embedders.setdefault(chosen.name, chosen)
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -101,17 +120,19 @@ class KnowledgeBase:
         with writer_lock(self.index_dir):
             old_folder = current_version(self.index_dir)
             old = EmbeddedIndex.load(old_folder) if old_folder else None
-            embedder = (self._embedder_for(old.manifest.embedding_model) if old
-                        else Embedder(self.settings.embedding))
+            embedder = self._embedder_for(old.manifest.embedding_model if old else None)
             collected = collect_documents(paths, skip_bad=skip_bad)
             user_dict = self._user_dict(collected.user_dicts, old_folder)
             tokenizer = Tokenizer.create(user_dict, self.settings.text.stopwords)
             plan = _plan(old, collected.documents, [p.resolve() for p in paths], skip_bad)
             report = IngestReport(skipped=[*collected.skipped, *plan.skipped])
             index = self._assemble(plan, old, tokenizer, embedder, report, progress)
+            calibration = fit_calibration(index, tokenizer, embedder, self.settings.retrieval)
             folder = new_version_folder(self.index_dir)
             try:
                 index.save(folder)
+                if calibration is not None:
+                    calibration.save(folder / CALIBRATION_FILE)
                 if user_dict is not None:
                     shutil.copyfile(user_dict, folder / USER_DICT_FILE)
                 publish(self.index_dir, folder)

@@ -1,17 +1,23 @@
-"""Hybrid retrieval: BM25 and dense candidates, completed to both scores, fused, ranked."""
+"""Hybrid retrieval: BM25 and dense candidates, completed to both scores, fused, calibrated."""
 
 from __future__ import annotations
 
+import importlib.resources
+import re
+import time
 from enum import Enum
 
 import numpy as np
 
 from .config import RetrievalSettings
+from .confidence import FEATURES, Calibration
 from .embedding import Embedder
 from .errors import ConfigError
 from .index.base import Index, ScoredChunk, SearchFilter
-from .text import Tokenizer
-from .types import Hit
+from .text import Tokenizer, normalize
+from .types import Decision, Hit, Retrieval
+
+_PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 
 
 class Fusion(str, Enum):
@@ -29,39 +35,99 @@ class Fusion(str, Enum):
             raise ConfigError("retrieval.fusion", f"unknown fusion {value!r}; one of: {allowed}") from None
 
 
+def default_calibration() -> Calibration:
+    """The calibration shipped with cs_rag (fitted on the sample knowledge's carved split)."""
+    ref = importlib.resources.files("cs_rag") / "data" / "calibration.json"
+    with importlib.resources.as_file(ref) as path:
+        return Calibration.load(path)
+
+
 class HybridRetriever:
-    """Ranks an index's chunks for a query with both retrievers.
+    """Ranks an index's chunks for a query with both retrievers and says how sure it is.
 
     Candidates are the union of each retriever's top `candidates`; every candidate gets both
-    scores (exactly, not a missing-means-zero guess) before fusion.
+    scores (exactly, not a missing-means-zero guess) before fusion. Confidence comes from
+    `calibration` (the index's own if it has one, else the shipped default).
     """
 
     def __init__(self, index: Index, tokenizer: Tokenizer, embedder: Embedder,
-                 settings: RetrievalSettings | None = None) -> None:
+                 settings: RetrievalSettings | None = None,
+                 calibration: Calibration | None = None) -> None:
         self.index = index
         self.tokenizer = tokenizer
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
         self.fusion = Fusion.from_str(self.settings.fusion)
+        self._calibration = calibration
+
+    @property
+    def calibration(self) -> Calibration:
+        if self._calibration is None:
+            self._calibration = default_calibration()
+        return self._calibration
 
     def search(self, query: str, k: int = 10, where: SearchFilter | None = None) -> list[Hit]:
+        """Ranked hits, best first."""
+        return self.retrieve(query, k=k, where=where).hits
+
+    def retrieve(self, query: str, k: int = 10, where: SearchFilter | None = None,
+                 vector: np.ndarray | None = None) -> Retrieval:
+        """Hits with calibrated confidence and a decision (answer / clarify / none).
+
+        `vector` skips embedding the query when the caller already has its vector."""
+        started = time.perf_counter()
+        hits, features, timings = self.rank(query, k=k, where=where, vector=vector)
+        if not hits:
+            return Retrieval(query=query, hits=[], timings_ms=timings)
+        mark = time.perf_counter()
+        p_top1 = self.calibration.top1.predict(features)
+        p_top3 = float(self.calibration.top3.predict(features[:1])[0])
+        for hit, p in zip(hits, p_top1):
+            hit.confidence = float(p)
+        options = _distinct_documents(hits, 3)
+        decision = self.calibration.decide(float(p_top1[0]), p_top3, len(options))
+        timings["decide"] = _ms(mark)
+        timings["total"] = _ms(started)
+        return Retrieval(query=query, hits=hits, confidence=float(p_top1[0]), decision=decision,
+                         options=options if decision is Decision.CLARIFY else [],
+                         timings_ms=timings)
+
+    def rank(self, query: str, k: int = 10, where: SearchFilter | None = None,
+             vector: np.ndarray | None = None) -> tuple[list[Hit], np.ndarray, dict[str, float]]:
+        """Fused ranking without calibration: hits, their confidence features, stage timings."""
+        timings: dict[str, float] = {}
         if len(self.index) == 0 or not query.strip():
-            return []
+            return [], np.zeros((0, len(FEATURES))), timings
+        mark = time.perf_counter()
         tokens = self.tokenizer.tokenize(query)
-        vector = self.embedder.encode_query(query)
-        n = self.settings.candidates
+        timings["tokenize"] = _ms(mark)
+        mark = time.perf_counter()
+        if vector is None:
+            vector = self.embedder.encode_query(query)
+        timings["embed"] = _ms(mark)
+        mark = time.perf_counter()
+        n = max(self.settings.candidates, k)
         dense = {s.ordinal: s for s in self.index.dense_search(vector, n, where)}
         keyword = {s.ordinal: s for s in self.index.keyword_search(tokens, n, where)}
         for s in self.index.dense_scores(vector, [o for o in keyword if o not in dense]):
             dense[s.ordinal] = s
         for s in self.index.keyword_scores(tokens, [o for o in dense if o not in keyword]):
             keyword[s.ordinal] = s
+        timings["search"] = _ms(mark)
+        mark = time.perf_counter()
         ordinals = list(dense)
-        fused = self._fuse(np.array([dense[o].score for o in ordinals]),
-                           np.array([keyword[o].score for o in ordinals]))
+        if not ordinals:
+            return [], np.zeros((0, len(FEATURES))), timings
+        dense_scores = np.array([dense[o].score for o in ordinals])
+        bm25_scores = np.array([keyword[o].score for o in ordinals])
+        fused = self._fuse(dense_scores, bm25_scores)
         order = np.argsort(-fused, kind="stable")[:k]
-        return [self._hit(ordinals[i], float(fused[i]), dense[ordinals[i]], keyword[ordinals[i]])
+        hits = [self._hit(ordinals[i], float(fused[i]), dense[ordinals[i]], keyword[ordinals[i]])
                 for i in order]
+        features = _features(query, hits, dense_scores, bm25_scores,
+                             self.index.keyword_ceiling(tokens))
+        timings["fuse"] = _ms(mark)
+        return hits, features, timings
 
     def _fuse(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
         if self.fusion is Fusion.RRF:
@@ -76,6 +142,50 @@ class HybridRetriever:
                    heading_path=chunk.heading_path, category=chunk.category,
                    matched_text=chunk.match_texts[dense.matched],
                    scores={"dense": dense.score, "bm25": bm25.score})
+
+
+def _features(query: str, hits: list[Hit], all_dense: np.ndarray, all_bm25: np.ndarray,
+              ceiling: float) -> np.ndarray:
+    """One row of FEATURES per hit; each compares the hit with the best hit of another document."""
+    if not hits:
+        return np.zeros((0, len(FEATURES)))
+    best_dense, best_bm25 = float(all_dense.max()), float(all_bm25.max())
+    plain_query = _plain(query)
+    rows = []
+    for i, hit in enumerate(hits):
+        others = [h for h in hits if h.doc_id != hit.doc_id]
+        dense, bm25 = hit.scores["dense"], hit.scores["bm25"]
+        rival_dense = max((h.scores["dense"] for h in others), default=0.0)
+        rival_fused = max((h.score for h in others), default=0.0)
+        rows.append([
+            dense,
+            dense - rival_dense,
+            bm25 / ceiling if ceiling > 0 else 0.0,
+            hit.score - rival_fused,
+            float(dense >= best_dense and bm25 >= best_bm25),
+            float(bool(plain_query) and _plain(hit.matched_text or "") == plain_query),
+        ])
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _distinct_documents(hits: list[Hit], limit: int) -> list[Hit]:
+    seen: set[str] = set()
+    out = []
+    for hit in hits:
+        if hit.doc_id not in seen:
+            seen.add(hit.doc_id)
+            out.append(hit)
+        if len(out) == limit:
+            break
+    return out
+
+
+def _plain(text: str) -> str:
+    return _PUNCT.sub("", normalize(text))
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 3)
 
 
 def _minmax(scores: np.ndarray) -> np.ndarray:

@@ -97,6 +97,14 @@ class Chunk(BaseModel):
         return self.question or self.source
 
 
+class Decision(str, Enum):
+    """What retrieval says to do with a question."""
+
+    ANSWER = "answer"    # the top hit is confidently right
+    CLARIFY = "clarify"  # one of the top few is likely right, but they are too close to choose
+    NONE = "none"        # the knowledge does not cover the question
+
+
 class Hit(BaseModel):
     """One ranked search result."""
 
@@ -111,6 +119,18 @@ class Hit(BaseModel):
     category: str | None = None
     matched_text: str | None = None   # the match text that scored best
     scores: dict[str, float] = Field(default_factory=dict)  # per-retriever scores
+    confidence: float | None = None   # calibrated P(this hit answers the question)
+
+
+class Retrieval(BaseModel):
+    """Hits for a question with the decision they support."""
+
+    query: str
+    hits: list[Hit]
+    confidence: float = 0.0           # the first hit's calibrated confidence
+    decision: Decision = Decision.NONE
+    options: list[Hit] = Field(default_factory=list)  # 2-3 distinct candidates when clarifying
+    timings_ms: dict[str, float] = Field(default_factory=dict)
 
 
 class SkippedInput(BaseModel):

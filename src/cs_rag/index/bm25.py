@@ -30,6 +30,7 @@ class BM25Index:
 
     vocabulary: dict[str, int]
     weights: sparse.csc_matrix  # (documents, terms): idf * saturated term frequency
+    idf: np.ndarray             # (terms,) the IDF each column was weighted with
 
     @classmethod
     def build(cls, corpus: Sequence[Sequence[str]]) -> "BM25Index":
@@ -46,7 +47,8 @@ class BM25Index:
                 freqs.append(count)
         n_docs, n_terms = len(corpus), len(vocabulary)
         if n_docs == 0 or n_terms == 0:
-            return cls(vocabulary, sparse.csc_matrix((n_docs, n_terms), dtype=np.float32))
+            return cls(vocabulary, sparse.csc_matrix((n_docs, n_terms), dtype=np.float32),
+                       np.zeros(n_terms, dtype=np.float32))
         rows_a = np.asarray(rows, dtype=np.int64)
         cols_a = np.asarray(cols, dtype=np.int64)
         tf = np.asarray(freqs, dtype=np.float64)
@@ -56,7 +58,7 @@ class BM25Index:
         values = idf[cols_a] * tf * (K1 + 1) / (tf + norm)
         weights = sparse.csc_matrix((values.astype(np.float32), (rows_a, cols_a)),
                                     shape=(n_docs, n_terms))
-        return cls(vocabulary, weights)
+        return cls(vocabulary, weights, idf.astype(np.float32))
 
     @property
     def size(self) -> int:
@@ -71,6 +73,12 @@ class BM25Index:
         terms = np.fromiter((self.vocabulary[t] for t in counts), dtype=np.int64, count=len(counts))
         multiplicity = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
         return np.asarray(self.weights[:, terms] @ multiplicity, dtype=np.float32).ravel()
+
+    def ceiling(self, query: Sequence[str]) -> float:
+        """Score an average-length document would get for matching every query term once:
+        the scale that makes a BM25 score comparable across corpora (for confidence)."""
+        counts = Counter(t for t in query if t in self.vocabulary)
+        return float(sum(self.idf[self.vocabulary[t]] * n for t, n in counts.items()))
 
 
 def _idf(doc_freq: np.ndarray, n_docs: int) -> np.ndarray:

@@ -6,7 +6,7 @@ One version folder holds (no pickle anywhere):
     chunks.jsonl    one Chunk per line, in ordinal order
     rows.jsonl      one line per match text: chunk ordinal, embedding key, tokens
     vectors.faiss   faiss.write_index of an IndexFlatIP over the rows
-    bm25.npz        the BM25 weight matrix (CSC arrays; loaded with allow_pickle=False)
+    bm25.npz        the BM25 weight matrix (CSC arrays) and IDFs; loaded with allow_pickle=False
     vocabulary.json BM25 term -> column
 Rows are stored grouped by chunk, so a chunk's score is a max over a contiguous slice.
 """
@@ -29,7 +29,7 @@ from ..types import Chunk, DocumentKind
 from .base import ScoredChunk, SearchFilter
 from .bm25 import BM25Index
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class DocumentRecord(BaseModel):
@@ -112,7 +112,7 @@ class EmbeddedIndex:
         faiss.write_index(self._faiss, str(folder / "vectors.faiss"))
         w = self._bm25.weights
         np.savez(folder / "bm25.npz", data=w.data, indices=w.indices, indptr=w.indptr,
-                 shape=np.asarray(w.shape, dtype=np.int64))
+                 shape=np.asarray(w.shape, dtype=np.int64), idf=self._bm25.idf)
         (folder / "vocabulary.json").write_text(json.dumps(self._bm25.vocabulary,
                                                            ensure_ascii=False), encoding="utf-8")
 
@@ -130,9 +130,10 @@ class EmbeddedIndex:
             weights = sparse.csc_matrix((arrays["data"], arrays["indices"], arrays["indptr"]),
                                         shape=tuple(arrays["shape"]))
             vocabulary = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+            bm25 = BM25Index(vocabulary, weights, arrays["idf"])
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
             raise IndexStoreError(f"index at {folder} is unreadable: {exc}") from exc
-        return cls(manifest, chunks, rows, vectors, BM25Index(vocabulary, weights))
+        return cls(manifest, chunks, rows, vectors, bm25)
 
     # ---- the Index protocol -------------------------------------------------------------
 
@@ -197,6 +198,9 @@ class EmbeddedIndex:
     def keyword_scores(self, tokens: Sequence[str], ordinals: Sequence[int]) -> list[ScoredChunk]:
         row_scores = self._bm25.scores(tokens)
         return [self._best_row(o, row_scores) for o in ordinals]
+
+    def keyword_ceiling(self, tokens: Sequence[str]) -> float:
+        return self._bm25.ceiling(tokens)
 
     # ---- helpers -----------------------------------------------------------------------
 

@@ -1,0 +1,126 @@
+"""Fit a knowledge base's confidence on questions carved from its own FAQ entries.
+
+No labelled questions are needed: for FAQ entries with at least two questions, some entries
+are held out entirely (their questions become out-of-scope queries) and the rest lose one
+similar question (which becomes an in-scope query). The index without the held-out texts
+is searched with the held-out texts' stored vectors (FAQ questions are embedded in the same
+query role as customer questions, so nothing is re-embedded), and the two logistic models
+and the decision thresholds are fitted on what comes back.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import RetrievalSettings
+from .confidence import Calibration, LogisticModel
+from .embedding import Embedder
+from .index.embedded import EmbeddedIndex, Row
+from .retrieve import HybridRetriever, _distinct_documents
+from .text import Tokenizer
+from .types import DocumentKind
+
+MIN_ENTRIES = 30          # below this a fit is noise: the shipped default is used instead
+OUT_OF_SCOPE_SHARE = 0.3  # share of eligible entries held out entirely
+MAX_ENTRIES = 3000        # enough for six features; bounds ingest time on large bases
+MAX_FALSE_REFUSALS = 0.02  # of in-scope questions answered right, at most this share refused
+
+
+@dataclass
+class CarvedQuestion:
+    text: str
+    vector: np.ndarray
+    gold: str | None  # doc id, or None when out of scope
+
+
+def carve(index: EmbeddedIndex, seed: int = 0) -> tuple[EmbeddedIndex, list[CarvedQuestion]]:
+    """The index minus held-out texts, and the held-out texts as labelled questions."""
+    eligible = [o for o, c in enumerate(index.chunks) if c.kind is DocumentKind.FAQ and len(c.match_texts) >= 2]
+    rng = random.Random(seed)
+    rng.shuffle(eligible)
+    eligible = eligible[:MAX_ENTRIES]
+    n_out = int(len(eligible) * OUT_OF_SCOPE_SHARE)
+    dropped_chunks = set(eligible[:n_out])
+    dropped_last_row = set(eligible[n_out:])
+    vectors = index.vectors
+    rows_by_chunk: dict[int, list[int]] = {}
+    for r, row in enumerate(index.rows):
+        rows_by_chunk.setdefault(row.chunk, []).append(r)
+    questions: list[CarvedQuestion] = []
+    chunks, rows, keep_vectors = [], [], []
+    for ordinal, chunk in enumerate(index.chunks):
+        row_ids = rows_by_chunk[ordinal]
+        if ordinal in dropped_chunks:
+            questions.append(CarvedQuestion(chunk.match_texts[-1], vectors[row_ids[-1]], None))
+            continue
+        if ordinal in dropped_last_row:
+            questions.append(CarvedQuestion(chunk.match_texts[-1], vectors[row_ids[-1]], chunk.doc_id))
+            row_ids = row_ids[:-1]
+            chunk = chunk.model_copy(update={"match_texts": chunk.match_texts[:-1]})
+        new_ordinal = len(chunks)
+        chunks.append(chunk)
+        for r in row_ids:
+            rows.append(Row(new_ordinal, index.rows[r].key, index.rows[r].tokens))
+            keep_vectors.append(r)
+    sub = EmbeddedIndex.build(chunks, rows, vectors[keep_vectors], embedding_model=index.manifest.embedding_model,
+                              tokenizer_fingerprint=index.manifest.tokenizer_fingerprint, documents={})
+    return sub, questions
+
+
+def fit_calibration(index: EmbeddedIndex, tokenizer: Tokenizer, embedder: Embedder,
+                    settings: RetrievalSettings, seed: int = 0) -> Calibration | None:
+    """A Calibration fitted on this index's carved questions, or None if it has too few FAQ
+    entries with similar questions (fewer than MIN_ENTRIES)."""
+    sub, questions = carve(index, seed)
+    if len(questions) < MIN_ENTRIES or not any(q.gold is None for q in questions):
+        return None
+    retriever = HybridRetriever(sub, tokenizer, embedder, settings)
+    features, top1, top3, in_scope = [], [], [], []
+    for q in questions:
+        hits, rows, _ = retriever.rank(q.text, k=10, vector=q.vector)
+        if not hits:
+            continue
+        options = [h.doc_id for h in _distinct_documents(hits, 3)]
+        features.append(rows[0])
+        top1.append(float(hits[0].doc_id == q.gold))
+        top3.append(float(q.gold in options))
+        in_scope.append(q.gold is not None)
+    x = np.asarray(features)
+    y1, y3, scope = np.asarray(top1), np.asarray(top3), np.asarray(in_scope)
+    if y1.min() == y1.max() or y3.min() == y3.max():
+        return None  # one class only: nothing to separate
+    model1, model3 = LogisticModel.fit(x, y1), LogisticModel.fit(x, y3)
+    p1, p3 = model1.predict(x), model3.predict(x)
+    answer_t = _answer_threshold(p1, y1, scope)
+    clarify_t = _clarify_threshold(p3[p1 < answer_t], y3[p1 < answer_t])
+    return Calibration(top1=model1, top3=model3, answer_threshold=answer_t, clarify_threshold=clarify_t,
+                       fitted_on=f"{len(x)} carved questions ({int((~scope).sum())} out of scope)",
+                       samples=len(x))
+
+
+def _answer_threshold(p1: np.ndarray, correct: np.ndarray, in_scope: np.ndarray) -> float:
+    """The highest threshold that refuses at most MAX_FALSE_REFUSALS of the right answers:
+    it refuses as many out-of-scope questions as that budget allows."""
+    right = np.sort(p1[(correct == 1) & in_scope])
+    if right.size == 0:
+        return 0.5
+    allowed = int(np.floor(MAX_FALSE_REFUSALS * right.size))
+    return float(np.clip(right[allowed] - 1e-6, 0.0, 1.0))
+
+
+def _clarify_threshold(p3: np.ndarray, has_answer: np.ndarray) -> float:
+    """Youden's J over the questions below the answer threshold: offer options when a right
+    one is likely among them."""
+    if p3.size == 0 or has_answer.min() == has_answer.max():
+        return 1.0
+    best_t, best_j = 1.0, -1.0
+    for t in np.unique(p3):
+        chosen = p3 >= t
+        j = chosen[has_answer == 1].mean() - chosen[has_answer == 0].mean()
+        if j > best_j:
+            best_t, best_j = float(t), float(j)
+    return best_t
+

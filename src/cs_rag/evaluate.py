@@ -1,0 +1,134 @@
+"""Retrieval evaluation on a question set: recall, MRR, nDCG, refusals, decisions, latency."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field, ValidationError
+
+from .errors import InputError
+from .ingest.faq import parse_jsonl
+from .types import Decision, Retrieval
+
+CUTOFFS = (1, 5, 10)
+
+
+class EvalQuestion(BaseModel):
+    """A labelled question: `gold_ids` name FAQ entries, chunks or documents; empty means the
+    knowledge cannot answer it."""
+
+    id: str
+    question: str
+    gold_ids: list[str] = Field(default_factory=list)
+    category: str | None = None
+
+
+class QuestionOutcome(BaseModel):
+    """What retrieval did with one question."""
+
+    id: str
+    question: str
+    category: str | None
+    gold_ids: list[str]
+    hit_ids: list[str]
+    hit_docs: list[str]
+    rank: int | None          # 1-based rank of the first relevant hit within the top 10
+    decision: Decision
+    confidence: float
+    latency_ms: float
+
+
+def load_questions(path: Path) -> list[EvalQuestion]:
+    """Questions from a questions.jsonl; a bad line raises InputError naming it."""
+    out = []
+    for line, record in parse_jsonl(path, str(path)):
+        try:
+            out.append(EvalQuestion.model_validate(record))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise InputError(str(path), first["msg"], line=line,
+                             field=".".join(str(p) for p in first["loc"])) from None
+    return out
+
+
+def run_questions(retrieve: Callable[[str], Retrieval],
+                  questions: Sequence[EvalQuestion]) -> list[QuestionOutcome]:
+    """Retrieve every question (top 10) and record the outcome."""
+    outcomes = []
+    for q in questions:
+        started = time.perf_counter()
+        result = retrieve(q.question)
+        latency = (time.perf_counter() - started) * 1000
+        gold = set(q.gold_ids)
+        rank = next((i for i, h in enumerate(result.hits[:10], start=1)
+                     if h.id in gold or h.doc_id in gold), None)
+        outcomes.append(QuestionOutcome(id=q.id, question=q.question, category=q.category,
+                                        gold_ids=q.gold_ids, hit_ids=[h.id for h in result.hits[:10]],
+                                        hit_docs=[h.doc_id for h in result.hits[:10]],
+                                        rank=rank, decision=result.decision,
+                                        confidence=result.confidence, latency_ms=latency))
+    return outcomes
+
+
+def summarise(outcomes: Sequence[QuestionOutcome]) -> dict:
+    """Metrics over in-scope questions (R@k, MRR@10, nDCG@10), refusal precision/recall over
+    all, decision shares, latency percentiles and a per-category breakdown."""
+    in_scope = [o for o in outcomes if o.gold_ids]
+    out_scope = [o for o in outcomes if not o.gold_ids]
+    summary: dict = {"questions": len(outcomes), "in_scope": len(in_scope), "out_of_scope": len(out_scope)}
+    summary.update(_ranking_metrics(in_scope))
+    refused = [o for o in outcomes if o.decision is Decision.NONE]
+    if out_scope:
+        correct = sum(1 for o in refused if not o.gold_ids)
+        summary["refusal_precision"] = correct / len(refused) if refused else 0.0
+        summary["refusal_recall"] = correct / len(out_scope)
+    if in_scope:
+        summary["R@1_with_refusal"] = sum(1 for o in in_scope if o.rank == 1 and o.decision is not
+                                          Decision.NONE) / len(in_scope)
+    for decision in Decision:
+        summary[f"decision_{decision.value}"] = (sum(1 for o in outcomes if o.decision is decision)
+                                                 / len(outcomes) if outcomes else 0.0)
+    latencies = [o.latency_ms for o in outcomes]
+    summary["latency_ms_p50"] = float(np.percentile(latencies, 50)) if latencies else 0.0
+    summary["latency_ms_p95"] = float(np.percentile(latencies, 95)) if latencies else 0.0
+    per_category: dict[str, list[QuestionOutcome]] = defaultdict(list)
+    for o in outcomes:
+        per_category[o.category or "(none)"].append(o)
+    summary["per_category"] = {
+        name: {"questions": len(group), **(_ranking_metrics([o for o in group if o.gold_ids], short=True)
+                                            if any(o.gold_ids for o in group) else
+                                            {"refused": sum(o.decision is Decision.NONE for o in group) / len(group)})}
+        for name, group in sorted(per_category.items())}
+    return summary
+
+
+def _ranking_metrics(outcomes: Sequence[QuestionOutcome], short: bool = False) -> dict[str, float]:
+    if not outcomes:
+        return {}
+    n = len(outcomes)
+    metrics = {f"R@{k}": sum(1 for o in outcomes if o.rank is not None and o.rank <= k) / n for k in CUTOFFS}
+    metrics["MRR@10"] = sum(1 / o.rank for o in outcomes if o.rank is not None) / n
+    if short:
+        return {"R@1": metrics["R@1"], "MRR@10": metrics["MRR@10"]}
+    metrics["nDCG@10"] = sum(_ndcg(o) for o in outcomes) / n
+    return metrics
+
+
+def _ndcg(outcome: QuestionOutcome) -> float:
+    """Binary relevance; each gold id is credited once (several chunks of one gold document
+    count as one relevant item)."""
+    gold = set(outcome.gold_ids)
+    credited: set[str] = set()
+    dcg = 0.0
+    for i, (hit_id, doc_id) in enumerate(zip(outcome.hit_ids, outcome.hit_docs), start=1):
+        match = hit_id if hit_id in gold else doc_id
+        if match in gold and match not in credited:
+            credited.add(match)
+            dcg += 1 / math.log2(i + 1)
+    ideal = sum(1 / math.log2(i + 1) for i in range(1, min(len(gold), 10) + 1))
+    return dcg / ideal if ideal else 0.0

@@ -1,0 +1,106 @@
+"""Hybrid retrieval: fusion strategies, filters, self-calibration and decisions (real model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cs_rag import KnowledgeBase, SearchFilter
+from cs_rag.calibrate import MIN_ENTRIES, carve
+from cs_rag.config import Settings
+from cs_rag.errors import ConfigError
+from cs_rag.index.versions import current_version
+from cs_rag.retrieve import Fusion
+from cs_rag.types import Decision
+
+from conftest import write_jsonl
+
+pytestmark = pytest.mark.slow
+
+PRODUCTS = ["手机", "笔记本电脑", "平板", "蓝牙耳机", "智能手表", "电视", "冰箱", "洗衣机"]
+INTENTS = [("保修多久", ["{p}坏了保修几年", "{p}的质保期是多长"], "{p}整机保修一年。"),
+           ("怎么退货", ["{p}不想要了怎么退", "{p}能退吗"], "{p}签收七天内可无理由退货。"),
+           ("多久发货", ["{p}什么时候发出", "{p}下单后几天发货"], "{p}现货24小时内发货。"),
+           ("能分期吗", ["{p}支持分期付款吗", "{p}可以免息分期吗"], "{p}满600元可分3/6/12期免息。"),
+           ("有赠品吗", ["买{p}送什么", "{p}有没有礼品"], "{p}赠品以商品详情页为准。")]
+
+
+def generated_faq() -> list[dict]:
+    return [{"id": f"g-{i}-{j}", "question": p + intent, "answer": answer.format(p=p), "category": f"c{j}",
+             "similar_questions": [s.format(p=p) for s in similars]}
+            for i, p in enumerate(PRODUCTS) for j, (intent, similars, answer) in enumerate(INTENTS)]
+
+
+@pytest.fixture(scope="module")
+def generated_kb(tmp_path_factory) -> KnowledgeBase:
+    root = tmp_path_factory.mktemp("generated")
+    write_jsonl(root / "faq.jsonl", generated_faq())
+    kb = KnowledgeBase(root / "index")
+    kb.ingest([root / "faq.jsonl"])
+    return kb
+
+
+def test_knowledge_base_calibrates_itself_at_ingest(generated_kb):
+    folder = current_version(generated_kb.index_dir)
+    assert (folder / "calibration.json").is_file()
+    calibration = generated_kb.retriever().calibration
+    assert calibration.samples >= MIN_ENTRIES
+    assert 0 <= calibration.answer_threshold <= 1 and 0 <= calibration.clarify_threshold <= 1
+
+
+def test_carving_holds_texts_out_of_the_index(generated_kb):
+    index = generated_kb.index()
+    sub, questions = carve(index)
+    indexed = {t for c in sub.chunks for t in c.match_texts}
+    assert questions and all(q.text not in indexed for q in questions)
+    out_of_scope = {q.text for q in questions if q.gold is None}
+    assert out_of_scope and len(sub) == len(index) - len(out_of_scope)
+    assert {q.gold for q in questions if q.gold} <= {c.doc_id for c in sub.chunks}
+
+
+def test_confident_answer_and_decision(generated_kb):
+    result = generated_kb.retrieve("冰箱的保修期是多久呀")
+    assert result.hits[0].id == "g-6-0"
+    assert result.decision is Decision.ANSWER
+    assert 0 < result.confidence <= 1 and result.hits[0].confidence == result.confidence
+    assert {"tokenize", "embed", "search", "fuse", "decide", "total"} <= set(result.timings_ms)
+
+
+def test_unrelated_question_gets_low_confidence(generated_kb):
+    unrelated = generated_kb.retrieve("今天上海的天气适合去爬山吗")
+    related = generated_kb.retrieve("冰箱的保修期是多久呀")
+    assert unrelated.confidence < related.confidence
+    assert unrelated.decision is not Decision.ANSWER
+
+
+def test_clarify_offers_distinct_documents(generated_kb):
+    retriever = generated_kb.retriever()
+    retriever.calibration.answer_threshold = 1.0  # force a non-answer to see the options
+    retriever.calibration.clarify_threshold = 0.0
+    try:
+        result = retriever.retrieve("保修多久")
+    finally:
+        generated_kb._retriever = None  # drop the tampered calibration
+    assert result.decision is Decision.CLARIFY
+    assert 2 <= len(result.options) <= 3
+    assert len({h.doc_id for h in result.options}) == len(result.options)
+
+
+def test_category_filter(generated_kb):
+    hits = generated_kb.search("冰箱保修", k=5, where=SearchFilter(categories={"c2"}))
+    assert hits and all(h.category == "c2" for h in hits)
+
+
+def test_fusion_strategies_are_configurable(generated_kb, tmp_path):
+    settings = Settings.model_validate({"retrieval": {"fusion": "rrf"}})
+    kb = KnowledgeBase(generated_kb.index_dir, settings)
+    assert kb.retriever().fusion is Fusion.RRF
+    assert kb.search("洗衣机能不能分期", k=1)[0].id == "g-7-3"
+    with pytest.raises(ConfigError, match="retrieval.fusion.*rrf, weighted"):
+        KnowledgeBase(generated_kb.index_dir, Settings.model_validate({"retrieval": {"fusion": "magic"}})).retriever()
+
+
+def test_small_knowledge_base_uses_the_shipped_calibration(tmp_path, knowledge_dir):
+    kb = KnowledgeBase(tmp_path / "index")
+    kb.ingest([knowledge_dir])
+    assert not (current_version(tmp_path / "index") / "calibration.json").exists()
+    assert "carved" in kb.retriever().calibration.fitted_on
