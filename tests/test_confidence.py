@@ -35,3 +35,12 @@ def test_decisions_and_json_round_trip(tmp_path):
     path = tmp_path / "calibration.json"
     calibration.save(path)
     assert Calibration.load(path) == calibration
+
+
+def test_shipped_calibration_matches_the_features_computed():
+    from cs_rag.confidence import FEATURES
+    from cs_rag.retrieve import default_calibration
+
+    shipped = default_calibration()
+    assert tuple(shipped.features) == FEATURES
+    assert len(shipped.top1.coef) == len(FEATURES) == len(shipped.top3.coef)

@@ -104,3 +104,24 @@ def test_small_knowledge_base_uses_the_shipped_calibration(tmp_path, knowledge_d
     kb.ingest([knowledge_dir])
     assert not (current_version(tmp_path / "index") / "calibration.json").exists()
     assert "carved" in kb.retriever().calibration.fitted_on
+
+
+def test_reranker_reorders_the_fused_top_n(generated_kb):
+    """A scripted reranker (test double: reverses the head) shows the stage's wiring; the real
+    cross-encoder is tested in test_rerank.py."""
+    from cs_rag.retrieve import HybridRetriever
+
+    class Reverse:
+        def rerank(self, query, hits, top_n):
+            head = [h.model_copy(update={"scores": {**h.scores, "rerank": float(i)}})
+                    for i, h in enumerate(hits[:top_n])]
+            return list(reversed(head)) + hits[top_n:]
+
+    base = generated_kb.retriever()
+    settings = base.settings.model_copy(update={"rerank_top_n": 5})
+    reranked = HybridRetriever(base.index, base.tokenizer, base.embedder, settings, base.calibration,
+                               reranker=Reverse())
+    plain = base.search("冰箱保修", k=5)
+    result = reranked.retrieve("冰箱保修", k=3)
+    assert [h.id for h in result.hits] == [h.id for h in reversed(plain)][:3]
+    assert "rerank" in result.timings_ms and "rerank" in result.hits[0].scores

@@ -30,7 +30,7 @@ def test_folder_dispatches_by_type_and_skips_dictionaries_and_hidden_files(tmp_p
     collected = collect_documents([_kb(tmp_path)])
     kinds = {d.id: d.kind for d in collected.documents}
     assert kinds == {"f1": DocumentKind.FAQ, "退换货政策": DocumentKind.POLICY}
-    assert collected.user_dicts == [tmp_path / "kb" / "userdict.txt"]
+    assert collected.folders == [tmp_path / "kb"]
     assert all(Path(d.file).is_absolute() for d in collected.documents)
 
 

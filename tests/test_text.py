@@ -74,3 +74,21 @@ def test_budget_length_counts_cjk_chars_and_latin_runs():
     assert budget_length("退款多久到账") == 6
     assert budget_length("iPhone15 Pro 电池") == 4
     assert budget_length("，。！") == 0
+
+
+def test_synonyms_map_colloquial_terms_to_the_canonical_one(tmp_path: Path):
+    path = tmp_path / "synonyms.txt"
+    path.write_text("# canonical first\n退款 退钱 把钱退回来\n物流 快递\n", encoding="utf-8")
+    tokenizer = Tokenizer.create(synonyms=path)
+    assert tokenizer.tokenize("快递到哪了，我要退钱") == tokenizer.tokenize("物流到哪了，我要退款")
+    assert "退款" in tokenizer.tokenize("能不能把钱退回来")
+    assert tokenizer.fingerprint != Tokenizer().fingerprint
+
+
+def test_conflicting_synonym_is_named(tmp_path: Path):
+    from cs_rag.text import read_synonyms
+
+    path = tmp_path / "synonyms.txt"
+    path.write_text("退款 退钱\n退货 退钱\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"synonyms.txt:2.*'退钱' is already a synonym of '退款'"):
+        read_synonyms(path)

@@ -1,8 +1,9 @@
 """Calibrated confidence: features of a ranked list -> P(the top hit answers the question).
 
 Features are chosen to mean the same in a 100-entry and a 100,000-entry knowledge base:
-raw cosine similarity, BM25 divided by the query's own IDF mass, gaps to the runner-up
-from another document, and agreement of the two retrievers. Two logistic models share them:
+raw cosine similarity and how far it stands above the other candidates, BM25 divided by the
+query's own IDF mass, the share of query words the knowledge uses at all, gaps to the
+runner-up from another document, and agreement of the two retrievers. Two logistic models share them:
 `p_top1` (the first hit is right) and `p_top3` (a right hit is among the first three, used
 to offer a clarifying choice). Coefficients persist as JSON.
 """
@@ -17,7 +18,8 @@ from pydantic import BaseModel, Field
 
 from .types import Decision
 
-FEATURES = ("dense", "dense_gap", "bm25_coverage", "fused_gap", "agree", "exact")
+FEATURES = ("dense", "dense_gap", "dense_contrast", "bm25_coverage", "known_share", "fused_gap",
+            "agree", "exact")
 
 
 class LogisticModel(BaseModel):

@@ -47,6 +47,7 @@ class TextSettings(_Section):
 
     user_dict: Path | None = None
     stopwords: Path | None = None
+    synonyms: Path | None = None
 
 
 class RetrievalSettings(_Section):
@@ -56,6 +57,10 @@ class RetrievalSettings(_Section):
     dense_weight: float = Field(default=0.8, ge=0.0, le=1.0)
     candidates: int = Field(default=100, ge=1, le=10000)  # per retriever, before fusion
     rrf_k: int = Field(default=60, ge=1)
+    # A sentence-transformers CrossEncoder folder of your own (none with weights ships here):
+    # when set, the fused top `rerank_top_n` are re-ordered by it.
+    rerank_model: Path | None = None
+    rerank_top_n: int = Field(default=20, ge=1, le=1000)
 
 
 class Settings(_Section):
@@ -98,7 +103,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     base = path.resolve().parent
     text = data.get("text")
     if isinstance(text, dict):  # dictionary files are relative to the config file, not the cwd
-        for key in ("user_dict", "stopwords"):
+        for key in ("user_dict", "stopwords", "synonyms"):
             if isinstance(text.get(key), str):
                 text[key] = str((base / text[key]).resolve())
     return data

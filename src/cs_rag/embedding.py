@@ -76,15 +76,17 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         prompt_name = role if role in (model.prompts or {}) else None
         batch = self.settings.batch_size
-        out = []
+        # Batches of similar length pad little: sort once over all texts, restore order after.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), batch):
-            chunk = list(texts[start:start + batch])
-            out.append(model.encode(chunk, batch_size=batch, prompt_name=prompt_name,
-                                    normalize_embeddings=True, convert_to_numpy=True,
-                                    show_progress_bar=False))
+            picked = order[start:start + batch]
+            out[picked] = model.encode([texts[i] for i in picked], batch_size=batch,
+                                       prompt_name=prompt_name, normalize_embeddings=True,
+                                       convert_to_numpy=True, show_progress_bar=False)
             if progress:
-                progress(len(chunk))
-        return np.ascontiguousarray(np.vstack(out), dtype=np.float32)
+                progress(len(picked))
+        return out
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector (dim,), cached: customers repeat the same questions."""

@@ -26,6 +26,7 @@ from .text import Tokenizer
 from .types import Chunk, Document, DocumentKind, Hit, IngestReport, Retrieval
 
 USER_DICT_FILE = "userdict.txt"
+SYNONYMS_FILE = "synonyms.txt"
 CALIBRATION_FILE = "calibration.json"
 Progress = Callable[[int, int], None]  # (texts embedded so far, texts to embed)
 
@@ -122,8 +123,11 @@ class KnowledgeBase:
             old = EmbeddedIndex.load(old_folder) if old_folder else None
             embedder = self._embedder_for(old.manifest.embedding_model if old else None)
             collected = collect_documents(paths, skip_bad=skip_bad)
-            user_dict = self._user_dict(collected.user_dicts, old_folder)
-            tokenizer = Tokenizer.create(user_dict, self.settings.text.stopwords)
+            user_dict = self._dictionary(USER_DICT_FILE, self.settings.text.user_dict,
+                                         collected.folders, old_folder)
+            synonyms = self._dictionary(SYNONYMS_FILE, self.settings.text.synonyms,
+                                        collected.folders, old_folder)
+            tokenizer = Tokenizer.create(user_dict, self.settings.text.stopwords, synonyms)
             plan = _plan(old, collected.documents, [p.resolve() for p in paths], skip_bad)
             report = IngestReport(skipped=[*collected.skipped, *plan.skipped])
             index = self._assemble(plan, old, tokenizer, embedder, report, progress)
@@ -133,8 +137,9 @@ class KnowledgeBase:
                 index.save(folder)
                 if calibration is not None:
                     calibration.save(folder / CALIBRATION_FILE)
-                if user_dict is not None:
-                    shutil.copyfile(user_dict, folder / USER_DICT_FILE)
+                for source, name in ((user_dict, USER_DICT_FILE), (synonyms, SYNONYMS_FILE)):
+                    if source is not None:
+                        shutil.copyfile(source, folder / name)
                 publish(self.index_dir, folder)
             except BaseException:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -143,15 +148,15 @@ class KnowledgeBase:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _user_dict(self, found: Sequence[Path], old_folder: Path | None) -> Path | None:
-        """Settings first, then a userdict.txt in an ingested folder, then the index's copy."""
-        if self.settings.text.user_dict is not None:
-            return self.settings.text.user_dict
-        if found:
-            return found[0]
-        if old_folder is not None and (old_folder / USER_DICT_FILE).is_file():
-            return old_folder / USER_DICT_FILE
-        return None
+    @staticmethod
+    def _dictionary(name: str, configured: Path | None, folders: Sequence[Path],
+                    old_folder: Path | None) -> Path | None:
+        """Where a dictionary file comes from: the setting, else `name` at the top of an
+        ingested folder, else the copy the index already has."""
+        if configured is not None:
+            return configured
+        candidates = [f / name for f in folders] + ([old_folder / name] if old_folder else [])
+        return next((c for c in candidates if c.is_file()), None)
 
     def _assemble(self, plan: "_Plan", old: EmbeddedIndex | None, tokenizer: Tokenizer,
                   embedder: Embedder, report: IngestReport,
@@ -307,5 +312,7 @@ def _model_spec(model_name: str) -> str:
 
 
 def _tokenizer_in(folder: Path, settings: Settings) -> Tokenizer:
-    user_dict = folder / USER_DICT_FILE
-    return Tokenizer.create(user_dict if user_dict.is_file() else None, settings.text.stopwords)
+    """The tokenizer an index version was built with (its own dictionary copies)."""
+    user_dict, synonyms = folder / USER_DICT_FILE, folder / SYNONYMS_FILE
+    return Tokenizer.create(user_dict if user_dict.is_file() else None, settings.text.stopwords,
+                            synonyms if synonyms.is_file() else None)

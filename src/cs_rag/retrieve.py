@@ -12,8 +12,9 @@ import numpy as np
 from .config import RetrievalSettings
 from .confidence import FEATURES, Calibration
 from .embedding import Embedder
-from .errors import ConfigError
+from .errors import ConfigError, IndexMismatchError
 from .index.base import Index, ScoredChunk, SearchFilter
+from .rerank import CrossEncoderReranker, Reranker
 from .text import Tokenizer, normalize
 from .types import Decision, Hit, Retrieval
 
@@ -46,24 +47,32 @@ class HybridRetriever:
     """Ranks an index's chunks for a query with both retrievers and says how sure it is.
 
     Candidates are the union of each retriever's top `candidates`; every candidate gets both
-    scores (exactly, not a missing-means-zero guess) before fusion. Confidence comes from
-    `calibration` (the index's own if it has one, else the shipped default).
+    scores (exactly, not a missing-means-zero guess) before fusion. An optional reranker
+    re-orders the fused top `rerank_top_n`. Confidence comes from `calibration` (the index's
+    own if it has one, else the shipped default).
     """
 
     def __init__(self, index: Index, tokenizer: Tokenizer, embedder: Embedder,
                  settings: RetrievalSettings | None = None,
-                 calibration: Calibration | None = None) -> None:
+                 calibration: Calibration | None = None,
+                 reranker: Reranker | None = None) -> None:
         self.index = index
         self.tokenizer = tokenizer
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
         self.fusion = Fusion.from_str(self.settings.fusion)
         self._calibration = calibration
+        if reranker is None and self.settings.rerank_model is not None:
+            reranker = CrossEncoderReranker(self.settings.rerank_model)
+        self.reranker = reranker
 
     @property
     def calibration(self) -> Calibration:
         if self._calibration is None:
             self._calibration = default_calibration()
+        if tuple(self._calibration.features) != FEATURES:
+            raise IndexMismatchError(f"calibration uses features {self._calibration.features}, this "
+                                     f"cs_rag computes {list(FEATURES)}; re-ingest to refit it")
         return self._calibration
 
     def search(self, query: str, k: int = 10, where: SearchFilter | None = None) -> list[Hit]:
@@ -121,12 +130,18 @@ class HybridRetriever:
         dense_scores = np.array([dense[o].score for o in ordinals])
         bm25_scores = np.array([keyword[o].score for o in ordinals])
         fused = self._fuse(dense_scores, bm25_scores)
-        order = np.argsort(-fused, kind="stable")[:k]
+        depth = max(k, self.settings.rerank_top_n) if self.reranker else k
+        order = np.argsort(-fused, kind="stable")[:depth]
         hits = [self._hit(ordinals[i], float(fused[i]), dense[ordinals[i]], keyword[ordinals[i]])
                 for i in order]
-        features = _features(query, hits, dense_scores, bm25_scores,
-                             self.index.keyword_ceiling(tokens))
         timings["fuse"] = _ms(mark)
+        if self.reranker is not None:
+            mark = time.perf_counter()
+            hits = self.reranker.rerank(query, hits, self.settings.rerank_top_n)
+            timings["rerank"] = _ms(mark)
+        hits = hits[:k]
+        features = _features(query, hits, dense_scores, bm25_scores,
+                             self.index.keyword_ceiling(tokens), self.index.known_share(tokens))
         return hits, features, timings
 
     def _fuse(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
@@ -145,11 +160,13 @@ class HybridRetriever:
 
 
 def _features(query: str, hits: list[Hit], all_dense: np.ndarray, all_bm25: np.ndarray,
-              ceiling: float) -> np.ndarray:
-    """One row of FEATURES per hit; each compares the hit with the best hit of another document."""
+              ceiling: float, known_share: float) -> np.ndarray:
+    """One row of FEATURES per hit; each compares the hit with the best hit of another
+    document, and its cosine with the median candidate's."""
     if not hits:
         return np.zeros((0, len(FEATURES)))
     best_dense, best_bm25 = float(all_dense.max()), float(all_bm25.max())
+    typical_dense = float(np.median(all_dense))
     plain_query = _plain(query)
     rows = []
     for i, hit in enumerate(hits):
@@ -160,7 +177,9 @@ def _features(query: str, hits: list[Hit], all_dense: np.ndarray, all_bm25: np.n
         rows.append([
             dense,
             dense - rival_dense,
+            dense - typical_dense,
             bm25 / ceiling if ceiling > 0 else 0.0,
+            known_share,
             hit.score - rival_fused,
             float(dense >= best_dense and bm25 >= best_bm25),
             float(bool(plain_query) and _plain(hit.matched_text or "") == plain_query),

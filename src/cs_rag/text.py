@@ -2,9 +2,10 @@
 
 Pipeline: NFKC (full-width to half-width) -> Traditional to Simplified (OpenCC t2s) ->
 lower-case -> jieba with the knowledge base's user dictionary -> letters and digits split
-(iphone15 -> iphone, 15) -> punctuation, spaces and stopwords dropped. Numbers are kept.
-Deterministic for a given user dictionary and stopword list; `Tokenizer.fingerprint`
-identifies both so an index can tell which tokenizer built it.
+(iphone15 -> iphone, 15) -> punctuation, spaces and stopwords dropped -> colloquial terms
+replaced by their canonical term (synonyms, e.g. 退钱 -> 退款), so a query and a text that
+word the same thing differently share tokens. Numbers are kept. Deterministic for given
+dictionaries; `Tokenizer.fingerprint` identifies them so an index knows what built it.
 """
 
 from __future__ import annotations
@@ -74,6 +75,27 @@ def read_user_dict(path: Path) -> list[tuple[str, int | None, str | None]]:
     return entries
 
 
+def read_synonyms(path: Path) -> dict[str, str]:
+    """`canonical variant variant ...` per line (`#` comments) -> {variant: canonical},
+    normalised. A variant listed under two canonical terms is an error naming the line."""
+    mapping: dict[str, str] = {}
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"cannot read synonyms: {exc}") from None
+    for number, raw in enumerate(lines, start=1):
+        words = [normalize(w) for w in raw.split()]
+        if not words or raw.lstrip().startswith("#"):
+            continue
+        canonical = words[0]
+        for variant in words[1:]:
+            if mapping.get(variant, canonical) != canonical:
+                raise InputError(str(path), f"{variant!r} is already a synonym of "
+                                 f"{mapping[variant]!r}", line=number)
+            mapping[variant] = canonical
+    return mapping
+
+
 def _read_word_list(path: Path) -> list[str]:
     lines = path.read_text(encoding="utf-8-sig").splitlines()
     return [normalize(w.strip()) for w in lines if w.strip() and not w.startswith("#")]
@@ -89,8 +111,12 @@ class Tokenizer:
     """Turns text into BM25/guard/eval tokens. Build with `Tokenizer.create` to share instances."""
 
     def __init__(self, user_words: Iterable[tuple[str, int | None, str | None]] = (),
-                 stopwords: Iterable[str] | None = None) -> None:
-        self._user_words = sorted({(normalize(w), f, p) for w, f, p in user_words},
+                 stopwords: Iterable[str] | None = None,
+                 synonyms: dict[str, str] | None = None) -> None:
+        self._synonyms = {normalize(k): normalize(v) for k, v in (synonyms or {}).items()}
+        # synonym phrases must come out of jieba whole to be replaced
+        phrases = [(w, None, None) for pair in self._synonyms.items() for w in pair]
+        self._user_words = sorted({(normalize(w), f, p) for w, f, p in [*user_words, *phrases]},
                                   key=lambda e: (e[0], e[1] or 0, e[2] or ""))
         self._stopwords = frozenset(_default_stopwords() if stopwords is None else
                                     (normalize(s) for s in stopwords))
@@ -105,14 +131,15 @@ class Tokenizer:
             digest.update(f"u\t{word}\t{freq}\t{pos}\n".encode())
         for word in sorted(self._stopwords):
             digest.update(f"s\t{word}\n".encode())
+        for variant, canonical in sorted(self._synonyms.items()):
+            digest.update(f"y\t{variant}\t{canonical}\n".encode())
         self.fingerprint = digest.hexdigest()[:16]
 
     @staticmethod
-    def create(user_dict: Path | None = None, stopwords: Path | None = None) -> "Tokenizer":
+    def create(user_dict: Path | None = None, stopwords: Path | None = None,
+               synonyms: Path | None = None) -> "Tokenizer":
         """Shared tokenizer for these dictionary files (cached: jieba set-up costs ~1 s)."""
-        key_user = (str(user_dict.resolve()), user_dict.stat().st_mtime_ns) if user_dict else None
-        key_stop = (str(stopwords.resolve()), stopwords.stat().st_mtime_ns) if stopwords else None
-        return _cached_tokenizer(key_user, key_stop)
+        return _cached_tokenizer(_file_key(user_dict), _file_key(stopwords), _file_key(synonyms))
 
     @property
     def user_words(self) -> list[str]:
@@ -125,7 +152,7 @@ class Tokenizer:
             if not _HAS_WORD_CHAR.search(piece):
                 continue
             parts = _MIXED.findall(piece) if _is_ascii_alnum(piece) else [piece.strip()]
-            tokens.extend(p for p in parts if p and p not in self._stopwords)
+            tokens.extend(self._synonyms.get(p, p) for p in parts if p and p not in self._stopwords)
         return tokens
 
 
@@ -133,9 +160,15 @@ def _is_ascii_alnum(piece: str) -> bool:
     return piece.isascii() and piece.isalnum()
 
 
+def _file_key(path: Path | None) -> tuple[str, int] | None:
+    """Cache key of a dictionary file: its path and modification time (edits reload it)."""
+    return (str(path.resolve()), path.stat().st_mtime_ns) if path else None
+
+
 @lru_cache(maxsize=8)
-def _cached_tokenizer(user_key: tuple[str, int] | None,
-                      stop_key: tuple[str, int] | None) -> Tokenizer:
+def _cached_tokenizer(user_key: tuple[str, int] | None, stop_key: tuple[str, int] | None,
+                      synonym_key: tuple[str, int] | None) -> Tokenizer:
     user_words = read_user_dict(Path(user_key[0])) if user_key else ()
     stopwords = _read_word_list(Path(stop_key[0])) if stop_key else None
-    return Tokenizer(user_words, stopwords)
+    synonyms = read_synonyms(Path(synonym_key[0])) if synonym_key else None
+    return Tokenizer(user_words, stopwords, synonyms)

@@ -71,3 +71,8 @@ class Index(Protocol):
         """The BM25 scale for this query (sum of its terms' IDF): keyword scores divided by it
         mean the same in a small and a large index."""
         ...
+
+    def known_share(self, tokens: Sequence[str]) -> float:
+        """Share of the query's tokens that occur anywhere in the index: questions about
+        things the knowledge never mentions use words it never uses."""
+        ...

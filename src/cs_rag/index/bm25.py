@@ -74,6 +74,10 @@ class BM25Index:
         multiplicity = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
         return np.asarray(self.weights[:, terms] @ multiplicity, dtype=np.float32).ravel()
 
+    def known_share(self, query: Sequence[str]) -> float:
+        """Share of query tokens that occur anywhere in the corpus (0 for an empty query)."""
+        return sum(t in self.vocabulary for t in query) / len(query) if query else 0.0
+
     def ceiling(self, query: Sequence[str]) -> float:
         """Score an average-length document would get for matching every query term once:
         the scale that makes a BM25 score comparable across corpora (for confidence)."""

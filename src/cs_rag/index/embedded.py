@@ -202,6 +202,9 @@ class EmbeddedIndex:
     def keyword_ceiling(self, tokens: Sequence[str]) -> float:
         return self._bm25.ceiling(tokens)
 
+    def known_share(self, tokens: Sequence[str]) -> float:
+        return self._bm25.known_share(tokens)
+
     # ---- helpers -----------------------------------------------------------------------
 
     def _best_row(self, ordinal: int, scores: np.ndarray, offset: bool = True) -> ScoredChunk:

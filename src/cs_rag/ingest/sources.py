@@ -19,13 +19,13 @@ JSONL_SUFFIXES = frozenset({".jsonl"})
 
 @dataclass
 class CollectedSources:
-    """What `collect_documents` found: documents in input order, what was skipped, and the
-    resolved files it read (the scope a re-ingest syncs)."""
+    """What `collect_documents` found: documents in input order, what was skipped, the
+    files it read, and the folders given (where dictionary files such as userdict.txt live)."""
 
     documents: list[Document] = field(default_factory=list)
     skipped: list[SkippedInput] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
-    user_dicts: list[Path] = field(default_factory=list)
+    folders: list[Path] = field(default_factory=list)
 
 
 def collect_documents(paths: Iterable[str | Path], *, skip_bad: bool = False) -> CollectedSources:
@@ -33,7 +33,6 @@ def collect_documents(paths: Iterable[str | Path], *, skip_bad: bool = False) ->
 
     Raises InputError on the first bad file, line or row unless `skip_bad`, in which case the
     bad part is left out and listed in `skipped`. Duplicate ids are an error naming both places.
-    A `userdict.txt` at the top of a given directory is reported in `user_dicts`.
     """
     result = CollectedSources()
     seen: dict[str, str] = {}
@@ -41,8 +40,8 @@ def collect_documents(paths: Iterable[str | Path], *, skip_bad: bool = False) ->
         if not root.exists():
             raise InputError(str(root), "no such file or directory")
         files = _knowledge_files(root)
-        if root.is_dir() and (root / "userdict.txt").is_file():
-            result.user_dicts.append(root / "userdict.txt")
+        if root.is_dir():
+            result.folders.append(root)
         if not files:
             raise InputError(str(root), "no knowledge files found (expected .jsonl, .csv, .xlsx, "
                              f"or documents: {', '.join(sorted(SUPPORTED_SUFFIXES))})")
