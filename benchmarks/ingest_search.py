@@ -1,7 +1,7 @@
 """Foundation benchmark: ingest throughput vs raw encode, incremental re-ingest, search latency,
 index size and RSS at 10k / 100k chunks. One command, prints tables:
 
-    python benchmarks/ingest_search.py [--quick]
+    python benchmarks/ingest_search.py [--quick] [--parts ingest,reingest,latency]
 """
 
 from __future__ import annotations
@@ -178,6 +178,8 @@ def rss_probe(folder: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--parts", default="ingest,reingest,latency",
+                        help="comma-separated subset of: ingest, reingest, latency")
     parser.add_argument("--rss-probe", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_probe:
@@ -189,22 +191,27 @@ def main() -> None:
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        if not args.quick:
+        parts = set(args.parts.split(","))
+        if "ingest" in parts and not args.quick:
             out.append(print_table("Ingest throughput (pipeline vs the model's raw encode on the same texts)",
                                    ["set", "chunks", "texts embedded", "raw encode texts/s", "pipeline chunks/s",
                                     "raw s", "pipeline s", "overhead"],
                                    ingest_throughput(embedder, settings, work)))
-        out.append(print_table("Re-ingest after one change (sample knowledge)",
-                               ["run", "chunks", "texts embedded", "seconds", "what changed"],
-                               reingest_one_change(embedder, settings, work)))
-        sizes = [2000, 10000] if args.quick else [10000, 100000]
-        latency, footprint = search_latency(embedder, settings, work, sizes,
-                                            n_queries=50 if args.quick else 200,
-                                            real_vectors=2000 if args.quick else 10000)
-        out.append(print_table("Search latency, ms (hybrid = tokenize + embed query + BM25 + faiss + fusion)",
-                               ["chunks", "queries", "hybrid p50", "hybrid p95", "embed p50", "embed p95",
-                                "our BM25 p50", "our BM25 p95", "rank-bm25 p50", "rank-bm25 p95"], latency))
-        out.append(print_table("Index size and memory", ["chunks", "index on disk MiB", "process RSS"], footprint))
+        if "reingest" in parts:
+            out.append(print_table("Re-ingest after one change (sample knowledge)",
+                                   ["run", "chunks", "texts embedded", "seconds", "what changed"],
+                                   reingest_one_change(embedder, settings, work)))
+        if "latency" in parts:
+            sizes = [2000, 10000] if args.quick else [10000, 100000]
+            latency, footprint = search_latency(embedder, settings, work, sizes,
+                                                n_queries=50 if args.quick else 200,
+                                                real_vectors=2000 if args.quick else 10000)
+            out.append(print_table("Search latency, ms (hybrid = tokenize + embed query + BM25 + faiss "
+                                   "+ fusion + confidence)",
+                                   ["chunks", "queries", "hybrid p50", "hybrid p95", "embed p50", "embed p95",
+                                    "our BM25 p50", "our BM25 p95", "rank-bm25 p50", "rank-bm25 p95"], latency))
+            out.append(print_table("Index size and memory", ["chunks", "index on disk MiB", "process RSS"],
+                                   footprint))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "ingest_search.md").write_text("\n".join(out), encoding="utf-8")
 

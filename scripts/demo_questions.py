@@ -19,15 +19,21 @@ def main() -> None:
     step = max(1, len(questions) // args.n)
     kb = KnowledgeBase(args.index)
     for q in questions[::step][:args.n]:
-        hits = kb.search(q["question"], k=3)
+        result = kb.retrieve(q["question"], k=3)
         print(f"\n问 {q['question']}")
-        if not hits:
-            print("答 (no hit)")
+        print(f"   decision {result.decision.value} | confidence {result.confidence:.2f} | "
+              f"gold {q['gold_ids'] or 'out of scope'}")
+        if result.decision.value == "none" or not result.hits:
+            print("答 抱歉，知识库里没有找到这个问题的答案，已为您转接人工客服。")
             continue
-        top = hits[0]
+        if result.decision.value == "clarify":
+            print("答 您是想问以下哪个问题？ " + " / ".join(h.question or " > ".join(h.heading_path)
+                                                      for h in result.options))
+            continue
+        top = result.hits[0]
         origin = " > ".join(top.heading_path) or top.question
         print(f"答 {top.text.strip()[:200]}")
-        print(f"   source {top.source} | {origin} | score {top.score:.3f} | gold {q['gold_ids'] or 'out of scope'}")
+        print(f"   source {top.source} | {origin}")
 
 
 if __name__ == "__main__":
