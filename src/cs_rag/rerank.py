@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from .embedding import LazyModel, offline
 from .errors import EmbeddingError
 from .types import DocumentKind, Hit
 
@@ -35,8 +34,7 @@ class CrossEncoderReranker:
         self.model_dir = Path(model_dir).expanduser()
         self.batch_size = batch_size
         self.max_length = max_length
-        self._model = None
-        self._lock = threading.Lock()
+        self._model = LazyModel(self._build)
 
     def rerank(self, query: str, hits: list[Hit], top_n: int = 20) -> list[Hit]:
         """The first `top_n` hits best first by `scores["rerank"]` (stable), then the rest unchanged."""
@@ -50,21 +48,13 @@ class CrossEncoderReranker:
         return reranked + list(tail)
 
     def _score(self, query: str, texts: list[str]) -> list[float]:
-        model = self._load()
+        model = self._model.get()
         scores = model.predict([(query, text) for text in texts], batch_size=self.batch_size,
                                show_progress_bar=False, convert_to_numpy=True)
         return [float(s) for s in scores]
 
-    def _load(self):
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    self._model = self._build()
-        return self._model
-
     def _build(self):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        offline()
         # A missing folder would otherwise be taken for a hub model id and fail obscurely.
         if not self.model_dir.is_dir():
             raise EmbeddingError(f"cannot load cross-encoder from {self.model_dir}: not a folder")
