@@ -16,7 +16,7 @@ from .errors import ConfigError, IndexMismatchError
 from .index.base import Index, ScoredChunk, SearchFilter
 from .rerank import CrossEncoderReranker, Reranker
 from .text import Tokenizer, normalize
-from .types import Decision, Hit, Retrieval
+from .types import Decision, DocumentKind, Hit, Retrieval
 
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -129,7 +129,8 @@ class HybridRetriever:
             return [], np.zeros((0, len(FEATURES))), timings
         dense_scores = np.array([dense[o].score for o in ordinals])
         bm25_scores = np.array([keyword[o].score for o in ordinals])
-        fused = self._fuse(dense_scores, bm25_scores)
+        passage = np.array([self.index.chunk(o).kind is not DocumentKind.FAQ for o in ordinals])
+        fused = self._fuse(dense_scores + self.settings.passage_offset * passage, bm25_scores)
         depth = max(k, self.settings.rerank_top_n) if self.reranker else k
         order = np.argsort(-fused, kind="stable")[:depth]
         hits = [self._hit(ordinals[i], float(fused[i]), dense[ordinals[i]], keyword[ordinals[i]])

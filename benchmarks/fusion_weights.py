@@ -1,0 +1,56 @@
+"""Choose fusion defaults on carved probes, never on a set's test questions.
+
+    python benchmarks/fusion_weights.py [SET,SET...]   (after benchmarks/retrieval.py built the indexes)
+
+For each FAQ set, the same carving as calibration (calibrate.carve, three seeds) holds one
+similar question out of each eligible entry; the reduced index is searched with the held-out
+texts' stored vectors, so nothing is embedded. Rows: fusion settings; cells: R@1 / MRR@10.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from _common import RESULTS, print_table
+
+from cs_rag import KnowledgeBase
+from cs_rag.calibrate import carve
+from cs_rag.config import RetrievalSettings
+from cs_rag.retrieve import HybridRetriever
+
+SETS = ["atec_nodistractors", "stackfaq_sim3", "banking77_k10", "eval"]
+CONFIGS = [("weighted", w) for w in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)] + [("rrf", None)]
+
+
+def main(sets: list[str]) -> None:
+    rows = {f"{f} {w}" if w is not None else f: [] for f, w in CONFIGS}
+    counts = []
+    for name in sets:
+        kb = KnowledgeBase(RESULTS / "indexes" / name)
+        base = kb.retriever()
+        probes = []
+        for seed in (0, 1, 2):
+            sub, questions = carve(base.index, seed)
+            probes.append((sub, [q for q in questions if q.gold]))
+        counts.append([name, sum(len(q) for _, q in probes)])
+        for fusion, weight in CONFIGS:
+            settings = RetrievalSettings(fusion=fusion, dense_weight=weight if weight is not None else 0.8)
+            ranks = []
+            for sub, questions in probes:
+                retriever = HybridRetriever(sub, base.tokenizer, base.embedder, settings)
+                for q in questions:
+                    hits, _, _ = retriever.rank(q.text, k=10, vector=q.vector)
+                    docs = list(dict.fromkeys(h.doc_id for h in hits))
+                    ranks.append(docs.index(q.gold) + 1 if q.gold in docs else None)
+            n = len(ranks)
+            r1 = sum(1 for r in ranks if r == 1) / n
+            mrr = sum(1 / r for r in ranks if r) / n
+            rows[f"{fusion} {weight}" if weight is not None else fusion].append(f"{r1:.3f} / {mrr:.3f}")
+    out = print_table("Carved probes per set (held-out similar questions, 3 seeds)", ["set", "probes"], counts)
+    out += print_table("Fusion on carved probes: R@1 / MRR@10", ["fusion", *sets],
+                       [[k, *v] for k, v in rows.items()])
+    (RESULTS / "fusion_weights.md").write_text(out, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1].split(",") if len(sys.argv) > 1 else SETS)
