@@ -23,7 +23,7 @@ from .ingest.chunks import document_chunks
 from .ingest.sources import collect_documents
 from .retrieve import HybridRetriever
 from .text import Tokenizer
-from .types import Chunk, Document, DocumentKind, Hit, IngestReport, Retrieval
+from .types import Chunk, Document, DocumentKind, Hit, IngestReport, Retrieval, SkippedInput
 
 USER_DICT_FILE = "userdict.txt"
 SYNONYMS_FILE = "synonyms.txt"
@@ -204,14 +204,12 @@ class _Plan:
         self.updated: list[str] = []
         self.removed: list[str] = []
         self.unchanged: list[str] = []
-        self.skipped: list = []
+        self.skipped: list[SkippedInput] = []
 
 
 def _plan(old: EmbeddedIndex | None, documents: list[Document], roots: list[Path],
           skip_bad: bool) -> _Plan:
     """Decide, per document, keep / add / update / remove; out-of-scope documents stay first."""
-    from .types import SkippedInput
-
     plan = _Plan()
     old_docs = old.manifest.documents if old else {}
     new_ids = {d.id for d in documents}

@@ -19,12 +19,11 @@ JSONL_SUFFIXES = frozenset({".jsonl"})
 
 @dataclass
 class CollectedSources:
-    """What `collect_documents` found: documents in input order, what was skipped, the
-    files it read, and the folders given (where dictionary files such as userdict.txt live)."""
+    """What `collect_documents` found: documents in input order, what was skipped, and the
+    folders given (where dictionary files such as userdict.txt live)."""
 
     documents: list[Document] = field(default_factory=list)
     skipped: list[SkippedInput] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
     folders: list[Path] = field(default_factory=list)
 
 
@@ -46,7 +45,6 @@ def collect_documents(paths: Iterable[str | Path], *, skip_bad: bool = False) ->
             raise InputError(str(root), "no knowledge files found (expected .jsonl, .csv, .xlsx, "
                              f"or documents: {', '.join(sorted(SUPPORTED_SUFFIXES))})")
         for path in files:
-            result.files.append(path.resolve())
             source = _display_name(path)
             for item in _read_file(path, source):
                 if isinstance(item, Document):
