@@ -19,7 +19,7 @@ from .config import RetrievalSettings
 from .confidence import Calibration, LogisticModel
 from .embedding import Embedder
 from .index.embedded import EmbeddedIndex, Row
-from .retrieve import HybridRetriever, _distinct_documents
+from .retrieve import HybridRetriever, distinct_documents
 from .text import Tokenizer
 from .types import DocumentKind
 
@@ -83,7 +83,7 @@ def fit_calibration(index: EmbeddedIndex, tokenizer: Tokenizer, embedder: Embedd
         hits, rows, _ = retriever.rank(q.text, k=10, vector=q.vector)
         if not hits:
             continue
-        options = [h.doc_id for h in _distinct_documents(hits, 3)]
+        options = [h.doc_id for h in distinct_documents(hits, 3)]
         features.append(rows[0])
         top1.append(float(hits[0].doc_id == q.gold))
         top3.append(float(q.gold in options))

@@ -135,7 +135,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(results["config"] if len(results) == 1 else results, ensure_ascii=False))
     else:
-        _print_summaries({n: r for n, r in results.items()})
+        _print_summaries(results)
     return 0
 
 

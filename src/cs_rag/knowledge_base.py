@@ -165,6 +165,7 @@ class KnowledgeBase:
         old_by_doc = _chunks_by_doc(old) if old else {}
         chunks: list[Chunk] = []
         rows: list[Row] = []
+        texts: dict[str, tuple[str, str]] = {}  # embedding key -> (text, role)
         records: dict[str, DocumentRecord] = {}
         for item in plan.items:
             if item.document is None or item.status == "unchanged":
@@ -181,10 +182,12 @@ class KnowledgeBase:
                 role = _role(chunk)
                 for j, text in enumerate(chunk.match_texts):
                     tokens = old_rows[j].tokens if reuse_tokens else tokenizer.tokenize(text)
-                    rows.append(Row(ordinal, embedder.text_key(text, role), tokens))
+                    key = embedder.text_key(text, role)
+                    rows.append(Row(ordinal, key, tokens))
+                    texts[key] = (text, role)
             records[item.doc_id] = item.record.model_copy(update={"chunks": len(pairs),
                                                                   "source": pairs[0][0].source})
-        vectors = _vectors_for(rows, chunks, old, embedder, report, progress)
+        vectors = _vectors_for(rows, texts, old, embedder, report, progress)
         report.added, report.updated = plan.added, plan.updated
         report.removed, report.unchanged = plan.removed, plan.unchanged
         return EmbeddedIndex.build(chunks, rows, vectors, embedding_model=embedder.name,
@@ -261,19 +264,14 @@ def _chunks_by_doc(index: EmbeddedIndex) -> dict[str, list[tuple[Chunk, list[Row
     return grouped
 
 
-def _vectors_for(rows: list[Row], chunks: list[Chunk], old: EmbeddedIndex | None,
+def _vectors_for(rows: list[Row], texts: dict[str, tuple[str, str]], old: EmbeddedIndex | None,
                  embedder: Embedder, report: IngestReport,
                  progress: Progress | None) -> np.ndarray:
-    """One vector per row, reusing the old index's vector for every known content key."""
+    """One vector per row, reusing the old index's vector for every known content key;
+    `texts` maps each key to the text and role to embed."""
     old_rows = {r.key: i for i, r in enumerate(old.rows)} if old else {}
     old_vectors = old.vectors if old else None
-    missing: dict[str, tuple[str, str]] = {}
-    offsets: dict[int, int] = {}
-    for row in rows:
-        if row.key not in old_rows and row.key not in missing:
-            chunk = chunks[row.chunk]
-            missing[row.key] = (chunk.match_texts[offsets.get(row.chunk, 0)], _role(chunk))
-        offsets[row.chunk] = offsets.get(row.chunk, 0) + 1
+    missing = {key: texts[key] for key in texts if key not in old_rows}
     fresh: dict[str, np.ndarray] = {}
     done = 0
     for role in ("query", "passage"):

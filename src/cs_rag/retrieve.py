@@ -93,7 +93,7 @@ class HybridRetriever:
         p_top3 = float(self.calibration.top3.predict(features[:1])[0])
         for hit, p in zip(hits, p_top1):
             hit.confidence = float(p)
-        options = _distinct_documents(hits, 3)
+        options = distinct_documents(hits, 3)
         decision = self.calibration.decide(float(p_top1[0]), p_top3, len(options))
         timings["decide"] = _ms(mark)
         timings["total"] = _ms(started)
@@ -115,26 +115,19 @@ class HybridRetriever:
             vector = self.embedder.encode_query(query)
         timings["embed"] = _ms(mark)
         mark = time.perf_counter()
-        n = max(self.settings.candidates, k)
-        dense = {s.ordinal: s for s in self.index.dense_search(vector, n, where)}
-        keyword = {s.ordinal: s for s in self.index.keyword_search(tokens, n, where)}
-        for s in self.index.dense_scores(vector, [o for o in keyword if o not in dense]):
-            dense[s.ordinal] = s
-        for s in self.index.keyword_scores(tokens, [o for o in dense if o not in keyword]):
-            keyword[s.ordinal] = s
+        pairs = self.index.candidates(vector, tokens, max(self.settings.candidates, k), where)
         timings["search"] = _ms(mark)
         mark = time.perf_counter()
-        ordinals = list(dense)
-        if not ordinals:
+        if not pairs:
             return [], np.zeros((0, len(FEATURES))), timings
-        dense_scores = np.array([dense[o].score for o in ordinals])
-        bm25_scores = np.array([keyword[o].score for o in ordinals])
+        ordinals = [dense.ordinal for dense, _ in pairs]
+        dense_scores = np.array([dense.score for dense, _ in pairs])
+        bm25_scores = np.array([bm25.score for _, bm25 in pairs])
         passage = np.array([self.index.chunk(o).kind is not DocumentKind.FAQ for o in ordinals])
         fused = self._fuse(dense_scores + self.settings.passage_offset * passage, bm25_scores)
         depth = max(k, self.settings.rerank_top_n) if self.reranker else k
         order = np.argsort(-fused, kind="stable")[:depth]
-        hits = [self._hit(ordinals[i], float(fused[i]), dense[ordinals[i]], keyword[ordinals[i]])
-                for i in order]
+        hits = [self._hit(ordinals[i], float(fused[i]), *pairs[i]) for i in order]
         timings["fuse"] = _ms(mark)
         if self.reranker is not None:
             mark = time.perf_counter()
@@ -188,7 +181,8 @@ def _features(query: str, hits: list[Hit], all_dense: np.ndarray, all_bm25: np.n
     return np.asarray(rows, dtype=np.float64)
 
 
-def _distinct_documents(hits: list[Hit], limit: int) -> list[Hit]:
+def distinct_documents(hits: list[Hit], limit: int) -> list[Hit]:
+    """The first `limit` hits from distinct documents (the options a clarifying question offers)."""
     seen: set[str] = set()
     out = []
     for hit in hits:

@@ -63,9 +63,13 @@ class Index(Protocol):
     def keyword_search(self, tokens: Sequence[str], k: int,
                        where: SearchFilter | None = None) -> list[ScoredChunk]: ...
 
-    def dense_scores(self, vector: np.ndarray, ordinals: Sequence[int]) -> list[ScoredChunk]: ...
-
-    def keyword_scores(self, tokens: Sequence[str], ordinals: Sequence[int]) -> list[ScoredChunk]: ...
+    def candidates(self, vector: np.ndarray, tokens: Sequence[str], n: int,
+                   where: SearchFilter | None = None) -> list[tuple[ScoredChunk, ScoredChunk]]:
+        """The union of the dense top n and the keyword top n chunks that pass `where`, each as
+        (dense score, keyword score), both exact whichever retriever proposed it: dense
+        proposals first in their order, then keyword-only ones. One call, so a backend scores
+        the query once per retriever."""
+        ...
 
     def keyword_ceiling(self, tokens: Sequence[str]) -> float:
         """The BM25 scale for this query (sum of its terms' IDF): keyword scores divided by it

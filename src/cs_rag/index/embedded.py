@@ -157,10 +157,41 @@ class EmbeddedIndex:
 
     def dense_search(self, vector: np.ndarray, k: int,
                      where: SearchFilter | None = None) -> list[ScoredChunk]:
+        return self._dense_top(vector, k, self._allowed(where))
+
+    def keyword_search(self, tokens: Sequence[str], k: int,
+                       where: SearchFilter | None = None) -> list[ScoredChunk]:
+        if not self.rows:
+            return []
+        return self._keyword_top(self._bm25.scores(tokens), k, self._allowed(where))
+
+    def candidates(self, vector: np.ndarray, tokens: Sequence[str], n: int,
+                   where: SearchFilter | None = None) -> list[tuple[ScoredChunk, ScoredChunk]]:
+        if not self.rows:
+            return []
+        allowed = self._allowed(where)
+        row_bm25 = self._bm25.scores(tokens)
+        dense = {s.ordinal: s for s in self._dense_top(vector, n, allowed)}
+        keyword = {s.ordinal: s for s in self._keyword_top(row_bm25, n, allowed)}
+        vectors, query = self.vectors, np.asarray(vector, dtype=np.float32)
+        for ordinal in keyword:
+            if ordinal not in dense:
+                own_rows = vectors[self._starts[ordinal]:self._ends[ordinal]]
+                dense[ordinal] = self._best_row(ordinal, own_rows @ query, offset=False)
+        return [(scored, keyword.get(o) or self._best_row(o, row_bm25)) for o, scored in dense.items()]
+
+    def keyword_ceiling(self, tokens: Sequence[str]) -> float:
+        return self._bm25.ceiling(tokens)
+
+    def known_share(self, tokens: Sequence[str]) -> float:
+        return self._bm25.known_share(tokens)
+
+    # ---- helpers -----------------------------------------------------------------------
+
+    def _dense_top(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> list[ScoredChunk]:
         n_rows = len(self.rows)
         if n_rows == 0 or k <= 0:
             return []
-        allowed = self._allowed(where)
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
         fetch = min(n_rows, 4 * k + 32)
         while True:  # fetch rows until k distinct allowed chunks are found or rows run out
@@ -178,13 +209,11 @@ class EmbeddedIndex:
                 return list(best.values())[:k]
             fetch = min(n_rows, fetch * 4)
 
-    def keyword_search(self, tokens: Sequence[str], k: int,
-                       where: SearchFilter | None = None) -> list[ScoredChunk]:
-        if not self.rows or k <= 0:
+    def _keyword_top(self, row_scores: np.ndarray, k: int,
+                     allowed: np.ndarray | None) -> list[ScoredChunk]:
+        if k <= 0:
             return []
-        row_scores = self._bm25.scores(tokens)
         chunk_scores = np.maximum.reduceat(row_scores, self._starts)
-        allowed = self._allowed(where)
         if allowed is not None:
             chunk_scores = np.where(allowed, chunk_scores, 0.0)
         positive = np.flatnonzero(chunk_scores > 0)
@@ -192,24 +221,6 @@ class EmbeddedIndex:
             positive = positive[np.argpartition(-chunk_scores[positive], k - 1)[:k]]
         order = positive[np.argsort(-chunk_scores[positive], kind="stable")]
         return [self._best_row(int(o), row_scores) for o in order]
-
-    def dense_scores(self, vector: np.ndarray, ordinals: Sequence[int]) -> list[ScoredChunk]:
-        vectors = self.vectors
-        query = np.asarray(vector, dtype=np.float32)
-        return [self._best_row(o, vectors[self._starts[o]:self._ends[o]] @ query, offset=False)
-                for o in ordinals]
-
-    def keyword_scores(self, tokens: Sequence[str], ordinals: Sequence[int]) -> list[ScoredChunk]:
-        row_scores = self._bm25.scores(tokens)
-        return [self._best_row(o, row_scores) for o in ordinals]
-
-    def keyword_ceiling(self, tokens: Sequence[str]) -> float:
-        return self._bm25.ceiling(tokens)
-
-    def known_share(self, tokens: Sequence[str]) -> float:
-        return self._bm25.known_share(tokens)
-
-    # ---- helpers -----------------------------------------------------------------------
 
     def _best_row(self, ordinal: int, scores: np.ndarray, offset: bool = True) -> ScoredChunk:
         local = scores[self._starts[ordinal]:self._ends[ordinal]] if offset else scores
