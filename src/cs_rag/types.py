@@ -1,4 +1,4 @@
-"""Pydantic models for the public data: knowledge in, hits out."""
+"""Pydantic models for the public data: knowledge in, hits, answers and flags out."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 from enum import Enum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -157,3 +158,112 @@ class IngestReport(BaseModel):
                 f"unchanged {len(self.unchanged)}, skipped {len(self.skipped)}; "
                 f"{self.chunks} chunks in index, {self.texts_embedded} texts embedded, "
                 f"{self.seconds:.1f} s")
+
+
+class Outcome(str, Enum):
+    """What kind of reply an answer is."""
+
+    ANSWERED = "answered"   # the knowledge covers the question; `text` answers it
+    CLARIFY = "clarify"     # the top candidates are too close to choose; `options` lists them
+    REFUSED = "refused"     # the knowledge does not cover it; `text` says so and offers a human
+    HANDOFF = "handoff"     # a person takes over (the customer asked, or the guard decided)
+
+
+class Routing(str, Enum):
+    """Where a drafted reply goes next; ordered from least to most human involvement."""
+
+    SEND = "send"           # straight to the customer
+    REVIEW = "review"       # a person approves it first
+    HANDOFF = "handoff"     # a person takes over the conversation
+
+    @classmethod
+    def strictest(cls, routings: "list[Routing]") -> "Routing":
+        """The routing that involves a person most; SEND for an empty list."""
+        order = list(cls)
+        return max(routings, key=order.index, default=cls.SEND)
+
+
+class FlagKind(str, Enum):
+    """Everything the guard or the answer pipeline can flag.
+
+    On the customer's message: negative_emotion (with `level` 1-3), offensive, human_request,
+    escalation_threat, injection, pii. On a drafted answer: hedging, risky_promise, ungrounded,
+    sensitive_topic, banned_word, pii. From the pipeline itself: llm_error (the configured LLM
+    failed and the embedded default answered), bad_citation (an LLM cited evidence that was
+    not given).
+    """
+
+    NEGATIVE_EMOTION = "negative_emotion"
+    OFFENSIVE = "offensive"
+    HUMAN_REQUEST = "human_request"
+    ESCALATION_THREAT = "escalation_threat"
+    INJECTION = "injection"
+    PII = "pii"
+    HEDGING = "hedging"
+    RISKY_PROMISE = "risky_promise"
+    UNGROUNDED = "ungrounded"
+    SENSITIVE_TOPIC = "sensitive_topic"
+    BANNED_WORD = "banned_word"
+    LLM_ERROR = "llm_error"
+    BAD_CITATION = "bad_citation"
+
+
+class Flag(BaseModel):
+    """One reason a message or reply needs care, with where and why."""
+
+    kind: FlagKind
+    severity: int = Field(default=1, ge=1, le=3)    # 1 note, 2 a person should look, 3 urgent
+    span: tuple[int, int] | None = None              # character offsets in the checked text
+    evidence: str = ""                               # the matched words, PII already masked
+    reason: str = ""                                 # a sentence a reviewer can read
+    level: int | None = Field(default=None, ge=1, le=3)  # intensity, for negative_emotion
+    routing: Routing = Routing.REVIEW                # what this flag alone asks for
+
+
+class Citation(BaseModel):
+    """A FAQ entry or document chunk an answer used."""
+
+    marker: int                      # the n in an [n] marker in the answer text
+    id: str
+    doc_id: str
+    source: str
+    kind: DocumentKind
+    title: str                       # FAQ standard question, or heading path, or source
+    heading_path: list[str] = Field(default_factory=list)
+    score: float
+    confidence: float | None = None
+
+
+class Turn(BaseModel):
+    """One turn of a conversation."""
+
+    role: str = Field(pattern="^(user|assistant)$")
+    content: str
+
+
+class Customer(BaseModel):
+    """What is known about the customer; every field optional."""
+
+    id: str | None = None
+    name: str | None = None
+    level: str | None = None         # e.g. "VIP"; matched against prompts/<lang>/phrases.toml
+    tags: list[str] = Field(default_factory=list)
+    open_orders: list[str] = Field(default_factory=list)
+
+
+class Answer(BaseModel):
+    """The reply to one question: what the helpdesk, CLI and HTTP service all return."""
+
+    question: str
+    text: str
+    outcome: Outcome
+    confidence: float
+    citations: list[Citation] = Field(default_factory=list)
+    options: list[Citation] = Field(default_factory=list)   # the candidates offered to clarify
+    flags: list[Flag] = Field(default_factory=list)
+    routing: Routing = Routing.SEND
+    reasons: list[str] = Field(default_factory=list)         # reason codes for the routing
+    language: str = "zh"
+    generator: str = "extractive"                            # "extractive" or "llm:<model>"
+    trace_id: str = ""
+    trace: dict[str, Any] = Field(default_factory=dict)      # rewrite, timings_ms, scores
