@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import ConfigError
 
 ENV_PREFIX = "CS_RAG_"
+# Read where they are needed, never stored in Settings (secrets stay out of config files).
+SECRET_ENV = frozenset({"CS_RAG_LLM_API_KEY"})
 
 
 class _Section(BaseModel):
@@ -68,6 +70,36 @@ class RetrievalSettings(_Section):
     rerank_top_n: int = Field(default=20, ge=1, le=1000)
 
 
+class LLMSettings(_Section):
+    """An OpenAI-compatible chat model; with no `model` the embedded extractive default answers.
+
+    The API key is never a setting: it comes from CS_RAG_LLM_API_KEY or OPENAI_API_KEY. The base
+    URL falls back to OPENAI_BASE_URL.
+    """
+
+    model: str | None = None
+    base_url: str | None = None
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    max_tokens: int = Field(default=400, ge=1, le=32000)     # the reply's budget
+    context_tokens: int = Field(default=4096, ge=256)        # the model's context window
+    prompt_budget: int = Field(default=2500, ge=128)         # most tokens a prompt may use
+    timeout: float = Field(default=30.0, gt=0.0)             # seconds per attempt
+    retries: int = Field(default=2, ge=0, le=10)             # extra attempts, with backoff
+    stream: bool = False
+    # Below this retrieval confidence the LLM is not asked: small models invent answers when
+    # the evidence is thin, so the extractive default answers instead.
+    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    rewrite: bool = False            # also use the LLM to rewrite follow-ups the rules miss
+
+
+class GuardSettings(_Section):
+    """Where the guard's lexicons live; see cs_rag.guard."""
+
+    lexicon_dir: Path | None = None  # operator lexicons, merged over the shipped ones
+    reload_seconds: float = Field(default=2.0, ge=0.0)  # how often lexicon files are re-checked
+
+
 class Settings(_Section):
     """All cs_rag settings."""
 
@@ -75,6 +107,8 @@ class Settings(_Section):
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     text: TextSettings = Field(default_factory=TextSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    guard: GuardSettings = Field(default_factory=GuardSettings)
 
 
 def load_settings(path: str | Path | None = None,
@@ -86,7 +120,7 @@ def load_settings(path: str | Path | None = None,
         data = _read_toml(Path(path))
     origins: dict[tuple[str, str], str] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX):
+        if not name.startswith(ENV_PREFIX) or name in SECRET_ENV:
             continue
         placed = _place_env_var(name, value, data)
         if placed:
@@ -106,11 +140,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"not valid TOML: {exc}") from None
     base = path.resolve().parent
-    text = data.get("text")
-    if isinstance(text, dict):  # dictionary files are relative to the config file, not the cwd
-        for key in ("user_dict", "stopwords", "synonyms"):
-            if isinstance(text.get(key), str):
-                text[key] = str((base / text[key]).resolve())
+    # files named in the config are relative to the config file, not the cwd
+    for section, keys in (("text", ("user_dict", "stopwords", "synonyms")),
+                          ("guard", ("lexicon_dir",))):
+        values = data.get(section)
+        if isinstance(values, dict):
+            for key in keys:
+                if isinstance(values.get(key), str):
+                    values[key] = str((base / values[key]).resolve())
     return data
 
 
