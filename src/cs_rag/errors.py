@@ -4,8 +4,9 @@
     ├── ConfigError            a setting is missing or invalid (names the key)
     ├── InputError             a knowledge file is unreadable or malformed (names file and line/row/field)
     ├── EmbeddingError         the embedding model cannot be built or loaded
-    └── IndexStoreError        an index directory is missing, corrupt or incompatible
-        └── IndexMismatchError built with another embedding model, tokenizer or format version
+    ├── IndexStoreError        an index directory is missing, corrupt or incompatible
+    │   └── IndexMismatchError built with another embedding model, tokenizer or format version
+    └── LLMError               a chat model gave no usable reply or cannot run (`reason` says why)
 """
 
 from __future__ import annotations
@@ -52,3 +53,17 @@ class IndexStoreError(CsRagError):
 
 class IndexMismatchError(IndexStoreError):
     """The index was built with another embedding model, tokenizer or format version."""
+
+
+class LLMError(CsRagError):
+    """A chat model gave no usable reply, or the local one cannot run.
+
+    `reason` is a short fixed word, so callers decide on retries and fallbacks without
+    parsing the message: "timeout", "rate_limited", "server_error", "connection",
+    "malformed" (unparseable or empty reply), "unavailable" (the local model or its runtime
+    is not installed or will not start; the message says what to install).
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
