@@ -1,0 +1,137 @@
+"""Offensive-language classifier: hashed character n-grams, TF-IDF, logistic weights; numpy only.
+
+The weights ship as `cs_rag/data/guard/offensive.npz` (trained by `scripts/train_offensive.py`
+on COLD's training split, Apache-2.0). Features are built here and nowhere else, so training
+and the runtime can never disagree: character n-grams of `cs_rag.text.normalize(text)` hashed
+with CRC-32 (stable across processes, unlike Python's salted `hash`) into `n_features`
+buckets, weighted `(1 + log count) * idf` and L2-normalised per text.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..text import normalize
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How texts become feature vectors; persisted with the weights that depend on it."""
+
+    ngram_min: int = 1
+    ngram_max: int = 3
+    n_features: int = 2 ** 18
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.ngram_min <= self.ngram_max:
+            raise ValueError(f"need 1 <= ngram_min <= ngram_max, got {self.ngram_min}, {self.ngram_max}")
+        if self.n_features < 1:
+            raise ValueError(f"n_features must be positive, got {self.n_features}")
+
+
+def hashed_counts(texts: Sequence[str], config: FeatureConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """N-gram counts per text as CSR parts `(indptr, indices, counts)`.
+
+    Row `i` is `indices[indptr[i]:indptr[i+1]]` (sorted, unique buckets) with their counts.
+    Texts are normalised first; an empty text gives an empty row.
+    """
+    indptr = [0]
+    indices: list[int] = []
+    counts: list[int] = []
+    for text in texts:
+        chars = normalize(text)
+        buckets: Counter[int] = Counter()
+        for n in range(config.ngram_min, config.ngram_max + 1):
+            for start in range(len(chars) - n + 1):
+                buckets[zlib.crc32(chars[start:start + n].encode("utf-8")) % config.n_features] += 1
+        for bucket in sorted(buckets):
+            indices.append(bucket)
+            counts.append(buckets[bucket])
+        indptr.append(len(indices))
+    return (np.asarray(indptr, dtype=np.int64), np.asarray(indices, dtype=np.int64),
+            np.asarray(counts, dtype=np.float64))
+
+
+def tfidf_values(indptr: np.ndarray, indices: np.ndarray, counts: np.ndarray,
+                 idf: np.ndarray) -> np.ndarray:
+    """Values for the CSR parts of `hashed_counts`: (1 + log count) * idf, L2-normalised per row."""
+    values = (1.0 + np.log(counts)) * idf[indices]
+    row_of = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    norms = np.sqrt(np.bincount(row_of, weights=values * values, minlength=len(indptr) - 1))
+    return values / np.maximum(norms[row_of], 1e-12)
+
+
+class OffensiveClassifier:
+    """P(offensive) for short texts, and the decision threshold chosen with the weights.
+
+    `threshold` was picked on a split of the training data the weights never saw
+    (see `provenance`); a text is offensive when `predict_proba` >= `threshold`.
+    """
+
+    def __init__(self, weights: np.ndarray, idf: np.ndarray, bias: float, threshold: float,
+                 config: FeatureConfig, provenance: dict) -> None:
+        if weights.shape != (config.n_features,) or idf.shape != (config.n_features,):
+            raise ValueError(f"weights and idf must both have shape ({config.n_features},), "
+                             f"got {weights.shape} and {idf.shape}")
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+        self.weights = weights.astype(np.float64)
+        self.idf = idf.astype(np.float64)
+        self.bias = float(bias)
+        self.threshold = float(threshold)
+        self.config = config
+        self.provenance = dict(provenance)
+
+    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+        """Logits, one per text (float64)."""
+        indptr, indices, counts = hashed_counts(texts, self.config)
+        values = tfidf_values(indptr, indices, counts, self.idf)
+        row_of = np.repeat(np.arange(len(texts)), np.diff(indptr))
+        return np.bincount(row_of, weights=values * self.weights[indices],
+                           minlength=len(texts)) + self.bias
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """P(offensive) per text, shape (len(texts),); deterministic."""
+        return 1.0 / (1.0 + np.exp(-self.decision_function(texts)))
+
+    def save(self, path: Path) -> None:
+        """Write weights, idf, bias, threshold, feature config and provenance (no pickle)."""
+        np.savez_compressed(
+            path, format_version=np.int64(FORMAT_VERSION),
+            weights=self.weights.astype(np.float32), idf=self.idf.astype(np.float32),
+            bias=np.float64(self.bias), threshold=np.float64(self.threshold),
+            ngram_min=np.int64(self.config.ngram_min), ngram_max=np.int64(self.config.ngram_max),
+            n_features=np.int64(self.config.n_features),
+            provenance=np.str_(json.dumps(self.provenance, ensure_ascii=False, sort_keys=True)))
+
+    @classmethod
+    def load(cls, path: Path) -> "OffensiveClassifier":
+        """Read what `save` wrote (with allow_pickle=False); ValueError on another format version."""
+        with np.load(path, allow_pickle=False) as data:
+            version = int(data["format_version"])
+            if version != FORMAT_VERSION:
+                raise ValueError(f"{path}: classifier format {version}, this cs_rag reads {FORMAT_VERSION}")
+            config = FeatureConfig(int(data["ngram_min"]), int(data["ngram_max"]), int(data["n_features"]))
+            return cls(data["weights"], data["idf"], float(data["bias"]), float(data["threshold"]),
+                       config, json.loads(str(data["provenance"])))
+
+
+def load_offensive_classifier(path: Path | None = None) -> OffensiveClassifier | None:
+    """The shipped classifier (or the one at `path`); None when the file does not exist."""
+    if path is not None:
+        return OffensiveClassifier.load(path) if path.is_file() else None
+    ref = importlib.resources.files("cs_rag") / "data" / "guard" / "offensive.npz"
+    if not ref.is_file():
+        return None
+    with importlib.resources.as_file(ref) as shipped:
+        return OffensiveClassifier.load(shipped)

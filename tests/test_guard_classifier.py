@@ -1,0 +1,91 @@
+"""The shipped offensive-language classifier: loads without pickle, deterministic, sensible."""
+
+from __future__ import annotations
+
+import importlib.resources
+
+import numpy as np
+import pytest
+
+from cs_rag.guard.classifier import (FeatureConfig, OffensiveClassifier, hashed_counts,
+                                     load_offensive_classifier, tfidf_values)
+
+OFFENSIVE = ["你们这帮骗子客服都是废物，滚你妈的，脑子被狗吃了吧"]
+POLITE = ["请问我上周五下的订单什么时候能发货？谢谢", "Hello, could you tell me when my order will ship?"]
+
+
+@pytest.fixture(scope="module")
+def classifier() -> OffensiveClassifier:
+    loaded = load_offensive_classifier()
+    assert loaded is not None, "src/cs_rag/data/guard/offensive.npz is missing"
+    return loaded
+
+
+def test_shipped_file_loads_without_pickle() -> None:
+    ref = importlib.resources.files("cs_rag") / "data" / "guard" / "offensive.npz"
+    with importlib.resources.as_file(ref) as path:
+        assert path.stat().st_size < 5_000_000
+        with np.load(path, allow_pickle=False) as data:
+            assert {"weights", "idf", "bias", "threshold", "provenance"} <= set(data.files)
+
+
+def test_declares_provenance_and_threshold(classifier: OffensiveClassifier) -> None:
+    assert classifier.provenance["licence"] == "Apache-2.0"
+    assert "COLD" in classifier.provenance["data"]
+    assert 0.0 < classifier.threshold < 1.0
+    assert classifier.config == FeatureConfig()
+
+
+def test_deterministic(classifier: OffensiveClassifier) -> None:
+    texts = OFFENSIVE + POLITE
+    first = classifier.predict_proba(texts)
+    assert first.shape == (3,)
+    assert np.array_equal(first, classifier.predict_proba(texts))
+    assert np.array_equal(first, np.concatenate([classifier.predict_proba([t]) for t in texts]))
+
+
+def test_offensive_above_and_polite_below_threshold(classifier: OffensiveClassifier) -> None:
+    offensive, *polite = classifier.predict_proba(OFFENSIVE + POLITE)
+    assert offensive >= classifier.threshold
+    assert all(p < classifier.threshold for p in polite)
+
+
+def test_traditional_and_full_width_score_like_simplified(classifier: OffensiveClassifier) -> None:
+    simplified, traditional = classifier.predict_proba(["请问订单什么时候发货", "請問訂單什麼時候發貨"])
+    assert simplified == pytest.approx(traditional)
+
+
+def test_empty_inputs(classifier: OffensiveClassifier) -> None:
+    assert classifier.predict_proba([]).shape == (0,)
+    empty = classifier.predict_proba([""])
+    assert empty.shape == (1,) and 0.0 < empty[0] < 1.0
+
+
+def test_features_are_stable_hashes() -> None:
+    config = FeatureConfig(n_features=2 ** 18)
+    indptr, indices, counts = hashed_counts(["啊啊", ""], config)
+    # "啊" twice and "啊啊" once; CRC-32 buckets do not depend on the process
+    assert indptr.tolist() == [0, 2, 2]
+    assert sorted(counts.tolist()) == [1.0, 2.0]
+    assert indices.tolist() == sorted(indices.tolist())
+    values = tfidf_values(indptr, indices, counts, np.ones(config.n_features))
+    assert np.linalg.norm(values) == pytest.approx(1.0)
+
+
+def test_save_load_round_trip(tmp_path, classifier: OffensiveClassifier) -> None:
+    path = tmp_path / "offensive.npz"
+    classifier.save(path)
+    again = load_offensive_classifier(path)
+    assert again is not None
+    texts = OFFENSIVE + POLITE
+    assert np.allclose(again.predict_proba(texts), classifier.predict_proba(texts))
+    assert again.provenance == classifier.provenance
+
+
+def test_missing_file_gives_none(tmp_path) -> None:
+    assert load_offensive_classifier(tmp_path / "absent.npz") is None
+
+
+def test_rejects_mismatched_shapes() -> None:
+    with pytest.raises(ValueError, match="shape"):
+        OffensiveClassifier(np.zeros(3), np.zeros(4), 0.0, 0.5, FeatureConfig(n_features=4), {})
