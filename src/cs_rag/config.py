@@ -93,6 +93,14 @@ class LLMSettings(_Section):
     rewrite: bool = False            # also use the LLM to rewrite follow-ups the rules miss
 
 
+class AnswerSettings(_Section):
+    """How answers are put together (see cs_rag.pipeline)."""
+
+    prompts_dir: Path | None = None  # your own copy of prompts/; default: the shipped templates
+    evidence_items: int = Field(default=5, ge=1, le=50)  # hits offered to the LLM as evidence
+    history_turns: int = Field(default=10, ge=0, le=200)  # newest turns considered at most
+
+
 class GuardSettings(_Section):
     """Where the guard's lexicons live; see cs_rag.guard."""
 
@@ -108,6 +116,7 @@ class Settings(_Section):
     text: TextSettings = Field(default_factory=TextSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
     guard: GuardSettings = Field(default_factory=GuardSettings)
 
 
@@ -142,7 +151,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     base = path.resolve().parent
     # files named in the config are relative to the config file, not the cwd
     for section, keys in (("text", ("user_dict", "stopwords", "synonyms")),
-                          ("guard", ("lexicon_dir",))):
+                          ("guard", ("lexicon_dir",)), ("answer", ("prompts_dir",))):
         values = data.get(section)
         if isinstance(values, dict):
             for key in keys:

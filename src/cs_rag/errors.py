@@ -60,7 +60,8 @@ class LLMError(CsRagError):
 
     `reason` is a short fixed word, so callers decide on retries and fallbacks without
     parsing the message: "timeout", "rate_limited", "server_error", "connection",
-    "malformed" (unparseable or empty reply), "unavailable" (the local model or its runtime
+    "client_error" (a 4xx other than 429: a wrong key or model name), "malformed"
+    (unparseable or empty reply, or a stream cut off), "unavailable" (the local model or its runtime
     is not installed or will not start; the message says what to install).
     """
 
