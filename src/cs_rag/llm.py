@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-import httpx
 import openai
 
 from .config import LLMSettings
@@ -108,13 +107,16 @@ def chat_model_from(settings: LLMSettings, environ: Mapping[str, str] | None = N
 
 
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+    # Errors raised while a stream is read come from the HTTP library under the openai
+    # client (httpx or httpx2, by openai version), not as openai exceptions.
+    transport = type(exc).__module__.split(".")[0].startswith("httpx")
+    if isinstance(exc, openai.APITimeoutError) or (transport and "Timeout" in type(exc).__name__):
         return "timeout"
     if isinstance(exc, openai.RateLimitError):
         return "rate_limited"
     if isinstance(exc, openai.InternalServerError):
         return "server_error"
-    if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+    if isinstance(exc, openai.APIConnectionError) or transport:
         return "connection"
     if isinstance(exc, openai.APIStatusError):
         return "server_error" if exc.status_code >= 500 else "client_error"
