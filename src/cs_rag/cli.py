@@ -1,4 +1,4 @@
-"""The cs-rag command line: ingest knowledge, search it, evaluate retrieval."""
+"""The cs-rag command line: ingest knowledge, search it, evaluate retrieval, answer questions."""
 
 from __future__ import annotations
 
@@ -69,7 +69,32 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true",
                           help="print one JSON object (with per-question results under 'results')")
     evaluate.set_defaults(run=_eval)
+
+    ask = commands.add_parser("ask", help="answer one question",
+                              description="Answer a question from an index: retrieval, the configured "
+                              "LLM or the embedded extractive default, and the guard.")
+    ask.add_argument("question")
+    _answer_options(ask)
+    ask.add_argument("--history", metavar="FILE", type=Path,
+                     help='earlier turns: a JSON list or JSONL of {"role": "user"|"assistant", "content"}')
+    ask.add_argument("--customer", metavar="FILE", type=Path,
+                     help='the customer profile as JSON: {"level", "tags", "open_orders", ...}')
+    ask.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    ask.set_defaults(run=_ask)
+
+    chat = commands.add_parser("chat", help="interactive conversation that keeps history",
+                               description="Ask question after question; the conversation is kept as "
+                               "history for follow-ups. /reset starts over, /quit (or end of input) ends.")
+    _answer_options(chat)
+    chat.add_argument("--customer", metavar="FILE", type=Path, help="the customer profile as JSON")
+    chat.set_defaults(run=_chat)
     return parser
+
+
+def _answer_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", required=True, metavar="DIR", help="index directory")
+    parser.add_argument("--stream", action="store_true",
+                        help="print the reply as it is written (with an LLM configured)")
 
 
 def _ingest(args: argparse.Namespace, settings) -> int:
@@ -137,6 +162,125 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     else:
         _print_summaries(results)
     return 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .pipeline import Assistant
+
+    history = _read_history(args.history) if args.history else None
+    customer = _read_customer(args.customer) if args.customer else None
+    assistant = Assistant.open(args.index, settings)
+    answer = _answer(assistant, args.question, history, customer, args.stream and not args.json)
+    if args.json:
+        print(answer.model_dump_json())
+    else:
+        _print_answer(answer, streamed=args.stream)
+    return 0
+
+
+def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    from .pipeline import Assistant
+    from .types import Turn
+
+    customer = _read_customer(args.customer) if args.customer else None
+    assistant = Assistant.open(args.index, settings)
+    history: list[Turn] = []
+    print("cs-rag chat: ask a question; /reset starts over, /quit ends.", file=sys.stderr)
+    while True:
+        try:
+            question = input("> ").strip()
+        except EOFError:
+            return 0
+        if question in ("/quit", "/exit"):
+            return 0
+        if question == "/reset":
+            history = []
+            print("(new conversation)")
+            continue
+        if not question:
+            continue
+        answer = _answer(assistant, question, history, customer, args.stream)
+        _print_answer(answer, streamed=args.stream)
+        history += [Turn(role="user", content=answer.question),
+                    Turn(role="assistant", content=answer.text)]
+
+
+def _answer(assistant, question: str, history, customer, stream: bool):
+    """Run the pipeline, printing pieces as they come when streaming; return the Answer."""
+    from .types import Answer
+
+    if not stream:
+        return assistant.answer(question, history, customer)
+    for item in assistant.stream(question, history, customer):
+        if isinstance(item, Answer):
+            print()
+            return item
+        print(item, end="", flush=True)
+    raise AssertionError("the answer stream ended without an answer")
+
+
+def _print_answer(answer, streamed: bool) -> None:
+    if not streamed:
+        print(answer.text)
+    rewrite = answer.trace.get("rewrite", {})
+    if rewrite.get("rule"):
+        print(f"  (understood as: {rewrite['question']})")
+    print(f"  [{answer.outcome.value}, confidence {answer.confidence:.2f}, routing "
+          f"{answer.routing.value}, {answer.generator}]")
+    for citation in answer.citations:
+        print(f"  [{citation.marker}] {citation.title}  ({citation.source}, {citation.id}, "
+              f"score {citation.score:.3f})")
+    for flag in answer.flags:
+        print(f"  ! {flag.kind.value} (severity {flag.severity}): {flag.reason}")
+
+
+def _read_history(path: Path):
+    from pydantic import ValidationError
+
+    from .types import Turn
+
+    text = _read_json_file(path)
+    stripped = text.strip()
+    try:
+        if stripped.startswith("["):
+            items = json.loads(stripped)
+            return [Turn.model_validate(item) for item in items]
+        turns = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    turns.append(Turn.model_validate_json(line))
+                except ValidationError as exc:
+                    raise InputError(str(path), _first_problem(exc), line=number) from None
+        return turns
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), f"not JSON: {exc.msg}", line=exc.lineno) from None
+    except ValidationError as exc:
+        raise InputError(str(path), _first_problem(exc)) from None
+
+
+def _read_customer(path: Path):
+    from pydantic import ValidationError
+
+    from .types import Customer
+
+    try:
+        return Customer.model_validate_json(_read_json_file(path))
+    except ValidationError as exc:
+        raise InputError(str(path), _first_problem(exc)) from None
+
+
+def _read_json_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"cannot read: {exc}") from None
+
+
+def _first_problem(exc) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"])
+    return f"{where}: {error['msg']}" if where else error["msg"]
 
 
 def _temporary_index(folder: Path, index_dir: Path, settings: Settings) -> Path:

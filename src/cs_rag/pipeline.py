@@ -1,0 +1,299 @@
+"""answer(question, history, customer) -> Answer: the one call the helpdesk, CLI and service use.
+
+Stages, each timed in the answer's trace: the guard reads the customer's message (personal
+data is masked before anything else sees it); an elliptical follow-up is rewritten from the
+history; retrieval decides answer / clarify / none with a calibrated confidence; an answer is
+written by the configured LLM (only above `llm.min_confidence`) or by the embedded extractive
+default; the guard checks the draft against its evidence; the strictest routing wins.
+
+Outcome rules: the guard asking for a person (the customer asked, threatened escalation, or is
+very angry) gives `handoff`; otherwise retrieval's decision gives `answered`, `clarify` or
+`refused`. An LLM failure never loses the question: the extractive default answers and an
+`llm_error` flag sends the reply to review.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from .config import Settings
+from .errors import InputError, LLMError
+from .extractive import extract_answer
+from .guard import Guard, GuardResult
+from .knowledge_base import KnowledgeBase
+from .llm import ChatModel, chat_model_from
+from .prompt import Phrases, PromptLibrary, detect_language, fit_answer_prompt, format_customer
+from .rewrite import Rewrite, rewrite_followup
+from .types import (Answer, Citation, Customer, Decision, Flag, FlagKind, Hit, Outcome, Retrieval,
+                    Routing, Turn)
+
+_MARKER = re.compile(r"\[(\d{1,2})\]")
+MAX_QUESTION_CHARS = 2000
+TRACE_HITS = 5
+_UNSET = object()
+
+
+class Assistant:
+    """Answers questions from one knowledge base. Thread-safe for concurrent `answer` calls."""
+
+    def __init__(self, knowledge_base: KnowledgeBase, *, prompts: PromptLibrary | None = None,
+                 guard: Guard | None = None, chat_model: ChatModel | None | object = _UNSET) -> None:
+        self.knowledge_base = knowledge_base
+        self.settings: Settings = knowledge_base.settings
+        self.prompts = prompts or PromptLibrary(self.settings.answer.prompts_dir)
+        self.guard = guard or Guard(self.settings.guard)
+        self.chat_model: ChatModel | None = (chat_model_from(self.settings.llm)
+                                             if chat_model is _UNSET else chat_model)  # type: ignore[assignment]
+
+    @classmethod
+    def open(cls, index_dir: str | Path, settings: Settings | None = None) -> "Assistant":
+        return cls(KnowledgeBase(index_dir, settings))
+
+    def answer(self, question: str, history: list[Turn] | None = None,
+               customer: Customer | None = None) -> Answer:
+        """The reply to `question`, given the conversation so far and what is known of the customer."""
+        for item in self._run(question, history, customer, streaming=False):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("the answer pipeline ended without an answer")
+
+    def stream(self, question: str, history: list[Turn] | None = None,
+               customer: Customer | None = None) -> Iterator[str | Answer]:
+        """Text pieces as they are written, then the final Answer (whose `routing` says
+        whether the text may be shown: a reply routed to review was streamed to no customer
+        if the caller holds it back)."""
+        yield from self._run(question, history, customer, streaming=True)
+
+    # ---- the stages -------------------------------------------------------------------
+
+    def _run(self, question: str, history: list[Turn] | None, customer: Customer | None,
+             streaming: bool) -> Iterator[str | Answer]:
+        started = time.perf_counter()
+        question = _checked_question(question)
+        turns = list(history or [])[-self.settings.answer.history_turns:] \
+            if self.settings.answer.history_turns else []
+        timings: dict[str, float] = {}
+        trace: dict = {"trace_id": uuid.uuid4().hex, "timings_ms": timings}
+
+        clock = time.perf_counter()
+        message = self.guard.check_message(question)
+        safe_question = message.masked_text
+        language = detect_language(safe_question)
+        phrases = self.prompts.phrases(language)
+        timings["guard_message"] = _ms(clock)
+
+        clock = time.perf_counter()
+        rewrite = self._rewrite(safe_question, turns, language, trace)
+        timings["rewrite"] = _ms(clock)
+
+        clock = time.perf_counter()
+        retrieval = self.knowledge_base.retrieve(rewrite.question, k=max(self.settings.answer.evidence_items, 3))
+        timings["retrieve"] = _ms(clock)
+        for stage, ms in retrieval.timings_ms.items():
+            timings[f"retrieve.{stage}"] = ms
+        trace["retrieval"] = _retrieval_trace(retrieval)
+        if message.suggested_script:
+            trace["suggested_script"] = message.suggested_script
+
+        flags: list[Flag] = list(message.flags)
+        citations: list[Citation] = []
+        options: list[Citation] = []
+        generator = "fixed"
+        if message.routing is Routing.HANDOFF:
+            outcome = Outcome.HANDOFF
+            text = phrases.handoff
+            citations = [_citation(i, hit) for i, hit in enumerate(retrieval.hits[:3], start=1)]
+            trace["handoff_summary"] = self._handoff_summary(safe_question, turns, customer, message,
+                                                             language, phrases)
+        elif retrieval.decision is Decision.ANSWER:
+            outcome = Outcome.ANSWERED
+            body, text, citations, generator, answer_flags = yield from self._write(
+                rewrite.question, retrieval, turns, customer, language, phrases, streaming,
+                timings, trace)
+            flags.extend(answer_flags)
+            clock = time.perf_counter()
+            evidence = [hit.text for hit in retrieval.hits if hit.id in {c.id for c in citations}]
+            checked = self.guard.check_answer(body, evidence)
+            timings["guard_answer"] = _ms(clock)
+            flags.extend(checked.flags)
+        elif retrieval.decision is Decision.CLARIFY:
+            outcome = Outcome.CLARIFY
+            options = [_citation(i, hit) for i, hit in enumerate(retrieval.options, start=1)]
+            lines = [f"{o.marker}. {o.title}" for o in options]
+            text = "\n".join([phrases.clarify_intro, *lines])
+        else:
+            outcome = Outcome.REFUSED
+            text = phrases.refusal
+
+        if outcome is not Outcome.ANSWERED:
+            yield text
+        routing = Routing.strictest([message.routing, *(f.routing for f in flags)])
+        if outcome is Outcome.HANDOFF:
+            routing = Routing.HANDOFF
+        timings["total"] = _ms(started)
+        trace["rewrite"] = {"original": rewrite.original, "question": rewrite.question,
+                            "rule": rewrite.rule, **trace.get("rewrite", {})}
+        yield Answer(question=safe_question, text=text, outcome=outcome,
+                     confidence=round(retrieval.confidence, 4), citations=citations,
+                     options=options, flags=flags, routing=routing,
+                     reasons=_reasons(flags, routing, message), language=language,
+                     generator=generator, trace_id=trace["trace_id"], trace=trace)
+
+    def _rewrite(self, question: str, turns: list[Turn], language: str, trace: dict) -> Rewrite:
+        rewrite = rewrite_followup(question, turns)
+        if not rewrite.rewritten or self.chat_model is None or not self.settings.llm.rewrite:
+            return rewrite
+        template = self.prompts.template("rewrite", language)
+        messages = template.render(question=question, history=_history_text(turns, self.prompts.phrases(language)))
+        try:
+            completion = self.chat_model.complete(messages)
+        except LLMError as exc:
+            trace["rewrite"] = {"llm_error": exc.reason}
+            return rewrite
+        standalone = completion.text.strip().splitlines()[0].strip()
+        trace["rewrite"] = {"by": f"llm:{self.chat_model.model}"}
+        return Rewrite(question, standalone or rewrite.question, f"{rewrite.rule}+llm")
+
+    def _write(self, question: str, retrieval: Retrieval, turns: list[Turn],
+               customer: Customer | None, language: str, phrases: Phrases, streaming: bool,
+               timings: dict[str, float], trace: dict):
+        """Yields text pieces; returns (body, text, citations, generator, flags): `body` is what
+        the guard checks, `text` what the customer reads (the extractive body with the opening
+        and closing lines; an LLM writes its own)."""
+        flags: list[Flag] = []
+        hits = retrieval.hits[:self.settings.answer.evidence_items]
+        llm_settings = self.settings.llm
+        if self.chat_model is not None and retrieval.confidence >= llm_settings.min_confidence:
+            clock = time.perf_counter()
+            budget = min(llm_settings.prompt_budget, llm_settings.context_tokens - llm_settings.max_tokens)
+            fitted = fit_answer_prompt(self.prompts.template("answer", language), phrases, question,
+                                       [_evidence_text(hit) for hit in hits], turns, customer, budget)
+            timings["prompt"] = _ms(clock)
+            trace["prompt"] = {"tokens": fitted.tokens, "evidence_used": fitted.evidence_used,
+                               "history_used": fitted.history_used,
+                               "customer_included": fitted.customer_included,
+                               "evidence_cut": fitted.evidence_cut}
+            clock = time.perf_counter()
+            try:
+                if streaming:
+                    pieces: list[str] = []
+                    for piece in self.chat_model.stream(fitted.messages):
+                        pieces.append(piece)
+                        yield piece
+                    raw = "".join(pieces).strip()
+                    if not raw:
+                        raise LLMError("malformed", f"chat model {self.chat_model.model}: empty reply")
+                else:
+                    raw = self.chat_model.complete(fitted.messages).text
+                timings["generate"] = _ms(clock)
+                body, cited, citation_flags = _checked_markers(raw, hits[:fitted.evidence_used])
+                return body, body, cited, f"llm:{self.chat_model.model}", citation_flags
+            except LLMError as exc:
+                timings["generate"] = _ms(clock)
+                flags.append(Flag(kind=FlagKind.LLM_ERROR, severity=2, routing=Routing.REVIEW,
+                                  evidence=exc.reason,
+                                  reason=f"the chat model failed ({exc.reason}); the embedded "
+                                         f"default answered instead: {exc}"))
+        clock = time.perf_counter()
+        retriever = self.knowledge_base.retriever()
+        tokens = retriever.tokenizer.tokenize(question)
+        extract = extract_answer(tokens, hits, lambda t: retriever.index.keyword_ceiling([t]))
+        timings["generate"] = timings.get("generate", 0.0) + _ms(clock)
+        body = extract.text if extract else ""
+        cited = [_citation(n, hits[i]) for n, i in enumerate(extract.used, start=1)] if extract else []
+        text = _join(language, phrases.opening, body or phrases.refusal, phrases.closing_for(customer))
+        yield text
+        return body, text, cited, "extractive", flags
+
+    def _handoff_summary(self, question: str, turns: list[Turn], customer: Customer | None,
+                         message: GuardResult, language: str, phrases: Phrases) -> str:
+        """A note for the person taking over: by the LLM when configured, else by rule."""
+        flags_text = ", ".join(message.reasons) or "-"
+        if self.chat_model is not None:
+            messages = self.prompts.template("handoff_summary", language).render(
+                question=question, history=_history_text(turns, phrases),
+                customer=format_customer(customer, phrases, language), flags=flags_text)
+            try:
+                return self.chat_model.complete(messages).text
+            except LLMError:
+                pass  # the rule-based note below is always available
+        last_reply = next((t.content for t in reversed(turns) if t.role == "assistant"), "-")
+        if language == "zh":
+            return f"诉求：{question}\n已提供：{last_reply}\n注意：{flags_text}"
+        return f"Request: {question}\nAlready given: {last_reply}\nNote: {flags_text}"
+
+
+# ---- helpers -----------------------------------------------------------------------------
+
+def _checked_question(question: str) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise InputError("question", "is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InputError("question", f"has {len(question)} characters; at most {MAX_QUESTION_CHARS}")
+    return question.strip()
+
+
+def _checked_markers(raw: str, given: list[Hit]) -> tuple[str, list[Citation], list[Flag]]:
+    """Keep [n] markers that point at given evidence, drop the others and flag them."""
+    flags: list[Flag] = []
+    bad = sorted({int(m) for m in _MARKER.findall(raw) if not 1 <= int(m) <= len(given)})
+    body = _MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(given) else "", raw).strip()
+    if bad:
+        flags.append(Flag(kind=FlagKind.BAD_CITATION, severity=2, routing=Routing.REVIEW,
+                          evidence=", ".join(f"[{n}]" for n in bad),
+                          reason=f"the reply cited {', '.join(f'[{n}]' for n in bad)}, but only "
+                                 f"{len(given)} evidence items were given; removed"))
+    used = sorted({int(m) for m in _MARKER.findall(body)})
+    if not used and given:
+        used = [1]
+        flags.append(Flag(kind=FlagKind.BAD_CITATION, severity=1, routing=Routing.SEND,
+                          reason="the reply has no [n] markers; the top evidence is cited"))
+    return body, [_citation(n, given[n - 1]) for n in used], flags
+
+
+def _citation(marker: int, hit: Hit) -> Citation:
+    title = hit.question or " > ".join(hit.heading_path) or hit.source
+    return Citation(marker=marker, id=hit.id, doc_id=hit.doc_id, source=hit.source, kind=hit.kind,
+                    title=title, heading_path=hit.heading_path, score=round(hit.score, 4),
+                    confidence=None if hit.confidence is None else round(hit.confidence, 4))
+
+
+def _evidence_text(hit: Hit) -> str:
+    """What the LLM reads for a hit: the question and answer, or the heading path and text."""
+    if hit.question:
+        return f"{hit.question}\n{hit.text}"
+    if hit.heading_path:
+        return f"{' > '.join(hit.heading_path)}\n{hit.text}"
+    return hit.text
+
+
+def _history_text(turns: list[Turn], phrases: Phrases) -> str:
+    return "\n".join(f"{t.role}: {t.content}" for t in turns) or phrases.no_history
+
+
+def _join(language: str, *parts: str) -> str:
+    separator = "" if language == "zh" else " "
+    return separator.join(p.strip() for p in parts if p and p.strip())
+
+
+def _reasons(flags: list[Flag], routing: Routing, message: GuardResult) -> list[str]:
+    """Reason codes for the routing: the guard's own codes, then each flag kind, unique."""
+    codes = [*message.reasons, *(f.kind.value for f in flags if f.routing is not Routing.SEND)]
+    return list(dict.fromkeys(codes)) if routing is not Routing.SEND else []
+
+
+def _retrieval_trace(retrieval: Retrieval) -> dict:
+    return {"query": retrieval.query, "decision": retrieval.decision.value,
+            "confidence": round(retrieval.confidence, 4),
+            "hits": [{"id": h.id, "score": round(h.score, 4),
+                      "confidence": None if h.confidence is None else round(h.confidence, 4),
+                      "scores": {k: round(v, 4) for k, v in h.scores.items()}}
+                     for h in retrieval.hits[:TRACE_HITS]]}
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 3)
