@@ -1,0 +1,15 @@
+"""The guard: flags on a customer's message and a drafted answer, and where they go next.
+
+    from cs_rag.guard import Guard
+    guard = Guard()
+    result = guard.check_message("转人工！！")       # GuardResult(routing=handoff, ...)
+    result = guard.check_answer("7天内可退", evidence=["签收后七天内可无理由退货"])
+
+See `core` for the checks and routings, `lexicon` for the operator-editable word lists.
+"""
+
+from .core import (Emotion, Guard, GuardResult, OffensiveModel, check_answer, check_message,
+                   mask_pii)
+
+__all__ = ["Emotion", "Guard", "GuardResult", "OffensiveModel", "check_answer", "check_message",
+           "mask_pii"]
