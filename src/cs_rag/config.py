@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
 
@@ -108,6 +108,26 @@ class GuardSettings(_Section):
     reload_seconds: float = Field(default=2.0, ge=0.0)  # how often lexicon files are re-checked
 
 
+class ServiceSettings(_Section):
+    """The HTTP service (cs_rag.server). API keys are never settings: they come from
+    CS_RAG_API_KEYS (clients) and CS_RAG_ADMIN_KEYS (admins), comma-separated."""
+
+    session_ttl_minutes: float = Field(default=30.0, gt=0.0)  # a session ends this long after its last turn
+    max_body_bytes: int = Field(default=65536, ge=1024)       # any request body but an upload
+    max_question_chars: int = Field(default=2000, ge=1, le=2000)  # the pipeline's own limit is 2000
+    rate_limit_per_minute: float = Field(default=120.0, ge=0.0)   # per key (or client address when open); 0: off
+    rate_limit_burst: int = Field(default=20, ge=1)               # requests allowed at once
+    cors_origins: list[str] = Field(default_factory=list)         # none: no cross-origin browser calls
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    data_dir: Path | None = None     # sessions, reviews, uploads; default: <index>.service beside the index
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        # CS_RAG_SERVICE_CORS_ORIGINS="https://a.example,https://b.example"
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+
+
 class Settings(_Section):
     """All cs_rag settings."""
 
@@ -118,6 +138,7 @@ class Settings(_Section):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     guard: GuardSettings = Field(default_factory=GuardSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
 
 
 def load_settings(path: str | Path | None = None,
@@ -151,7 +172,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     base = path.resolve().parent
     # files named in the config are relative to the config file, not the cwd
     for section, keys in (("text", ("user_dict", "stopwords", "synonyms")),
-                          ("guard", ("lexicon_dir",)), ("answer", ("prompts_dir",))):
+                          ("guard", ("lexicon_dir",)), ("answer", ("prompts_dir",)),
+                          ("service", ("data_dir",))):
         values = data.get(section)
         if isinstance(values, dict):
             for key in keys:
