@@ -11,7 +11,8 @@ def test_all_names_exist_and_are_sorted():
 
 def test_core_entry_points_are_public():
     for name in ("KnowledgeBase", "Settings", "load_settings", "Tokenizer", "Hit", "FaqEntry",
-                 "Document", "Chunk", "CsRagError", "InputError", "SearchFilter", "Index"):
+                 "Document", "Chunk", "CsRagError", "InputError", "SearchFilter", "Index",
+                 "Guard", "GuardResult", "mask_pii"):
         assert name in cs_rag.__all__
 
 

@@ -4,6 +4,7 @@ from .config import Settings, load_settings
 from .embedding import Embedder
 from .errors import (ConfigError, CsRagError, EmbeddingError, IndexMismatchError,
                      IndexStoreError, InputError)
+from .guard import Guard, GuardResult, mask_pii
 from .index.base import Index, SearchFilter
 from .ingest.sources import collect_documents
 from .knowledge_base import KnowledgeBase
@@ -23,6 +24,8 @@ __all__ = [
     "EmbeddingError",
     "FaqEntry",
     "Fusion",
+    "Guard",
+    "GuardResult",
     "Hit",
     "HybridRetriever",
     "Index",
@@ -37,5 +40,6 @@ __all__ = [
     "Tokenizer",
     "collect_documents",
     "load_settings",
+    "mask_pii",
     "normalize",
 ]
