@@ -145,7 +145,7 @@ class Assistant:
 
     def _rewrite(self, question: str, turns: list[Turn], language: str, trace: dict) -> Rewrite:
         rewrite = rewrite_followup(question, turns)
-        if not rewrite.rewritten or self.chat_model is None or not self.settings.llm.rewrite:
+        if not rewrite.rewritten or self.chat_model is None or not self.chat_model.settings.rewrite:
             return rewrite
         template = self.prompts.template("rewrite", language)
         messages = template.render(question=question, history=_history_text(turns, self.prompts.phrases(language)))
@@ -166,8 +166,8 @@ class Assistant:
         and closing lines; an LLM writes its own)."""
         flags: list[Flag] = []
         hits = retrieval.hits[:self.settings.answer.evidence_items]
-        llm_settings = self.settings.llm
-        if self.chat_model is not None and retrieval.confidence >= llm_settings.min_confidence:
+        if self.chat_model is not None and retrieval.confidence >= self.chat_model.settings.min_confidence:
+            llm_settings = self.chat_model.settings
             clock = time.perf_counter()
             budget = min(llm_settings.prompt_budget, llm_settings.context_tokens - llm_settings.max_tokens)
             fitted = fit_answer_prompt(self.prompts.template("answer", language), phrases, question,

@@ -1,0 +1,200 @@
+"""answer(): outcomes, citations, rewrite, customer, guard routing, and the LLM path.
+
+The knowledge is the project's own sample in knowledge/, ingested once with the real model.
+The LLM path runs against tests/scripted_openai.py (a scripted chat-completions test double,
+for faults a real model cannot be made to produce) and against the real local Qwen model
+(marker `llm`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cs_rag.config import LLMSettings
+from cs_rag.errors import InputError
+from cs_rag.knowledge_base import KnowledgeBase
+from cs_rag.llm import ChatModel
+from cs_rag.pipeline import Assistant
+from cs_rag.types import Answer, Customer, FlagKind, Outcome, Routing, Turn
+from scripted_openai import ScriptedOpenAI
+
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+@pytest.fixture(scope="module")
+def knowledge_base(tmp_path_factory, settings) -> KnowledgeBase:
+    kb = KnowledgeBase(tmp_path_factory.mktemp("sample-index"), settings)
+    kb.ingest([KNOWLEDGE])
+    return kb
+
+
+@pytest.fixture(scope="module")
+def assistant(knowledge_base) -> Assistant:
+    return Assistant(knowledge_base, chat_model=None)
+
+
+def _llm(knowledge_base: KnowledgeBase, api: ScriptedOpenAI, **settings) -> Assistant:
+    values = {"model": "scripted", "base_url": api.base_url, "retries": 0, "timeout": 2.0,
+              "min_confidence": 0.0, **settings}
+    return Assistant(knowledge_base, chat_model=ChatModel(LLMSettings(**values), {}))
+
+
+def test_faq_match_answers_verbatim_with_citation_and_trace(assistant):
+    answer = assistant.answer("退货的运费谁来出")
+    assert answer.outcome is Outcome.ANSWERED and answer.routing is Routing.SEND
+    assert answer.citations[0].id == "faq-refund-005" and answer.citations[0].source.endswith("faq.jsonl")
+    assert "运费由闪电优选承担" in answer.text
+    assert answer.text.startswith("您好，感谢您联系闪电优选！") and answer.text.endswith("欢迎随时咨询。")
+    assert answer.generator == "extractive" and answer.confidence >= 0.5
+    timings = answer.trace["timings_ms"]
+    assert {"guard_message", "rewrite", "retrieve", "generate", "guard_answer", "total"} <= timings.keys()
+    assert answer.trace["retrieval"]["hits"][0]["id"] == "faq-refund-005"
+    assert answer.trace_id and answer.trace_id == answer.trace["trace_id"]
+
+
+def test_policy_passage_answers_with_extracted_sentences(assistant):
+    answer = assistant.answer("保修不包括哪些情况")
+    assert answer.outcome is Outcome.ANSWERED
+    assert answer.citations[0].doc_id == "保修条款" and answer.citations[0].heading_path
+    assert "[1]" in answer.text
+    body = answer.text.removeprefix("您好，感谢您联系闪电优选！")
+    assert body[:body.index("[1]")] in _chunk_text(assistant, answer.citations[0].id)
+
+
+def _chunk_text(assistant: Assistant, chunk_id: str) -> str:
+    index = assistant.knowledge_base.index()
+    return next(c.text for c in index.chunks if c.id == chunk_id).replace("\n", " ")
+
+
+def test_out_of_scope_question_is_refused_politely(assistant):
+    answer = assistant.answer("你们支持火星配送吗")
+    assert answer.outcome is Outcome.REFUSED and not answer.citations
+    assert "人工客服" in answer.text
+
+
+def test_close_candidates_ask_the_customer_to_choose(assistant):
+    answer = assistant.answer("那个东西怎么弄")
+    assert answer.outcome is Outcome.CLARIFY
+    assert 2 <= len(answer.options) <= 3
+    assert answer.text.startswith("您是想问以下哪个问题？")
+    for option in answer.options:
+        assert f"{option.marker}. {option.title}" in answer.text
+
+
+def test_request_for_a_person_hands_off(assistant):
+    answer = assistant.answer("别跟我扯了，我要转人工")
+    assert answer.outcome is Outcome.HANDOFF and answer.routing is Routing.HANDOFF
+    assert any(f.kind is FlagKind.HUMAN_REQUEST for f in answer.flags)
+    assert "human_request" in answer.reasons
+    assert "诉求" in answer.trace["handoff_summary"]
+
+
+def test_follow_up_is_rewritten_from_history(assistant):
+    history = [Turn(role="user", content="我想退货怎么办"),
+               Turn(role="assistant", content="您可以在“我的订单”里申请售后。")]
+    answer = assistant.answer("那运费呢？", history)
+    assert answer.trace["rewrite"]["rule"] == "leading:那"
+    assert answer.trace["rewrite"]["question"] == "我想退货怎么办，运费呢？"
+    assert answer.citations[0].id == "faq-refund-005"
+    assert assistant.answer("那运费呢？").trace["rewrite"]["rule"] is None
+
+
+def test_plus_customer_gets_the_member_hotline(assistant):
+    question = "下单后多久发货"
+    plain = assistant.answer(question)
+    plus = assistant.answer(question, customer=Customer(level="PLUS", tags=["老客户"]))
+    assert "400-820-6699" not in plain.text
+    assert plus.text.endswith("可随时拨打7×24小时专属热线400-820-6699。")
+
+
+def test_personal_data_is_masked_before_anything_sees_it(assistant):
+    answer = assistant.answer("我手机号13812345678，下单后多久发货")
+    assert "13812345678" not in answer.question
+    assert "13812345678" not in answer.trace["retrieval"]["query"]
+    assert any(f.kind is FlagKind.PII for f in answer.flags)
+
+
+def test_english_question_gets_english_lines(assistant):
+    answer = assistant.answer("How long does international shipping take?")
+    assert answer.language == "en" and answer.text.startswith("Hello")
+
+
+def test_empty_or_huge_question_is_an_input_error(assistant):
+    with pytest.raises(InputError, match="question"):
+        assistant.answer("   ")
+    with pytest.raises(InputError, match="characters"):
+        assistant.answer("退" * 5000)
+
+
+# ---- the LLM path, against the scripted test double -------------------------------------
+
+def test_llm_answer_keeps_valid_markers_and_drops_invented_ones(knowledge_base):
+    with ScriptedOpenAI(["ok:质量问题退货的运费由闪电优选承担[1]，详见政策[7]。"]) as api:
+        answer = _llm(knowledge_base, api).answer("退货的运费谁来出", customer=Customer(level="VIP"))
+        prompt = api.chat_requests[0].body["messages"]
+    assert answer.generator == "llm:scripted"
+    assert answer.text == "质量问题退货的运费由闪电优选承担[1]，详见政策。"
+    assert [c.marker for c in answer.citations] == [1] and answer.citations[0].id == "faq-refund-005"
+    bad = [f for f in answer.flags if f.kind is FlagKind.BAD_CITATION]
+    assert bad and "[7]" in bad[0].evidence and answer.routing is Routing.REVIEW
+    assert "[1] 退货的运费谁承担" in prompt[1]["content"]
+    assert "等级: VIP" in prompt[0]["content"]
+    assert answer.trace["prompt"]["evidence_used"] >= 1
+
+
+@pytest.mark.parametrize("step", ["500", "429", "malformed", "empty", "timeout"])
+def test_llm_failure_falls_back_to_the_extractive_answer_for_review(knowledge_base, step):
+    with ScriptedOpenAI([step], hang_seconds=3.0) as api:
+        answer = _llm(knowledge_base, api, timeout=0.5).answer("退货的运费谁来出")
+    assert answer.outcome is Outcome.ANSWERED and answer.generator == "extractive"
+    assert "运费由闪电优选承担" in answer.text
+    errors = [f for f in answer.flags if f.kind is FlagKind.LLM_ERROR]
+    assert errors and answer.routing is Routing.REVIEW and "llm_error" in answer.reasons
+
+
+def test_low_confidence_never_reaches_the_llm(knowledge_base):
+    with ScriptedOpenAI(["ok:不应被调用"]) as api:
+        answer = _llm(knowledge_base, api, min_confidence=0.999).answer("数据线要运费吗")
+        assert not api.chat_requests
+    assert answer.generator == "extractive"
+
+
+def test_llm_stream_yields_pieces_then_the_answer(knowledge_base):
+    with ScriptedOpenAI(["stream:运费由闪电优选承担[1]"]) as api:
+        items = list(_llm(knowledge_base, api, stream=True).stream("退货的运费谁来出"))
+    pieces, final = items[:-1], items[-1]
+    assert len(pieces) >= 2 and "".join(pieces) == "运费由闪电优选承担[1]"
+    assert isinstance(final, Answer) and final.text == "运费由闪电优选承担[1]"
+
+
+def test_llm_stream_cut_halfway_still_answers(knowledge_base):
+    with ScriptedOpenAI(["cut"]) as api:
+        items = list(_llm(knowledge_base, api).stream("退货的运费谁来出"))
+    final = items[-1]
+    assert isinstance(final, Answer) and final.generator == "extractive"
+    assert any(f.kind is FlagKind.LLM_ERROR for f in final.flags)
+
+
+def test_llm_rewrite_only_where_rules_see_a_follow_up(knowledge_base):
+    history = [Turn(role="user", content="我想退货怎么办")]
+    with ScriptedOpenAI(["ok:退货的运费谁承担", "ok:运费由闪电优选承担[1]"]) as api:
+        answer = _llm(knowledge_base, api, rewrite=True).answer("那运费呢？", history)
+        assert len(api.chat_requests) == 2
+    assert answer.trace["rewrite"]["question"] == "退货的运费谁承担"
+    assert answer.trace["rewrite"]["by"] == "llm:scripted"
+
+
+@pytest.mark.llm
+def test_real_local_model_answers_through_the_pipeline(knowledge_base):
+    from cs_rag.local_llm import LocalLLMServer
+
+    with LocalLLMServer() as server:
+        chat_model = ChatModel(LLMSettings(model=server.alias, base_url=server.base_url, temperature=0.0,
+                                           max_tokens=96, min_confidence=0.0, timeout=120.0), {})
+        answer = Assistant(knowledge_base, chat_model=chat_model).answer("闪电PLUS年卡多少钱")
+    assert answer.outcome is Outcome.ANSWERED
+    assert answer.generator == f"llm:{server.alias}", answer.flags
+    assert answer.text and answer.citations
+    assert "198" in answer.text
