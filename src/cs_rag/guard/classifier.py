@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.resources
 import json
 import zlib
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,21 +44,21 @@ def hashed_counts(texts: Sequence[str], config: FeatureConfig) -> tuple[np.ndarr
     Row `i` is `indices[indptr[i]:indptr[i+1]]` (sorted, unique buckets) with their counts.
     Texts are normalised first; an empty text gives an empty row.
     """
-    indptr = [0]
-    indices: list[int] = []
-    counts: list[int] = []
-    for text in texts:
+    rows: list[int] = []
+    hashes: list[int] = []
+    for row, text in enumerate(texts):
         chars = normalize(text)
-        buckets: Counter[int] = Counter()
-        for n in range(config.ngram_min, config.ngram_max + 1):
-            for start in range(len(chars) - n + 1):
-                buckets[zlib.crc32(chars[start:start + n].encode("utf-8")) % config.n_features] += 1
-        for bucket in sorted(buckets):
-            indices.append(bucket)
-            counts.append(buckets[bucket])
-        indptr.append(len(indices))
-    return (np.asarray(indptr, dtype=np.int64), np.asarray(indices, dtype=np.int64),
-            np.asarray(counts, dtype=np.float64))
+        grams = [zlib.crc32(chars[start:start + n].encode("utf-8"))
+                 for n in range(config.ngram_min, config.ngram_max + 1)
+                 for start in range(len(chars) - n + 1)]
+        hashes.extend(grams)
+        rows.extend([row] * len(grams))
+    # one sort for the whole batch: key = row * n_features + bucket
+    keys = (np.asarray(rows, dtype=np.int64) * config.n_features
+            + np.asarray(hashes, dtype=np.int64) % config.n_features)
+    unique, counts = np.unique(keys, return_counts=True)
+    indptr = np.searchsorted(unique // config.n_features, np.arange(len(texts) + 1)).astype(np.int64)
+    return indptr, unique % config.n_features, counts.astype(np.float64)
 
 
 def tfidf_values(indptr: np.ndarray, indices: np.ndarray, counts: np.ndarray,
