@@ -1,0 +1,227 @@
+"""Guard benchmark: flags on public message sets and on eval/, false alarms, throughput.
+
+    python benchmarks/guard.py
+
+Tables:
+- COLD dev (offensive / safe): precision, recall, F1 of the guard's lexicon alone, the shipped
+  classifier alone, lexicon + classifier (the guard's default), and the anchor, a TF-IDF
+  character 1-3-gram logistic regression (scikit-learn defaults) trained on COLD train.
+- waimai_10k (negative / positive reviews): negative_emotion precision, recall, F1 for the
+  guard (any level, and level >= 2) vs the anchor, a TF-IDF character 1-3-gram logistic
+  regression trained on a 50% split of waimai_10k (seed 0); both are scored on the other 50%.
+- eval/guard_messages.jsonl: precision and recall per flag kind, overall (micro over
+  line x kind), false alarms on the ordinary lines, emotion-level agreement.
+- False alarms: the share of eval/questions.jsonl questions and of knowledge/faq.jsonl
+  answers (checked against themselves as evidence) that get any flag; target < 3%.
+- Throughput on one core: check_message on the waimai evaluation half, lexicon path and
+  default path.
+
+Nothing here tunes anything: the guard's lexicons and the classifier's threshold were fixed
+before this ran, never looked at COLD dev or the waimai evaluation half.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from _common import REPO, RESULTS, SHARED_DATA, print_table, read_jsonl
+
+from cs_rag.guard import Guard
+from cs_rag.guard.classifier import load_offensive_classifier
+from cs_rag.types import FlagKind
+
+SEED = 0
+
+
+def prf(predicted: Iterable[bool], gold: Iterable[bool]) -> tuple[float, float, float]:
+    """Precision, recall, F1 of the positive class (0 where undefined)."""
+    p, g = np.fromiter(predicted, bool), np.fromiter(gold, bool)
+    tp = int((p & g).sum())
+    precision = tp / p.sum() if p.sum() else 0.0
+    recall = tp / g.sum() if g.sum() else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def tfidf_anchor(train_texts: list[str], train_labels: list[bool]) -> Callable[[list[str]], np.ndarray]:
+    """TF-IDF character 1-3-grams + LogisticRegression (scikit-learn defaults): P(positive) >= 0.5."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+    model = LogisticRegression(max_iter=1000)
+    model.fit(vectorizer.fit_transform(train_texts), train_labels)
+    return lambda texts: model.predict(vectorizer.transform(texts)).astype(bool)
+
+
+def kinds_of(result) -> set[FlagKind]:
+    return {flag.kind for flag in result.flags}
+
+
+def cold_rows(lexicon: Guard, default: Guard) -> list[list]:
+    train = read_jsonl(SHARED_DATA / "cold" / "train.jsonl")
+    dev = read_jsonl(SHARED_DATA / "cold" / "dev.jsonl")
+    texts = [r["text"] for r in dev]
+    gold = [r["label"] == "offensive" for r in dev]
+    classifier = load_offensive_classifier()
+    anchor = tfidf_anchor([r["text"] for r in train], [r["label"] == "offensive" for r in train])
+    systems = {
+        "guard lexicon alone": [FlagKind.OFFENSIVE in kinds_of(r) for r in lexicon.check_messages(texts)],
+        "shipped classifier alone": list(classifier.predict_proba(texts) >= classifier.threshold),
+        "guard default (lexicon + classifier)":
+            [FlagKind.OFFENSIVE in kinds_of(r) for r in default.check_messages(texts)],
+        "anchor: TF-IDF char 1-3 + LR (COLD train)": list(anchor(texts)),
+    }
+    return [[name, len(texts), *prf(predicted, gold)] for name, predicted in systems.items()]
+
+
+def waimai_split() -> tuple[list[dict], list[dict]]:
+    """50/50 split of waimai_10k with a fixed seed: (anchor training half, evaluation half)."""
+    rows = read_jsonl(SHARED_DATA / "waimai_10k" / "messages.jsonl")
+    order = np.random.default_rng(SEED).permutation(len(rows))
+    half = len(rows) // 2
+    return [rows[i] for i in sorted(order[:half])], [rows[i] for i in sorted(order[half:])]
+
+
+def waimai_rows(default: Guard, train: list[dict], test: list[dict]) -> list[list]:
+    texts = [r["text"] for r in test]
+    gold = [r["label"] == "negative" for r in test]
+    levels = []
+    for result in default.check_messages(texts):
+        found = [f.level or 1 for f in result.flags if f.kind is FlagKind.NEGATIVE_EMOTION]
+        levels.append(max(found, default=0))
+    anchor = tfidf_anchor([r["text"] for r in train], [r["label"] == "negative" for r in train])
+    return [
+        ["guard negative_emotion, any level", len(texts), *prf((lv >= 1 for lv in levels), gold)],
+        ["guard negative_emotion, level >= 2", len(texts), *prf((lv >= 2 for lv in levels), gold)],
+        ["anchor: TF-IDF char 1-3 + LR (other 50%)", len(texts), *prf(anchor(texts), gold)],
+    ]
+
+
+def check(guard: Guard, row: dict):
+    if row["target"] == "answer":
+        return guard.check_answer(row["text"], row["evidence"])
+    return guard.check_message(row["text"])
+
+
+def eval_set_rows(default: Guard) -> tuple[list[list], list[list], list[str]]:
+    """Per-kind rows, summary rows, and the lines the guard got wrong (for the results file)."""
+    rows = read_jsonl(REPO / "eval" / "guard_messages.jsonl")
+    results = [check(default, r) for r in rows]
+    predicted = [{k.value for k in kinds_of(res)} for res in results]
+    gold = [set(r["kinds"]) for r in rows]
+    kinds = sorted(set().union(*gold, *predicted))
+    per_kind, tp_all, pred_all, gold_all = [], 0, 0, 0
+    for kind in kinds:
+        p = [kind in s for s in predicted]
+        g = [kind in s for s in gold]
+        precision, recall, _ = prf(p, g)
+        per_kind.append([kind, sum(g), sum(p), precision, recall])
+        tp_all += sum(a and b for a, b in zip(p, g))
+        pred_all += sum(p)
+        gold_all += sum(g)
+    ordinary = [bool(s) for s, g in zip(predicted, gold) if not g]
+    level_pairs = []
+    for r, res in zip(rows, results):
+        found = [f.level for f in res.flags if f.kind is FlagKind.NEGATIVE_EMOTION and f.level]
+        if "emotion_level" in r and found:
+            level_pairs.append((r["emotion_level"], max(found)))
+    exact = [a == b for a, b in level_pairs]
+    close = [abs(a - b) <= 1 for a, b in level_pairs]
+    summary = [
+        ["precision, all kinds (micro over line x kind)", pred_all, tp_all / pred_all if pred_all else 0.0],
+        ["recall, all kinds (micro over line x kind)", gold_all, tp_all / gold_all if gold_all else 0.0],
+        ["ordinary lines with any flag (false alarms)", len(ordinary), sum(ordinary) / len(ordinary)],
+        *[[f"negative_emotion recall, gold level {level}", len(found), float(np.mean(found))]
+          for level in (1, 2, 3)
+          if (found := ["negative_emotion" in p for r, p in zip(rows, predicted)
+                        if r.get("emotion_level") == level])],
+        ["negative_emotion found: level exact", len(level_pairs), float(np.mean(exact)) if exact else 0.0],
+        ["negative_emotion found: level within 1", len(level_pairs), float(np.mean(close)) if close else 0.0],
+    ]
+    mistakes = [f"{r['id']} gold {sorted(g) or '-'} got {sorted(p) or '-'}: {r['text']}"
+                for r, g, p in zip(rows, gold, predicted) if g != p]
+    return per_kind, summary, mistakes
+
+
+def false_alarm_rows(default: Guard) -> list[list]:
+    questions = read_jsonl(REPO / "eval" / "questions.jsonl")
+    answers = [r["answer"] for r in read_jsonl(REPO / "knowledge" / "faq.jsonl") if r["answer"]]
+    out = []
+
+    def row(name: str, results: list) -> list:
+        flagged = [kinds_of(r) for r in results]
+        fired = Counter(k.value for kinds in flagged for k in kinds)
+        share = sum(bool(k) for k in flagged) / len(flagged)
+        return [name, len(flagged), share, ", ".join(f"{k} {n}" for k, n in fired.most_common()) or "-"]
+
+    out.append(row("eval/questions.jsonl, all questions",
+                   [default.check_message(q["question"]) for q in questions]))
+    out.append(row("eval/questions.jsonl, without category 投诉建议",
+                   [default.check_message(q["question"]) for q in questions if q["category"] != "投诉建议"]))
+    out.append(row("knowledge/faq.jsonl answers (evidence: the answer itself)",
+                   [default.check_answer(a, [a]) for a in answers]))
+    return out
+
+
+def throughput_rows(lexicon: Guard, default: Guard, texts: list[str]) -> list[list]:
+    """Messages/s on one core (the process is pinned to one CPU meanwhile): check_message one
+    text at a time on each path, and check_messages in batches of 64 on the default path."""
+    pinned = hasattr(os, "sched_setaffinity")
+    if pinned:
+        allowed = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(allowed)})
+    try:
+        out = []
+        for name, guard in (("lexicon path", lexicon), ("default path (lexicon + classifier)", default)):
+            for text in texts[:200]:
+                guard.check_message(text)  # warm caches
+            start = time.perf_counter()
+            for text in texts:
+                guard.check_message(text)
+            seconds = time.perf_counter() - start
+            out.append([name, len(texts), round(len(texts) / seconds), round(seconds / len(texts) * 1e6, 1)])
+        start = time.perf_counter()
+        for first in range(0, len(texts), 64):
+            default.check_messages(texts[first:first + 64])
+        seconds = time.perf_counter() - start
+        out.append(["default path, check_messages in batches of 64", len(texts), round(len(texts) / seconds),
+                    round(seconds / len(texts) * 1e6, 1)])
+    finally:
+        if pinned:
+            os.sched_setaffinity(0, allowed)
+    return out
+
+
+def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    lexicon, default = Guard(offensive_model=None), Guard()
+    waimai_train, waimai_test = waimai_split()
+    out = print_table("COLD dev: offensive", ["system", "messages", "precision", "recall", "F1"],
+                      cold_rows(lexicon, default))
+    out += print_table("waimai_10k, evaluation half (seed 0): negative emotion",
+                       ["system", "messages", "precision", "recall", "F1"],
+                       waimai_rows(default, waimai_train, waimai_test))
+    per_kind, summary, mistakes = eval_set_rows(default)
+    out += print_table("eval/guard_messages.jsonl: guard default, per kind",
+                       ["kind", "gold", "flagged", "precision", "recall"], per_kind)
+    out += print_table("eval/guard_messages.jsonl: summary", ["measure", "n", "value"], summary)
+    out += print_table("False alarms: share with any flag (target < 3%)",
+                       ["texts", "n", "share flagged", "kinds fired"], false_alarm_rows(default))
+    out += print_table("Throughput on one core (waimai evaluation half)",
+                       ["path", "messages", "messages/s", "µs/message"],
+                       throughput_rows(lexicon, default, [r["text"] for r in waimai_test]))
+    out += "\n### eval/guard_messages.jsonl lines the guard got wrong\n\n" + "\n".join(
+        f"- {m}" for m in mistakes) + "\n"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "guard.md").write_text(out, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
