@@ -164,7 +164,8 @@ def false_alarm_rows(default: Guard) -> list[list]:
     out.append(row("eval/questions.jsonl, all questions",
                    [default.check_message(q["question"]) for q in questions]))
     out.append(row("eval/questions.jsonl, without category 投诉建议",
-                   [default.check_message(q["question"]) for q in questions if q["category"] != "投诉建议"]))
+                   [default.check_message(q["question"]) for q in questions
+                    if q["category"] != "投诉建议"]))
     out.append(row("knowledge/faq.jsonl answers (evidence: the answer itself)",
                    [default.check_answer(a, [a]) for a in answers]))
     return out
@@ -200,7 +201,8 @@ def throughput_rows(lexicon: Guard, default: Guard, texts: list[str]) -> list[li
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    argparse.ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     lexicon, default = Guard(offensive_model=None), Guard()
     waimai_train, waimai_test = waimai_split()
     out = print_table("COLD dev: offensive", ["system", "messages", "precision", "recall", "F1"],
