@@ -197,12 +197,12 @@ class Guard:
         level = top.level
         bangs = max((len(m.group()) for m in _BANGS.finditer(normal.text)), default=0)
         threat = any(h.spec.kind is FlagKind.ESCALATION_THREAT for h in hits)
-        strong_terms = {h.term for h, _ in signals if h.level >= 2}
+        strong_places = _separate_places([h for h, _ in signals if h.level >= 2])
         notes = []
         if bangs >= 3 or threat:
             level = 3
             notes.append("repeated exclamation marks" if bangs >= 3 else "a threat")
-        elif bangs == 2 or len(strong_terms) >= 2:
+        elif bangs == 2 or strong_places >= 2:
             level = min(3, level + 1)
             notes.append("exclamation marks" if bangs == 2 else "several negative words")
         if level == 1:
@@ -260,6 +260,16 @@ class Guard:
     def mask_pii(self, text: str) -> str:
         """`text` with personal data masked (pii.allow.txt entries stay as they are)."""
         return mask(text, find_pii(text, allow=self._lexicons.get().pii_allow))
+
+
+def _separate_places(hits: list[Hit]) -> int:
+    """How many non-overlapping places the hits cover (差劲 inside 太差劲 is one place)."""
+    places, end = 0, -1
+    for hit in sorted(hits, key=lambda h: h.start):
+        if hit.start >= end:
+            places += 1
+        end = max(end, hit.end)
+    return places
 
 
 def _load_shipped_model() -> OffensiveModel | None:

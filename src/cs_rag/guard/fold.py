@@ -10,7 +10,9 @@ quotes are kept: they end a phrase.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..text import normalize
@@ -22,8 +24,12 @@ _FILLER_CATEGORIES = frozenset({"Pc", "Pd", "Po", "Sm", "Sk", "So", "Cf", "Mn", 
                                 "Zs", "Zl", "Zp", "Cc"})
 # Punctuation that ends a phrase (so never filler), and % which is part of a term like 100%.
 _KEPT = frozenset("。，、；：？！,;:?!%")
-_CACHE_LIMIT = 1 << 16
-_PIECES: dict[str, str] = {}
+_CANDIDATE = re.compile(r"[\W_]+")     # letters and digits are never filler
+# per character met so far: its NFKC lower-case form when that is one character (a
+# str.translate table), or membership in _EXPANDING when it is not; bounded by Unicode itself
+_TABLE: dict[int, str] = {}
+_EXPANDING: set[str] = set()
+_SEEN: set[str] = set()
 _FILLER: dict[str, bool] = {}
 
 
@@ -32,8 +38,8 @@ class View:
     """A transformed text and, per character, the original offsets it came from."""
 
     text: str
-    starts: tuple[int, ...]   # original start offset of each character of `text`
-    ends: tuple[int, ...]     # original end offset (exclusive) of each character of `text`
+    starts: Sequence[int]     # original start offset of each character of `text`
+    ends: Sequence[int]       # original end offset (exclusive) of each character of `text`
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Original offsets covering `text[start:end]` (end > start)."""
@@ -47,25 +53,31 @@ def is_latin(char: str) -> bool:
 
 def normal_view(text: str) -> View:
     """`normalize(text)` with offsets; equal in content to `normalize` for ordinary text."""
-    chars: list[str] = []
-    origins: list[int] = []
-    for index, char in enumerate(text):
-        piece = _PIECES.get(char)
-        if piece is None:
-            piece = unicodedata.normalize("NFKC", char).lower()
-            if len(_PIECES) < _CACHE_LIMIT:
-                _PIECES[char] = piece
-        chars.extend(piece)
-        origins.extend([index] * len(piece))
-    joined = "".join(chars)
+    chars = set(text)
+    for char in chars - _SEEN:
+        piece = unicodedata.normalize("NFKC", char).lower()
+        if len(piece) == 1:
+            _TABLE[ord(char)] = piece
+        else:
+            _EXPANDING.add(char)
+        _SEEN.add(char)
+    if chars.isdisjoint(_EXPANDING):
+        # the common case: one character in, one out, offsets are the identity
+        joined = text.translate(_TABLE)
+        origins: Sequence[int] = range(len(text))
+    else:
+        pieces = [unicodedata.normalize("NFKC", c).lower() for c in text]
+        joined = "".join(pieces)
+        origins = [i for i, p in enumerate(pieces) for _ in p]
     converted = normalize(joined)
     if len(converted) != len(joined):
         # a phrase conversion changed the length: convert per character to keep the map
-        pieces = [normalize(c) for c in chars]
+        pieces = [normalize(c) for c in joined]
         converted = "".join(pieces)
         origins = [o for o, p in zip(origins, pieces) for _ in p]
-    starts = tuple(origins)
-    return View(converted, starts, tuple(o + 1 for o in origins))
+    if isinstance(origins, range):
+        return View(converted, origins, range(1, len(origins) + 1))
+    return View(converted, tuple(origins), tuple(o + 1 for o in origins))
 
 
 def _is_filler(char: str) -> bool:
@@ -73,33 +85,41 @@ def _is_filler(char: str) -> bool:
     if filler is None:
         filler = char not in _KEPT and (char.isspace() or
                                          unicodedata.category(char) in _FILLER_CATEGORIES)
-        if len(_FILLER) < _CACHE_LIMIT:
-            _FILLER[char] = filler
+        _FILLER[char] = filler
     return filler
 
 
 def fold_view(normal: View) -> View:
     """`normal` without filler; a filler run between two Latin characters becomes one space."""
     text = normal.text
-    out: list[str] = []
+    fillers = [i for m in _CANDIDATE.finditer(text) for i in range(m.start(), m.end())
+               if _is_filler(text[i])]
+    if not fillers:
+        return normal
+    parts: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    gap_at = -1          # index in `text` of the first filler char of the current run
-    for index, char in enumerate(text):
-        if _is_filler(char):
-            if gap_at < 0:
-                gap_at = index
-            continue
-        if gap_at >= 0:
-            if out and is_latin(out[-1]) and is_latin(char):
-                out.append(" ")
-                starts.append(normal.starts[gap_at])
-                ends.append(normal.ends[index - 1])
-            gap_at = -1
-        out.append(char)
-        starts.append(normal.starts[index])
-        ends.append(normal.ends[index])
-    return View("".join(out), tuple(starts), tuple(ends))
+    cursor = 0
+    gaps: list[tuple[int, int]] = []
+    for index in fillers:
+        if gaps and gaps[-1][1] == index:
+            gaps[-1] = (gaps[-1][0], index + 1)
+        else:
+            gaps.append((index, index + 1))
+    for gap_start, gap_end in gaps:
+        parts.append(text[cursor:gap_start])
+        starts.extend(normal.starts[cursor:gap_start])
+        ends.extend(normal.ends[cursor:gap_start])
+        if 0 < gap_start and gap_end < len(text) and is_latin(text[gap_start - 1]) \
+                and is_latin(text[gap_end]):
+            parts.append(" ")
+            starts.append(normal.starts[gap_start])
+            ends.append(normal.ends[gap_end - 1])
+        cursor = gap_end
+    parts.append(text[cursor:])
+    starts.extend(normal.starts[cursor:])
+    ends.extend(normal.ends[cursor:])
+    return View("".join(parts), tuple(starts), tuple(ends))
 
 
 def fold(text: str) -> str:

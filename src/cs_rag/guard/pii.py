@@ -33,6 +33,9 @@ _ADDRESS = re.compile(
     rf"{_NAME}{{1,8}}?(?:路|街|大道|巷|弄|胡同)\s*[0-9]+\s*(?:号|弄){_UNITS}"
     rf"|{_NAME}{{2,8}}?(?:小区|花园|公寓|大厦|家园|苑|新村|公馆|宿舍)\s*[0-9]+\s*(?:号楼|栋|幢|座|号){_UNITS}"
     rf"|[0-9]+\s*(?:号楼|栋|幢|座)\s*[0-9]+\s*(?:单元|层|室|号){_UNITS}")
+# cheap tests that rule a kind out before its full pattern runs
+_LONG_NUMBER = re.compile(r"[0-9](?:[ \-]?[0-9]){9}")
+_ADDRESS_HINT = re.compile(r"[0-9]\s*(?:号|栋|幢|座|弄|单元|层|楼|室)")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _DIGIT = re.compile(r"\d")
@@ -96,43 +99,58 @@ def _id15(number: str) -> bool:
     return _valid_date(1900 + int(number[6:8]), int(number[8:10]), int(number[10:12]))
 
 
+class _Claims:
+    """What has been found so far; `scan` is the normalised text with those characters blanked,
+    so a later kind never matches inside an earlier one."""
+
+    def __init__(self, text: str, normal: View, allow: frozenset[str]) -> None:
+        self.text = text
+        self.normal = normal
+        self.scan = normal.text
+        self.allow = allow
+        self.found: list[PiiMatch] = []
+
+    def original(self, m: re.Match[str]) -> str:
+        return self.text[slice(*self.normal.original_span(*m.span()))]
+
+    def take(self, kind: str, m: re.Match[str], masked: str, key: str) -> None:
+        start, end = m.span()
+        self.scan = self.scan[:start] + "\x00" * (end - start) + self.scan[end:]
+        if key not in self.allow:
+            self.found.append(PiiMatch(kind, *self.normal.original_span(start, end), masked, key))
+
+
 def find_pii(text: str, normal: View | None = None,
              allow: frozenset[str] = frozenset()) -> list[PiiMatch]:
     """Personal data in `text` by original offsets, in text order; entries whose key is in
     `allow` (pii.allow.txt, see pii_key) are not reported. `normal` is `normal_view(text)`
     when the caller has it already."""
-    normal = normal or normal_view(text)
-    scan = normal.text
-    found: list[PiiMatch] = []
-
-    def claim(kind: str, start: int, end: int, masked: str, key: str) -> None:
-        nonlocal scan
-        scan = scan[:start] + "\x00" * (end - start) + scan[end:]
-        o_start, o_end = normal.original_span(start, end)
-        if key not in allow:
-            found.append(PiiMatch(kind, o_start, o_end, masked, key))
-
-    for m in _EMAIL.finditer(scan):
-        local, _, domain = text[slice(*normal.original_span(*m.span()))].partition("@")
-        claim("email", m.start(), m.end(), f"{local[:1]}***@{domain}", pii_key(m.group()))
-    for m in _PHONE.finditer(scan):
-        digits = "".join(m.groups())
-        claim("phone", m.start(), m.end(), f"{digits[:3]}****{digits[-4:]}", digits)
-    for m in _ID18.finditer(scan):
-        number = m.group().upper()
-        if _id18(number):
-            claim("id_card", m.start(), m.end(), f"{number[:6]}{'*' * 8}{number[-4:]}", pii_key(number))
-    for m in _CARD.finditer(scan):
-        digits = re.sub(r"[^0-9]", "", m.group())
-        if luhn_ok(digits) and not _ORDER_LABEL.search(scan[max(0, m.start() - 12):m.start()]):
-            claim("bank_card", m.start(), m.end(), "*" * (len(digits) - 4) + digits[-4:], digits)
-    for m in _ID15.finditer(scan):
-        if _id15(m.group()):
-            claim("id_card", m.start(), m.end(), f"{m.group()[:6]}{'*' * 5}{m.group()[-4:]}", m.group())
-    for m in _ADDRESS.finditer(scan):
-        original = text[slice(*normal.original_span(*m.span()))]
-        claim("address", m.start(), m.end(), _DIGIT.sub("*", original), pii_key(original))
-    return sorted(found, key=lambda p: p.start)
+    claims = _Claims(text, normal or normal_view(text), allow)
+    if "@" in claims.scan:
+        for m in _EMAIL.finditer(claims.scan):
+            local, _, domain = claims.original(m).partition("@")
+            claims.take("email", m, f"{local[:1]}***@{domain}", pii_key(m.group()))
+    if _LONG_NUMBER.search(claims.scan):
+        for m in _PHONE.finditer(claims.scan):
+            digits = "".join(m.groups())
+            claims.take("phone", m, f"{digits[:3]}****{digits[-4:]}", digits)
+        for m in _ID18.finditer(claims.scan):
+            number = m.group().upper()
+            if _id18(number):
+                claims.take("id_card", m, f"{number[:6]}{'*' * 8}{number[-4:]}", pii_key(number))
+        for m in _CARD.finditer(claims.scan):
+            digits = re.sub(r"[^0-9]", "", m.group())
+            label = _ORDER_LABEL.search(claims.scan[max(0, m.start() - 12):m.start()])
+            if luhn_ok(digits) and not label:
+                claims.take("bank_card", m, "*" * (len(digits) - 4) + digits[-4:], digits)
+        for m in _ID15.finditer(claims.scan):
+            if _id15(m.group()):
+                claims.take("id_card", m, f"{m.group()[:6]}{'*' * 5}{m.group()[-4:]}", m.group())
+    if _ADDRESS_HINT.search(claims.scan):
+        for m in _ADDRESS.finditer(claims.scan):
+            original = claims.original(m)
+            claims.take("address", m, _DIGIT.sub("*", original), pii_key(original))
+    return sorted(claims.found, key=lambda p: p.start)
 
 
 def mask(text: str, matches: list[PiiMatch]) -> str:
