@@ -84,7 +84,7 @@ def test_escalation_threat_hands_off(guard, text):
     assert all(f.severity == 3 for f in result.flags if f.kind is FlagKind.ESCALATION_THREAT)
 
 
-@pytest.mark.parametrize("text", ["家里的烟雾报警器坏了能换吗", "相机的曝光补偿在哪调",
+@pytest.mark.parametrize("text", ["家里的烟雾报警器坏了能换吗", "相机曝光有问题", "我老公是律师",
                                   "Is this an issue with my order?", "订单号1231567"])
 def test_escalation_words_inside_other_words_are_not_threats(guard, text):
     assert FlagKind.ESCALATION_THREAT not in kinds(guard.check_message(text))
@@ -172,10 +172,11 @@ def test_emotion_level_1_is_sent_with_a_note_to_take_care(guard):
 
 
 def test_emotion_level_2_is_reviewed_with_a_soothing_script(guard):
-    result = guard.check_message("发货太慢了！！")
-    flag = only(result, FlagKind.NEGATIVE_EMOTION)
-    assert flag.level == 2 and result.routing is Routing.REVIEW
-    assert result.suggested_script and "理解" in result.suggested_script
+    for text in ("发货太慢了！！", "到底怎么回事？？？", "客服一直敷衍我"):
+        result = guard.check_message(text)
+        flag = only(result, FlagKind.NEGATIVE_EMOTION)
+        assert flag.level == 2 and result.routing is Routing.REVIEW, text
+        assert result.suggested_script and "理解" in result.suggested_script
 
 
 def test_emotion_level_3_is_a_red_alert_handed_to_a_supervisor(guard):

@@ -7,7 +7,8 @@ On a message (`Guard.check_message`):
   negative_emotion  level 1 mild -> send (the reason tells the agent to take care); level 2
                     clear -> review, with a suggested soothing script; level 3 strong (an
                     insult, a lexicon term of level 3, a run of 3+ exclamation marks or a threat
-                    on top of a negative word) -> handoff to a supervisor
+                    on top of a negative word) -> handoff to a supervisor. A negative word's
+                    level goes up by one with !!, ??? or a second strong negative word
   human_request     the customer asks for a person -> handoff
   escalation_threat regulator, media, lawyer, police -> handoff (severity 3)
   injection         an attempt to override the assistant's instructions -> review (severity 3)
@@ -48,6 +49,7 @@ from .reload import Reloading
 
 _QUOTED = re.compile(r"「[^」]*」|『[^』]*』|“[^”]*”|\"[^\"]*\"|《[^》]*》|‘[^’]*’")
 _BANGS = re.compile(r"!{2,}")
+_MARKS = re.compile(r"[!?]{3,}")
 _UNIT = re.compile(r"[a-z0-9]+|[^\W_]")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LEVEL_NAMES = {1: "mild", 2: "clear", 3: "strong"}
@@ -196,15 +198,16 @@ class Guard:
         top, emotion = max(signals, key=lambda s: (s[0].level, _EMOTION_ORDER.index(s[1])))
         level = top.level
         bangs = max((len(m.group()) for m in _BANGS.finditer(normal.text)), default=0)
+        marks = _MARKS.search(normal.text) is not None   # ??? or ?!? in exasperation
         threat = any(h.spec.kind is FlagKind.ESCALATION_THREAT for h in hits)
         strong_places = _separate_places([h for h, _ in signals if h.level >= 2])
         notes = []
         if bangs >= 3 or threat:
             level = 3
             notes.append("repeated exclamation marks" if bangs >= 3 else "a threat")
-        elif bangs == 2 or strong_places >= 2:
+        elif bangs == 2 or marks or strong_places >= 2:
             level = min(3, level + 1)
-            notes.append("exclamation marks" if bangs == 2 else "several negative words")
+            notes.append("several negative words" if strong_places >= 2 else "repeated ! or ?")
         if level == 1:
             advice = "reply with extra care"
         elif level == 2:

@@ -30,8 +30,8 @@ _ORDER_LABEL = re.compile(r"(?:订单|单号|运单|编号|流水|order|tracking
 _NAME = r"(?:(?![的是到在寄送往给我你他她住址])[\u4e00-\u9fff])"
 _UNITS = r"(?:\s*[0-9]+\s*(?:号楼|栋|幢|座|单元|层|楼|室|号))*"
 _ADDRESS = re.compile(
-    rf"{_NAME}{{1,8}}?(?:路|街|大道|巷|弄|胡同)\s*[0-9]+\s*(?:号|弄){_UNITS}"
-    rf"|{_NAME}{{2,8}}?(?:小区|花园|公寓|大厦|家园|苑|新村|公馆|宿舍)\s*[0-9]+\s*(?:号楼|栋|幢|座|号){_UNITS}"
+    rf"{_NAME}{{1,12}}?(?:路|街|大道|巷|弄|胡同)\s*[0-9]+\s*(?:号|弄){_UNITS}"
+    rf"|{_NAME}{{2,12}}?(?:小区|花园|公寓|大厦|家园|苑|新村|公馆|宿舍)\s*[0-9]+\s*(?:号楼|栋|幢|座|号){_UNITS}"
     rf"|[0-9]+\s*(?:号楼|栋|幢|座)\s*[0-9]+\s*(?:单元|层|室|号){_UNITS}")
 # cheap tests that rule a kind out before its full pattern runs
 _LONG_NUMBER = re.compile(r"[0-9](?:[ \-]?[0-9]){9}")
