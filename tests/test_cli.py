@@ -28,7 +28,7 @@ def cs_rag(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProc
 
 
 def test_help_on_every_command():
-    for command in ([], ["ingest"], ["search"]):
+    for command in ([], ["ingest"], ["search"], ["ask"], ["chat"]):
         out = cs_rag(*command, "--help").stdout
         assert "usage: cs-rag" in out
 
@@ -85,3 +85,49 @@ def test_killed_ingest_leaves_the_previous_index_intact(tmp_path, knowledge_dir)
     (knowledge_dir / "big.jsonl").unlink()
     report = json.loads(cs_rag("ingest", str(knowledge_dir), "--index", str(index), "--json").stdout)
     assert report["texts_embedded"] == 0 and len(report["unchanged"]) == 6
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory) -> str:
+    root = tmp_path_factory.mktemp("cli-answer")
+    knowledge = root / "knowledge"
+    knowledge.mkdir()
+    from conftest import FAQ
+    write_jsonl(knowledge / "faq.jsonl", FAQ)
+    index = str(root / "index")
+    cs_rag("ingest", str(knowledge), "--index", index)
+    return index
+
+
+def test_ask_json_has_the_promised_fields(small_index):
+    answer = json.loads(cs_rag("ask", "退款几天能到账", "--index", small_index, "--json").stdout)
+    assert {"text", "outcome", "citations", "confidence", "flags", "routing"} <= set(answer)
+    assert answer["outcome"] == "answered" and answer["routing"] == "send"
+    assert answer["citations"][0]["id"] == "f-refund" and answer["citations"][0]["source"].endswith("faq.jsonl")
+    assert "3-5个工作日" in answer["text"]
+
+
+def test_ask_with_history_and_customer_files(tmp_path, small_index):
+    history = write_jsonl(tmp_path / "history.jsonl", [
+        {"role": "user", "content": "下单后多久发货"}, {"role": "assistant", "content": "现货24小时内发货。"}])
+    customer = tmp_path / "customer.json"
+    customer.write_text(json.dumps({"level": "VIP", "tags": ["老客户"]}), encoding="utf-8")
+    answer = json.loads(cs_rag("ask", "那退款呢？", "--index", small_index, "--json",
+                               "--history", str(history), "--customer", str(customer)).stdout)
+    assert answer["trace"]["rewrite"]["question"] == "下单后多久发货，退款呢？"
+    assert "400-820-6699" in answer["text"]
+
+
+def test_ask_bad_history_names_the_file_and_line(tmp_path, small_index):
+    history = tmp_path / "history.jsonl"
+    history.write_text('{"role": "user", "content": "你好"}\n{"role": "robot", "content": "x"}\n',
+                       encoding="utf-8")
+    result = cs_rag("ask", "退款几天到", "--index", small_index, "--history", str(history), check=False)
+    assert result.returncode == 1 and f"{history}:2" in result.stderr and "role" in result.stderr
+
+
+def test_chat_keeps_history_between_questions(small_index):
+    result = cs_rag("chat", "--index", small_index, input="下单后多久发货\n那退款呢？\n/quit\n")
+    assert "现货商品24小时内发货" in result.stdout
+    assert "understood as: 下单后多久发货，退款呢？" in result.stdout
+    assert "3-5个工作日" in result.stdout

@@ -27,7 +27,7 @@ from .guard import Guard, GuardResult
 from .knowledge_base import KnowledgeBase
 from .llm import ChatModel, chat_model_from
 from .prompt import Phrases, PromptLibrary, detect_language, fit_answer_prompt, format_customer
-from .rewrite import Rewrite, rewrite_followup
+from .rewrite import Rewrite, previous_question, rewrite_followup
 from .types import (Answer, Citation, Customer, Decision, Flag, FlagKind, Hit, Outcome, Retrieval,
                     Routing, Turn)
 
@@ -91,7 +91,7 @@ class Assistant:
         timings["rewrite"] = _ms(clock)
 
         clock = time.perf_counter()
-        retrieval = self.knowledge_base.retrieve(rewrite.question, k=max(self.settings.answer.evidence_items, 3))
+        retrieval = self._retrieve(rewrite, turns, trace)
         timings["retrieve"] = _ms(clock)
         for stage, ms in retrieval.timings_ms.items():
             timings[f"retrieve.{stage}"] = ms
@@ -142,6 +142,22 @@ class Assistant:
                      options=options, flags=flags, routing=routing,
                      reasons=_reasons(flags, routing, message), language=language,
                      generator=generator, trace_id=trace["trace_id"], trace=trace)
+
+    def _retrieve(self, rewrite: Rewrite, turns: list[Turn], trace: dict) -> Retrieval:
+        """Retrieval for the standalone question. A rewritten follow-up whose best match is
+        also the previous question's best match asked nothing new by that reading (the
+        previous question's words dominated), so the follow-up's own words are searched."""
+        k = max(self.settings.answer.evidence_items, 3)
+        retrieval = self.knowledge_base.retrieve(rewrite.question, k=k)
+        previous = previous_question(turns)
+        if not rewrite.rewritten or previous is None or not retrieval.hits:
+            return retrieval
+        before = self.knowledge_base.retrieve(previous, k=1)
+        if before.hits and before.hits[0].id == retrieval.hits[0].id:
+            trace["rewrite"] = {**trace.get("rewrite", {}), "searched": rewrite.original,
+                                "why": "the rewrite only found the previous question's answer"}
+            return self.knowledge_base.retrieve(rewrite.original, k=k)
+        return retrieval
 
     def _rewrite(self, question: str, turns: list[Turn], language: str, trace: dict) -> Rewrite:
         rewrite = rewrite_followup(question, turns)
