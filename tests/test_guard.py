@@ -415,6 +415,10 @@ def test_soothing_scripts_come_from_the_prompts_folder(tmp_path):
     (tmp_path / "zh" / "soothing.txt").write_text("grumpy 2 嗯\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"soothing.txt:1"):
         Guard(prompts_dir=tmp_path, offensive_model=None).check_message("太差劲了")
+    (tmp_path / "zh" / "soothing.txt").write_text("* 2 稍安勿躁\n", encoding="utf-8")
+    (tmp_path / "en" / "soothing.txt").unlink()
+    with pytest.raises(InputError, match=r"en/soothing.txt: cannot read"):
+        Guard(prompts_dir=tmp_path, offensive_model=None).check_message("so frustrating")
 
 
 # -- CLI ------------------------------------------------------------------------------------

@@ -127,8 +127,11 @@ class Guard:
         self._scripts = Reloading(lambda: scripts.load_scripts(prompts),
                                   lambda: scripts.script_files(prompts),
                                   self.settings.reload_seconds)
-        self._model = None if offensive_model == "shipped" else offensive_model
-        self._model_ready = offensive_model != "shipped"
+        if isinstance(offensive_model, str) and offensive_model != "shipped":
+            raise ValueError(f'offensive_model must be "shipped", None or a model, got {offensive_model!r}')
+        shipped = isinstance(offensive_model, str)
+        self._model = None if shipped else offensive_model
+        self._model_ready = not shipped
         self._model_lock = threading.Lock()
 
     # -- messages -----------------------------------------------------------------------

@@ -60,6 +60,10 @@ class Reloading(Generic[T]):
     def _current_stamp(self) -> tuple:
         stamp = []
         for path in self._files():
-            stat = path.stat()
-            stamp.append((str(path), stat.st_mtime_ns, stat.st_size))
+            try:
+                stat = path.stat()
+            except FileNotFoundError:   # `build` reports a missing file in its own words
+                stamp.append((str(path), None, None))
+            else:
+                stamp.append((str(path), stat.st_mtime_ns, stat.st_size))
         return tuple(stamp)
