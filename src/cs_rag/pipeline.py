@@ -45,7 +45,7 @@ class Assistant:
         self.knowledge_base = knowledge_base
         self.settings: Settings = knowledge_base.settings
         self.prompts = prompts or PromptLibrary(self.settings.answer.prompts_dir)
-        self.guard = guard or Guard(self.settings.guard)
+        self.guard = guard or Guard(self.settings.guard, prompts_dir=self.prompts.directory)
         self.chat_model: ChatModel | None = (chat_model_from(self.settings.llm)
                                              if chat_model is _UNSET else chat_model)  # type: ignore[assignment]
 

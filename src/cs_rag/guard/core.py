@@ -38,6 +38,7 @@ from pydantic import BaseModel, Field
 
 from ..config import GuardSettings
 from ..errors import ConfigError
+from ..prompt import default_prompts_dir
 from ..text import normalize
 from ..types import Flag, FlagKind, Routing
 from . import lexicon, scripts
@@ -123,7 +124,7 @@ class Guard:
         self._lexicons = Reloading(lambda: lexicon.build_lexicons(folders),
                                    lambda: [f for d in folders for f in lexicon.lexicon_files(d)],
                                    self.settings.reload_seconds)
-        prompts = Path(prompts_dir) if prompts_dir else scripts.default_prompts_dir()
+        prompts = Path(prompts_dir) if prompts_dir else default_prompts_dir()
         self._scripts = Reloading(lambda: scripts.load_scripts(prompts),
                                   lambda: scripts.script_files(prompts),
                                   self.settings.reload_seconds)

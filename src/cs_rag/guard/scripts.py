@@ -7,19 +7,13 @@ emotion wins over a `*` one of the same level.
 
 from __future__ import annotations
 
-import importlib.resources
 from pathlib import Path
 
 from ..errors import InputError
+from ..prompt import LANGUAGES
 
 EMOTIONS = ("dissatisfied", "angry", "disappointed")
-LANGUAGES = ("zh", "en")
 FILE_NAME = "soothing.txt"
-
-
-def default_prompts_dir() -> Path:
-    """The prompts/ folder shipped with cs_rag."""
-    return Path(str(importlib.resources.files("cs_rag") / "prompts"))
 
 
 def script_files(prompts_dir: Path) -> list[Path]:
