@@ -1,4 +1,5 @@
-"""Answer a few sample questions from a question set with an ingested index (the quick-start demo)."""
+"""Answer sample questions with an ingested index (the quick-start demo): a spread of questions
+from a question set, then a short conversation with a follow-up and a request for a person."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import argparse
 import json
 from pathlib import Path
 
-from cs_rag import KnowledgeBase
+from cs_rag.pipeline import Assistant
+from cs_rag.types import Answer, Customer, Turn
 
 
 def main() -> None:
@@ -17,23 +19,28 @@ def main() -> None:
     args = parser.parse_args()
     questions = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line]
     step = max(1, len(questions) // args.n)
-    kb = KnowledgeBase(args.index)
+    assistant = Assistant.open(args.index)
     for q in questions[::step][:args.n]:
-        result = kb.retrieve(q["question"], k=3)
-        print(f"\n问 {q['question']}")
-        print(f"   decision {result.decision.value} | confidence {result.confidence:.2f} | "
-              f"gold {q['gold_ids'] or 'out of scope'}")
-        if result.decision.value == "none" or not result.hits:
-            print("答 抱歉，知识库里没有找到这个问题的答案，已为您转接人工客服。")
-            continue
-        if result.decision.value == "clarify":
-            print("答 您是想问以下哪个问题？ " + " / ".join(h.question or " > ".join(h.heading_path)
-                                                      for h in result.options))
-            continue
-        top = result.hits[0]
-        origin = " > ".join(top.heading_path) or top.question
-        print(f"答 {top.text.strip()[:200]}")
-        print(f"   source {top.source} | {origin}")
+        answer = assistant.answer(q["question"])
+        _show(q["question"], answer, f"gold {q['gold_ids'] or 'out of scope'}")
+
+    print("\n--- a conversation (闪电PLUS customer) ---")
+    customer = Customer(level="PLUS")
+    history: list[Turn] = []
+    for question in ["我想退货怎么办", "那运费呢？", "你们这服务太差了，我要转人工"]:
+        answer = assistant.answer(question, history, customer)
+        _show(question, answer, f"understood as: {answer.trace['rewrite']['question']}")
+        history += [Turn(role="user", content=question), Turn(role="assistant", content=answer.text)]
+
+
+def _show(question: str, answer: Answer, note: str) -> None:
+    print(f"\n问 {question}")
+    print(f"答 {answer.text[:240]}")
+    sources = "; ".join(f"[{c.marker}] {c.title} ({c.source})" for c in answer.citations) or "-"
+    flags = ", ".join(f.kind.value for f in answer.flags) or "-"
+    print(f"   {answer.outcome.value} | confidence {answer.confidence:.2f} | routing {answer.routing.value} "
+          f"| flags {flags} | {note}")
+    print(f"   sources {sources}")
 
 
 if __name__ == "__main__":
