@@ -1,4 +1,5 @@
-"""Checkable numeric claims in a text: amounts, dates, clock times, durations, percentages.
+"""Checkable numeric claims in a text: amounts, dates, clock times, durations, percentages,
+multiples (3倍) and counts (6次; a single 一次 is "once" and claims nothing).
 
 Works on normalised text (`cs_rag.text.normalize`). Numbers may be Arabic (7, 1,000, 1.5万)
 or Chinese (七, 十五, 两百, 一万), so 7天, 七天 and 7 天 make the same claim. A range
@@ -47,6 +48,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("amount", re.compile(rf"(?P<cur>[¥$]|us\$|rmb|usd|cny)\s*{_RANGE}")),
     ("amount", re.compile(rf"{_RANGE}\s*(?P<cur>美元|美金|元|块钱|块(?![\u4e00-\u9fff])|块(?=的|左右|多)|人民币|rmb|usd|cny|dollars?|yuan)(?![a-z])")),
     ("duration", re.compile(rf"{_RANGE}\s*(?P<unit>{_DURATION_UNIT})(?:s)?(?![a-z])")),
+    ("multiple", re.compile(rf"(?<![第0-9.]){_RANGE}\s*倍")),
+    ("count", re.compile(rf"(?<![第0-9.]){_RANGE}\s*次(?!数)")),
 )
 _USD = frozenset({"$", "us$", "usd", "美元", "美金", "dollar", "dollars"})
 
@@ -55,7 +58,7 @@ _USD = frozenset({"$", "us$", "usd", "美元", "美金", "dollar", "dollars"})
 class Claim:
     """A number the text states, `text[start:end]` of the scanned (normalised) text."""
 
-    kind: str                 # amount, date, time, duration, percent, discount
+    kind: str                 # amount, date, time, duration, percent, discount, multiple, count
     key: tuple                # comparable value, e.g. ("duration", 7.0, "day")
     start: int
     end: int
@@ -153,4 +156,6 @@ def _keys(kind: str, m: re.Match[str]) -> list[tuple]:
         if unit in ("年",) and m.group("a").isdigit() and len(m.group("a")) >= 4:
             return []                   # 2025年 is a year, matched as a date
         return [("duration", _round(v), _DURATION_UNITS[unit]) for v in values]
+    if kind == "count" and values == [1.0]:
+        return []                       # 一次 / 1次 is mostly "once", not a stated limit
     return [(kind, _round(v)) for v in values]
