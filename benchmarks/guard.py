@@ -4,7 +4,9 @@
 
 Tables:
 - COLD dev (offensive / safe): precision, recall, F1 of the guard's lexicon alone, the shipped
-  classifier alone, lexicon + classifier (the guard's default), and the anchor, a TF-IDF
+  classifier alone at its COLD-carve threshold (max F1 on a carve of COLD train) and at its
+  customer-service threshold (at most 1% of our FAQ questions flagged; what the guard uses),
+  lexicon + classifier (the guard's default), and the anchor, a TF-IDF
   character 1-3-gram logistic regression (scikit-learn defaults) trained on COLD train.
 - waimai_10k (negative / positive reviews): negative_emotion precision, recall, F1 for the
   guard (any level, and level >= 2) vs the anchor, a TF-IDF character 1-3-gram logistic
@@ -71,9 +73,13 @@ def cold_rows(lexicon: Guard, default: Guard) -> list[list]:
     gold = [r["label"] == "offensive" for r in dev]
     classifier = load_offensive_classifier()
     anchor = tfidf_anchor([r["text"] for r in train], [r["label"] == "offensive" for r in train])
+    proba = classifier.predict_proba(texts)
+    carve = float(classifier.provenance.get("carve_threshold", classifier.threshold))
     systems = {
         "guard lexicon alone": [FlagKind.OFFENSIVE in kinds_of(r) for r in lexicon.check_messages(texts)],
-        "shipped classifier alone": list(classifier.predict_proba(texts) >= classifier.threshold),
+        f"shipped classifier alone, COLD-carve threshold {carve:.3f}": list(proba >= carve),
+        f"shipped classifier alone, customer-service threshold {classifier.threshold:.3f}":
+            list(proba >= classifier.threshold),
         "guard default (lexicon + classifier)":
             [FlagKind.OFFENSIVE in kinds_of(r) for r in default.check_messages(texts)],
         "anchor: TF-IDF char 1-3 + LR (COLD train)": list(anchor(texts)),
