@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from cs_rag.guard.classifier import (FeatureConfig, OffensiveClassifier, hashed_counts,
-                                     load_offensive_classifier, tfidf_values)
+                                     load_offensive_classifier, tfidf_values,
+                                     threshold_for_share)
 
 OFFENSIVE = ["你们这帮骗子客服都是废物，滚你妈的，脑子被狗吃了吧"]
 POLITE = ["请问我上周五下的订单什么时候能发货？谢谢", "Hello, could you tell me when my order will ship?"]
@@ -90,3 +91,19 @@ def test_missing_file_gives_none(tmp_path) -> None:
 def test_rejects_mismatched_shapes() -> None:
     with pytest.raises(ValueError, match="shape"):
         OffensiveClassifier(np.zeros(3), np.zeros(4), 0.0, 0.5, FeatureConfig(n_features=4), {})
+
+
+def test_threshold_for_share_flags_at_most_that_share() -> None:
+    scores = [i / 100 for i in range(100)]          # 0.00 .. 0.99
+    threshold = threshold_for_share(scores, 0.05)
+    assert sum(s >= threshold for s in scores) == 5 and threshold > 0.94
+    assert sum(s >= threshold_for_share(scores, 0.0) for s in scores) == 0
+    with pytest.raises(ValueError):
+        threshold_for_share([], 0.01)
+
+
+def test_operating_threshold_is_the_customer_service_one(classifier: OffensiveClassifier) -> None:
+    carve = classifier.provenance["carve_threshold"]
+    assert carve <= classifier.threshold == pytest.approx(classifier.provenance["service_threshold"])
+    assert "FAQ" in classifier.provenance["threshold_rule"]
+    assert classifier.predict_proba(["退货要怎么操作"])[0] < classifier.threshold
