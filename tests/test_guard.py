@@ -525,7 +525,7 @@ def test_a_threat_to_complain_is_escalation(guard, text):
 
 
 @pytest.mark.parametrize("text", ["怎么投诉快递员", "投诉电话是多少", "我要投诉怎么操作",
-                                  "How do I file a complaint?"])
+                                  "I want to file a complaint, where do I write?"])
 def test_asking_how_to_complain_is_no_threat(guard, text):
     assert FlagKind.ESCALATION_THREAT not in kinds(guard.check_message(text))
 
