@@ -10,10 +10,12 @@ On a message (`Guard.check_message`):
                     on top of a negative word) -> handoff to a supervisor. A negative word's
                     level goes up by one with !!, ??? or a second strong negative word
   human_request     the customer asks for a person -> handoff
-  escalation_threat regulator, media, lawyer, police -> handoff (severity 3)
+  escalation_threat regulator, media, lawyer, police, a threat to complain (我要投诉你们; asking
+                    how to complain is no threat) -> handoff (severity 3)
   injection         an attempt to override the assistant's instructions -> review (severity 3)
   offensive         abusive words (lexicon: level 3 -> handoff, else review), or only the learned
-                    classifier's P(offensive) >= its threshold -> review
+                    classifier's P(offensive) >= its threshold (the customer-service one,
+                    see cs_rag.guard.classifier) -> review
   pii               personal data, masked in `masked_text` and every flag's evidence -> send
 On a drafted answer (`Guard.check_answer`), each -> review:
   hedging           a hedge word outside quotes whose phrase is not in the evidence
