@@ -134,7 +134,8 @@ class _Engine:
     """One xllamacpp model; chat calls are serialized by a lock.
 
     xllamacpp also starts llama.cpp's own HTTP server on a random 127.0.0.1 port; it is
-    given a random API key nobody learns, so only this process can use the model.
+    given a random API key nobody learns, so only this process can use the model. Its
+    destructor can deadlock when it runs right after loading (see main).
     """
 
     def __init__(self, model: Path, *, threads: int, ctx: int) -> None:
@@ -413,7 +414,8 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`serve`: load the model, print `cs_rag.local_llm ready: http://HOST:PORT/v1 ...`, serve
-    until SIGINT/SIGTERM. `path`: assemble the GGUF if needed and print its path."""
+    until SIGINT/SIGTERM, then end the process (exit code 0; 1 if the model cannot load).
+    `path`: assemble the GGUF if needed and print its path."""
     parser = argparse.ArgumentParser(prog="python -m cs_rag.local_llm", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the model over an OpenAI-compatible HTTP API")
@@ -441,9 +443,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
-    finally:
-        server.server_close()
-    return 0
+    server.server_close()
+    # Leave without running xllamacpp's destructor: freeing the model is the OS's job here, and
+    # that destructor deadlocked in 2 of 6 tries when it ran within a moment of loading.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
