@@ -101,6 +101,21 @@ def _parser() -> argparse.ArgumentParser:
                        help="the texts are drafted answers, checked against their evidence")
     guard.add_argument("--out", metavar="FILE", type=Path, help="write there instead of to stdout")
     guard.set_defaults(run=_guard)
+
+    serve = commands.add_parser(
+        "serve", help="run the HTTP service",
+        description="Serve answers, OpenAI-compatible chat, search, suggestions, sessions, the review "
+                    "queue and knowledge admin over HTTP (see cs_rag.server). Keys come from "
+                    "CS_RAG_API_KEYS (clients) and CS_RAG_ADMIN_KEYS (admins), comma-separated.")
+    serve.add_argument("--index", required=True, metavar="DIR", help="index directory (built at start if missing)")
+    serve.add_argument("--knowledge", nargs="+", action="extend", default=[], metavar="PATH",
+                       help="knowledge sources; every ingest re-reads these plus the service's own folder")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--data-dir", metavar="DIR",
+                       help="sessions, reviews and uploads (default: service.data_dir, else <index>.service)")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(run=_serve)
     return parser
 
 
@@ -216,6 +231,14 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
         _print_answer(answer, streamed=args.stream)
         history += [Turn(role="user", content=answer.question),
                     Turn(role="assistant", content=answer.text)]
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .server import serve
+
+    serve(args.index, args.knowledge, host=args.host, port=args.port, data_dir=args.data_dir,
+          settings=settings, log_level=args.log_level)
+    return 0
 
 
 def _answer(assistant, question: str, history, customer, stream: bool):
