@@ -198,3 +198,16 @@ def test_real_local_model_answers_through_the_pipeline(knowledge_base):
     assert answer.generator == f"llm:{server.alias}", answer.flags
     assert answer.text and answer.citations
     assert "198" in answer.text
+
+
+def test_llm_words_the_clarify_question_only_when_it_keeps_every_option(knowledge_base):
+    fixed = Assistant(knowledge_base, chat_model=None).answer("那个东西怎么弄")
+    titles = [o.title for o in fixed.options]
+    worded = "请问您想了解哪一项？\n" + "\n".join(f"{i}. {t}" for i, t in enumerate(titles, start=1))
+    with ScriptedOpenAI([f"ok:{worded}", "ok:请问您要问哪个？"]) as api:
+        assistant = _llm(knowledge_base, api)
+        kept = assistant.answer("那个东西怎么弄")
+        dropped = assistant.answer("那个东西怎么弄")
+        assert "候选问题" in api.chat_requests[0].body["messages"][1]["content"]
+    assert kept.outcome is Outcome.CLARIFY and kept.text == worded
+    assert dropped.text == fixed.text

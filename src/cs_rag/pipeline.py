@@ -123,8 +123,7 @@ class Assistant:
         elif retrieval.decision is Decision.CLARIFY:
             outcome = Outcome.CLARIFY
             options = [_citation(i, hit) for i, hit in enumerate(retrieval.options, start=1)]
-            lines = [f"{o.marker}. {o.title}" for o in options]
-            text = "\n".join([phrases.clarify_intro, *lines])
+            text = self._clarify_text(rewrite.question, options, language, phrases, trace)
         else:
             outcome = Outcome.REFUSED
             text = phrases.refusal
@@ -224,6 +223,23 @@ class Assistant:
         text = _join(language, phrases.opening, body or phrases.refusal, phrases.closing_for(customer))
         yield text
         return body, text, cited, "extractive", flags
+
+    def _clarify_text(self, question: str, options: list[Citation], language: str,
+                      phrases: Phrases, trace: dict) -> str:
+        """The fixed clarify line with numbered options; worded by the LLM when one is
+        configured and every option title survives in its reply (else the fixed text)."""
+        lines = [f"{o.marker}. {o.title}" for o in options]
+        fixed = "\n".join([phrases.clarify_intro, *lines])
+        if self.chat_model is None:
+            return fixed
+        messages = self.prompts.template("clarify", language).render(
+            question=question, options="\n".join(lines))
+        try:
+            text = self.chat_model.complete(messages).text
+        except LLMError as exc:
+            trace["clarify"] = {"llm_error": exc.reason}
+            return fixed
+        return text if all(o.title in text for o in options) else fixed
 
     def _handoff_summary(self, question: str, turns: list[Turn], customer: Customer | None,
                          message: GuardResult, language: str, phrases: Phrases) -> str:
