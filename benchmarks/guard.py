@@ -66,13 +66,16 @@ def kinds_of(result) -> set[FlagKind]:
     return {flag.kind for flag in result.flags}
 
 
-def cold_rows(lexicon: Guard, default: Guard) -> list[list]:
+def cold_anchor() -> Callable[[list[str]], np.ndarray]:
     train = read_jsonl(SHARED_DATA / "cold" / "train.jsonl")
+    return tfidf_anchor([r["text"] for r in train], [r["label"] == "offensive" for r in train])
+
+
+def cold_rows(lexicon: Guard, default: Guard, anchor: Callable[[list[str]], np.ndarray]) -> list[list]:
     dev = read_jsonl(SHARED_DATA / "cold" / "dev.jsonl")
     texts = [r["text"] for r in dev]
     gold = [r["label"] == "offensive" for r in dev]
     classifier = load_offensive_classifier()
-    anchor = tfidf_anchor([r["text"] for r in train], [r["label"] == "offensive" for r in train])
     proba = classifier.predict_proba(texts)
     carve = float(classifier.provenance.get("carve_threshold", classifier.threshold))
     systems = {
@@ -95,19 +98,36 @@ def waimai_split() -> tuple[list[dict], list[dict]]:
     return [rows[i] for i in sorted(order[:half])], [rows[i] for i in sorted(order[half:])]
 
 
-def waimai_rows(default: Guard, train: list[dict], test: list[dict]) -> list[list]:
+def waimai_anchor(train: list[dict]) -> Callable[[list[str]], np.ndarray]:
+    return tfidf_anchor([r["text"] for r in train], [r["label"] == "negative" for r in train])
+
+
+def waimai_rows(default: Guard, anchor: Callable[[list[str]], np.ndarray], test: list[dict]) -> list[list]:
     texts = [r["text"] for r in test]
     gold = [r["label"] == "negative" for r in test]
     levels = []
     for result in default.check_messages(texts):
         found = [f.level or 1 for f in result.flags if f.kind is FlagKind.NEGATIVE_EMOTION]
         levels.append(max(found, default=0))
-    anchor = tfidf_anchor([r["text"] for r in train], [r["label"] == "negative" for r in train])
     return [
         ["guard negative_emotion, any level", len(texts), *prf((lv >= 1 for lv in levels), gold)],
         ["guard negative_emotion, level >= 2", len(texts), *prf((lv >= 2 for lv in levels), gold)],
         ["anchor: TF-IDF char 1-3 + LR (other 50%)", len(texts), *prf(anchor(texts), gold)],
     ]
+
+
+def anchors_on_own_set(default: Guard, offensive_anchor, emotion_anchor) -> list[list]:
+    """The set neither anchor trained on: the customer messages of eval/guard_messages.jsonl."""
+    rows = [r for r in read_jsonl(REPO / "eval" / "guard_messages.jsonl") if r["target"] == "message"]
+    texts = [r["text"] for r in rows]
+    found = [kinds_of(result) for result in default.check_messages(texts)]
+    table = []
+    for kind, anchor, name in ((FlagKind.OFFENSIVE, offensive_anchor, "COLD train"),
+                               (FlagKind.NEGATIVE_EMOTION, emotion_anchor, "waimai half")):
+        gold = [kind.value in r["kinds"] for r in rows]
+        table.append([f"guard default: {kind.value}", len(texts), *prf((kind in f for f in found), gold)])
+        table.append([f"anchor ({name}): {kind.value}", len(texts), *prf(anchor(texts), gold)])
+    return table
 
 
 def check(guard: Guard, row: dict):
@@ -211,11 +231,15 @@ def main() -> None:
                             formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     lexicon, default = Guard(offensive_model=None), Guard()
     waimai_train, waimai_test = waimai_split()
+    offensive_anchor, emotion_anchor = cold_anchor(), waimai_anchor(waimai_train)
     out = print_table("COLD dev: offensive", ["system", "messages", "precision", "recall", "F1"],
-                      cold_rows(lexicon, default))
+                      cold_rows(lexicon, default, offensive_anchor))
     out += print_table("waimai_10k, evaluation half (seed 0): negative emotion",
                        ["system", "messages", "precision", "recall", "F1"],
-                       waimai_rows(default, waimai_train, waimai_test))
+                       waimai_rows(default, emotion_anchor, waimai_test))
+    out += print_table("eval/guard_messages.jsonl messages (no anchor trained on them): guard vs anchors",
+                       ["system", "messages", "precision", "recall", "F1"],
+                       anchors_on_own_set(default, offensive_anchor, emotion_anchor))
     per_kind, summary, mistakes = eval_set_rows(default)
     out += print_table("eval/guard_messages.jsonl: guard default, per kind",
                        ["kind", "gold", "flagged", "precision", "recall"], per_kind)
