@@ -67,7 +67,7 @@ from .reviews import Review, ReviewConflict, ReviewStatus, ReviewStore, SavedAs
 from .rewrite import rewrite_followup
 from .sessions import Database, Session, SessionStore
 from .types import (Answer, Citation, Customer, Document, DocumentKind, FaqEntry, Flag, FlagKind, Hit,
-                    IngestReport, Routing, Turn)
+                    IngestReport, Outcome, Routing, Turn)
 
 log = logging.getLogger("cs_rag.server")
 
@@ -512,20 +512,21 @@ Undo = Callable[[], None]
 
 class JobRunner:
     """Runs ingest jobs one at a time, in submission order, on one worker thread. A job that
-    fails runs its `on_failure` undo; one that succeeds runs `on_success`. Remembers the
-    newest RECENT_JOBS jobs. Thread-safe."""
+    fails runs its `on_failure` undo; after one is done, `after` runs. Remembers the newest
+    RECENT_JOBS jobs. Thread-safe."""
 
-    def __init__(self, ingest: Callable[[Progress], IngestReport], metrics: Metrics) -> None:
+    def __init__(self, ingest: Callable[[Progress], IngestReport], metrics: Metrics,
+                 after: Callable[[], None]) -> None:
         self._ingest = ingest
+        self._after = after
         self._metrics = metrics
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
-        self._queue: queue.Queue[tuple[Job, Undo | None, Undo | None] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[Job, Undo | None] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._work, name="cs-rag-ingest", daemon=True)
         self._thread.start()
 
-    def submit(self, kind: JobKind, detail: str = "", *, on_failure: Undo | None = None,
-               on_success: Undo | None = None) -> Job:
+    def submit(self, kind: JobKind, detail: str = "", *, on_failure: Undo | None = None) -> Job:
         job = Job(id=uuid.uuid4().hex, kind=kind, detail=detail, created=_now())
         with self._lock:
             self._jobs[job.id] = job
@@ -535,7 +536,7 @@ class JobRunner:
                     break
                 del self._jobs[oldest]
             snapshot = job.model_copy(deep=True)
-        self._queue.put((job, on_failure, on_success))
+        self._queue.put((job, on_failure))
         return snapshot
 
     def get(self, job_id: str) -> Job | None:
@@ -568,7 +569,7 @@ class JobRunner:
                 return
             self._run(*item)
 
-    def _run(self, job: Job, on_failure: Undo | None, on_success: Undo | None) -> None:
+    def _run(self, job: Job, on_failure: Undo | None) -> None:
         with self._lock:
             job.status, job.started = JobStatus.RUNNING, _now()
 
@@ -595,8 +596,7 @@ class JobRunner:
             job.status, job.report, job.finished = JobStatus.DONE, report, _now()
         self._metrics.job(JobStatus.DONE)
         log.info("ingest job %s (%s) done: %s", job.id, job.kind.value, report.summary())
-        if on_success is not None:
-            on_success()
+        self._after()
 
 
 class KnowledgeFolder:
@@ -691,7 +691,6 @@ class Service:
                  data_dir: Path, keys: ApiKeys, assistant: Assistant | None) -> None:
         self.settings = settings
         self.limits: ServiceSettings = settings.service
-        self.index_dir = index_dir
         self.data_dir = data_dir
         self.keys = keys
         for path in knowledge:
@@ -707,12 +706,12 @@ class Service:
         self.reviews = ReviewStore(database)
         self.buckets = TokenBuckets(self.limits.rate_limit_per_minute, self.limits.rate_limit_burst)
         self.metrics = Metrics()
-        self.jobs = JobRunner(self._ingest, self.metrics)
+        self.jobs = JobRunner(self._ingest, self.metrics, after=self._ingested)
         self.warm = threading.Event()
         if self.knowledge_base.exists:
             threading.Thread(target=self._warm_up, name="cs-rag-warm-up", daemon=True).start()
         else:
-            self.jobs.submit(JobKind.BUILD, "the index did not exist at start", on_success=self._warm_up)
+            self.jobs.submit(JobKind.BUILD, "the index did not exist at start")
 
     def knowledge_paths(self) -> list[Path]:
         """What every ingest is given: the sources, then the service's own folder."""
@@ -720,6 +719,10 @@ class Service:
 
     def _ingest(self, progress: Progress) -> IngestReport:
         return self.knowledge_base.ingest(self.knowledge_paths(), progress=progress)
+
+    def _ingested(self) -> None:
+        if not self.warm.is_set():   # the first index this service has
+            self._warm_up()
 
     def _warm_up(self) -> None:
         """Load the models before the first customer waits for them."""
@@ -797,7 +800,7 @@ class Service:
 
     def version(self) -> str | None:
         """The live index version's folder name."""
-        folder = current_version(self.index_dir)
+        folder = current_version(self.knowledge_base.index_dir)
         return folder.name if folder else None
 
     @property
@@ -1048,6 +1051,10 @@ def decide_review(review_id: _ID, body: ReviewDecision, service: ServiceDep, cal
         _invalid(("body", "text"), "missing", "an edit needs the corrected text")
     if body.action is ReviewAction.REJECT and body.save_as is not None:
         _invalid(("body", "save_as"), "value_error", "a rejected answer cannot be saved")
+    if (body.save_as is SavedAs.FAQ_ANSWER and body.action is ReviewAction.APPROVE
+            and review.answer.outcome is not Outcome.ANSWERED):
+        _invalid(("body", "save_as"), "value_error", f"the draft is a {review.answer.outcome.value} "
+                 "reply, not an answer: edit it to save it as an FAQ answer")
     final_text = None if body.action is ReviewAction.REJECT else (body.text or review.answer.text)
     entry = _saved_entry(service, review, body, final_text) if body.save_as else None
     status = {ReviewAction.APPROVE: ReviewStatus.APPROVED, ReviewAction.EDIT: ReviewStatus.EDITED,
@@ -1068,11 +1075,24 @@ def decide_review(review_id: _ID, body: ReviewDecision, service: ServiceDep, cal
     return _json(ReviewResult(review=decided, job=job))
 
 
+def _without_greetings(service: Service, review: Review, text: str) -> str:
+    """The text without the opening and closing lines every answer gets anyway."""
+    phrases = service.assistant.prompts.phrases(review.answer.language)
+    body = text.strip()
+    opening, closing = phrases.opening.strip(), phrases.closing_for(review.customer).strip()
+    if opening and body.startswith(opening) and len(body) > len(opening):
+        body = body[len(opening):].strip()
+    if closing and body.endswith(closing) and len(body) > len(closing):
+        body = body[:-len(closing)].strip()
+    return body
+
+
 def _saved_entry(service: Service, review: Review, body: ReviewDecision, final_text: str) -> FaqEntry:
     standalone = review.answer.trace.get("rewrite", {}).get("question") or review.answer.question
     entry_id = f"review-{review.id}"
     if body.save_as is SavedAs.FAQ_ANSWER:
-        return FaqEntry(id=entry_id, question=body.question or standalone, answer=final_text,
+        return FaqEntry(id=entry_id, question=body.question or standalone,
+                        answer=_without_greetings(service, review, final_text),
                         category=body.category, tags=["reviewed"])
     target_id = body.faq_id or next((c.id for c in review.answer.citations
                                      if c.kind is DocumentKind.FAQ), None)

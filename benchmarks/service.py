@@ -1,0 +1,148 @@
+"""The HTTP service under load: requests/s and latency of /v1/search and /v1/answer.
+
+    python benchmarks/service.py                 # 1, 4 and 16 concurrent clients, 20 s each
+    python benchmarks/service.py --seconds 5     # a quicker, noisier look
+
+Starts `cs-rag serve` (uvicorn, one process, the embedded extractive default, no LLM) on
+127.0.0.1 over knowledge/ (index in benchmarks/results/service-index, built incrementally), then
+for each route and client count runs that many client threads, each with its own keep-alive
+connection, asking eval/ questions in turn for the given time. Every request is loopback only
+and the run is bounded in time. The clients share the machine's cores with the server, so the
+figures are a floor for what a separate client machine would see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+from _common import REPO, RESULTS, print_table, read_jsonl
+
+KEY = "bench-client-key"
+CLIENTS = (1, 4, 16)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=20.0, help="per route and client count (default 20)")
+    args = parser.parse_args()
+
+    questions = [q["question"] for q in read_jsonl(REPO / "eval" / "questions.jsonl")]
+    index = RESULTS / "service-index"
+    # bring the index up to date first: the service only ingests at start when there is none
+    ingest = subprocess.run([sys.executable, "-m", "cs_rag.cli", "ingest", str(REPO / "knowledge"),
+                             "--index", str(index)], capture_output=True, text=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    if ingest.returncode != 0:
+        raise SystemExit(ingest.stderr)
+    print(ingest.stdout.strip(), flush=True)
+    data_dir = RESULTS / "service-data"
+    shutil.rmtree(data_dir, ignore_errors=True)   # sessions and reviews from an earlier run
+    port = _free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "CS_RAG_API_KEYS": KEY,
+           "CS_RAG_SERVICE_RATE_LIMIT_PER_MINUTE": "0"}   # measure the service, not the limiter
+    log = open(RESULTS / "service.log", "wb")
+    server = subprocess.Popen([sys.executable, "-m", "cs_rag.cli", "serve", "--index",
+                               str(index), "--knowledge", str(REPO / "knowledge"),
+                               "--port", str(port), "--data-dir", str(data_dir), "--log-level", "warning"],
+                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_ready(port, server)
+        rows = []
+        for route in ("/v1/search", "/v1/answer"):
+            _run(port, route, questions, 2, 2.0)   # warm connections and caches
+            for clients in CLIENTS:
+                latencies, errors, elapsed = _run(port, route, questions, clients, args.seconds)
+                ms = np.asarray(latencies) * 1000
+                rows.append([route, clients, len(latencies), len(latencies) / elapsed,
+                             float(np.percentile(ms, 50)), float(np.percentile(ms, 95)),
+                             float(np.percentile(ms, 99)), errors])
+                print(rows[-1], flush=True)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
+    table = print_table(f"cs-rag serve on 127.0.0.1, embedded default, {args.seconds:.0f} s per row "
+                        f"({os.cpu_count()} cores shared by server and clients)",
+                        ["route", "clients", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"], rows)
+    (RESULTS / "service.md").write_text(table, encoding="utf-8")
+    return 0
+
+
+def _run(port: int, route: str, questions: list[str], clients: int,
+         seconds: float) -> tuple[list[float], int, float]:
+    """(latencies of successful requests, error count, elapsed seconds)."""
+    stop_at = time.monotonic() + seconds
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    field = "query" if route == "/v1/search" else "question"
+
+    def client(number: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        i = number * 7
+        while time.monotonic() < stop_at:
+            body = json.dumps({field: questions[i % len(questions)]}, ensure_ascii=False).encode("utf-8")
+            i += 1
+            started = time.perf_counter()
+            try:
+                connection.request("POST", route, body=body, headers={
+                    "Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+                response = connection.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                ok = False
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            seconds_taken = time.perf_counter() - started
+            with lock:
+                if ok:
+                    latencies.append(seconds_taken)
+                else:
+                    errors[0] += 1
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, errors[0], time.monotonic() - started
+
+
+def _wait_ready(port: int, server: subprocess.Popen, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited {server.returncode}; see {RESULTS / 'service.log'}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/healthz")
+            if json.loads(connection.getresponse().read())["ready"]:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit("the server did not get ready")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
