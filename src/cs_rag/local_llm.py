@@ -11,8 +11,8 @@ extra; nothing is downloaded from a model hub.
 The server answers `GET /v1/models` and `POST /v1/chat/completions` (plain JSON, or
 `"stream": true` as Server-Sent Events of `chat.completion.chunk` objects ending with
 `data: [DONE]`; streamed as generated, through xllamacpp's per-chunk callback), enough for
-the `openai` client. It has no authentication: it binds 127.0.0.1
-unless told otherwise. Requests are answered one at a time (one model, one lock).
+the `openai` client. It has no authentication: it binds 127.0.0.1 unless told otherwise.
+Requests are answered one at a time (one model, one lock).
 """
 
 from __future__ import annotations
