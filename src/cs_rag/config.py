@@ -11,7 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -19,7 +19,8 @@ from .errors import ConfigError
 
 ENV_PREFIX = "CS_RAG_"
 # Read where they are needed, never stored in Settings (secrets stay out of config files).
-SECRET_ENV = frozenset({"CS_RAG_LLM_API_KEY"})
+SECRET_ENV = frozenset({"CS_RAG_LLM_API_KEY", "CS_RAG_PG_DSN"})
+PG_DSN_ENV = "CS_RAG_PG_DSN"  # the postgres backend's connection string (it may hold a password)
 
 
 class _Section(BaseModel):
@@ -128,6 +129,19 @@ class ServiceSettings(_Section):
         return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
 
 
+class IndexSettings(_Section):
+    """Where a knowledge base's index lives (see cs_rag.index).
+
+    `embedded`: faiss + BM25 files in the index directory, one process. `postgres`: PostgreSQL +
+    pgvector shared by many processes, one schema per knowledge base (`pg_schema`, default: the
+    index argument's last path part). The DSN is never a setting: it comes from CS_RAG_PG_DSN.
+    """
+
+    backend: Literal["embedded", "postgres"] = "embedded"
+    pg_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    pool_size: int = Field(default=4, ge=1, le=100)   # connections per process
+
+
 class Settings(_Section):
     """All cs_rag settings."""
 
@@ -139,6 +153,7 @@ class Settings(_Section):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     guard: GuardSettings = Field(default_factory=GuardSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
 
 
 def load_settings(path: str | Path | None = None,
