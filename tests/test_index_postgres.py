@@ -208,3 +208,59 @@ def test_pg_search_is_detected_or_falls_back(store):
         finally:
             with psycopg.connect(store.dsn, autocommit=True) as conn:
                 conn.execute("DROP EXTENSION pg_search")
+
+
+@pytest.fixture
+def pg_settings(pg_server, schema, settings, monkeypatch):
+    monkeypatch.setenv("CS_RAG_PG_DSN", pg_server.dsn)
+    return settings.model_copy(update={"index": settings.index.model_copy(
+        update={"backend": "postgres", "pg_schema": schema})})
+
+
+@pytest.mark.slow
+def test_knowledge_bases_in_two_processes_share_one_database(tmp_path, knowledge_dir, pg_settings):
+    from cs_rag import KnowledgeBase
+    from conftest import FAQ, write_jsonl
+
+    writer, reader = KnowledgeBase("shop", pg_settings), KnowledgeBase("shop", pg_settings)
+    assert not reader.exists
+    report = writer.ingest([knowledge_dir])
+    assert len(report.added) == len(FAQ) + 1 and reader.exists
+    assert reader.search("我的退款几天到账啊", k=3)[0].id == "f-refund"
+    assert reader.search("耳机拆封了还能退吗", k=3)[0].doc_id == "退换货政策"
+    assert "f-old-promo" not in [h.id for h in reader.search("双11满减规则", k=10)]
+    assert reader.retrieve("我的退款几天到账啊").decision.value in {"answer", "clarify"}
+
+    again = writer.ingest([knowledge_dir])
+    assert again.texts_embedded == 0 and len(again.unchanged) == len(FAQ) + 1
+    changed = [dict(f) for f in FAQ if f["id"] != "f-ship"]
+    changed[1]["answer"] = "在“我的订单”里申请电子发票。"
+    write_jsonl(knowledge_dir / "faq.jsonl", changed)
+    report = writer.ingest([knowledge_dir])
+    assert report.updated == ["f-invoice"] and report.removed == ["f-ship"] and report.texts_embedded == 0
+    assert reader.search("发票怎么申请", k=1)[0].text == "在“我的订单”里申请电子发票。"
+    assert "f-ship" not in {h.id for h in reader.search("什么时候发货", k=10)}
+
+
+@pytest.mark.slow
+def test_postgres_ranks_like_the_embedded_backend(tmp_path, knowledge_dir, pg_settings, settings):
+    from cs_rag import KnowledgeBase
+
+    embedded = KnowledgeBase(tmp_path / "index", settings)
+    embedded.ingest([knowledge_dir])
+    shared = KnowledgeBase("shop", pg_settings, embedder=embedded.retriever().embedder)
+    shared.ingest([knowledge_dir])
+    for question in ("退款多久到账", "能开专票吗", "耳机拆封了还能退吗", "gold member"):
+        want, got = embedded.retrieve(question, k=5), shared.retrieve(question, k=5)
+        assert [h.id for h in got.hits] == [h.id for h in want.hits]
+        assert got.confidence == pytest.approx(want.confidence, abs=1e-4)
+
+
+def test_postgres_backend_needs_a_dsn_from_the_environment(settings, monkeypatch):
+    from cs_rag import KnowledgeBase
+    from cs_rag.errors import ConfigError
+
+    monkeypatch.delenv("CS_RAG_PG_DSN", raising=False)
+    pg = settings.model_copy(update={"index": settings.index.model_copy(update={"backend": "postgres"})})
+    with pytest.raises(ConfigError, match="CS_RAG_PG_DSN"):
+        KnowledgeBase("shop", pg)

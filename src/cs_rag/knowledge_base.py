@@ -1,23 +1,28 @@
-"""A knowledge base on disk: incremental ingest into the embedded index, and search over it."""
+"""A knowledge base: incremental ingest into its index (embedded files or PostgreSQL), and search."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import re
 import shutil
+import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .calibrate import fit_calibration
-from .config import Settings
+from .config import PG_DSN_ENV, Settings
 from .confidence import Calibration
 from .e5_convert import E5_MODEL_NAME
 from .embedding import Embedder
-from .errors import IndexMismatchError, InputError
+from .errors import ConfigError, IndexMismatchError, InputError
 from .index.base import SearchFilter
 from .index.embedded import DocumentRecord, EmbeddedIndex, Row, read_manifest
+from .index.postgres import PostgresIndex, PostgresStore
 from .index.versions import current_version, new_version_folder, publish, writer_lock
 from .ingest.chunks import document_chunks
 from .ingest.sources import collect_documents
@@ -29,14 +34,20 @@ USER_DICT_FILE = "userdict.txt"
 SYNONYMS_FILE = "synonyms.txt"
 CALIBRATION_FILE = "calibration.json"
 Progress = Callable[[int, int], None]  # (texts embedded so far, texts to embed)
+# Commits a new version: (index, calibration or None, user dictionary, synonyms file)
+Commit = Callable[[EmbeddedIndex, "Calibration | None", "Path | None", "Path | None"], None]
 
 
 class KnowledgeBase:
-    """An index directory with the tokenizer and embedding model that built it.
+    """An index with the tokenizer and embedding model that built it.
 
     The index remembers its embedding model and user dictionary; search always uses those.
     Configuring a different model for an existing index raises IndexMismatchError. Pass an
     `embedder` to share one loaded model between knowledge bases.
+
+    With `index.backend = "postgres"` the index lives in PostgreSQL (DSN from CS_RAG_PG_DSN)
+    in the schema `index.pg_schema`, by default `index_dir`'s last part; every process using
+    that schema sees each ingest as soon as it commits.
     """
 
     def __init__(self, index_dir: str | Path, settings: Settings | None = None,
@@ -45,16 +56,39 @@ class KnowledgeBase:
         self.settings = settings or Settings()
         self._shared_embedder = embedder
         self._embedders: dict[str, Embedder] = {}  # by model name: each model loads once
-        self._loaded: tuple[Path, EmbeddedIndex, Tokenizer, Embedder] | None = None
+        self._loaded: tuple[Path, EmbeddedIndex | PostgresIndex, Tokenizer, Embedder] | None = None
         self._retriever: HybridRetriever | None = None
+        self.store = _postgres_store(self.index_dir, self.settings)
+        # postgres: the live generation's dictionaries and calibration, copied to local files
+        self._copies = tempfile.TemporaryDirectory(prefix="cs-rag-pg-") if self.store else None
 
     # ---- reading -------------------------------------------------------------------------
 
     @property
     def exists(self) -> bool:
-        return current_version(self.index_dir) is not None
+        if self.store is not None and not self.store.exists():
+            return False
+        return self._current() is not None
 
-    def index(self) -> EmbeddedIndex:
+    def _current(self) -> Path | None:
+        """The live version folder: the index's own, or for postgres a local copy of the live
+        generation's dictionaries and calibration; None if nothing was ingested."""
+        if self.store is None:
+            return current_version(self.index_dir)
+        generation, meta = self.store.state()
+        return self._copy_of(generation, meta) if generation else None
+
+    def _copy_of(self, generation: int, meta: dict[str, str]) -> Path:
+        folder = Path(self._copies.name) / f"g{generation}"
+        if not folder.is_dir():
+            staging = Path(tempfile.mkdtemp(dir=self._copies.name))
+            for name in (USER_DICT_FILE, SYNONYMS_FILE, CALIBRATION_FILE):
+                if name in meta:
+                    (staging / name).write_text(meta[name], encoding="utf-8")
+            staging.rename(folder)
+        return folder
+
+    def index(self) -> EmbeddedIndex | PostgresIndex:
         """The live index version (reloaded when an ingest has switched in a new one)."""
         return self._live()[1]
 
@@ -76,13 +110,13 @@ class KnowledgeBase:
                                               calibration)
         return self._retriever
 
-    def _live(self) -> tuple[Path, EmbeddedIndex, Tokenizer, Embedder]:
-        folder = current_version(self.index_dir)
+    def _live(self) -> tuple[Path, EmbeddedIndex | PostgresIndex, Tokenizer, Embedder]:
+        folder = self._current()
         if folder is None:
             raise IndexMismatchError(f"{self.index_dir} holds no index; run `cs-rag ingest "
                                      f"PATH --index {self.index_dir}` first")
         if self._loaded is None or self._loaded[0] != folder:
-            index = EmbeddedIndex.load(folder)
+            index = self.store.index() if self.store else EmbeddedIndex.load(folder)
             embedder = self._embedder_for(index.manifest.embedding_model)
             tokenizer = _tokenizer_in(folder, self.settings)
             if tokenizer.fingerprint != index.manifest.tokenizer_fingerprint:
@@ -118,9 +152,7 @@ class KnowledgeBase:
         """
         started = time.perf_counter()
         paths = [Path(p) for p in paths]
-        with writer_lock(self.index_dir):
-            old_folder = current_version(self.index_dir)
-            old = EmbeddedIndex.load(old_folder) if old_folder else None
+        with self._writing() as (old, old_folder, commit):
             embedder = self._embedder_for(old.manifest.embedding_model if old else None)
             collected = collect_documents(paths, skip_bad=skip_bad)
             user_dict = self._dictionary(USER_DICT_FILE, self.settings.text.user_dict,
@@ -132,6 +164,34 @@ class KnowledgeBase:
             report = IngestReport(skipped=[*collected.skipped, *plan.skipped])
             index = self._assemble(plan, old, tokenizer, embedder, report, progress)
             calibration = fit_calibration(index, tokenizer, embedder, self.settings.retrieval)
+            commit(index, calibration, user_dict, synonyms)
+        report.chunks = len(index)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[tuple[EmbeddedIndex | None, Path | None, Commit]]:
+        """Hold the index's writer lock; yield the live content, the folder holding its
+        dictionaries, and the function that switches in a new version atomically."""
+        if self.store is not None:
+            with self.store.writer() as writer:
+                generation, meta = writer.generation(), writer.meta()
+                old = writer.export()
+
+                def commit_postgres(index: EmbeddedIndex, calibration: Calibration | None,
+                                    user_dict: Path | None, synonyms: Path | None) -> None:
+                    def text(path: Path | None) -> str | None:
+                        return path.read_text(encoding="utf-8") if path is not None else None
+                    writer.publish(index, {
+                        USER_DICT_FILE: text(user_dict), SYNONYMS_FILE: text(synonyms),
+                        CALIBRATION_FILE: calibration.model_dump_json() if calibration else None})
+
+                old_folder = self._copy_of(generation, meta) if old is not None else None
+                yield old, old_folder, commit_postgres
+            return
+
+        def commit_files(index: EmbeddedIndex, calibration: Calibration | None,
+                         user_dict: Path | None, synonyms: Path | None) -> None:
             folder = new_version_folder(self.index_dir)
             try:
                 index.save(folder)
@@ -144,9 +204,10 @@ class KnowledgeBase:
             except BaseException:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
-        report.chunks = len(index)
-        report.seconds = time.perf_counter() - started
-        return report
+
+        with writer_lock(self.index_dir):
+            old_folder = current_version(self.index_dir)
+            yield (EmbeddedIndex.load(old_folder) if old_folder else None), old_folder, commit_files
 
     @staticmethod
     def _dictionary(name: str, configured: Path | None, folders: Sequence[Path],
@@ -296,6 +357,20 @@ def _vectors_for(rows: list[Row], texts: dict[str, tuple[str, str]], old: Embedd
     for i, row in enumerate(rows):
         out[i] = fresh[row.key] if row.key in fresh else old_vectors[old_rows[row.key]]
     return out
+
+
+def _postgres_store(index_dir: Path, settings: Settings) -> PostgresStore | None:
+    """The store of a postgres-backed knowledge base, or None for the embedded backend."""
+    if settings.index.backend != "postgres":
+        return None
+    dsn = os.environ.get(PG_DSN_ENV)
+    if not dsn:
+        raise ConfigError(PG_DSN_ENV, "index.backend is postgres: set the connection string "
+                          "(e.g. host=db.internal dbname=cs_rag user=cs_rag) in this environment variable")
+    schema = settings.index.pg_schema or re.sub(r"[^a-z0-9_]", "_", index_dir.name.lower())[:63]
+    if not schema or schema[0].isdigit():
+        schema = f"kb_{schema}"[:63]
+    return PostgresStore(dsn, schema, settings.index.pool_size)
 
 
 def _model_spec(model_name: str) -> str:

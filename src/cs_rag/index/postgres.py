@@ -353,6 +353,9 @@ class PostgresWriter:
     def meta(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
 
+    def generation(self) -> int:
+        return int(self.conn.execute("SELECT generation FROM stats").fetchone()[0])
+
     def export(self) -> EmbeddedIndex | None:
         """The live content as an in-memory index (chunks, rows with tokens and vectors,
         document records), or None if nothing was ever ingested."""
