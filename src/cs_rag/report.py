@@ -118,8 +118,7 @@ def compare(current: EvalRun, previous: EvalRun, *, tolerance: float = 0.01,
         if before is None and after is None:
             continue
         changes.append(Change(metric=metric, before=before, after=after,
-                              regression=before is not None and after is not None
-                              and after < before - tolerance))
+                              regression=_dropped(before, after, tolerance)))
     for metric in LATENCY_METRICS:
         before, after = _number(previous.summary.get(metric)), _number(current.summary.get(metric))
         if before is None and after is None:
@@ -137,8 +136,13 @@ def compare(current: EvalRun, previous: EvalRun, *, tolerance: float = 0.01,
         old = before_categories.get(name)
         before = old[1] if old and old[2] == measure else None
         changes.append(Change(metric=f"{measure} [{name}]", before=before, after=accuracy,
-                              regression=before is not None and accuracy < before - tolerance))
+                              regression=_dropped(before, accuracy, tolerance)))
     return changes
+
+
+def _dropped(before: float | None, after: float | None, tolerance: float) -> bool:
+    # a hair of slack: a drop of exactly `tolerance` must not count through rounding
+    return before is not None and after is not None and after < before - tolerance - 1e-9
 
 
 def headline(changes: list[Change]) -> str:
@@ -299,8 +303,9 @@ def _category_blocks(run, previous, changes) -> list[tuple]:
     if not accuracy:
         return []
     names = list(accuracy)
+    # without a CJK font, Chinese names would be boxes: chart them by code, keyed in the table
     cjk = plots.cjk_font() is not None or all(name.isascii() for name in names)
-    labels = {name: name if cjk else f"C{i}" for i, name in enumerate(names, start=1)}
+    labels = {name: name if cjk or name.isascii() else f"C{i}" for i, name in enumerate(names, start=1)}
     chart = plots.horizontal_bars({labels[n]: accuracy[n][1] for n in names}, "Per-category accuracy",
                                   "R@1 (in-scope) or share refused (out-of-scope)", percent=True,
                                   colours=[plots.CURRENT if accuracy[n][2] == "R@1" else plots.NEUTRAL
