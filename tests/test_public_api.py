@@ -12,7 +12,8 @@ def test_all_names_exist_and_are_sorted():
 def test_core_entry_points_are_public():
     for name in ("KnowledgeBase", "Settings", "load_settings", "Tokenizer", "Hit", "FaqEntry",
                  "Document", "Chunk", "CsRagError", "InputError", "SearchFilter", "Index",
-                 "Guard", "GuardResult", "mask_pii"):
+                 "Guard", "GuardResult", "mask_pii", "Assistant", "Answer", "Customer", "Turn",
+                 "Outcome", "Routing", "FlagKind", "ChatModel", "LLMError"):
         assert name in cs_rag.__all__
 
 

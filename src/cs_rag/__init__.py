@@ -3,26 +3,36 @@
 from .config import Settings, load_settings
 from .embedding import Embedder
 from .errors import (ConfigError, CsRagError, EmbeddingError, IndexMismatchError,
-                     IndexStoreError, InputError)
+                     IndexStoreError, InputError, LLMError)
 from .guard import Guard, GuardResult, mask_pii
 from .index.base import Index, SearchFilter
 from .ingest.sources import collect_documents
 from .knowledge_base import KnowledgeBase
+from .llm import ChatModel
+from .pipeline import Assistant
 from .retrieve import Fusion, HybridRetriever
 from .text import Tokenizer, normalize
-from .types import Chunk, Document, DocumentKind, FaqEntry, Hit, IngestReport, Section
+from .types import (Answer, Chunk, Citation, Customer, Document, DocumentKind, FaqEntry, Flag,
+                    FlagKind, Hit, IngestReport, Outcome, Routing, Section, Turn)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Answer",
+    "Assistant",
+    "ChatModel",
     "Chunk",
+    "Citation",
     "ConfigError",
     "CsRagError",
+    "Customer",
     "Document",
     "DocumentKind",
     "Embedder",
     "EmbeddingError",
     "FaqEntry",
+    "Flag",
+    "FlagKind",
     "Fusion",
     "Guard",
     "GuardResult",
@@ -34,10 +44,14 @@ __all__ = [
     "IngestReport",
     "InputError",
     "KnowledgeBase",
+    "LLMError",
+    "Outcome",
+    "Routing",
     "SearchFilter",
     "Section",
     "Settings",
     "Tokenizer",
+    "Turn",
     "collect_documents",
     "load_settings",
     "mask_pii",

@@ -6,11 +6,16 @@ similar question (which becomes an in-scope query). The index without the held-o
 is searched with the held-out texts' stored vectors (FAQ questions are embedded in the same
 query role as customer questions, so nothing is re-embedded), and the two logistic models
 and the decision thresholds are fitted on what comes back.
+
+Held-out entries are same-domain near-misses. Off-topic questions (weather, homework, chit-chat)
+look different, so a shipped background set of them (`data/background_questions.txt`, no
+overlap with any evaluation set) joins the out-of-scope side.
 """
 
 from __future__ import annotations
 
 import random
+import importlib.resources
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,13 +75,22 @@ def carve(index: EmbeddedIndex, seed: int = 0) -> tuple[EmbeddedIndex, list[Carv
     return sub, questions
 
 
+def background_questions() -> list[str]:
+    """The shipped off-topic questions (one a line, `#` comments)."""
+    text = (importlib.resources.files("cs_rag") / "data" / "background_questions.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
 def fit_calibration(index: EmbeddedIndex, tokenizer: Tokenizer, embedder: Embedder,
                     settings: RetrievalSettings, seed: int = 0) -> Calibration | None:
-    """A Calibration fitted on this index's carved questions, or None if it has too few FAQ
-    entries with similar questions (fewer than MIN_ENTRIES)."""
+    """A Calibration fitted on this index's carved questions plus the background questions,
+    or None if it has too few FAQ entries with similar questions (fewer than MIN_ENTRIES)."""
     sub, questions = carve(index, seed)
     if len(questions) < MIN_ENTRIES or not any(q.gold is None for q in questions):
         return None
+    background = background_questions()
+    questions += [CarvedQuestion(text, vector, None)
+                  for text, vector in zip(background, embedder.encode(background, "query"))]
     retriever = HybridRetriever(sub, tokenizer, embedder, settings)
     features, top1, top3, in_scope = [], [], [], []
     for q in questions:
