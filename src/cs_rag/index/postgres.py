@@ -82,20 +82,15 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
 }
 
-# BM25 of every match row that contains a query term, best row per chunk. %(filter)s is
-# replaced by the filter SQL; the parameters are terms/mults (the query's distinct known
-# terms and how often each occurs in it).
+# BM25 of every match row that contains a query term, best row per chunk. {filter} is
+# replaced by the filter SQL; terms/weights are the query's known terms with idf * occurrences
+# (computed from `terms` and `stats` in the same snapshot), avgdl the mean row length.
 _KEYWORD_SQL = f"""
-WITH s AS (SELECT n_rows, total_len::float8 / GREATEST(n_rows, 1) AS avgdl, idf_floor FROM stats),
-w AS (
-    SELECT q.term, q.mult * CASE WHEN i.idf > 0 THEN i.idf ELSE s.idf_floor END AS weight
-    FROM unnest(%(terms)s::text[], %(mults)s::float8[]) AS q(term, mult)
-    JOIN terms t ON t.term = q.term CROSS JOIN s
-    CROSS JOIN LATERAL (SELECT ln((s.n_rows - t.df)::float8 + 0.5) - ln(t.df::float8 + 0.5) AS idf) i),
+WITH w(term, weight) AS (SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[])),
 scored AS (
     SELECT r.chunk_id, r.position,
-           sum(w.weight * p.tf * {K1 + 1} / (p.tf + {K1} * (1 - {B} + {B} * r.length / s.avgdl))) AS score
-    FROM w JOIN postings p ON p.term = w.term JOIN match_rows r ON r.id = p.row_id CROSS JOIN s
+           sum(w.weight * p.tf * {K1 + 1} / (p.tf + {K1} * (1 - {B} + {B} * r.length / %(avgdl)s))) AS score
+    FROM w JOIN postings p ON p.term = w.term JOIN match_rows r ON r.id = p.row_id
     WHERE {{filter}}
     GROUP BY r.id, r.chunk_id, r.position),
 best AS (SELECT DISTINCT ON (chunk_id) chunk_id, position, score FROM scored
@@ -494,6 +489,8 @@ class PostgresWriter:
             floor = MIN_IDF
         conn.execute("UPDATE stats SET n_rows = %s, total_len = %s, idf_floor = %s, "
                      "n_chunks = (SELECT count(*) FROM chunks)", (n_rows, total_len, floor))
+        for table in ("terms", "postings", "match_rows", "chunks"):  # plans follow the new sizes
+            conn.execute(f"ANALYZE {table}")
 
 
 class PostgresIndex:
@@ -551,7 +548,6 @@ class PostgresIndex:
                 keyword.update((s.ordinal, s) for s in self._keyword(conn, tokens, len(only_dense), where,
                                                                      restrict=only_dense))
             self.store.chunks(conn, list(dense))
-            self._term_idf(conn, tokens)
         return [(scored, keyword.get(o) or ScoredChunk(ordinal=o, score=0.0, matched=0))
                 for o, scored in dense.items()]
 
@@ -601,27 +597,32 @@ class PostgresIndex:
         if restrict is not None:
             condition += " AND r.chunk_id = ANY(%(restrict)s)"
             params["restrict"] = restrict
+        idf, avgdl = self._term_idf(conn, tokens)
+        known = [t for t in counts if t in idf]
+        if not known:
+            return []
         sql = _KEYWORD_SQL.replace("{filter}", condition.replace("match_rows.", "r."))
-        found = conn.execute(sql, {**params, "terms": list(counts), "mults": [float(v) for v in counts.values()],
-                                   "k": k}).fetchall()
+        found = conn.execute(sql, {**params, "terms": known, "weights": [idf[t] * counts[t] for t in known],
+                                   "avgdl": avgdl, "k": k}).fetchall()
         return [ScoredChunk(ordinal=o, score=float(s), matched=p) for o, p, s in found if s > 0]
 
-    def _term_idf(self, conn: Any, tokens: Sequence[str]) -> dict[str, float]:
-        """IDF of the query's terms that occur in the index (the embedded formula and floor)."""
+    def _term_idf(self, conn: Any, tokens: Sequence[str]) -> tuple[dict[str, float], float]:
+        """IDF of the query's terms that occur in the index (the embedded formula and floor),
+        and the mean row length."""
         key = tuple(tokens)
-        n_rows, floor = conn.execute("SELECT n_rows, idf_floor FROM stats").fetchone()
+        n_rows, total_len, floor = conn.execute("SELECT n_rows, total_len, idf_floor FROM stats").fetchone()
         idf = {}
         for term, df in conn.execute("SELECT term, df FROM terms WHERE term = ANY(%s)", (list(set(key)),)):
             value = math.log(n_rows - df + 0.5) - math.log(df + 0.5)
             idf[term] = value if value > 0 else floor
         self._terms = (key, idf)
-        return idf
+        return idf, total_len / max(n_rows, 1)
 
     def _cached_idf(self, tokens: Sequence[str]) -> dict[str, float]:
         if self._terms is not None and self._terms[0] == tuple(tokens):
             return self._terms[1]
         with self.store.snapshot() as conn:
-            return self._term_idf(conn, tokens)
+            return self._term_idf(conn, tokens)[0]
 
     @property
     def manifest(self) -> Manifest:
