@@ -264,3 +264,23 @@ def test_postgres_backend_needs_a_dsn_from_the_environment(settings, monkeypatch
     pg = settings.model_copy(update={"index": settings.index.model_copy(update={"backend": "postgres"})})
     with pytest.raises(ConfigError, match="CS_RAG_PG_DSN"):
         KnowledgeBase("shop", pg)
+
+
+def test_cli_db_init_migrate_status(pg_server, schema, monkeypatch, capsys):
+    from cs_rag.cli import main
+
+    monkeypatch.setenv("CS_RAG_PG_DSN", pg_server.dsn)
+    assert main(["db", "status", "--index", schema]) == 0
+    assert "schema missing" in capsys.readouterr().out
+    assert main(["db", "init", "--index", schema + "_x"]) == 0
+    assert f"ready at schema version {postgres.SCHEMA_VERSION}" in capsys.readouterr().out
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:  # as an older cs_rag left it
+        conn.execute(f"CREATE SCHEMA {schema}")
+    PostgresStore(pg_server.dsn, schema).migrate(target=0)
+    monkeypatch.setenv("CS_RAG_INDEX_BACKEND", "postgres")
+    assert main(["search", "退款", "--index", schema]) == 1
+    assert "run `cs-rag db migrate`" in capsys.readouterr().err
+    assert main(["db", "migrate", "--index", schema]) == 0
+    assert "migrated to version" in capsys.readouterr().out
+    assert main(["db", "status", "--index", schema]) == 0
+    assert f"version {postgres.SCHEMA_VERSION}" in capsys.readouterr().out

@@ -116,8 +116,39 @@ def _parser() -> argparse.ArgumentParser:
                        help="sessions, reviews and uploads (default: service.data_dir, else <index>.service)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)
+
+    db = commands.add_parser(
+        "db", help="create, migrate or inspect a knowledge base's PostgreSQL schema",
+        description="For index.backend = postgres (connection string in CS_RAG_PG_DSN): `init` creates "
+                    "the pgvector extension (if allowed), the schema and its tables; `migrate` brings an "
+                    "older schema to this cs_rag's version; `status` prints the versions and what "
+                    "keyword search runs on. The schema is index.pg_schema, else NAME.")
+    db.add_argument("action", choices=["init", "migrate", "status"])
+    db.add_argument("--index", required=True, metavar="NAME", help="the knowledge base")
+    db.set_defaults(run=_db)
     _operator_commands(commands)
     return parser
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from .index.postgres import SCHEMA_VERSION
+
+    settings = settings.model_copy(update={"index": settings.index.model_copy(update={"backend": "postgres"})})
+    store = KnowledgeBase(args.index, settings).store
+    if args.action == "init":
+        applied = store.init()
+        print(f"{store.where}: ready at schema version {SCHEMA_VERSION}"
+              + (f" (applied {applied})" if applied else " (already current)"))
+    elif args.action == "migrate":
+        applied = store.migrate()
+        print(f"{store.where}: " + (f"migrated to version {SCHEMA_VERSION} (applied {applied})"
+                                    if applied else f"already at version {SCHEMA_VERSION}"))
+    else:
+        version = store.version()
+        state = "missing" if version is None else f"version {version}"
+        print(f"{store.where}: schema {state}, this cs_rag needs {SCHEMA_VERSION}; "
+              f"keyword search: stored BM25 statistics (pg_search {'present' if store.keyword_engine() == 'pg_search' else 'absent'})")
+    return 0
 
 
 def _answer_options(parser: argparse.ArgumentParser) -> None:
