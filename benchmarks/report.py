@@ -13,7 +13,6 @@ questions, spread over 30 days. The clustering threshold is chosen on the sample
 from __future__ import annotations
 
 import datetime as dt
-import json
 import statistics
 import sys
 import tempfile
@@ -25,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, RESULTS, print_table, read_jsonl  # noqa: E402
 
-from cs_rag.evaluate import QuestionOutcome, load_questions, run_questions, summarise  # noqa: E402
+from cs_rag.evaluate import load_questions, run_questions, summarise  # noqa: E402
 from cs_rag.insights import (DEFAULT_GAP_THRESHOLD, QuestionRecord, cluster, find_gaps,  # noqa: E402
                              hot_words, log_record, pairwise_scores)
 from cs_rag.knowledge_base import KnowledgeBase  # noqa: E402
