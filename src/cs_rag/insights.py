@@ -194,8 +194,17 @@ def hot_words(records: Sequence[QuestionRecord], tokenizer: Tokenizer, *, top: i
     term_sets = [{(t,) for t in tokens} for tokens in token_lists]
     phrase_sets = [{tuple(w) for n_gram in (2, 3) for w in _windows(tokens, n_gram)}
                    for tokens in token_lists]
-    categories: list[str | None] = [r.category or (categorise(r.question) if categorise else None)
-                                    for r in records]
+    looked_up: dict[str, str | None] = {}
+
+    def category(i: int) -> str | None:
+        # categorise (a search per question) runs only for questions holding a listed term, once each
+        record = records[i]
+        if record.category or categorise is None:
+            return record.category
+        if record.question not in looked_up:
+            looked_up[record.question] = categorise(record.question)
+        return looked_up[record.question]
+
     n = len(records)
     term_counts = Counter(t for terms in term_sets for t in terms)
     phrase_counts = Counter(p for phrases in phrase_sets for p in phrases)
@@ -209,7 +218,7 @@ def hot_words(records: Sequence[QuestionRecord], tokenizer: Tokenizer, *, top: i
                   if c >= min_count][:top]
         out = []
         for term, count in chosen:
-            cats = Counter(categories[i] for i, s in enumerate(sets) if term in s and categories[i])
+            cats = Counter(c for i, s in enumerate(sets) if term in s and (c := category(i)))
             best = cats.most_common(1)[0] if cats else None
             out.append(Term(term=_join(term), count=count, share=count / n,
                             category=best[0] if best else None,
