@@ -254,6 +254,17 @@ def test_answer_json_is_the_cli_answer_plus_the_session(server: Server):
     assert body["new_session"] is True and body["expired_session"] is None and len(body["session_id"]) == 32
 
 
+def test_answers_are_written_to_the_question_log_with_personal_data_masked(server: Server):
+    server.json("POST", "/v1/answer", {"question": "我的手机13912345678，下单后多久发货"})
+    logs = sorted((server.data_dir / "questions").glob("*.jsonl"))
+    assert logs, "no question log written"
+    records = [json.loads(line) for path in logs for line in path.read_text(encoding="utf-8").splitlines()]
+    shipped = [r for r in records if "下单后多久发货" in r["question"]]
+    assert shipped and "13912345678" not in json.dumps(shipped, ensure_ascii=False)
+    assert {"ts", "question", "outcome", "confidence", "flags", "latency_ms"} <= set(shipped[-1])
+    assert "pii" in shipped[-1]["flags"]
+
+
 def test_answer_stream_is_server_sent_events(server: Server):
     status, headers, raw = server.call("POST", "/v1/answer", {"question": "怎么开发票", "stream": True},
                                        CLIENT_KEY)

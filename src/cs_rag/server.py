@@ -58,6 +58,7 @@ from .extractive import extract_answer
 from .guard import mask_pii
 from .index.base import SearchFilter
 from .index.versions import current_version
+from .insights import log_record
 from .ingest.documents import SUPPORTED_SUFFIXES
 from .ingest.sources import DICTIONARY_FILES, JSONL_SUFFIXES, TABLE_SUFFIXES, collect_documents
 from .knowledge_base import KnowledgeBase, Progress
@@ -706,6 +707,8 @@ class Service:
         self.reviews = ReviewStore(database)
         self.buckets = TokenBuckets(self.limits.rate_limit_per_minute, self.limits.rate_limit_burst)
         self.metrics = Metrics()
+        self.question_log = data_dir / "questions"   # one JSONL a day, for cs-rag report/hotwords/gaps
+        self._log_lock = threading.Lock()
         self.jobs = JobRunner(self._ingest, self.metrics, after=self._ingested)
         self.warm = threading.Event()
         if self.knowledge_base.exists:
@@ -783,7 +786,14 @@ class Service:
                               expired_session=session.expired, review_id=review_id)
 
     def record(self, answer: Answer, session_id: str | None) -> None:
+        """Metrics, a masked log line, and a question-log record (the question is already
+        masked by the pipeline)."""
         self.metrics.answer(answer)
+        record = log_record(answer, latency_ms=answer.trace.get("timings_ms", {}).get("total"))
+        with self._log_lock:
+            self.question_log.mkdir(parents=True, exist_ok=True)
+            with open(self.question_log / f"{record['ts'][:10]}.jsonl", "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         log.info("answer session=%s outcome=%s routing=%s flags=%s question=%s",
                  (session_id or "-")[:8], answer.outcome.value, answer.routing.value,
                  ",".join(f.kind.value for f in answer.flags) or "-",
