@@ -92,6 +92,18 @@ class KnowledgeBase:
         """The live index version (reloaded when an ingest has switched in a new one)."""
         return self._live()[1]
 
+    def version(self) -> str | None:
+        """A name for the live version (an index folder, or a postgres generation); None if
+        nothing was ingested."""
+        folder = self._current()
+        return folder.name if folder else None
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """The live chunks of one document, in order (an FAQ entry is one chunk)."""
+        if self.store is not None:
+            return self.store.document_chunks(doc_id)
+        return [c for c in self.index().chunks if c.doc_id == doc_id]
+
     def search(self, query: str, k: int = 10, where: SearchFilter | None = None) -> list[Hit]:
         """Ranked hits for a customer's question."""
         return self.retrieve(query, k=k, where=where).hits

@@ -19,6 +19,9 @@ from .text import Tokenizer, normalize
 from .types import Decision, DocumentKind, Hit, Retrieval
 
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
+# Confidence features compare a hit with its rivals among this many fused hits, whatever k the
+# caller asks for, so a question's confidence does not depend on k.
+FEATURE_DEPTH = 20
 
 
 class Fusion(str, Enum):
@@ -125,7 +128,7 @@ class HybridRetriever:
         bm25_scores = np.array([bm25.score for _, bm25 in pairs])
         passage = np.array([self.index.chunk(o).kind is not DocumentKind.FAQ for o in ordinals])
         fused = self._fuse(dense_scores + self.settings.passage_offset * passage, bm25_scores)
-        depth = max(k, self.settings.rerank_top_n) if self.reranker else k
+        depth = max(k, FEATURE_DEPTH, self.settings.rerank_top_n if self.reranker else 0)
         order = np.argsort(-fused, kind="stable")[:depth]
         hits = [self._hit(ordinals[i], float(fused[i]), *pairs[i]) for i in order]
         timings["fuse"] = _ms(mark)
@@ -133,10 +136,11 @@ class HybridRetriever:
             mark = time.perf_counter()
             hits = self.reranker.rerank(query, hits, self.settings.rerank_top_n)
             timings["rerank"] = _ms(mark)
-        hits = hits[:k]
-        features = _features(query, hits, dense_scores, bm25_scores,
-                             self.index.keyword_ceiling(tokens), self.index.known_share(tokens))
-        return hits, features, timings
+        offset = self.settings.passage_offset
+        features = _features(query, hits[:max(k, FEATURE_DEPTH)], dense_scores + offset * passage,
+                             bm25_scores, self.index.keyword_ceiling(tokens),
+                             self.index.known_share(tokens), offset)
+        return hits[:k], features[:k], timings
 
     def _fuse(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
         if self.fusion is Fusion.RRF:
@@ -154,7 +158,7 @@ class HybridRetriever:
 
 
 def _features(query: str, hits: list[Hit], all_dense: np.ndarray, all_bm25: np.ndarray,
-              ceiling: float, known_share: float) -> np.ndarray:
+              ceiling: float, known_share: float, passage_offset: float = 0.0) -> np.ndarray:
     """One row of FEATURES per hit; each compares the hit with the best hit of another
     document, and its cosine with the median candidate's."""
     if not hits:
@@ -162,11 +166,16 @@ def _features(query: str, hits: list[Hit], all_dense: np.ndarray, all_bm25: np.n
     best_dense, best_bm25 = float(all_dense.max()), float(all_bm25.max())
     typical_dense = float(np.median(all_dense))
     plain_query = _plain(query)
+
+    def cosine(hit: Hit) -> float:
+        return hit.scores["dense"] + (passage_offset if hit.kind is not DocumentKind.FAQ else 0.0)
+
     rows = []
     for i, hit in enumerate(hits):
         others = [h for h in hits if h.doc_id != hit.doc_id]
-        dense, bm25 = hit.scores["dense"], hit.scores["bm25"]
-        rival_dense = max((h.scores["dense"] for h in others), default=0.0)
+        dense, bm25 = cosine(hit), hit.scores["bm25"]
+        # no other document among the rivals: compare with the typical candidate instead
+        rival_dense = max((cosine(h) for h in others), default=typical_dense)
         rival_fused = max((h.score for h in others), default=0.0)
         rows.append([
             dense,

@@ -57,7 +57,6 @@ from .errors import CsRagError, IndexStoreError, InputError
 from .extractive import extract_answer
 from .guard import mask_pii
 from .index.base import SearchFilter
-from .index.versions import current_version
 from .insights import log_record
 from .ingest.documents import SUPPORTED_SUFFIXES
 from .ingest.sources import DICTIONARY_FILES, JSONL_SUFFIXES, TABLE_SUFFIXES, collect_documents
@@ -810,8 +809,7 @@ class Service:
 
     def version(self) -> str | None:
         """The live index version's folder name."""
-        folder = current_version(self.knowledge_base.index_dir)
-        return folder.name if folder else None
+        return self.knowledge_base.version()
 
     @property
     def ready(self) -> bool:
@@ -1109,7 +1107,7 @@ def _saved_entry(service: Service, review: Review, body: ReviewDecision, final_t
     if target_id is None:
         _invalid(("body", "faq_id"), "missing", "the answer cites no FAQ entry; name one in faq_id")
     service.require_index()
-    target = next((c for c in service.knowledge_base.index().chunks
+    target = next((c for c in service.knowledge_base.document_chunks(target_id)
                    if c.id == target_id and c.kind is DocumentKind.FAQ), None)
     if target is None or not target.text:
         _invalid(("body", "faq_id"), "value_error", f"no FAQ entry {target_id!r} with an answer in the index")

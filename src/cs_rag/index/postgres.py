@@ -322,6 +322,12 @@ class PostgresStore:
                 self._chunks[ordinal] = Chunk.model_validate_json(data)
         return {o: self._chunks[o] for o in ordinals if o in self._chunks}
 
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """The live chunks of one document, in ingest order."""
+        with self.snapshot() as conn:
+            rows = conn.execute("SELECT data FROM chunks WHERE doc_id = %s ORDER BY id", (doc_id,)).fetchall()
+        return [Chunk.model_validate_json(data) for (data,) in rows]
+
     # ---- writing -----------------------------------------------------------------------
 
     @contextlib.contextmanager
