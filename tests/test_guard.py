@@ -555,3 +555,15 @@ def test_counts_and_multiples_must_be_grounded(guard):
 
 def test_once_and_ordinal_counts_claim_nothing():
     assert extract_claims("一次性付清，第3次发货") == []
+
+
+def test_punctuation_only_message_is_not_scored_by_the_classifier():
+    class AlwaysOffensive:
+        threshold = 0.5
+
+        def predict_proba(self, texts):
+            return [0.99] * len(texts)
+
+    guard = Guard(offensive_model=AlwaysOffensive())
+    assert guard.check_message("？？？").flags == []
+    assert any(f.kind is FlagKind.OFFENSIVE for f in guard.check_message("你们这是什么服务").flags)

@@ -152,3 +152,12 @@ def test_truncate_and_language_helpers():
     cut = truncate_tokens(text, 3)
     assert text.startswith(cut) and count_tokens(cut) <= 3 and "\ufffd" not in cut
     assert detect_language("那运费呢？") == "zh" and detect_language("Where is my parcel?") == "en"
+
+
+def test_placeholder_in_a_phrase_fails_at_load(tmp_path):
+    folder = _prompt_copy(tmp_path)
+    path = folder / "zh" / "phrases.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('opening = "您好', 'opening = "{name}您好', 1),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match="opening: phrases take no placeholders"):
+        PromptLibrary(folder)

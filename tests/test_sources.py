@@ -79,3 +79,17 @@ def test_skip_bad_keeps_the_good_lines_of_a_file(tmp_path: Path):
     collected = collect_documents([path], skip_bad=True)
     assert [d.id for d in collected.documents] == ["a", "c"]
     assert "faq.jsonl:2" in collected.skipped[0].reason
+
+
+def test_skip_bad_keeps_the_lines_after_malformed_json(tmp_path: Path):
+    path = tmp_path / "faq.jsonl"
+    path.write_text('{"id": "a", "question": "q", "answer": "x"}\n{broken\n[1, 2]\n'
+                    '{"id": "c", "question": "q3", "answer": "y"}\n{"id": "d", "question": "q4", "answer": ""}\n',
+                    encoding="utf-8")
+    collected = collect_documents([path], skip_bad=True)
+    assert [d.id for d in collected.documents] == ["a", "c"]
+    reasons = [s.reason for s in collected.skipped]
+    assert len(reasons) == 3 and "faq.jsonl:2" in reasons[0] and "faq.jsonl:3" in reasons[1]
+    assert "faq.jsonl:5" in reasons[2]
+    with pytest.raises(InputError, match="faq.jsonl:2"):
+        collect_documents([path])

@@ -232,7 +232,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     assistant = Assistant.open(args.index, settings)
     answer = _answer(assistant, args.question, history, customer, args.stream and not args.json)
     if args.json:
-        print(answer.model_dump_json())
+        print(json.dumps(answer.model_dump(mode="json"), ensure_ascii=False))
     else:
         _print_answer(answer, streamed=args.stream)
     return 0

@@ -175,6 +175,9 @@ def load_phrases(path: Path) -> Phrases:
     if unknown:
         raise ConfigError(str(path), f"unknown key {sorted(unknown)[0]!r}; allowed: "
                           f"{', '.join(PHRASE_KEYS)}, [levels.<name>]")
+    for key in PHRASE_KEYS:  # phrases reach customers as written: a {placeholder} would too
+        if "{" in data[key] or "}" in data[key]:
+            raise ConfigError(str(path), f"{key}: phrases take no placeholders ({data[key]!r})")
     levels = data.get("levels", {})
     closings: dict[str, str] = {}
     for level, values in levels.items():

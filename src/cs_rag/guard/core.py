@@ -50,6 +50,8 @@ from .lexicon import Hit, Lexicons
 from .pii import LABELS, PiiMatch, find_pii, mask
 from .reload import Reloading
 
+_WORDS = re.compile(r"[^\W\d_]{2,}|[\u3400-\u9fff]")
+
 _QUOTED = re.compile(r"「[^」]*」|『[^』]*』|“[^”]*”|\"[^\"]*\"|《[^》]*》|‘[^’]*’")
 _BANGS = re.compile(r"!{2,}")
 _MARKS = re.compile(r"[!?]{3,}")
@@ -153,7 +155,8 @@ class Guard:
         scores = list(model.predict_proba(list(texts))) if model is not None and texts else []
         results = []
         for index, text in enumerate(texts):
-            score = float(scores[index]) if scores else None
+            # the classifier has learned nothing about text without words ("？？？", "!!")
+            score = float(scores[index]) if scores and _WORDS.search(text) else None
             results.append(self._check_message(text, language, data, model, score))
         return results
 

@@ -174,8 +174,9 @@ def _xlsx_rows(path: Path, source: str) -> Iterator[tuple[int, list[Any]]]:
         workbook.close()
 
 
-def parse_jsonl(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line; a bad line raises InputError naming it."""
+def iter_jsonl(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any]] | InputError]:
+    """(line number, object) for each non-blank line, or an InputError naming a bad line; the
+    lines after a bad one are still read (so `--skip-bad` loses only that line)."""
     text = decode_text(path.read_bytes(), source)
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
@@ -183,8 +184,17 @@ def parse_jsonl(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any]]]
         try:
             record = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise InputError(source, f"malformed JSON: {exc.msg} at column {exc.colno}",
-                             line=number) from None
+            yield InputError(source, f"malformed JSON: {exc.msg} at column {exc.colno}", line=number)
+            continue
         if not isinstance(record, dict):
-            raise InputError(source, "expected a JSON object", line=number)
+            yield InputError(source, "expected a JSON object", line=number)
+            continue
         yield number, record
+
+
+def parse_jsonl(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; a bad line raises InputError naming it."""
+    for item in iter_jsonl(path, source):
+        if isinstance(item, InputError):
+            raise item
+        yield item

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..types import Document, DocumentKind, FaqEntry, Section, SkippedInput
 from .documents import SUPPORTED_SUFFIXES, read_document
-from .faq import iter_faq_table, parse_jsonl, read_faq_jsonl_record
+from .faq import iter_faq_table, iter_jsonl, read_faq_jsonl_record
 
 # Files in a knowledge folder that configure the tokenizer and query preparation; not knowledge.
 DICTIONARY_FILES = frozenset({"userdict.txt", "synonyms.txt", "stopwords.txt"})
@@ -104,7 +104,11 @@ def _read_file(path: Path, source: str) -> Iterable[Document | InputError]:
 def _read_jsonl(path: Path, source: str) -> Iterable[Document | InputError]:
     """A JSONL file holds FAQ entries (`question` key) or passages (`text` key), not both."""
     kind: DocumentKind | None = None
-    for line, record in parse_jsonl(path, source):
+    for item in iter_jsonl(path, source):
+        if isinstance(item, InputError):
+            yield item
+            continue
+        line, record = item
         record_kind = (DocumentKind.FAQ if "question" in record
                        else DocumentKind.PASSAGE if "text" in record else None)
         if record_kind is None:
