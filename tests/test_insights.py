@@ -261,3 +261,13 @@ def test_real_embedder_groups_paraphrases_at_the_default_threshold(settings):
     groups = [set(g.questions) for g in gaps]
     assert set(planted["install"]) in groups
     assert all(not (g & set(planted["install"]) and g & set(planted["jobs"])) for g in groups)
+
+
+def test_phrases_never_join_words_that_were_not_said_together():
+    from cs_rag.insights import QuestionRecord, hot_words
+    from cs_rag.text import Tokenizer
+
+    records = [QuestionRecord(question=q) for q in ["物流一直不更新", "物流一直不更新啊", "我要转人工", "我要转人工！"]]
+    phrases = {p.term for p in hot_words(records, Tokenizer(), min_count=2).phrases}
+    assert "物流一直" in phrases
+    assert "物流一直更新" not in phrases and "一直更新" not in phrases and "我要人工" not in phrases

@@ -161,8 +161,23 @@ def keywords(tokenizer: Tokenizer, text: str) -> list[str]:
     """The tokenizer's tokens (stopwords already gone) without bare numbers, single
     characters and `QUESTION_WORDS`: order numbers, amounts, particles and question words say
     nothing about a topic."""
-    return [t for t in tokenizer.tokenize(text)
-            if len(t) > 1 and not _NUMBER.fullmatch(t) and t not in QUESTION_WORDS]
+    return [t for run in keyword_runs(tokenizer, text) for t in run]
+
+
+def keyword_runs(tokenizer: Tokenizer, text: str) -> list[list[str]]:
+    """`keywords` in runs of words said next to each other (phrases are built inside runs)."""
+    runs: list[list[str]] = []
+    for run in tokenizer.token_runs(text):
+        current: list[str] = []
+        for token in run:
+            if len(token) > 1 and not _NUMBER.fullmatch(token) and token not in QUESTION_WORDS:
+                current.append(token)
+            elif current:
+                runs.append(current)
+                current = []
+        if current:
+            runs.append(current)
+    return runs
 
 
 def _windows(tokens: Sequence[str], n: int) -> list[Sequence[str]]:
@@ -180,7 +195,8 @@ def _join(tokens: Sequence[str]) -> str:
 def hot_words(records: Sequence[QuestionRecord], tokenizer: Tokenizer, *, top: int = 20,
               min_count: int = 2, split: dt.datetime | None = None,
               categorise: Callable[[str], str | None] | None = None) -> HotWords:
-    """The `top` most frequent terms and phrases (adjacent token bigrams and trigrams), each
+    """The `top` most frequent terms and phrases (bigrams and trigrams of words said next to
+    each other: nothing dropped between them), each
     counted once per question and kept from `min_count` questions; a bigram is dropped when a
     trigram containing it is asked exactly as often. Each term's category is the most common
     among its questions: the record's own, else `categorise(question)` (e.g. the category of
@@ -190,10 +206,10 @@ def hot_words(records: Sequence[QuestionRecord], tokenizer: Tokenizer, *, top: i
     `split`, the midpoint between the first and last timestamp. Records without `ts` take
     no part in that comparison; with fewer than two timestamped records there is none.
     """
-    token_lists = [keywords(tokenizer, r.question) for r in records]
-    term_sets = [{(t,) for t in tokens} for tokens in token_lists]
-    phrase_sets = [{tuple(w) for n_gram in (2, 3) for w in _windows(tokens, n_gram)}
-                   for tokens in token_lists]
+    run_lists = [keyword_runs(tokenizer, r.question) for r in records]
+    term_sets = [{(t,) for run in runs for t in run} for runs in run_lists]
+    phrase_sets = [{tuple(w) for run in runs for n_gram in (2, 3) for w in _windows(run, n_gram)}
+                   for runs in run_lists]
     looked_up: dict[str, str | None] = {}
 
     def category(i: int) -> str | None:

@@ -15,7 +15,7 @@ import importlib.resources
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -147,13 +147,34 @@ class Tokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         """Normalised tokens without punctuation, spaces or stopwords; numbers kept."""
-        tokens: list[str] = []
+        return [t for t in self._tokens_and_gaps(text) if t is not None]
+
+    def token_runs(self, text: str) -> list[list[str]]:
+        """`tokenize`'s tokens in runs that break wherever punctuation or a stopword was
+        dropped, so a phrase built inside a run was really said ("不更新" never becomes
+        "更新" next to "一直")."""
+        runs: list[list[str]] = [[]]
+        for token in self._tokens_and_gaps(text):
+            if token is None:
+                if runs[-1]:
+                    runs.append([])
+            else:
+                runs[-1].append(token)
+        return [run for run in runs if run]
+
+    def _tokens_and_gaps(self, text: str) -> Iterator[str | None]:
+        """Each kept token, and None where something was dropped."""
         for piece in self._jieba.lcut(normalize(text), HMM=True):
             if not _HAS_WORD_CHAR.search(piece):
+                if piece.strip():  # punctuation breaks a phrase; a space between words does not
+                    yield None
                 continue
             parts = _MIXED.findall(piece) if _is_ascii_alnum(piece) else [piece.strip()]
-            tokens.extend(self._synonyms.get(p, p) for p in parts if p and p not in self._stopwords)
-        return tokens
+            for part in parts:
+                if part and part not in self._stopwords:
+                    yield self._synonyms.get(part, part)
+                else:
+                    yield None
 
 
 def _is_ascii_alnum(piece: str) -> bool:
