@@ -89,6 +89,8 @@ def test_request_for_a_person_hands_off(assistant):
     assert any(f.kind is FlagKind.HUMAN_REQUEST for f in answer.flags)
     assert "human_request" in answer.reasons
     assert "诉求" in answer.trace["handoff_summary"]
+    with_topic = assistant.answer("退货的运费谁来出？我要找人工客服")
+    assert with_topic.outcome is Outcome.HANDOFF and with_topic.citations[0].id == "faq-refund-005"
 
 
 def test_follow_up_is_rewritten_from_history(assistant):

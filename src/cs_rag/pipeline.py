@@ -106,7 +106,9 @@ class Assistant:
         if message.routing is Routing.HANDOFF:
             outcome = Outcome.HANDOFF
             text = phrases.handoff
-            citations = [_citation(i, hit) for i, hit in enumerate(retrieval.hits[:3], start=1)]
+            # what the knowledge says, for the person taking over, only when retrieval is sure
+            citations = ([_citation(i, hit) for i, hit in enumerate(retrieval.hits[:3], start=1)]
+                         if retrieval.decision is Decision.ANSWER else [])
             trace["handoff_summary"] = self._handoff_summary(safe_question, turns, customer, message,
                                                              language, phrases)
         elif retrieval.decision is Decision.ANSWER:
