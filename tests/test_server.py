@@ -408,6 +408,8 @@ def test_open_mode_opens_client_routes_only(open_server: Server):
 def test_body_and_question_limits(server: Server):
     status, _, raw = server.call("POST", "/v1/answer", {"question": "退款" * (MAX_BODY_BYTES // 2)}, CLIENT_KEY)
     assert status == 413, raw
+    metrics = server.call("GET", "/metrics")[2].decode()
+    assert 'cs_rag_http_requests_total{route="/v1/answer",method="POST",status="413"}' in metrics
     # a chunked body (no Content-Length) is counted as it arrives
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     connection.request("POST", "/v1/search", body=iter([b'{"query": "', b"x" * MAX_BODY_BYTES, b'"}']),

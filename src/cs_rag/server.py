@@ -49,6 +49,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import Match
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import __version__
@@ -1260,9 +1261,10 @@ class _Gate:
     """Outermost middleware: the request body limit (413), request metrics, the access log
     (paths with personal data masked) and a masked log of any unhandled error (answered 500)."""
 
-    def __init__(self, app: Any, service: Service) -> None:
+    def __init__(self, app: Any, service: Service, routes: Sequence[Any] = ()) -> None:
         self.app = app
         self.service = service
+        self.routes = routes   # to name the route of a request answered before routing (413)
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -1285,7 +1287,8 @@ class _Gate:
             if not status["sent"]:
                 await _send_json(send_and_note, 500, {"detail": "internal error; see the service log"})
         finally:
-            route = scope.get("route")
+            route = scope.get("route") or next(
+                (r for r in self.routes if r.matches(scope)[0] is not Match.NONE), None)
             label = getattr(route, "path", None) or "unmatched"
             seconds = time.perf_counter() - started
             self.service.metrics.request(label, scope["method"], status["code"], seconds)
@@ -1397,7 +1400,7 @@ def create_app(index_dir: str | Path, knowledge: Sequence[str | Path] = (), *,
         app.add_middleware(CORSMiddleware, allow_origins=settings.service.cors_origins,
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
-    app.add_middleware(_Gate, service=service)
+    app.add_middleware(_Gate, service=service, routes=router.routes)
     return app
 
 
