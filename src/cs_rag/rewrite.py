@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import normalize
+from .text import has_cjk, normalize
 from .types import Turn
 
 _LEADING_ZH = ("那如果", "那要是", "那么", "那个", "那", "还有", "另外", "如果是", "要是", "假如",
@@ -57,7 +57,7 @@ def find_ellipsis(question: str) -> tuple[str, str] | None:
     if match and len(text.split()) <= 8:
         return f"reference:{match.group(1)}", question.strip()
     core = _QUESTION_TAIL.sub("", text)
-    if re.search(r"[\u3400-\u9fff]", core):
+    if has_cjk(core):
         if core.endswith("呢"):
             return "tail:呢", question.strip()
         if len(core) < _STANDALONE_CHARS:
@@ -82,6 +82,6 @@ def rewrite_followup(question: str, history: list[Turn] | None) -> Rewrite:
     if previous is None or found is None:
         return Rewrite(question, question)
     rule, rest = found
-    separator = "，" if re.search(r"[\u3400-\u9fff]", previous + rest) else ", "
+    separator = "，" if has_cjk(previous + rest) else ", "
     joined = _QUESTION_TAIL.sub("", previous) + separator + rest
     return Rewrite(question, joined, rule)

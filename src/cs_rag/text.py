@@ -42,6 +42,11 @@ def normalize(text: str) -> str:
     return _T2S.convert(unicodedata.normalize("NFKC", text)).lower()
 
 
+def has_cjk(text: str) -> bool:
+    """Whether the text has any Chinese character."""
+    return _CJK.search(text) is not None
+
+
 def budget_length(text: str) -> int:
     """Length for chunk budgets: one unit per CJK character and per Latin/digit run.
 

@@ -40,7 +40,7 @@ from pydantic import BaseModel, Field
 
 from ..config import GuardSettings
 from ..errors import ConfigError
-from ..prompt import default_prompts_dir
+from ..prompt import default_prompts_dir, detect_language
 from ..text import normalize
 from ..types import Flag, FlagKind, Routing
 from . import lexicon, scripts
@@ -56,7 +56,6 @@ _QUOTED = re.compile(r"「[^」]*」|『[^』]*』|“[^”]*”|\"[^\"]*\"|《[
 _BANGS = re.compile(r"!{2,}")
 _MARKS = re.compile(r"[!?]{3,}")
 _UNIT = re.compile(r"[a-z0-9]+|[^\W_]")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _LEVEL_NAMES = {1: "mild", 2: "clear", 3: "strong"}
 _EMOTION_ROUTING = {1: Routing.SEND, 2: Routing.REVIEW, 3: Routing.HANDOFF}
 _EMOTION_ORDER = ("dissatisfied", "disappointed", "angry")   # ties go to the later one
@@ -192,7 +191,7 @@ class Guard:
             flag, emotion = emotion_flag
             flags.insert(0, flag)
             if flag.level and flag.level >= 2:
-                lang = language or ("zh" if _CJK.search(normal.text) else "en")
+                lang = language or detect_language(normal.text)
                 script = scripts.pick_script(self._scripts.get()[lang], emotion.value, flag.level)
         flags.extend(_pii_flags(pii, severity=1, routing=Routing.SEND))
         return _result(flags, mask(text, pii), emotion, script)
