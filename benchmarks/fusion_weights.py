@@ -19,7 +19,8 @@ from cs_rag.config import RetrievalSettings
 from cs_rag.retrieve import HybridRetriever
 
 SETS = ["atec_nodistractors", "stackfaq_sim3", "banking77_k10", "eval"]
-CONFIGS = [("weighted", w) for w in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)] + [("rrf", None)]
+CONFIGS = ([("weighted", w) for w in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)]
+           + [("zscore", w) for w in (0.6, 0.7, 0.8, 0.9)] + [("rrf", None)])
 
 
 def main(sets: list[str]) -> None:

@@ -3,7 +3,9 @@
     python benchmarks/retrieval.py [--sets atec_nodistractors,stackfaq,...] [--limit N]
 
 Rows: TF-IDF char 1-2-gram (the data README's reference), BM25 alone (our BM25, whose scores
-equal rank-bm25's BM25Okapi: see tests/test_bm25.py), dense alone (default model), naive RRF
+equal rank-bm25's BM25Okapi: see tests/test_bm25.py), dense alone (the model cs_rag's default
+`embedding.model = "auto"` picks for the set: all-MiniLM-L6-v2 for English-only knowledge,
+e5-small otherwise), naive RRF
 of the two (what Langchain-Chatchat and FastGPT ship), cs_rag's default. Latency is per query
 with the query vector already computed (the query-embedding cost is printed once per set).
 Indexes and query vectors are cached under benchmarks/results/ so a rerun embeds nothing new.
@@ -69,13 +71,14 @@ def tfidf_ranker(kb: KnowledgeBase):
     return rank
 
 
-def evaluate_rows(name: str, embedder: Embedder, limit: int | None) -> tuple[list[list], float]:
+def evaluate_rows(name: str, limit: int | None) -> tuple[list[list], float]:
     knowledge, questions_path = knowledge_of(name)
     questions = [q for q in load_questions(questions_path) if q.gold_ids]  # retrieval metrics: in-scope
     if limit:
         questions = questions[:limit]
-    kb = KnowledgeBase(RESULTS / "indexes" / name, Settings(), embedder=embedder)
+    kb = KnowledgeBase(RESULTS / "indexes" / name, Settings())  # "auto" picks the model per set
     kb.ingest(knowledge)  # incremental: embeds only on the first run
+    embedder = kb.retriever().embedder
     vectors = query_vectors(embedder, name, [q.question for q in questions])
     embedder.encode_query("预热")
     started = time.perf_counter()
@@ -95,7 +98,7 @@ def evaluate_rows(name: str, embedder: Embedder, limit: int | None) -> tuple[lis
     methods = {
         "TF-IDF char 1-2": lambda q, v: tfidf(q.question),
         "BM25 alone (jieba)": lambda q, v: docs_of(index.keyword_search(tokenizer.tokenize(q.question), 30)),
-        "dense alone (e5-small)": lambda q, v: docs_of(index.dense_search(v, 30)),
+        f"dense alone ({embedder.name})": lambda q, v: docs_of(index.dense_search(v, 30)),
         "naive RRF 0.5/0.5": lambda q, v: list(dict.fromkeys(h.doc_id for h in rrf.rank(q.question, 30, vector=v)[0]))[:10],
         "cs_rag default": lambda q, v: list(dict.fromkeys(h.doc_id for h in base.rank(q.question, 30, vector=v)[0]))[:10],
     }
@@ -154,10 +157,9 @@ def main() -> None:
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--limit", type=int, help="first N in-scope questions per set (smoke runs)")
     args = parser.parse_args()
-    embedder = Embedder()
     table, embeds = [], []
     for name in args.sets.split(","):
-        rows, embed_ms = evaluate_rows(name, embedder, args.limit)
+        rows, embed_ms = evaluate_rows(name, args.limit)
         table += rows
         embeds.append([name, round(embed_ms, 1)])
         print_table(f"{name}", ["set", "method", "R@1", "R@5", "R@10", "MRR@10", "p50 ms", "p95 ms"], rows)
@@ -166,7 +168,7 @@ def main() -> None:
     out += print_table("Query embedding, ms per query (single-query encode)", ["set", "ms"], embeds)
     if "eval" in args.sets.split(","):
         out += print_table("Rerank cost", ["set", "configuration", "queries", "rerank p50 ms", "rerank p95 ms",
-                                           "total p50 ms", "total p95 ms"], rerank_latency(embedder))
+                                           "total p50 ms", "total p95 ms"], rerank_latency(Embedder()))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "retrieval.md").write_text(out, encoding="utf-8")
 

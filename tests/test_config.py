@@ -10,7 +10,7 @@ from cs_rag.errors import ConfigError
 
 def test_defaults_without_file_or_environment():
     settings = load_settings(environ={})
-    assert settings.embedding.model == "e5-small"
+    assert settings.embedding.model == "auto"  # e5-small, or minilm-l6 for English-only knowledge
     assert settings.chunking.max_tokens > settings.chunking.overlap_tokens
 
 
@@ -54,7 +54,7 @@ def test_unknown_environment_key_in_a_section_is_an_error():
 
 
 def test_variables_of_other_parts_are_ignored():
-    assert load_settings(environ={"CS_RAG_API_KEYS": "k1,k2"}).embedding.model == "e5-small"
+    assert load_settings(environ={"CS_RAG_API_KEYS": "k1,k2"}).embedding.model == "auto"
 
 
 def test_missing_or_broken_file(tmp_path: Path):

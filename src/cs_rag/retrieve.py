@@ -29,6 +29,9 @@ class Fusion(str, Enum):
 
     RRF = "rrf"            # reciprocal rank fusion, 1/(rrf_k + rank), equal weights
     WEIGHTED = "weighted"  # dense_weight * minmax(dense) + (1 - dense_weight) * minmax(bm25)
+    # dense_weight * z(dense) + (1 - dense_weight) * z(bm25), z = standardised over the
+    # candidates: one outlying score does not squash the others as it does under min-max
+    ZSCORE = "zscore"
 
     @classmethod
     def from_str(cls, value: str) -> "Fusion":
@@ -146,7 +149,8 @@ class HybridRetriever:
         if self.fusion is Fusion.RRF:
             return _rrf(dense, self.settings.rrf_k) + _rrf(bm25, self.settings.rrf_k)
         w = self.settings.dense_weight
-        return w * _minmax(dense) + (1 - w) * _minmax(bm25)
+        scale = _zscore if self.fusion is Fusion.ZSCORE else _minmax
+        return w * scale(dense) + (1 - w) * scale(bm25)
 
     def _hit(self, ordinal: int, score: float, dense: ScoredChunk, bm25: ScoredChunk) -> Hit:
         chunk = self.index.chunk(ordinal)
@@ -218,6 +222,13 @@ def _minmax(scores: np.ndarray) -> np.ndarray:
     if high - low < 1e-12:
         return np.ones_like(scores) if high > 0 else np.zeros_like(scores)
     return (scores - low) / (high - low)
+
+
+def _zscore(scores: np.ndarray) -> np.ndarray:
+    spread = float(scores.std()) if scores.size else 0.0
+    if spread < 1e-12:
+        return np.zeros_like(scores)
+    return (scores - scores.mean()) / spread
 
 
 def _rrf(scores: np.ndarray, k: int) -> np.ndarray:
