@@ -19,12 +19,19 @@ from cs_rag.config import RetrievalSettings
 from cs_rag.retrieve import HybridRetriever
 
 SETS = ["atec_nodistractors", "stackfaq_sim3", "banking77_k10", "eval"]
-CONFIGS = ([("weighted", w) for w in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)]
-           + [("zscore", w) for w in (0.6, 0.7, 0.8, 0.9)] + [("rrf", None)])
+# (fusion, dense weight, support weight)
+CONFIGS = ([("weighted", w, 0.0) for w in (0.5, 0.6, 0.7, 0.8, 0.9, 0.96, 1.0)]
+           + [("weighted", w, lam) for w in (0.8, 0.96) for lam in (0.3, 0.5, 1.0)]
+           + [("zscore", w, 0.0) for w in (0.6, 0.7, 0.8, 0.9)] + [("rrf", None, 0.0)])
+
+
+def label(fusion: str, weight: float | None, support: float) -> str:
+    text = fusion if weight is None else f"{fusion} {weight}"
+    return text + (f" support {support}" if support else "")
 
 
 def main(sets: list[str]) -> None:
-    rows = {f"{f} {w}" if w is not None else f: [] for f, w in CONFIGS}
+    rows = {label(*config): [] for config in CONFIGS}
     counts = []
     for name in sets:
         kb = KnowledgeBase(RESULTS / "indexes" / name)
@@ -33,9 +40,9 @@ def main(sets: list[str]) -> None:
         for seed in (0, 1, 2):
             sub, questions = carve(base.index, seed)
             probes.append((sub, [q for q in questions if q.gold]))
-        counts.append([name, sum(len(q) for _, q in probes)])
-        for fusion, weight in CONFIGS:
-            settings = RetrievalSettings(fusion=fusion, dense_weight=weight if weight is not None else 0.8)
+        counts.append([name, base.embedder.name, sum(len(q) for _, q in probes)])
+        for fusion, weight, support in CONFIGS:
+            settings = RetrievalSettings(fusion=fusion, dense_weight=weight, support_weight=support)
             ranks = []
             for sub, questions in probes:
                 retriever = HybridRetriever(sub, base.tokenizer, base.embedder, settings)
@@ -46,8 +53,8 @@ def main(sets: list[str]) -> None:
             n = len(ranks)
             r1 = sum(1 for r in ranks if r == 1) / n
             mrr = sum(1 / r for r in ranks if r) / n
-            rows[f"{fusion} {weight}" if weight is not None else fusion].append(f"{r1:.3f} / {mrr:.3f}")
-    out = print_table("Carved probes per set (held-out similar questions, 3 seeds)", ["set", "probes"], counts)
+            rows[label(fusion, weight, support)].append(f"{r1:.3f} / {mrr:.3f}")
+    out = print_table("Carved probes per set (held-out similar questions, 3 seeds)", ["set", "model", "probes"], counts)
     out += print_table("Fusion on carved probes: R@1 / MRR@10", ["fusion", *sets],
                        [[k, *v] for k, v in rows.items()])
     (RESULTS / "fusion_weights.md").write_text(out, encoding="utf-8")

@@ -89,7 +89,7 @@ def evaluate_rows(name: str, limit: int | None) -> tuple[list[list], float]:
     base = kb.retriever()
     index, tokenizer = base.index, base.tokenizer
     rrf = HybridRetriever(index, tokenizer, embedder, Settings.model_validate(
-        {"retrieval": {"fusion": "rrf"}}).retrieval, base.calibration)
+        {"retrieval": {"fusion": "rrf", "support_weight": 0}}).retrieval, base.calibration)
     tfidf = tfidf_ranker(kb)
 
     def docs_of(scored) -> list[str]:

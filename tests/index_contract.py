@@ -150,8 +150,12 @@ class IndexContract:
         for dense, keyword in pairs:
             assert dense.ordinal == keyword.ordinal
             chunk = index.chunk(dense.ordinal)
-            best = max(float(vector_for(t) @ query) for t in expected[chunk.doc_id].match_texts)
-            assert dense.score == pytest.approx(best, abs=1e-5)
+            cosines = sorted((float(vector_for(t) @ query) for t in expected[chunk.doc_id].match_texts), reverse=True)
+            assert dense.score == pytest.approx(cosines[0], abs=1e-5)
+            if len(cosines) > 1:  # the runner-up match text, for the support signal
+                assert dense.runner_up == pytest.approx(cosines[1], abs=1e-5)
+            else:
+                assert dense.runner_up is None
             rows = [r for r, row in enumerate(reference.rows) if reference.chunks[row.chunk].doc_id == chunk.doc_id]
             assert keyword.score == pytest.approx(max(float(scores[r]) for r in rows), rel=1e-4, abs=1e-6)
 

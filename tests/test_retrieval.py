@@ -140,3 +140,37 @@ def test_reranker_reorders_the_fused_top_n(generated_kb):
     result = reranked.retrieve("冰箱保修", k=3)
     assert [h.id for h in result.hits] == [h.id for h in reversed(plain)][:3]
     assert "rerank" in result.timings_ms and "rerank" in result.hits[0].scores
+
+
+def test_support_weight_lets_an_entry_with_several_matching_questions_win():
+    """Entry `lucky` has one question very close to the query and one far; entry `steady` has
+    two close ones. Max-only ranks `lucky` first; with support the agreeing entry wins."""
+    from cs_rag.config import RetrievalSettings
+    from cs_rag.index.embedded import EmbeddedIndex, Row
+    from cs_rag.retrieve import HybridRetriever
+    from cs_rag.text import Tokenizer
+    from cs_rag.types import Chunk, DocumentKind
+
+    basis = np.eye(8, dtype=np.float32)
+
+    def at(cosine: float, axis: int) -> np.ndarray:
+        return cosine * basis[0] + np.sqrt(1 - cosine ** 2) * basis[axis]
+    texts = {"lucky": [(0.90, 1), (0.10, 2)], "steady": [(0.88, 3), (0.87, 4)], "single": [(0.80, 5)]}
+    chunks, rows, vectors = [], [], []
+    for ordinal, (doc, scored) in enumerate(texts.items()):
+        chunks.append(Chunk(id=doc, doc_id=doc, kind=DocumentKind.FAQ, source="s", text="a",
+                            match_texts=[f"{doc}{i}" for i in range(len(scored))]))
+        for i, (cosine, axis) in enumerate(scored):
+            rows.append(Row(ordinal, f"{doc}{i}", [f"t{doc}{i}"]))
+            vectors.append(at(cosine, axis))
+    index = EmbeddedIndex.build(chunks, rows, np.asarray(vectors), embedding_model="test",
+                                tokenizer_fingerprint="t", documents={})
+    pairs = {index.chunk(d.ordinal).doc_id: d for d, _ in index.candidates(basis[0], [], 10)}
+    assert pairs["steady"].runner_up == pytest.approx(0.87, abs=1e-5) and pairs["single"].runner_up is None
+
+    def ranking(support: float) -> list[str]:
+        retriever = HybridRetriever(index, Tokenizer(), None, RetrievalSettings(support_weight=support))
+        hits, _, _ = retriever.rank("q", k=3, vector=basis[0])
+        return [h.doc_id for h in hits]
+    assert ranking(0.0) == ["lucky", "steady", "single"]
+    assert ranking(0.5) == ["steady", "single", "lucky"]

@@ -60,7 +60,14 @@ class RetrievalSettings(_Section):
     """How BM25 and dense results are fused (see retrieve.Fusion)."""
 
     fusion: str = "weighted"
-    dense_weight: float = Field(default=0.8, ge=0.0, le=1.0)
+    # Unset: the measured default for the index's embedding model (retrieve.MODEL_DEFAULTS:
+    # e5-small 0.8, all-MiniLM-L6-v2 0.96; 0.8 for any other model).
+    dense_weight: float | None = Field(default=None, ge=0.0, le=1.0)
+    # How much an FAQ entry's second-best matching question adds to its dense score:
+    # (best + w * second) / (1 + w), so an entry several of whose questions match the query
+    # beats one with a single lucky match. Unset: the model's measured default (e5-small 0,
+    # all-MiniLM-L6-v2 0.5; 0 for any other model).
+    support_weight: float | None = Field(default=None, ge=0.0, le=10.0)
     candidates: int = Field(default=100, ge=1, le=10000)  # per retriever, before fusion
     rrf_k: int = Field(default=60, ge=1)
     # Added to the cosine of document chunks (embedded as passages) before fusion: e5 scores a

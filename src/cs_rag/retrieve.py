@@ -6,12 +6,14 @@ import importlib.resources
 import re
 import time
 from enum import Enum
+from typing import NamedTuple
 
 import numpy as np
 
 from .config import RetrievalSettings
 from .confidence import FEATURES, Calibration
-from .embedding import Embedder
+from .e5_convert import E5_MODEL_NAME
+from .embedding import MINILM_MODEL_NAME, Embedder
 from .errors import ConfigError, IndexMismatchError
 from .index.base import Index, ScoredChunk, SearchFilter
 from .rerank import CrossEncoderReranker, Reranker
@@ -22,6 +24,19 @@ _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 # Confidence features compare a hit with its rivals among this many fused hits, whatever k the
 # caller asks for, so a question's confidence does not depend on k.
 FEATURE_DEPTH = 20
+
+
+class FusionDefaults(NamedTuple):
+    dense_weight: float
+    support_weight: float
+
+
+# Chosen on probes carved from the knowledge (benchmarks/fusion_weights.py), never on a set's
+# test questions: e5-small on ATEC, StackFAQ-sim3, banking77 and knowledge/; MiniLM on
+# banking77 and StackFAQ-sim3 (the English sets).
+MODEL_DEFAULTS = {E5_MODEL_NAME: FusionDefaults(0.8, 0.0),
+                  MINILM_MODEL_NAME: FusionDefaults(0.96, 0.5)}
+OTHER_MODEL_DEFAULTS = FusionDefaults(0.8, 0.0)
 
 
 class Fusion(str, Enum):
@@ -67,6 +82,11 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
         self.fusion = Fusion.from_str(self.settings.fusion)
+        defaults = MODEL_DEFAULTS.get(embedder.name if embedder is not None else "", OTHER_MODEL_DEFAULTS)
+        self.dense_weight = (defaults.dense_weight if self.settings.dense_weight is None
+                             else self.settings.dense_weight)
+        self.support_weight = (defaults.support_weight if self.settings.support_weight is None
+                               else self.settings.support_weight)
         self._calibration = calibration
         if reranker is None and self.settings.rerank_model is not None:
             reranker = CrossEncoderReranker(self.settings.rerank_model)
@@ -130,7 +150,8 @@ class HybridRetriever:
         dense_scores = np.array([dense.score for dense, _ in pairs])
         bm25_scores = np.array([bm25.score for _, bm25 in pairs])
         passage = np.array([self.index.chunk(o).kind is not DocumentKind.FAQ for o in ordinals])
-        fused = self._fuse(dense_scores + self.settings.passage_offset * passage, bm25_scores)
+        fused = self._fuse(self._supported([d for d, _ in pairs]) + self.settings.passage_offset * passage,
+                           bm25_scores)
         depth = max(k, FEATURE_DEPTH, self.settings.rerank_top_n if self.reranker else 0)
         order = np.argsort(-fused, kind="stable")[:depth]
         hits = [self._hit(ordinals[i], float(fused[i]), *pairs[i]) for i in order]
@@ -145,10 +166,16 @@ class HybridRetriever:
                              self.index.known_share(tokens), offset)
         return hits[:k], features[:k], timings
 
+    def _supported(self, dense: list[ScoredChunk]) -> np.ndarray:
+        """Dense scores with the runner-up match text's support (see support_weight)."""
+        w = self.support_weight
+        return np.array([s.score if w == 0 or s.runner_up is None else (s.score + w * s.runner_up) / (1 + w)
+                         for s in dense])
+
     def _fuse(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
         if self.fusion is Fusion.RRF:
             return _rrf(dense, self.settings.rrf_k) + _rrf(bm25, self.settings.rrf_k)
-        w = self.settings.dense_weight
+        w = self.dense_weight
         scale = _zscore if self.fusion is Fusion.ZSCORE else _minmax
         return w * scale(dense) + (1 - w) * scale(bm25)
 

@@ -41,6 +41,8 @@ class ScoredChunk(BaseModel):
     ordinal: int
     score: float
     matched: int = Field(default=0, description="index of the best match text in the chunk")
+    runner_up: float | None = Field(default=None, description="the second-best match text's "
+                                    "score; None when the chunk has one match text")
 
 
 class Index(Protocol):
@@ -67,8 +69,9 @@ class Index(Protocol):
                    where: SearchFilter | None = None) -> list[tuple[ScoredChunk, ScoredChunk]]:
         """The union of the dense top n and the keyword top n chunks that pass `where`, each as
         (dense score, keyword score), both exact whichever retriever proposed it: dense
-        proposals first in their order, then keyword-only ones. One call, so a backend scores
-        the query once per retriever."""
+        proposals first in their order, then keyword-only ones. Dense scores carry their
+        `runner_up` (how well the chunk's other match texts agree). One call, so a backend
+        scores the query once per retriever."""
         ...
 
     def keyword_ceiling(self, tokens: Sequence[str]) -> float:

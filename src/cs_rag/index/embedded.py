@@ -171,14 +171,16 @@ class EmbeddedIndex:
             return []
         allowed = self._allowed(where)
         row_bm25 = self._bm25.scores(tokens)
-        dense = {s.ordinal: s for s in self._dense_top(vector, n, allowed)}
+        proposed = [s.ordinal for s in self._dense_top(vector, n, allowed)]
         keyword = {s.ordinal: s for s in self._keyword_top(row_bm25, n, allowed)}
+        proposed += [o for o in keyword if o not in set(proposed)]
         vectors, query = self.vectors, np.asarray(vector, dtype=np.float32)
-        for ordinal in keyword:
-            if ordinal not in dense:
-                own_rows = vectors[self._starts[ordinal]:self._ends[ordinal]]
-                dense[ordinal] = self._best_row(ordinal, own_rows @ query, offset=False)
-        return [(scored, keyword.get(o) or self._best_row(o, row_bm25)) for o, scored in dense.items()]
+        out = []
+        for ordinal in proposed:  # every candidate's rows, exactly: best and runner-up
+            own_rows = vectors[self._starts[ordinal]:self._ends[ordinal]]
+            dense = self._best_row(ordinal, own_rows @ query, offset=False, runner_up=True)
+            out.append((dense, keyword.get(ordinal) or self._best_row(ordinal, row_bm25)))
+        return out
 
     def keyword_ceiling(self, tokens: Sequence[str]) -> float:
         return self._bm25.ceiling(tokens)
@@ -222,10 +224,12 @@ class EmbeddedIndex:
         order = positive[np.argsort(-chunk_scores[positive], kind="stable")]
         return [self._best_row(int(o), row_scores) for o in order]
 
-    def _best_row(self, ordinal: int, scores: np.ndarray, offset: bool = True) -> ScoredChunk:
+    def _best_row(self, ordinal: int, scores: np.ndarray, offset: bool = True,
+                  runner_up: bool = False) -> ScoredChunk:
         local = scores[self._starts[ordinal]:self._ends[ordinal]] if offset else scores
         best = int(np.argmax(local))
-        return ScoredChunk(ordinal=ordinal, score=float(local[best]), matched=best)
+        second = float(np.partition(local, -2)[-2]) if runner_up and local.size > 1 else None
+        return ScoredChunk(ordinal=ordinal, score=float(local[best]), matched=best, runner_up=second)
 
     def _allowed(self, where: SearchFilter | None) -> np.ndarray | None:
         """Boolean mask over chunks, or None when everything passes."""

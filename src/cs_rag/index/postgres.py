@@ -537,18 +537,16 @@ class PostgresIndex:
     def candidates(self, vector: np.ndarray, tokens: Sequence[str], n: int,
                    where: SearchFilter | None = None) -> list[tuple[ScoredChunk, ScoredChunk]]:
         with self.store.snapshot() as conn:
-            dense = {s.ordinal: s for s in self._dense(conn, vector, n, where)}
+            proposed = [s.ordinal for s in self._dense(conn, vector, n, where)]
             keyword = {s.ordinal: s for s in self._keyword(conn, tokens, n, where)}
-            only_keyword = [o for o in keyword if o not in dense]
-            if only_keyword:
-                best: dict[int, ScoredChunk] = {}
-                for ordinal, position, score in conn.execute(
-                        "SELECT chunk_id, position, -(embedding <#> %s) FROM match_rows "
-                        "WHERE chunk_id = ANY(%s) ORDER BY chunk_id, position",
-                        (_vector(vector), only_keyword)):
-                    if ordinal not in best or score > best[ordinal].score:
-                        best[ordinal] = ScoredChunk(ordinal=ordinal, score=float(score), matched=position)
-                dense.update((o, best[o]) for o in only_keyword)
+            proposed += [o for o in keyword if o not in set(proposed)]
+            rows: dict[int, list[tuple[int, float]]] = {}
+            for ordinal, position, score in conn.execute(  # every candidate's rows, exactly
+                    "SELECT chunk_id, position, -(embedding <#> %s) FROM match_rows "
+                    "WHERE chunk_id = ANY(%s) ORDER BY chunk_id, position",
+                    (_vector(vector), proposed)):
+                rows.setdefault(ordinal, []).append((position, float(score)))
+            dense = {o: _best_and_runner_up(o, rows[o]) for o in proposed}
             only_dense = [o for o in dense if o not in keyword]
             if only_dense:
                 keyword.update((s.ordinal, s) for s in self._keyword(conn, tokens, len(only_dense), where,
@@ -642,6 +640,13 @@ class PostgresIndex:
                         dimension=int(meta.get("dimension", 0)),
                         tokenizer_fingerprint=meta.get("tokenizer_fingerprint", ""),
                         created=meta.get("created", ""), documents=documents)
+
+
+def _best_and_runner_up(ordinal: int, rows: list[tuple[int, float]]) -> ScoredChunk:
+    """A chunk's dense score from all its (position, score) rows, ties to the first position."""
+    ranked = sorted(rows, key=lambda r: (-r[1], r[0]))
+    return ScoredChunk(ordinal=ordinal, score=ranked[0][1], matched=ranked[0][0],
+                       runner_up=ranked[1][1] if len(ranked) > 1 else None)
 
 
 def _filter_sql(where: SearchFilter | None) -> tuple[str, dict[str, Any]]:
