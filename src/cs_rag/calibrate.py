@@ -109,7 +109,7 @@ def fit_calibration(index: EmbeddedIndex, tokenizer: Tokenizer, embedder: Embedd
     model1, model3 = LogisticModel.fit(x, y1), LogisticModel.fit(x, y3)
     p1, p3 = model1.predict(x), model3.predict(x)
     answer_t = _answer_threshold(p1, y1, scope)
-    clarify_t = _clarify_threshold(p3[p1 < answer_t], y3[p1 < answer_t])
+    clarify_t = _clarify_threshold(p1, p3, answer_t, scope)
     return Calibration(top1=model1, top3=model3, answer_threshold=answer_t, clarify_threshold=clarify_t,
                        fitted_on=f"{len(x)} carved questions ({int((~scope).sum())} out of scope)",
                        samples=len(x))
@@ -125,16 +125,22 @@ def _answer_threshold(p1: np.ndarray, correct: np.ndarray, in_scope: np.ndarray)
     return float(np.clip(right[allowed] - 1e-6, 0.0, 1.0))
 
 
-def _clarify_threshold(p3: np.ndarray, has_answer: np.ndarray) -> float:
-    """Youden's J over the questions below the answer threshold: offer options when a right
-    one is likely among them."""
-    if p3.size == 0 or has_answer.min() == has_answer.max():
+def _clarify_threshold(p1: np.ndarray, p3: np.ndarray, answer_t: float, in_scope: np.ndarray) -> float:
+    """The threshold on P(a right answer among the options) whose refusals (below both
+    thresholds) best separate out-of-scope probes from in-scope ones (refusal F1): every
+    question offered options is one not refused, so the clarify threshold decides how many
+    out-of-scope questions get a refusal rather than a list of unrelated options."""
+    out_of_scope = ~in_scope
+    if not out_of_scope.any():
         return 1.0
-    best_t, best_j = 1.0, -1.0
+    best_t, best_f1 = 1.0, -1.0
     for t in np.unique(p3):
-        chosen = p3 >= t
-        j = chosen[has_answer == 1].mean() - chosen[has_answer == 0].mean()
-        if j > best_j:
-            best_t, best_j = float(t), float(j)
+        refused = (p1 < answer_t) & (p3 < t)
+        right = int((refused & out_of_scope).sum())
+        if right == 0:
+            continue
+        precision, recall = right / int(refused.sum()), right / int(out_of_scope.sum())
+        f1 = 2 * precision * recall / (precision + recall)
+        if f1 > best_f1:
+            best_t, best_f1 = float(t), f1
     return best_t
-
