@@ -225,14 +225,18 @@ def test_knowledge_bases_in_two_processes_share_one_database(tmp_path, knowledge
 
 
 @pytest.mark.slow
-def test_postgres_ranks_like_the_embedded_backend(tmp_path, knowledge_dir, pg_settings, settings):
+@pytest.mark.parametrize("faq_answers", [False, True])
+def test_postgres_ranks_like_the_embedded_backend(tmp_path, knowledge_dir, pg_settings, settings, faq_answers):
     from cs_rag import KnowledgeBase
 
-    embedded = KnowledgeBase(tmp_path / "index", settings)
+    def with_answers(base):
+        return base.model_copy(update={"index": base.index.model_copy(update={"faq_answers": faq_answers})})
+    embedded = KnowledgeBase(tmp_path / "index", with_answers(settings))
     embedded.ingest([knowledge_dir])
-    shared = KnowledgeBase("shop", pg_settings, embedder=embedded.retriever().embedder)
+    shared = KnowledgeBase("shop", with_answers(pg_settings), embedder=embedded.retriever().embedder)
     shared.ingest([knowledge_dir])
-    for question in ("退款多久到账", "能开专票吗", "耳机拆封了还能退吗", "gold member"):
+    assert sum(c.answer_field for c in shared.document_chunks("f-refund")) == int(faq_answers)
+    for question in ("退款多久到账", "能开专票吗", "耳机拆封了还能退吗", "gold member", "原路退回"):
         want, got = embedded.retrieve(question, k=5), shared.retrieve(question, k=5)
         assert [h.id for h in got.hits] == [h.id for h in want.hits]
         assert got.confidence == pytest.approx(want.confidence, abs=1e-4)

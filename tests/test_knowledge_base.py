@@ -179,3 +179,31 @@ def test_auto_model_follows_the_knowledge_language_and_an_explicit_model_wins(tm
     kept = KnowledgeBase(tmp_path / "en-e5-index", pinned)
     kept.ingest([english])
     assert kept.index().manifest.embedding_model == zh.index().manifest.embedding_model
+
+
+ANSWERS_ON = Settings.model_validate({"index": {"faq_answers": True}})
+
+
+def test_an_faq_entry_is_also_found_by_its_answer_and_returned_once(tmp_path, knowledge_dir):
+    kb = KnowledgeBase(tmp_path / "index", ANSWERS_ON)
+    report = kb.ingest([knowledge_dir])
+    # every question, every answer and every policy chunk embedded once
+    assert report.texts_embedded == sum(1 + len(f["similar_questions"]) for f in FAQ) + report.chunks - len(FAQ)
+    answer_chunks = [c for c in kb.index().chunks if c.answer_field]
+    assert {c.id for c in answer_chunks} == {f["id"] + "#answer" for f in FAQ}
+    assert all(c.match_texts == [c.text] and c.kind is DocumentKind.FAQ for c in answer_chunks)
+    hits = kb.search("原路退回", k=10)  # words of the answer only
+    assert hits[0].id == "f-refund" and hits[0].matched_text == FAQ[0]["answer"]
+    assert [h.doc_id for h in hits].count("f-refund") == 1
+
+
+def test_switching_faq_answers_off_and_on_reindexes_only_the_answers(tmp_path, knowledge_dir):
+    index_dir = tmp_path / "index"
+    off = Settings.model_validate({"index": {"faq_answers": False}})
+    first = KnowledgeBase(index_dir, off).ingest([knowledge_dir])
+    assert not any(c.answer_field for c in KnowledgeBase(index_dir, off).index().chunks)
+    on = KnowledgeBase(index_dir, ANSWERS_ON).ingest([knowledge_dir])
+    assert sorted(on.updated) == sorted(f["id"] for f in FAQ) and on.texts_embedded == len(FAQ)
+    assert on.chunks == first.chunks + len(FAQ)
+    again = KnowledgeBase(index_dir, off).ingest([knowledge_dir])
+    assert again.texts_embedded == 0 and again.chunks == first.chunks

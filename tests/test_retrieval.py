@@ -48,13 +48,25 @@ def test_knowledge_base_calibrates_itself_at_ingest(generated_kb):
     assert 0 <= calibration.answer_threshold <= 1 and 0 <= calibration.clarify_threshold <= 1
 
 
-def test_carving_holds_texts_out_of_the_index(generated_kb):
-    index = generated_kb.index()
+@pytest.fixture(scope="module")
+def generated_kb_with_answers(tmp_path_factory) -> KnowledgeBase:
+    root = tmp_path_factory.mktemp("generated-answers")
+    write_jsonl(root / "faq.jsonl", generated_faq())
+    kb = KnowledgeBase(root / "index", Settings.model_validate({"index": {"faq_answers": True}}))
+    kb.ingest([root / "faq.jsonl"])
+    return kb
+
+
+@pytest.mark.parametrize("kb_name", ["generated_kb", "generated_kb_with_answers"])
+def test_carving_holds_texts_out_of_the_index(kb_name, request):
+    index = request.getfixturevalue(kb_name).index()
     sub, questions = carve(index)
     indexed = {t for c in sub.chunks for t in c.match_texts}
     assert questions and all(q.text not in indexed for q in questions)
     out_of_scope = {q.text for q in questions if q.gold is None}
-    assert out_of_scope and len(sub) == len(index) - len(out_of_scope)
+    held_out = {c.doc_id for c in index.chunks if c.match_texts[-1] in out_of_scope and not c.answer_field}
+    assert out_of_scope and not held_out & {c.doc_id for c in sub.chunks}  # answers leave with their entry
+    assert len(sub) == len(index) - sum(1 for c in index.chunks if c.doc_id in held_out)
     assert {q.gold for q in questions if q.gold} <= {c.doc_id for c in sub.chunks}
 
 

@@ -43,7 +43,8 @@ class CarvedQuestion:
 
 def carve(index: EmbeddedIndex, seed: int = 0) -> tuple[EmbeddedIndex, list[CarvedQuestion]]:
     """The index minus held-out texts, and the held-out texts as labelled questions."""
-    eligible = [o for o, c in enumerate(index.chunks) if c.kind is DocumentKind.FAQ and len(c.match_texts) >= 2]
+    eligible = [o for o, c in enumerate(index.chunks)
+                if c.kind is DocumentKind.FAQ and not c.answer_field and len(c.match_texts) >= 2]
     rng = random.Random(seed)
     rng.shuffle(eligible)
     eligible = eligible[:MAX_ENTRIES]
@@ -56,11 +57,14 @@ def carve(index: EmbeddedIndex, seed: int = 0) -> tuple[EmbeddedIndex, list[Carv
         rows_by_chunk.setdefault(row.chunk, []).append(r)
     questions: list[CarvedQuestion] = []
     chunks, rows, keep_vectors = [], [], []
+    held_out_docs = {index.chunks[o].doc_id for o in dropped_chunks}
     for ordinal, chunk in enumerate(index.chunks):
         row_ids = rows_by_chunk[ordinal]
         if ordinal in dropped_chunks:
             questions.append(CarvedQuestion(chunk.match_texts[-1], vectors[row_ids[-1]], None))
             continue
+        if chunk.answer_field and chunk.doc_id in held_out_docs:
+            continue  # a held-out entry leaves the index whole, answer included
         if ordinal in dropped_last_row:
             questions.append(CarvedQuestion(chunk.match_texts[-1], vectors[row_ids[-1]], chunk.doc_id))
             row_ids = row_ids[:-1]

@@ -189,7 +189,8 @@ class KnowledgeBase:
             synonyms = self._dictionary(SYNONYMS_FILE, self.settings.text.synonyms,
                                         collected.folders, old_folder)
             tokenizer = Tokenizer.create(user_dict, self.settings.text.stopwords, synonyms)
-            plan = _plan(old, collected.documents, [p.resolve() for p in paths], skip_bad)
+            plan = _plan(old, collected.documents, [p.resolve() for p in paths], skip_bad,
+                         self.settings.index.faq_answers)
             report = IngestReport(skipped=[*collected.skipped, *plan.skipped])
             index = self._assemble(plan, old, tokenizer, embedder, report, progress)
             calibration = fit_calibration(index, tokenizer, embedder, self.settings.retrieval)
@@ -264,7 +265,8 @@ class KnowledgeBase:
                          for c, r in old_by_doc[item.doc_id]]
                 reuse_tokens = same_tokens
             else:
-                pairs = [(c, []) for c in document_chunks(item.document, self.settings.chunking)]
+                pairs = [(c, []) for c in document_chunks(item.document, self.settings.chunking,
+                                                          self.settings.index.faq_answers)]
                 reuse_tokens = False
             for chunk, old_rows in pairs:
                 ordinal = len(chunks)
@@ -301,8 +303,9 @@ class _Plan:
 
 
 def _plan(old: EmbeddedIndex | None, documents: list[Document], roots: list[Path],
-          skip_bad: bool) -> _Plan:
-    """Decide, per document, keep / add / update / remove; out-of-scope documents stay first."""
+          skip_bad: bool, faq_answers: bool) -> _Plan:
+    """Decide, per document, keep / add / update / remove; out-of-scope documents stay first.
+    An unchanged FAQ entry indexed under another `faq_answers` setting counts as updated."""
     plan = _Plan()
     old_docs = old.manifest.documents if old else {}
     new_ids = {d.id for d in documents}
@@ -326,7 +329,8 @@ def _plan(old: EmbeddedIndex | None, documents: list[Document], roots: list[Path
         previous = old_docs.get(document.id)
         if previous is None:
             status, bucket = "added", plan.added
-        elif previous.content_hash == record.content_hash:
+        elif (previous.content_hash == record.content_hash
+              and (document.kind is not DocumentKind.FAQ or previous.chunks == _faq_chunks(document, faq_answers))):
             status, bucket = "unchanged", plan.unchanged
         else:
             status, bucket = "updated", plan.updated
@@ -335,9 +339,14 @@ def _plan(old: EmbeddedIndex | None, documents: list[Document], roots: list[Path
     return plan
 
 
+def _faq_chunks(document: Document, faq_answers: bool) -> int:
+    return 2 if faq_answers and document.faq is not None and document.faq.answer else 1
+
+
 def _role(chunk: Chunk) -> str:
-    """FAQ questions are embedded as queries (question-to-question matching); text as passages."""
-    return "query" if chunk.kind is DocumentKind.FAQ else "passage"
+    """FAQ questions are embedded as queries (question-to-question matching); answers and
+    document text as passages."""
+    return "query" if chunk.kind is DocumentKind.FAQ and not chunk.answer_field else "passage"
 
 
 def _in_scope(file: Path, roots: list[Path]) -> bool:

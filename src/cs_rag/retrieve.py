@@ -153,8 +153,16 @@ class HybridRetriever:
         fused = self._fuse(self._supported([d for d, _ in pairs]) + self.settings.passage_offset * passage,
                            bm25_scores)
         depth = max(k, FEATURE_DEPTH, self.settings.rerank_top_n if self.reranker else 0)
-        order = np.argsort(-fused, kind="stable")[:depth]
-        hits = [self._hit(ordinals[i], float(fused[i]), *pairs[i]) for i in order]
+        hits, entries = [], set()
+        for i in np.argsort(-fused, kind="stable"):
+            chunk = self.index.chunk(ordinals[i])
+            if chunk.kind is DocumentKind.FAQ:  # an entry once, by its better field
+                if chunk.doc_id in entries:
+                    continue
+                entries.add(chunk.doc_id)
+            hits.append(self._hit(ordinals[i], float(fused[i]), *pairs[i]))
+            if len(hits) == depth:
+                break
         timings["fuse"] = _ms(mark)
         if self.reranker is not None:
             mark = time.perf_counter()
@@ -181,7 +189,9 @@ class HybridRetriever:
 
     def _hit(self, ordinal: int, score: float, dense: ScoredChunk, bm25: ScoredChunk) -> Hit:
         chunk = self.index.chunk(ordinal)
-        return Hit(id=chunk.id, doc_id=chunk.doc_id, score=score, source=chunk.source,
+        # an FAQ entry matched on its answer is still the entry: same id, the answer as matched text
+        return Hit(id=chunk.doc_id if chunk.answer_field else chunk.id, doc_id=chunk.doc_id,
+                   score=score, source=chunk.source,
                    kind=chunk.kind, text=chunk.text, question=chunk.question,
                    heading_path=chunk.heading_path, category=chunk.category,
                    matched_text=chunk.match_texts[dense.matched],

@@ -1103,7 +1103,7 @@ def _saved_entry(service: Service, review: Review, body: ReviewDecision, final_t
         return FaqEntry(id=entry_id, question=body.question or standalone,
                         answer=_without_greetings(service, review, final_text),
                         category=body.category, tags=["reviewed"])
-    target_id = body.faq_id or next((c.id for c in review.answer.citations
+    target_id = body.faq_id or next((c.doc_id for c in review.answer.citations
                                      if c.kind is DocumentKind.FAQ), None)
     if target_id is None:
         _invalid(("body", "faq_id"), "missing", "the answer cites no FAQ entry; name one in faq_id")

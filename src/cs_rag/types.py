@@ -89,6 +89,7 @@ class Chunk(BaseModel):
     tags: list[str] = Field(default_factory=list)
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
+    answer_field: bool = False    # an FAQ entry's answer as a match text of its own (index.faq_answers)
 
     @property
     def citation(self) -> str:
