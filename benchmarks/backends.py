@@ -46,17 +46,17 @@ def publish(dsn: str, schema: str, index, meta: dict | None = None) -> tuple[Pos
     return store, time.perf_counter() - started
 
 
-def quality(dsn: str, embedder: Embedder, sets: list[str], limit: int | None) -> list[list]:
+def quality(dsn: str, sets: list[str], limit: int | None) -> list[list]:
     rows = []
     for name in sets:
         knowledge, questions_path = knowledge_of(name)
         questions = [q for q in load_questions(questions_path) if q.gold_ids][:limit]
-        kb = KnowledgeBase(RESULTS / "indexes" / name, Settings(), embedder=embedder)
+        kb = KnowledgeBase(RESULTS / "indexes" / name, Settings())  # the model "auto" picked
         kb.ingest(knowledge)  # cached by benchmarks/retrieval.py: embeds nothing on a rerun
-        vectors = query_vectors(embedder, name, [q.question for q in questions])
         base = kb.retriever()
+        vectors = query_vectors(base.embedder, name, [q.question for q in questions])
         store, seconds = publish(dsn, f"q_{name}", kb.index())
-        shared = HybridRetriever(store.index(), base.tokenizer, embedder, base.settings, base.calibration)
+        shared = HybridRetriever(store.index(), base.tokenizer, base.embedder, base.settings, base.calibration)
         for backend, retriever in (("embedded", base), ("postgres", shared)):
             ranks, times = [], []
             for q, v in zip(questions, vectors):
@@ -144,7 +144,7 @@ def main() -> None:
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         print_table("Retrieval quality, same data and retriever (cs_rag default fusion)",
                     ["set", "backend", "rows", "questions", "R@1", "MRR@10", "p50 ms", "p95 ms"],
-                    quality(server.dsn, embedder, args.sets.split(","), 300 if args.quick else None))
+                    quality(server.dsn, args.sets.split(","), 300 if args.quick else None))
         print_table("Ingest and search latency (ms, k=10, query vector precomputed)",
                     ["chunks", "backend", "ingest rows/s", "dense p50", "dense p95", "keyword p50",
                      "keyword p95", "hybrid p50", "hybrid p95"],
