@@ -222,3 +222,22 @@ def test_llm_words_the_clarify_question_only_when_it_keeps_every_option(knowledg
         assert "候选问题" in api.chat_requests[0].body["messages"][1]["content"]
     assert kept.outcome is Outcome.CLARIFY and kept.text == worded
     assert dropped.text == fixed.text
+
+
+def test_small_talk_is_answered_in_kind_without_searching(assistant):
+    greeting = assistant.answer("你好，在吗？")
+    assert greeting.outcome is Outcome.SMALLTALK and greeting.routing is Routing.SEND
+    assert greeting.text == assistant.prompts.phrases("zh").presence_reply
+    assert not greeting.citations and greeting.trace["small_talk"] == "presence"
+    assert "retrieve" not in greeting.trace["timings_ms"] and not greeting.trace["retrieval"]["hits"]
+    thanks = assistant.answer("thanks!")
+    assert thanks.outcome is Outcome.SMALLTALK and thanks.text == assistant.prompts.phrases("en").thanks_reply
+    assert assistant.answer("你好，我想退货").outcome is Outcome.ANSWERED  # a question, greeting or not
+    assert assistant.answer("好的，我要转人工").outcome is Outcome.HANDOFF
+
+
+def test_a_follow_up_after_small_talk_refers_to_the_last_real_question(assistant):
+    history = [Turn(role="user", content="我想退货怎么办"), Turn(role="assistant", content="您可以申请售后。"),
+               Turn(role="user", content="好的谢谢"), Turn(role="assistant", content="不客气")]
+    answer = assistant.answer("那运费呢？", history)
+    assert answer.trace["rewrite"]["question"].startswith("我想退货怎么办")

@@ -79,13 +79,15 @@ def test_flags_and_handoffs_come_from_the_question_log(tmp_path: Path):
     log = [QuestionRecord(question="我要投诉", outcome="handoff", flags=["escalation_threat", "negative_emotion"]),
            QuestionRecord(question="转人工", outcome="handoff", flags=["human_request"]),
            QuestionRecord(question="发票", outcome="answered"),
-           QuestionRecord(question="骂人", outcome="refused", flags=["negative_emotion"])]
+           QuestionRecord(question="骂人", outcome="refused", flags=["negative_emotion"]),
+           QuestionRecord(question="谢谢", outcome="smalltalk")]
     files = write_report(run, tmp_path / "out", log=log)
     html = files.html.read_text(encoding="utf-8")
     assert len(_images(html)) == 6
     assert (tmp_path / "out" / "plots" / "flags.png").is_file()
-    assert "<td>negative_emotion</td><td>2</td><td>50.0</td>" in html       # 2 flags per 4 questions
-    assert "<td>hand-off</td><td>0.0%</td><td>50.0%</td>" in html          # eval vs log
+    assert "<td>negative_emotion</td><td>2</td><td>40.0</td>" in html       # 2 flags per 5 questions
+    assert "<td>hand-off</td><td>0.0%</td><td>40.0%</td>" in html          # eval vs log
+    assert "<td>small talk</td><td>0.0%</td><td>20.0%</td>" in html        # the log's own outcome
 
 
 def test_flags_from_eval_records_when_they_carry_them(tmp_path: Path):

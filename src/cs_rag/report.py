@@ -37,8 +37,9 @@ QUALITY_METRICS = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "R@1_with_refusal"
                    "refusal_precision", "refusal_recall")
 LATENCY_METRICS = ("latency_ms_p50", "latency_ms_p95")
 DECISION_LABELS = {"answer": "answer", "answered": "answer", "clarify": "clarify", "none": "refuse",
-                   "refused": "refuse", "handoff": "hand-off"}
+                   "refused": "refuse", "handoff": "hand-off", "smalltalk": "small talk"}
 DECISION_ORDER = ("answer", "clarify", "refuse", "hand-off")
+LOG_ORDER = (*DECISION_ORDER, "small talk")  # a question log also holds small-talk replies
 MAX_K = 10
 
 
@@ -264,8 +265,9 @@ def _decision_blocks(run, log) -> list[tuple]:
         found = Counter(DECISION_LABELS[r.outcome.value] for r in log if r.outcome is not None)
         total = sum(found.values())
         if total:
-            series["question log"] = {label: found.get(label, 0) / total for label in DECISION_ORDER}
-    rows = [[label, *(f"{values[label]:.1%}" for values in series.values())] for label in DECISION_ORDER]
+            series["question log"] = {label: found.get(label, 0) / total for label in LOG_ORDER}
+    order = LOG_ORDER if "question log" in series else DECISION_ORDER
+    rows = [[label, *(f"{values.get(label, 0.0):.1%}" for values in series.values())] for label in order]
     return [("h2", "Decision mix"),
             ("img", "decisions", plots.grouped_bars(series, "Decision mix", "share of questions",
                                                     percent=True),

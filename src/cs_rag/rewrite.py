@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .smalltalk import small_talk
 from .text import has_cjk, normalize
 from .types import Turn
 
@@ -68,9 +69,9 @@ def find_ellipsis(question: str) -> tuple[str, str] | None:
 
 
 def previous_question(history: list[Turn]) -> str | None:
-    """The customer's last question before this one, or None."""
+    """The customer's last question before this one (small talk is no question), or None."""
     for turn in reversed(history):
-        if turn.role == "user" and turn.content.strip():
+        if turn.role == "user" and turn.content.strip() and small_talk(turn.content) is None:
             return turn.content.strip()
     return None
 

@@ -168,6 +168,7 @@ class Outcome(str, Enum):
     CLARIFY = "clarify"     # the top candidates are too close to choose; `options` lists them
     REFUSED = "refused"     # the knowledge does not cover it; `text` says so and offers a human
     HANDOFF = "handoff"     # a person takes over (the customer asked, or the guard decided)
+    SMALLTALK = "smalltalk"  # only a greeting, thanks, goodbye...: `text` replies in kind, nothing retrieved
 
 
 class Routing(str, Enum):
