@@ -25,7 +25,7 @@ from .index.base import SearchFilter
 from .index.embedded import DocumentRecord, EmbeddedIndex, Row, read_manifest
 from .index.postgres import PostgresIndex, PostgresStore
 from .index.versions import current_version, new_version_folder, publish, writer_lock
-from .ingest.chunks import document_chunks
+from .ingest.chunks import document_chunks, has_answer_chunk
 from .ingest.sources import collect_documents
 from .retrieve import HybridRetriever
 from .text import Tokenizer, has_cjk
@@ -143,17 +143,15 @@ class KnowledgeBase:
             self._loaded = (folder, index, tokenizer, embedder)
         return self._loaded
 
-    def _embedder_for(self, model_name: str | None,
-                      documents: Sequence[Document] = ()) -> Embedder:
+    def _embedder_for(self, model_name: str | None, suited: str = "e5-small") -> Embedder:
         """The embedder for an index built with `model_name`, or for a new index (None) of
-        `documents`."""
+        knowledge that `suited` model fits (see choose_model)."""
         configured = self._shared_embedder or Embedder(self.settings.embedding)
         explicit = self._shared_embedder is not None or self.settings.embedding.model != "auto"
         chosen = configured
         if model_name is None and not explicit:
-            spec = choose_model(documents)
-            if spec != configured.spec:
-                chosen = Embedder(self.settings.embedding.model_copy(update={"model": spec}))
+            if suited != configured.spec:
+                chosen = Embedder(self.settings.embedding.model_copy(update={"model": suited}))
         elif model_name is not None and configured.name != model_name:
             if explicit:
                 raise IndexMismatchError(f"{self.index_dir} was built with embedding model "
@@ -178,9 +176,9 @@ class KnowledgeBase:
         paths = [Path(p) for p in paths]
         with self._writing() as (old, old_folder, commit):
             collected = collect_documents(paths, skip_bad=skip_bad)
-            embedder = self._embedder_for(old.manifest.embedding_model if old else None,
-                                          collected.documents)
-            if embedder.spec == "minilm-l6" and choose_model(collected.documents) != "minilm-l6":
+            suited = choose_model(collected.documents)
+            embedder = self._embedder_for(old.manifest.embedding_model if old else None, suited)
+            if embedder.spec == "minilm-l6" and suited != "minilm-l6":
                 log.warning("%s: this knowledge has Chinese but the index was built with the "
                             "English-only model %s; ingest it into a new index to embed it with "
                             "e5-small", self.index_dir, MINILM_MODEL_NAME)
@@ -330,17 +328,14 @@ def _plan(old: EmbeddedIndex | None, documents: list[Document], roots: list[Path
         if previous is None:
             status, bucket = "added", plan.added
         elif (previous.content_hash == record.content_hash
-              and (document.kind is not DocumentKind.FAQ or previous.chunks == _faq_chunks(document, faq_answers))):
+              and (document.kind is not DocumentKind.FAQ
+                   or previous.chunks == 1 + has_answer_chunk(document, faq_answers))):
             status, bucket = "unchanged", plan.unchanged
         else:
             status, bucket = "updated", plan.updated
         bucket.append(document.id)
         plan.items.append(_PlanItem(document.id, status, record, document))
     return plan
-
-
-def _faq_chunks(document: Document, faq_answers: bool) -> int:
-    return 2 if faq_answers and document.faq is not None and document.faq.answer else 1
 
 
 def _role(chunk: Chunk) -> str:

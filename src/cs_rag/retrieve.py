@@ -18,7 +18,7 @@ from .errors import ConfigError, IndexMismatchError
 from .index.base import Index, ScoredChunk, SearchFilter
 from .rerank import CrossEncoderReranker, Reranker
 from .text import Tokenizer, normalize
-from .types import Decision, DocumentKind, Hit, Retrieval
+from .types import Chunk, Decision, DocumentKind, Hit, Retrieval
 
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 # Confidence features compare a hit with its rivals among this many fused hits, whatever k the
@@ -32,8 +32,8 @@ class FusionDefaults(NamedTuple):
 
 
 # Chosen on probes carved from the knowledge (benchmarks/fusion_weights.py), never on a set's
-# test questions: e5-small on ATEC, StackFAQ-sim3, banking77 and knowledge/; MiniLM on
-# banking77 and StackFAQ-sim3 (the English sets).
+# test questions: e5-small on ATEC and knowledge/; MiniLM on banking77 and StackFAQ-sim3 (the
+# English sets, which "auto" embeds with it).
 MODEL_DEFAULTS = {E5_MODEL_NAME: FusionDefaults(0.8, 0.0),
                   MINILM_MODEL_NAME: FusionDefaults(0.96, 0.5)}
 OTHER_MODEL_DEFAULTS = FusionDefaults(0.8, 0.0)
@@ -146,21 +146,21 @@ class HybridRetriever:
         mark = time.perf_counter()
         if not pairs:
             return [], np.zeros((0, len(FEATURES))), timings
-        ordinals = [dense.ordinal for dense, _ in pairs]
         dense_scores = np.array([dense.score for dense, _ in pairs])
         bm25_scores = np.array([bm25.score for _, bm25 in pairs])
-        passage = np.array([self.index.chunk(o).kind is not DocumentKind.FAQ for o in ordinals])
+        chunks = [self.index.chunk(dense.ordinal) for dense, _ in pairs]
+        passage = np.array([c.kind is not DocumentKind.FAQ for c in chunks])
         fused = self._fuse(self._supported([d for d, _ in pairs]) + self.settings.passage_offset * passage,
                            bm25_scores)
         depth = max(k, FEATURE_DEPTH, self.settings.rerank_top_n if self.reranker else 0)
         hits, entries = [], set()
         for i in np.argsort(-fused, kind="stable"):
-            chunk = self.index.chunk(ordinals[i])
+            chunk = chunks[i]
             if chunk.kind is DocumentKind.FAQ:  # an entry once, by its better field
                 if chunk.doc_id in entries:
                     continue
                 entries.add(chunk.doc_id)
-            hits.append(self._hit(ordinals[i], float(fused[i]), *pairs[i]))
+            hits.append(self._hit(chunk, float(fused[i]), *pairs[i]))
             if len(hits) == depth:
                 break
         timings["fuse"] = _ms(mark)
@@ -187,8 +187,7 @@ class HybridRetriever:
         scale = _zscore if self.fusion is Fusion.ZSCORE else _minmax
         return w * scale(dense) + (1 - w) * scale(bm25)
 
-    def _hit(self, ordinal: int, score: float, dense: ScoredChunk, bm25: ScoredChunk) -> Hit:
-        chunk = self.index.chunk(ordinal)
+    def _hit(self, chunk: Chunk, score: float, dense: ScoredChunk, bm25: ScoredChunk) -> Hit:
         # an FAQ entry matched on its answer is still the entry: same id, the answer as matched text
         return Hit(id=chunk.doc_id if chunk.answer_field else chunk.id, doc_id=chunk.doc_id,
                    score=score, source=chunk.source,

@@ -173,7 +173,8 @@ class EmbeddedIndex:
         row_bm25 = self._bm25.scores(tokens)
         proposed = [s.ordinal for s in self._dense_top(vector, n, allowed)]
         keyword = {s.ordinal: s for s in self._keyword_top(row_bm25, n, allowed)}
-        proposed += [o for o in keyword if o not in set(proposed)]
+        dense_proposed = set(proposed)
+        proposed += [o for o in keyword if o not in dense_proposed]
         vectors, query = self.vectors, np.asarray(vector, dtype=np.float32)
         out = []
         for ordinal in proposed:  # every candidate's rows, exactly: best and runner-up

@@ -539,7 +539,8 @@ class PostgresIndex:
         with self.store.snapshot() as conn:
             proposed = [s.ordinal for s in self._dense(conn, vector, n, where)]
             keyword = {s.ordinal: s for s in self._keyword(conn, tokens, n, where)}
-            proposed += [o for o in keyword if o not in set(proposed)]
+            dense_proposed = set(proposed)
+            proposed += [o for o in keyword if o not in dense_proposed]
             rows: dict[int, list[tuple[int, float]]] = {}
             for ordinal, position, score in conn.execute(  # every candidate's rows, exactly
                     "SELECT chunk_id, position, -(embedding <#> %s) FROM match_rows "

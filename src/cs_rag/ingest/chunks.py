@@ -10,6 +10,11 @@ from .chunking import chunk_sections
 ANSWER_CHUNK_SUFFIX = "#answer"
 
 
+def has_answer_chunk(document: Document, faq_answers: bool) -> bool:
+    """Whether `document_chunks` gives this document an answer chunk under `faq_answers`."""
+    return faq_answers and document.faq is not None and bool(document.faq.answer)
+
+
 def document_chunks(document: Document, settings: ChunkingSettings,
                     faq_answers: bool = False) -> list[Chunk]:
     """The chunks of one document: `<doc id>` for an FAQ entry (matched on its questions), plus
@@ -22,7 +27,7 @@ def document_chunks(document: Document, settings: ChunkingSettings,
                             text=entry.answer or "", match_texts=[entry.question, *entry.similar_questions],
                             question=entry.question, category=entry.category, tags=entry.tags,
                             valid_from=entry.valid_from, valid_to=entry.valid_to)
-        if not (faq_answers and entry.answer):
+        if not has_answer_chunk(document, faq_answers):
             return [entry_chunk]
         return [entry_chunk, entry_chunk.model_copy(update={
             "id": entry.id + ANSWER_CHUNK_SUFFIX, "match_texts": [entry.answer], "position": 1,
