@@ -186,3 +186,31 @@ def test_support_weight_lets_an_entry_with_several_matching_questions_win():
         return [h.doc_id for h in hits]
     assert ranking(0.0) == ["lucky", "steady", "single"]
     assert ranking(0.5) == ["steady", "single", "lucky"]
+
+
+def test_passage_dense_weight_applies_to_document_chunks_only():
+    """The query's words are in the policy chunk, its meaning closest to the FAQ question:
+    under the shared weight the FAQ entry wins; a low passage dense weight lets the chunk win."""
+    from cs_rag.config import RetrievalSettings
+    from cs_rag.index.embedded import EmbeddedIndex, Row
+    from cs_rag.retrieve import HybridRetriever
+    from cs_rag.text import Tokenizer
+    from cs_rag.types import Chunk, DocumentKind
+
+    basis = np.eye(4, dtype=np.float32)
+    chunks = [Chunk(id="faq", doc_id="faq", kind=DocumentKind.FAQ, source="s", text="a", match_texts=["q"]),
+              Chunk(id="policy#1", doc_id="policy", kind=DocumentKind.POLICY, source="p", text="退款规则",
+                    match_texts=["退款规则"])]
+    rows = [Row(0, "q", ["运费"]), Row(1, "p", ["退款", "规则"])]
+    vectors = np.asarray([0.9 * basis[0] + np.sqrt(1 - 0.81) * basis[1],
+                          0.5 * basis[0] + np.sqrt(1 - 0.25) * basis[2]])
+    index = EmbeddedIndex.build(chunks, rows, vectors, embedding_model="test", tokenizer_fingerprint="t",
+                                documents={})
+
+    def first(**settings) -> str:
+        retriever = HybridRetriever(index, Tokenizer(), None, RetrievalSettings(**settings))
+        return retriever.rank("退款", k=2, vector=basis[0])[0][0].doc_id
+    assert first() == "faq"
+    assert first(passage_dense_weight=0.1) == "policy"
+    assert first(dense_weight=0.3) == "policy"  # unset, the passage weight follows dense_weight
+    assert first(dense_weight=0.3, passage_dense_weight=0.9) == "faq"

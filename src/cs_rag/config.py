@@ -68,6 +68,11 @@ class RetrievalSettings(_Section):
     # beats one with a single lucky match. Unset: the model's measured default (e5-small 0,
     # all-MiniLM-L6-v2 0.5; 0 for any other model).
     support_weight: float | None = Field(default=None, ge=0.0, le=10.0)
+    # The dense weight for document chunks (policy passages, articles), whose many words BM25
+    # matches better than a short FAQ question's. Unset: dense_weight. No default of its own:
+    # eval/'s customer questions about policies and CMRC's questions written from an article's
+    # sentences want opposite settings (README.md, "How it ranks").
+    passage_dense_weight: float | None = Field(default=None, ge=0.0, le=1.0)
     candidates: int = Field(default=100, ge=1, le=10000)  # per retriever, before fusion
     rrf_k: int = Field(default=60, ge=1)
     # Added to the cosine of document chunks (embedded as passages) before fusion: e5 scores a

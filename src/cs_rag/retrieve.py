@@ -87,6 +87,8 @@ class HybridRetriever:
                              else self.settings.dense_weight)
         self.support_weight = (defaults.support_weight if self.settings.support_weight is None
                                else self.settings.support_weight)
+        self.passage_dense_weight = (self.dense_weight if self.settings.passage_dense_weight is None
+                                     else self.settings.passage_dense_weight)
         self._calibration = calibration
         if reranker is None and self.settings.rerank_model is not None:
             reranker = CrossEncoderReranker(self.settings.rerank_model)
@@ -151,7 +153,7 @@ class HybridRetriever:
         chunks = [self.index.chunk(dense.ordinal) for dense, _ in pairs]
         passage = np.array([c.kind is not DocumentKind.FAQ for c in chunks])
         fused = self._fuse(self._supported([d for d, _ in pairs]) + self.settings.passage_offset * passage,
-                           bm25_scores)
+                           bm25_scores, passage)
         depth = max(k, FEATURE_DEPTH, self.settings.rerank_top_n if self.reranker else 0)
         hits, entries = [], set()
         for i in np.argsort(-fused, kind="stable"):
@@ -180,10 +182,10 @@ class HybridRetriever:
         return np.array([s.score if w == 0 or s.runner_up is None else (s.score + w * s.runner_up) / (1 + w)
                          for s in dense])
 
-    def _fuse(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
+    def _fuse(self, dense: np.ndarray, bm25: np.ndarray, passage: np.ndarray) -> np.ndarray:
         if self.fusion is Fusion.RRF:
             return _rrf(dense, self.settings.rrf_k) + _rrf(bm25, self.settings.rrf_k)
-        w = self.dense_weight
+        w = np.where(passage, self.passage_dense_weight, self.dense_weight)
         scale = _zscore if self.fusion is Fusion.ZSCORE else _minmax
         return w * scale(dense) + (1 - w) * scale(bm25)
 
