@@ -270,3 +270,29 @@ def test_cli_db_init_migrate_status(pg_server, schema, monkeypatch, capsys):
     assert "migrated to version" in capsys.readouterr().out
     assert main(["db", "status", "--index", schema]) == 0
     assert f"version {postgres.SCHEMA_VERSION}" in capsys.readouterr().out
+
+
+def test_version_1_schema_with_data_migrates_and_searches_the_same(pg_server, schema):
+    """A knowledge base left at version 1 (postings without the row columns) by an older cs_rag."""
+    current = PostgresStore(pg_server.dsn, schema + "_now")
+    with current.writer() as writer:
+        writer.publish(build(), {})
+    old = PostgresStore(pg_server.dsn, schema)
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    old.migrate(target=1)
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:  # copy the content as version 1 held it
+        for table in ("meta", "documents", "chunks", "match_rows", "terms"):
+            conn.execute(f"INSERT INTO {schema}.{table} SELECT * FROM {schema}_now.{table}")
+        conn.execute(f"INSERT INTO {schema}.postings SELECT term, row_id, tf FROM {schema}_now.postings")
+        conn.execute(f"UPDATE {schema}.stats s SET generation = n.generation, n_chunks = n.n_chunks, "
+                     f"n_rows = n.n_rows, total_len = n.total_len, idf_floor = n.idf_floor "
+                     f"FROM {schema}_now.stats n")
+    assert old.migrate() == [2]
+    for query in ("退款多久到账", "发票在哪里申请", "耳机拆封能退吗", "什么时候发货"):
+        tokens = TOKENIZER.tokenize(query)
+        want = current.index().keyword_search(tokens, 5)
+        got = old.index().keyword_search(tokens, 5)
+        assert [(s.ordinal, s.matched) for s in got] == [(s.ordinal, s.matched) for s in want]
+        assert [s.score for s in got] == pytest.approx([s.score for s in want], abs=1e-9)
+    current.close(), old.close()

@@ -13,11 +13,15 @@ One schema per knowledge base (several share a server), created and migrated by 
                  chunk's filter columns (category, kind, validity dates) and its vector (HNSW,
                  inner product; vectors are normalised)
     terms        term -> document frequency (documents = match rows, as in index/bm25.py)
-    postings     (term, row, tf): the inverted index BM25 is computed from
+    postings     (term, row, tf) and copies of the row's length, chunk, position and filter
+                 columns (rows never change, only come and go): the inverted index BM25 is
+                 computed from, every column in its primary key's leaf pages, so scoring reads
+                 the index alone
 
 BM25 is index/bm25.py's formula (k1 1.5, b 0.75, rank-bm25's IDF with the same floor) computed
 in SQL at query time from postings, terms and stats, so keyword scores equal the embedded
 backend's up to float32 rounding, and fusion and calibrated confidence behave the same.
+Top-k search skips most postings of common terms exactly (MaxScore, see `PostgresIndex._keyword`).
 
 Concurrency: an ingest writes all its changes (row-level deletes and inserts per changed
 document, term statistics, stats, meta) in one transaction, under an advisory lock that
@@ -46,7 +50,7 @@ from .base import ScoredChunk, SearchFilter
 from .bm25 import B, EPSILON, K1, MIN_IDF
 from .embedded import DocumentRecord, EmbeddedIndex, Manifest, Row
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 EXTENSION = "vector"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _LOCK_KEY = "cs_rag:"  # advisory lock per schema: hashtext(_LOCK_KEY || schema)
@@ -80,23 +84,66 @@ MIGRATIONS: dict[int, list[str]] = {
                tf int NOT NULL, PRIMARY KEY (term, row_id))""",
         "CREATE INDEX postings_row ON postings (row_id)",
     ],
+    2: [  # postings carry what scoring and filters read, in the primary key's leaf pages
+        """ALTER TABLE postings ADD COLUMN length int, ADD COLUMN chunk_id bigint,
+               ADD COLUMN position int, ADD COLUMN category text, ADD COLUMN kind text,
+               ADD COLUMN valid_from date, ADD COLUMN valid_to date""",
+        """UPDATE postings p SET length = r.length, chunk_id = r.chunk_id, position = r.position,
+               category = r.category, kind = r.kind, valid_from = r.valid_from, valid_to = r.valid_to
+           FROM match_rows r WHERE r.id = p.row_id""",
+        """ALTER TABLE postings ALTER COLUMN length SET NOT NULL, ALTER COLUMN chunk_id SET NOT NULL,
+               ALTER COLUMN position SET NOT NULL, ALTER COLUMN kind SET NOT NULL""",
+        """ALTER TABLE postings DROP CONSTRAINT postings_pkey, ADD PRIMARY KEY (term, row_id)
+               INCLUDE (tf, length, chunk_id, position, category, kind, valid_from, valid_to)""",
+    ],
 }
 
-# BM25 of every match row that contains a query term, best row per chunk. {filter} is
-# replaced by the filter SQL; terms/weights are the query's known terms with idf * occurrences
-# (computed from `terms` and `stats` in the same snapshot), avgdl the mean row length.
+# One posting's BM25 term score; w.weight is idf * the term's occurrences in the query.
+_TERM_SCORE = f"w.weight * p.tf * {K1 + 1} / (p.tf + {K1} * (1 - {B} + {B} * p.length / %(avgdl)s))"
+
+# The top k chunks by BM25 (best row per chunk), MaxScore style. {filter} is replaced by the
+# filter SQL over postings columns; terms/weights are the query's known terms, `essential`
+# marks those whose postings are read in full, `rest` is the sum of the other terms' upper
+# bounds (weight * (k1 + 1)). Rows holding an essential term are scored on those terms; the
+# k-th best chunk so far is the floor; only rows within `rest` of it get the other terms'
+# scores added (one primary-key probe each). Exact when rest = 0 or when the k-th score
+# returned is >= rest (a row without an essential term scores below rest): the caller checks.
 _KEYWORD_SQL = f"""
+WITH w(term, weight, essential) AS (
+    SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[], %(essential)s::bool[])),
+partial AS (
+    SELECT p.row_id, p.chunk_id, p.position, sum({_TERM_SCORE}) AS score
+    FROM w JOIN postings p ON p.term = w.term
+    WHERE w.essential AND {{filter}}
+    GROUP BY p.row_id, p.chunk_id, p.position),
+floor AS (
+    SELECT coalesce((SELECT max(score) AS best FROM partial GROUP BY chunk_id
+                     ORDER BY best DESC LIMIT 1 OFFSET %(k)s - 1), 0) AS score),
+complete AS (
+    SELECT partial.chunk_id, partial.position, partial.score + coalesce(
+               (SELECT sum({_TERM_SCORE}) FROM w JOIN postings p
+                ON p.term = w.term AND p.row_id = partial.row_id WHERE NOT w.essential), 0) AS score
+    FROM partial, floor WHERE partial.score + %(rest)s >= floor.score),
+best AS (SELECT DISTINCT ON (chunk_id) chunk_id, position, score FROM complete
+         ORDER BY chunk_id, score DESC, position)
+SELECT chunk_id, position, score FROM best ORDER BY score DESC, chunk_id LIMIT %(k)s
+"""
+# The same ranking over the rows of the given chunks only (`restrict`): rows by chunk, each
+# query term's posting by primary key.
+_RESTRICTED_SQL = f"""
 WITH w(term, weight) AS (SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[])),
 scored AS (
-    SELECT r.chunk_id, r.position,
-           sum(w.weight * p.tf * {K1 + 1} / (p.tf + {K1} * (1 - {B} + {B} * r.length / %(avgdl)s))) AS score
-    FROM w JOIN postings p ON p.term = w.term JOIN match_rows r ON r.id = p.row_id
-    WHERE {{filter}}
-    GROUP BY r.id, r.chunk_id, r.position),
+    SELECT p.chunk_id, p.position, sum({_TERM_SCORE}) AS score
+    FROM match_rows r CROSS JOIN w JOIN postings p ON p.term = w.term AND p.row_id = r.id
+    WHERE r.chunk_id = ANY(%(restrict)s) AND {{filter}}
+    GROUP BY p.row_id, p.chunk_id, p.position),
 best AS (SELECT DISTINCT ON (chunk_id) chunk_id, position, score FROM scored
          ORDER BY chunk_id, score DESC, position)
 SELECT chunk_id, position, score FROM best ORDER BY score DESC, chunk_id LIMIT %(k)s
 """
+# Terms in more than this share of rows start out non-essential (a first guess: the result
+# proves itself exact or the search is repeated with a bound it can meet).
+_COMMON = 0.02
 
 
 class DatabaseUnavailableError(IndexStoreError):
@@ -388,8 +435,8 @@ class PostgresWriter:
     def publish(self, index: EmbeddedIndex, meta: dict[str, str | None]) -> int:
         """Make `index` the live content in one transaction: documents whose record changed
         (or all, if the tokenizer changed) are deleted and re-inserted row by row; term
-        statistics, stats and meta follow. Returns the new generation. `meta` values of None
-        delete the key."""
+        statistics, stats and meta follow, then postings are vacuumed. Returns the new
+        generation. `meta` values of None delete the key."""
         conn = self.conn
         new_docs = index.manifest.documents
         with conn.transaction():
@@ -425,6 +472,9 @@ class PostgresWriter:
                                  "DO UPDATE SET value = excluded.value", (key, value))
             generation = conn.execute("UPDATE stats SET generation = generation + 1 "
                                       "RETURNING generation").fetchone()[0]
+        # keyword search reads postings by index-only scans, which skip the table only for
+        # pages the visibility map marks all-visible: mark the new ones now, not at autovacuum
+        conn.execute("VACUUM postings")
         return generation
 
     def _delete(self, doc_ids: list[str]) -> None:
@@ -474,10 +524,17 @@ class PostgresWriter:
                 copy.write_row((row_id, id_of[row.chunk], position_in_chunk, row.key, row.tokens,
                                 len(row.tokens), chunk.category, chunk.kind.value, chunk.valid_from,
                                 chunk.valid_to, vectors[r]))
-        with conn.cursor().copy("COPY postings (term, row_id, tf) FROM STDIN") as copy:
+        with conn.cursor().copy("COPY postings (term, row_id, tf, length, chunk_id, position, category, "
+                                "kind, valid_from, valid_to) FROM STDIN") as copy:
+            seen.clear()
             for row_id, r in zip(row_ids, positions):
-                for term, tf in Counter(index.rows[r].tokens).items():
-                    copy.write_row((term, row_id, tf))
+                row = index.rows[r]
+                chunk = index.chunks[row.chunk]
+                position_in_chunk = seen[row.chunk]
+                seen[row.chunk] += 1
+                for term, tf in Counter(row.tokens).items():
+                    copy.write_row((term, row_id, tf, len(row.tokens), id_of[row.chunk], position_in_chunk,
+                                    chunk.category, chunk.kind.value, chunk.valid_from, chunk.valid_to))
         conn.execute("CREATE TEMP TABLE df_delta (term text, n int) ON COMMIT DROP")
         with conn.cursor().copy("COPY df_delta (term, n) FROM STDIN") as copy:
             for term, n in df.items():
@@ -595,39 +652,66 @@ class PostgresIndex:
 
     def _keyword(self, conn: Any, tokens: Sequence[str], k: int, where: SearchFilter | None,
                  restrict: list[int] | None = None) -> list[ScoredChunk]:
+        """The top k chunks by BM25, exactly as a full scoring would rank them.
+
+        Common terms (in more than _COMMON of the rows) are first left to the rows the rare
+        terms find (see _KEYWORD_SQL). A common-terms-only row scores below `rest`, so the
+        result is exact when k chunks come back and the k-th scores at least `rest`;
+        otherwise the search runs again with only as many of the lowest-bound terms
+        non-essential as that k-th score (a lower bound of the true one) allows, which the
+        second result then meets, or with every term essential.
+        """
         counts = Counter(tokens)
         if k <= 0 or not counts:
             return []
         condition, params = _filter_sql(where)
-        if restrict is not None:
-            condition += " AND r.chunk_id = ANY(%(restrict)s)"
-            params["restrict"] = restrict
-        idf, avgdl = self._term_idf(conn, tokens)
-        known = [t for t in counts if t in idf]
+        condition = condition.replace("match_rows.", "p.")
+        idf, avgdl, df, n_rows = self._term_stats(conn, tokens)
+        known = sorted((t for t in counts if t in idf), key=lambda t: idf[t] * counts[t])
         if not known:
             return []
-        sql = _KEYWORD_SQL.replace("{filter}", condition.replace("match_rows.", "r."))
-        found = conn.execute(sql, {**params, "terms": known, "weights": [idf[t] * counts[t] for t in known],
-                                   "avgdl": avgdl, "k": k}).fetchall()
+        weights = [idf[t] * counts[t] for t in known]
+        if restrict is not None:
+            found = conn.execute(_RESTRICTED_SQL.replace("{filter}", condition),
+                                 {**params, "terms": known, "weights": weights, "avgdl": avgdl, "k": k,
+                                  "restrict": restrict}).fetchall()
+            return [ScoredChunk(ordinal=o, score=float(s), matched=p) for o, p, s in found if s > 0]
+        bounds = [w * (K1 + 1) for w in weights]  # a term's score is below weight * (k1 + 1)
+        common = 0  # the lowest-bound terms while they are common; the rarest is always essential
+        while common < len(known) - 1 and df[known[common]] > _COMMON * n_rows:
+            common += 1
+        sql = _KEYWORD_SQL.replace("{filter}", condition)
+        while True:
+            rest = sum(bounds[:common])
+            found = conn.execute(sql, {**params, "terms": known, "weights": weights, "avgdl": avgdl, "k": k,
+                                       "essential": [i >= common for i in range(len(known))],
+                                       "rest": rest}).fetchall()
+            if common == 0 or (len(found) == k and found[-1][2] >= rest):
+                break
+            floor = found[-1][2] if len(found) == k else 0.0
+            common = min(common - 1, next(i for i in range(len(known) + 1)
+                                          if i == len(known) or sum(bounds[:i + 1]) > floor))
         return [ScoredChunk(ordinal=o, score=float(s), matched=p) for o, p, s in found if s > 0]
 
-    def _term_idf(self, conn: Any, tokens: Sequence[str]) -> tuple[dict[str, float], float]:
-        """IDF of the query's terms that occur in the index (the embedded formula and floor),
-        and the mean row length."""
+    def _term_stats(self, conn: Any, tokens: Sequence[str]) -> tuple[dict[str, float], float,
+                                                                      dict[str, int], int]:
+        """IDF and document frequency of the query's terms that occur in the index (the
+        embedded formula and floor), the mean row length and the number of rows."""
         key = tuple(tokens)
         n_rows, total_len, floor = conn.execute("SELECT n_rows, total_len, idf_floor FROM stats").fetchone()
-        idf = {}
+        idf, frequency = {}, {}
         for term, df in conn.execute("SELECT term, df FROM terms WHERE term = ANY(%s)", (list(set(key)),)):
             value = math.log(n_rows - df + 0.5) - math.log(df + 0.5)
             idf[term] = value if value > 0 else floor
+            frequency[term] = df
         self._terms = (key, idf)
-        return idf, total_len / max(n_rows, 1)
+        return idf, total_len / max(n_rows, 1), frequency, n_rows
 
     def _cached_idf(self, tokens: Sequence[str]) -> dict[str, float]:
         if self._terms is not None and self._terms[0] == tuple(tokens):
             return self._terms[1]
         with self.store.snapshot() as conn:
-            return self._term_idf(conn, tokens)[0]
+            return self._term_stats(conn, tokens)[0]
 
     @property
     def manifest(self) -> Manifest:
