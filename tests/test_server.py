@@ -518,14 +518,14 @@ def test_search_keeps_working_during_a_reindex(server: Server):
 # ---- the review queue -----------------------------------------------------------------------
 
 def test_review_edit_saved_as_faq_answer_becomes_searchable(server: Server):
-    answer = server.json("POST", "/v1/answer", {"question": "太失望了，价格降了能补差价吗"})
+    answer = server.json("POST", "/v1/answer", {"question": "太失望了，能以旧换新吗"})
     assert answer["routing"] == "review" and answer["review_id"] and answer["outcome"] != "answered"
     review_id = answer["review_id"]
     queue = server.json("GET", "/v1/reviews?status=pending&flag=negative_emotion", key=ADMIN_KEY)
     assert review_id in [r["id"] for r in queue["reviews"]]
     assert all("negative_emotion" in r["flag_kinds"] for r in queue["reviews"])
     assert server.json("GET", "/v1/reviews?flag=banned_word", key=ADMIN_KEY)["total"] == 0
-    body = "签收后7天内降价的，可在订单详情页申请价格保护，差额1-3个工作日退回。"
+    body = "旧机可在“以旧换新”页面估价，估价金额在新机下单时直接抵扣。"
     phrases = PromptLibrary().phrases("zh")
     edited = phrases.opening + body + phrases.closing    # what the customer is sent
     for wrong in ({"action": "reject", "save_as": "faq_answer"},      # nothing to save
@@ -533,16 +533,16 @@ def test_review_edit_saved_as_faq_answer_becomes_searchable(server: Server):
                   {"action": "edit", "save_as": "faq_answer"}):       # an edit needs its text
         assert server.call("POST", f"/v1/reviews/{review_id}", wrong, ADMIN_KEY)[0] == 422, wrong
     result = server.json("POST", f"/v1/reviews/{review_id}", {
-        "action": "edit", "text": edited, "save_as": "faq_answer", "question": "价格降了能补差价吗",
-        "category": "售后退款", "note": "价保规则"}, key=ADMIN_KEY)
+        "action": "edit", "text": edited, "save_as": "faq_answer", "question": "能以旧换新吗",
+        "category": "售后退款", "note": "以旧换新"}, key=ADMIN_KEY)
     review = result["review"]
     assert review["status"] == "edited" and review["final_text"] == edited
     assert review["faq_id"] == f"review-{review_id}" and review["decided_by"].startswith("key:")
     assert ADMIN_KEY not in json.dumps(result)
     assert server.wait_job(result["job"]["id"])["status"] == "done"
-    hit = server.json("POST", "/v1/search", {"query": "价格降了能补差价吗", "k": 1})["hits"][0]
+    hit = server.json("POST", "/v1/search", {"query": "能以旧换新吗", "k": 1})["hits"][0]
     assert hit["id"] == f"review-{review_id}" and hit["text"] == body   # greetings are added anyway
-    again = server.json("POST", "/v1/answer", {"question": "价格降了能补差价吗"})
+    again = server.json("POST", "/v1/answer", {"question": "能以旧换新吗"})
     assert again["outcome"] == "answered" and again["text"].count(phrases.opening) == 1
     assert server.call("POST", f"/v1/reviews/{review_id}", {"action": "approve"}, ADMIN_KEY)[0] == 409
     assert server.json("GET", f"/v1/reviews/{review_id}", key=ADMIN_KEY)["job_id"] == result["job"]["id"]

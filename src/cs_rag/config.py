@@ -156,8 +156,8 @@ class IndexSettings(_Section):
     # Index each FAQ answer as one more way to match its entry (a chunk `<id>#answer`, embedded
     # as a passage; a hit on it is reported as the entry). Changing it re-chunks every FAQ
     # entry at the next ingest (only the answers are embedded). Off by default: on eval/ it
-    # lifts R@1 .789 -> .804 but blurs the confidence (refusal precision .784 -> .653, R@1 with
-    # refusal .775 -> .755); see README "FAQ answers as a match field".
+    # lifts R@1 .789 -> .804 but blurs the confidence (refusal precision .806 -> .705, R@1 with
+    # refusal .784 -> .775); see README "FAQ answers as a match field".
     faq_answers: bool = False
     pg_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     pool_size: int = Field(default=4, ge=1, le=100)   # connections per process
