@@ -12,7 +12,8 @@ One schema per knowledge base (several share a server), created and migrated by 
     match_rows   one row per match text: chunk, position, embedding key, tokens, length, the
                  chunk's filter columns (category, kind, validity dates) and its vector (HNSW,
                  inner product; vectors are normalised)
-    terms        term -> document frequency (documents = match rows, as in index/bm25.py)
+    terms        term -> document frequency (documents = match rows, as in index/bm25.py) and
+                 the highest tf of its postings ever written (deletes leave it: still a bound)
     postings     (term, row, tf) and copies of the row's length, chunk, position and filter
                  columns (rows never change, only come and go): the inverted index BM25 is
                  computed from, every column in its primary key's leaf pages, so scoring reads
@@ -95,35 +96,53 @@ MIGRATIONS: dict[int, list[str]] = {
                ALTER COLUMN position SET NOT NULL, ALTER COLUMN kind SET NOT NULL""",
         """ALTER TABLE postings DROP CONSTRAINT postings_pkey, ADD PRIMARY KEY (term, row_id)
                INCLUDE (tf, length, chunk_id, position, category, kind, valid_from, valid_to)""",
+        "ALTER TABLE terms ADD COLUMN max_tf int",
+        """UPDATE terms t SET max_tf = m.tf
+           FROM (SELECT term, max(tf) AS tf FROM postings GROUP BY term) m WHERE m.term = t.term""",
+        "UPDATE terms SET max_tf = 1 WHERE max_tf IS NULL",
+        "ALTER TABLE terms ALTER COLUMN max_tf SET NOT NULL",
     ],
 }
 
 # One posting's BM25 term score; w.weight is idf * the term's occurrences in the query.
 _TERM_SCORE = f"w.weight * p.tf * {K1 + 1} / (p.tf + {K1} * (1 - {B} + {B} * p.length / %(avgdl)s))"
+# The most a non-essential term can add to the row `partial` (its tf is at most max_tf and
+# at most the row's length, and the score grows with tf); a hair more against float rounding.
+_ROW_BOUND = f"""(SELECT coalesce(sum(w.weight * least(w.max_tf, partial.length) * {K1 + 1}
+                    / (least(w.max_tf, partial.length) + {K1} * (1 - {B} + {B} * partial.length / %(avgdl)s))), 0)
+                  FROM w WHERE NOT w.essential) * (1 + 1e-9)"""
+
+# The other (non-essential) terms' score of the row `partial.row_id`: one primary-key probe each.
+_REST_SCORE = f"""coalesce((SELECT sum({_TERM_SCORE}) FROM w JOIN postings p
+                         ON p.term = w.term AND p.row_id = partial.row_id WHERE NOT w.essential), 0)"""
 
 # The top k chunks by BM25 (best row per chunk), MaxScore style. {filter} is replaced by the
 # filter SQL over postings columns; terms/weights are the query's known terms, `essential`
 # marks those whose postings are read in full, `rest` is the sum of the other terms' upper
-# bounds (weight * (k1 + 1)). Rows holding an essential term are scored on those terms; the
-# k-th best chunk so far is the floor; only rows within `rest` of it get the other terms'
-# scores added (one primary-key probe each). Exact when rest = 0 or when the k-th score
-# returned is >= rest (a row without an essential term scores below rest): the caller checks.
+# bounds. Rows holding an essential term are scored on those terms; the best row of each of
+# the k best chunks so far is scored in full, and the lowest of those k scores is the floor
+# (no lower than the true k-th score); only rows whose bound (_ROW_BOUND) reaches it get the
+# other terms' scores added. Exact when rest = 0 or when the k-th score returned is above
+# rest (a row without an essential term scores at most rest): the caller checks.
 _KEYWORD_SQL = f"""
-WITH w(term, weight, essential) AS (
-    SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[], %(essential)s::bool[])),
+WITH w(term, weight, essential, max_tf) AS (
+    SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[], %(essential)s::bool[],
+                         %(max_tf)s::int[])),
 partial AS (
-    SELECT p.row_id, p.chunk_id, p.position, sum({_TERM_SCORE}) AS score
+    SELECT p.row_id, p.chunk_id, p.position, p.length, sum({_TERM_SCORE}) AS score
     FROM w JOIN postings p ON p.term = w.term
     WHERE w.essential AND {{filter}}
-    GROUP BY p.row_id, p.chunk_id, p.position),
+    GROUP BY p.row_id, p.chunk_id, p.position, p.length),
+head AS (
+    SELECT partial.row_id, partial.score FROM (
+        SELECT DISTINCT ON (chunk_id) row_id, score FROM partial ORDER BY chunk_id, score DESC) partial
+    ORDER BY partial.score DESC LIMIT %(k)s),
 floor AS (
-    SELECT coalesce((SELECT max(score) AS best FROM partial GROUP BY chunk_id
-                     ORDER BY best DESC LIMIT 1 OFFSET %(k)s - 1), 0) AS score),
+    SELECT CASE WHEN count(*) < %(k)s THEN 0 ELSE min(partial.score + {_REST_SCORE}) END AS score
+    FROM head partial),
 complete AS (
-    SELECT partial.chunk_id, partial.position, partial.score + coalesce(
-               (SELECT sum({_TERM_SCORE}) FROM w JOIN postings p
-                ON p.term = w.term AND p.row_id = partial.row_id WHERE NOT w.essential), 0) AS score
-    FROM partial, floor WHERE partial.score + %(rest)s >= floor.score),
+    SELECT partial.chunk_id, partial.position, partial.score + {_REST_SCORE} AS score
+    FROM partial, floor WHERE partial.score + {_ROW_BOUND} >= floor.score),
 best AS (SELECT DISTINCT ON (chunk_id) chunk_id, position, score FROM complete
          ORDER BY chunk_id, score DESC, position)
 SELECT chunk_id, position, score FROM best ORDER BY score DESC, chunk_id LIMIT %(k)s
@@ -143,7 +162,7 @@ SELECT chunk_id, position, score FROM best ORDER BY score DESC, chunk_id LIMIT %
 """
 # Terms in more than this share of rows start out non-essential (a first guess: the result
 # proves itself exact or the search is repeated with a bound it can meet).
-_COMMON = 0.02
+_COMMON = 0.1
 
 
 class DatabaseUnavailableError(IndexStoreError):
@@ -509,6 +528,7 @@ class PostgresWriter:
         row_ids = _next_ids(conn, "row_ids", len(positions))
         vectors = index.vectors
         df: Counter[str] = Counter()
+        max_tf: dict[str, int] = {}
         with conn.cursor().copy(
                 "COPY match_rows (id, chunk_id, position, key, tokens, length, category, kind, "
                 "valid_from, valid_to, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
@@ -520,7 +540,9 @@ class PostgresWriter:
                 chunk = index.chunks[row.chunk]
                 position_in_chunk = seen[row.chunk]
                 seen[row.chunk] += 1
-                df.update(set(row.tokens))
+                for term, tf in Counter(row.tokens).items():
+                    df[term] += 1
+                    max_tf[term] = max(tf, max_tf.get(term, 0))
                 copy.write_row((row_id, id_of[row.chunk], position_in_chunk, row.key, row.tokens,
                                 len(row.tokens), chunk.category, chunk.kind.value, chunk.valid_from,
                                 chunk.valid_to, vectors[r]))
@@ -535,12 +557,13 @@ class PostgresWriter:
                 for term, tf in Counter(row.tokens).items():
                     copy.write_row((term, row_id, tf, len(row.tokens), id_of[row.chunk], position_in_chunk,
                                     chunk.category, chunk.kind.value, chunk.valid_from, chunk.valid_to))
-        conn.execute("CREATE TEMP TABLE df_delta (term text, n int) ON COMMIT DROP")
-        with conn.cursor().copy("COPY df_delta (term, n) FROM STDIN") as copy:
+        conn.execute("CREATE TEMP TABLE df_delta (term text, n int, max_tf int) ON COMMIT DROP")
+        with conn.cursor().copy("COPY df_delta (term, n, max_tf) FROM STDIN") as copy:
             for term, n in df.items():
-                copy.write_row((term, n))
-        conn.execute("INSERT INTO terms (term, df) SELECT term, n FROM df_delta "
-                     "ON CONFLICT (term) DO UPDATE SET df = terms.df + excluded.df")
+                copy.write_row((term, n, max_tf[term]))
+        conn.execute("INSERT INTO terms (term, df, max_tf) SELECT term, n, max_tf FROM df_delta "
+                     "ON CONFLICT (term) DO UPDATE SET df = terms.df + excluded.df, "
+                     "max_tf = greatest(terms.max_tf, excluded.max_tf)")
 
     def _refresh_stats(self) -> None:
         conn = self.conn
@@ -666,7 +689,7 @@ class PostgresIndex:
             return []
         condition, params = _filter_sql(where)
         condition = condition.replace("match_rows.", "p.")
-        idf, avgdl, df, n_rows = self._term_stats(conn, tokens)
+        idf, avgdl, df, max_tf, n_rows = self._term_stats(conn, tokens)
         known = sorted((t for t in counts if t in idf), key=lambda t: idf[t] * counts[t])
         if not known:
             return []
@@ -676,7 +699,9 @@ class PostgresIndex:
                                  {**params, "terms": known, "weights": weights, "avgdl": avgdl, "k": k,
                                   "restrict": restrict}).fetchall()
             return [ScoredChunk(ordinal=o, score=float(s), matched=p) for o, p, s in found if s > 0]
-        bounds = [w * (K1 + 1) for w in weights]  # a term's score is below weight * (k1 + 1)
+        # a term's score grows with tf and falls with row length, which is at least tf
+        bounds = [w * m * (K1 + 1) / (m + K1 * (1 - B + B * m / avgdl))
+                  for w, m in zip(weights, (max_tf[t] for t in known))]
         common = 0  # the lowest-bound terms while they are common; the rarest is always essential
         while common < len(known) - 1 and df[known[common]] > _COMMON * n_rows:
             common += 1
@@ -685,27 +710,29 @@ class PostgresIndex:
             rest = sum(bounds[:common])
             found = conn.execute(sql, {**params, "terms": known, "weights": weights, "avgdl": avgdl, "k": k,
                                        "essential": [i >= common for i in range(len(known))],
-                                       "rest": rest}).fetchall()
-            if common == 0 or (len(found) == k and found[-1][2] >= rest):
+                                       "max_tf": [max_tf[t] for t in known]}).fetchall()
+            if common == 0 or (len(found) == k and found[-1][2] > rest * (1 + 1e-9)):
                 break
             floor = found[-1][2] if len(found) == k else 0.0
             common = min(common - 1, next(i for i in range(len(known) + 1)
-                                          if i == len(known) or sum(bounds[:i + 1]) > floor))
+                                          if i == len(known) or sum(bounds[:i + 1]) * (1 + 1e-9) >= floor))
         return [ScoredChunk(ordinal=o, score=float(s), matched=p) for o, p, s in found if s > 0]
 
-    def _term_stats(self, conn: Any, tokens: Sequence[str]) -> tuple[dict[str, float], float,
+    def _term_stats(self, conn: Any, tokens: Sequence[str]) -> tuple[dict[str, float], float, dict[str, int],
                                                                       dict[str, int], int]:
-        """IDF and document frequency of the query's terms that occur in the index (the
-        embedded formula and floor), the mean row length and the number of rows."""
+        """IDF, document frequency and highest tf of the query's terms that occur in the index
+        (IDF: the embedded formula and floor), the mean row length and the number of rows."""
         key = tuple(tokens)
         n_rows, total_len, floor = conn.execute("SELECT n_rows, total_len, idf_floor FROM stats").fetchone()
-        idf, frequency = {}, {}
-        for term, df in conn.execute("SELECT term, df FROM terms WHERE term = ANY(%s)", (list(set(key)),)):
+        idf, frequency, max_tf = {}, {}, {}
+        for term, df, tf in conn.execute("SELECT term, df, max_tf FROM terms WHERE term = ANY(%s)",
+                                         (list(set(key)),)):
             value = math.log(n_rows - df + 0.5) - math.log(df + 0.5)
             idf[term] = value if value > 0 else floor
             frequency[term] = df
+            max_tf[term] = tf
         self._terms = (key, idf)
-        return idf, total_len / max(n_rows, 1), frequency, n_rows
+        return idf, total_len / max(n_rows, 1), frequency, max_tf, n_rows
 
     def _cached_idf(self, tokens: Sequence[str]) -> dict[str, float]:
         if self._terms is not None and self._terms[0] == tuple(tokens):
