@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from cs_rag.errors import InputError
-from cs_rag.evaluate import QuestionOutcome, load_questions, summarise
+from cs_rag.evaluate import EvalQuestion, QuestionOutcome, load_questions, summarise, unknown_gold_ids
 from cs_rag.types import Decision
 
 from conftest import FAQ, write_jsonl
@@ -45,9 +45,35 @@ def test_recall_mrr_ndcg_and_refusals():
 
 def test_bad_question_line_is_named(tmp_path):
     path = tmp_path / "questions.jsonl"
-    path.write_text('{"id": "1", "question": "退款"}\n{"id": "2"}\n', encoding="utf-8")
+    path.write_text('{"id": "1", "question": "退款", "gold_ids": []}\n{"id": "2", "gold_ids": []}\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"questions.jsonl:2 \(field 'question'\)"):
         load_questions(path)
+
+
+@pytest.mark.parametrize("lines, message", [
+    (['{"id": "1", "question": "退款"}'], r"questions.jsonl:1 \(field 'gold_ids'\)"),
+    (['{"id": "1", "question": "  ", "gold_ids": []}'], r"questions.jsonl:1 \(field 'question'\).*empty"),
+    (['{"id": "1", "question": "退款", "gold_ids": []}', '{"id": "1", "question": "发票", "gold_ids": []}'],
+     r"questions.jsonl:2 \(field 'id'\).*already used on line 1"),
+    ([], r"questions.jsonl.*no questions"),
+])
+def test_questions_file_errors_name_the_line(tmp_path, lines, message):
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        load_questions(path)
+
+
+def test_unknown_gold_ids_are_those_naming_no_document_or_chunk_of_one():
+    questions = [EvalQuestion(id="a", question="q", gold_ids=["f-refund", "退换货政策#3", "f-typo"]),
+                 EvalQuestion(id="b", question="q", gold_ids=["f-typo", "其他政策#1"]),
+                 EvalQuestion(id="c", question="q", gold_ids=[])]
+    assert unknown_gold_ids(questions, {"f-refund", "退换货政策"}) == ["f-typo", "其他政策#1"]
+
+
+def test_refusal_precision_is_undefined_when_nothing_was_refused():
+    s = summarise([outcome("a", ["x"], ["x"]), outcome("b", [], ["y"])])
+    assert s["refusal_precision"] is None and s["refusal_recall"] == 0.0
 
 
 @pytest.mark.slow
@@ -70,3 +96,48 @@ def test_eval_command_on_a_folder_with_knowledge(tmp_path):
     text = subprocess.run([sys.executable, "-m", "cs_rag.cli", "eval", str(tmp_path)],
                           capture_output=True, text=True, timeout=600).stdout
     assert "MRR@10" in text and "per category" in text
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cs_rag.cli", *args], capture_output=True, text=True,
+                          timeout=900)
+
+
+@pytest.mark.slow
+def test_compare_refits_confidence_as_an_ingest_with_that_config_would(tmp_path):
+    """The second config's refusals and decisions are those of an index ingested with it,
+    not the first config's confidence applied to the second config's scores."""
+    from test_retrieval import generated_faq
+
+    entries = generated_faq()
+    write_jsonl(tmp_path / "knowledge.jsonl", entries)
+    questions = [{"id": e["id"], "question": e["similar_questions"][0], "gold_ids": [e["id"]]} for e in entries[:12]]
+    questions += [{"id": f"out-{i}", "question": q, "gold_ids": []}
+                  for i, q in enumerate(["明天会下雨吗", "帮我写首诗", "股票怎么买"])]
+    write_jsonl(tmp_path / "questions.jsonl", questions)
+    rrf = tmp_path / "rrf.toml"
+    rrf.write_text('[retrieval]\nfusion = "rrf"\n', encoding="utf-8")
+    for index, config in (("default", []), ("rrf", ["--config", str(rrf)])):
+        done = _cli(*config, "ingest", str(tmp_path / "knowledge.jsonl"), "--index", str(tmp_path / index))
+        assert done.returncode == 0, done.stderr
+    compared = _cli("eval", str(tmp_path), "--index", str(tmp_path / "default"), "--compare", str(rrf), "--json")
+    assert compared.returncode == 0, compared.stderr
+    alone = _cli("--config", str(rrf), "eval", str(tmp_path), "--index", str(tmp_path / "rrf"), "--json")
+    assert alone.returncode == 0, alone.stderr
+    got, expected = json.loads(compared.stdout)["compare"], json.loads(alone.stdout)
+    assert [r["decision"] for r in got["results"]] == [r["decision"] for r in expected["results"]]
+    assert [round(r["confidence"], 6) for r in got["results"]] == [round(r["confidence"], 6) for r in expected["results"]]
+
+
+@pytest.mark.slow
+def test_compare_refuses_a_config_that_changes_what_the_index_was_built_with(tmp_path):
+    write_jsonl(tmp_path / "knowledge.jsonl", FAQ)
+    write_jsonl(tmp_path / "questions.jsonl", [{"id": "q1", "question": "退款要等几天", "gold_ids": ["f-refund"]},
+                                               {"id": "q2", "question": "退款", "gold_ids": ["f-nothing"]}])
+    answers = tmp_path / "answers.toml"
+    answers.write_text("[index]\nfaq_answers = true\n[chunking]\nmax_tokens = 200\n", encoding="utf-8")
+    refused = _cli("eval", str(tmp_path), "--compare", str(answers))
+    assert refused.returncode == 1
+    assert "answers.toml" in refused.stderr and "chunking, index.faq_answers" in refused.stderr
+    plain = _cli("eval", str(tmp_path))
+    assert plain.returncode == 0 and "f-nothing" in plain.stderr and "name nothing in the index" in plain.stderr

@@ -66,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("dir", metavar="DIR", type=Path)
     evaluate.add_argument("--index", metavar="DIR", help="an index already built (else a temporary one)")
     evaluate.add_argument("--compare", metavar="FILE",
-                          help="a second TOML config: run both and print them side by side")
+                          help="a second TOML config: run both and print them side by side (its "
+                               "confidence is refitted under its retrieval settings; settings fixed "
+                               "at ingest must match)")
     evaluate.add_argument("--json", action="store_true",
                           help="print one JSON object (with per-question results under 'results')")
     evaluate.set_defaults(run=_eval)
@@ -200,7 +202,7 @@ def _search(args: argparse.Namespace, settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from .evaluate import load_questions, run_questions, summarise
+    from .evaluate import load_questions, run_questions, summarise, unknown_gold_ids
 
     questions_path = args.dir / "questions.jsonl"
     if not questions_path.is_file():
@@ -208,13 +210,20 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     questions = load_questions(questions_path)
     configs = [("config", settings)]
     if args.compare:
-        configs.append(("compare", load_settings(args.compare)))
+        compare = load_settings(args.compare)
+        _require_same_ingest_settings(settings, compare, args.compare)
+        configs.append(("compare", compare))
     with tempfile.TemporaryDirectory(prefix="cs-rag-eval-") as tmp:
         index_dir = Path(args.index) if args.index else _temporary_index(args.dir, Path(tmp), settings)
+        base = KnowledgeBase(index_dir, settings).retriever()
+        unknown = unknown_gold_ids(questions, set(base.index.manifest.documents))
+        if unknown:
+            print(f"warning: {len(unknown)} gold id(s) in {questions_path} name nothing in the index "
+                  f"(their questions count as misses): {', '.join(unknown[:10])}"
+                  + (" ..." if len(unknown) > 10 else ""), file=sys.stderr)
         results = {}
         for name, config in configs:
-            kb = KnowledgeBase(index_dir, config)
-            retriever = kb.retriever()
+            retriever = base if config.retrieval == settings.retrieval else _refitted(base, config)
             outcomes = run_questions(lambda q: retriever.retrieve(q, k=10), questions)
             results[name] = {**summarise(outcomes), "results": [o.model_dump(mode="json") for o in outcomes]}
     if args.json:
@@ -222,6 +231,38 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     else:
         _print_summaries(results)
     return 0
+
+
+# Settings an index is built with: a config changing them needs its own index to be compared.
+_INGEST_SECTIONS = ("embedding", "chunking", "text")
+_INGEST_INDEX_KEYS = ("backend", "faq_answers", "pg_schema")
+
+
+def _require_same_ingest_settings(settings: Settings, compare: Settings, path: str) -> None:
+    changed = [section for section in _INGEST_SECTIONS if getattr(settings, section) != getattr(compare, section)]
+    changed += [f"index.{key}" for key in _INGEST_INDEX_KEYS
+                if getattr(settings.index, key) != getattr(compare.index, key)]
+    if changed:
+        raise InputError(path, f"changes settings fixed when an index is built ({', '.join(changed)}); "
+                               "ingest with `cs-rag --config` into an index of its own and run "
+                               "`cs-rag eval` on each")
+
+
+def _refitted(retriever, config: Settings):
+    """A retriever over the same index with `config`'s retrieval settings and a confidence
+    refitted under them, as an ingest with that config would fit it (the index's own
+    calibration was fitted under the settings it was ingested with)."""
+    from .calibrate import fit_calibration
+    from .index.embedded import EmbeddedIndex
+    from .retrieve import HybridRetriever
+
+    if not isinstance(retriever.index, EmbeddedIndex):
+        print("warning: --compare keeps the index's calibration on PostgreSQL: refusal and decision "
+              "figures of the second config are those of the first config's confidence", file=sys.stderr)
+        return retriever
+    calibration = fit_calibration(retriever.index, retriever.tokenizer, retriever.embedder, config.retrieval)
+    return HybridRetriever(retriever.index, retriever.tokenizer, retriever.embedder, config.retrieval,
+                           calibration or retriever.calibration)  # too few entries to fit: the default, as at ingest
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -416,13 +457,24 @@ def _print_summaries(results: dict[str, dict]) -> None:
         if len(names) == 2 and all(isinstance(v, (int, float)) for v in values):
             row += f"{values[1] - values[0]:+12.3f}"
         print(row)
-    print("\nper category (first config)")
-    for category, metrics in results[names[0]]["per_category"].items():
-        print("  " + category.ljust(22) + "  ".join(f"{k} {_fmt(v)}" for k, v in metrics.items()))
+    for name in names:
+        print(f"\nper category ({name})")
+        for category, metrics in results[name]["per_category"].items():
+            print("  " + _pad(category, 22) + "  ".join(f"{k} {_fmt(v)}" for k, v in metrics.items()))
 
 
 def _fmt(value) -> str:
+    if value is None:
+        return "n/a"
     return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _pad(text: str, width: int) -> str:
+    """`text` padded to `width` terminal columns (a CJK character takes two)."""
+    import unicodedata
+
+    columns = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(width - columns, 1)
 
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from .errors import InputError
 from .ingest.faq import parse_jsonl
@@ -19,13 +19,20 @@ CUTOFFS = (1, 5, 10)
 
 
 class EvalQuestion(BaseModel):
-    """A labelled question: `gold_ids` name FAQ entries, chunks or documents; empty means the
-    knowledge cannot answer it."""
+    """A labelled question: `gold_ids` (required) name FAQ entries, chunks or documents; empty
+    means the knowledge cannot answer it."""
 
-    id: str
+    id: str = Field(min_length=1)
     question: str
-    gold_ids: list[str] = Field(default_factory=list)
+    gold_ids: list[str]
     category: str | None = None
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the question is empty")
+        return value
 
 
 class QuestionOutcome(BaseModel):
@@ -44,21 +51,44 @@ class QuestionOutcome(BaseModel):
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:
-    """Questions from a questions.jsonl; a bad line raises InputError naming it."""
-    out = []
+    """Questions from a questions.jsonl; a bad line, a repeated id or a file without questions
+    raises InputError naming it."""
+    out: list[EvalQuestion] = []
+    first_line: dict[str, int] = {}
     for line, record in parse_jsonl(path, str(path)):
         try:
-            out.append(EvalQuestion.model_validate(record))
+            question = EvalQuestion.model_validate(record)
         except ValidationError as exc:
             first = exc.errors()[0]
             raise InputError(str(path), first["msg"], line=line,
                              field=".".join(str(p) for p in first["loc"])) from None
+        if question.id in first_line:
+            raise InputError(str(path), f"id {question.id!r} was already used on line "
+                                        f"{first_line[question.id]}", line=line, field="id")
+        first_line[question.id] = line
+        out.append(question)
+    if not out:
+        raise InputError(str(path), "no questions")
     return out
+
+
+def unknown_gold_ids(questions: Sequence[EvalQuestion], documents: set[str]) -> list[str]:
+    """Gold ids naming neither a document of the index nor a chunk (`<document>#<n>`) of one:
+    usually a typo, and every question citing one can only count as a miss."""
+    unknown = []
+    for q in questions:
+        for gold in q.gold_ids:
+            if gold not in documents and gold.rsplit("#", 1)[0] not in documents and gold not in unknown:
+                unknown.append(gold)
+    return unknown
 
 
 def run_questions(retrieve: Callable[[str], Retrieval],
                   questions: Sequence[EvalQuestion]) -> list[QuestionOutcome]:
-    """Retrieve every question (top 10) and record the outcome."""
+    """Retrieve every question (top 10) and record the outcome. The first question is also
+    run once untimed beforehand, so model warm-up is not counted as latency."""
+    if questions:
+        retrieve(questions[0].question)
     outcomes = []
     for q in questions:
         started = time.perf_counter()
@@ -85,7 +115,7 @@ def summarise(outcomes: Sequence[QuestionOutcome]) -> dict:
     refused = [o for o in outcomes if o.decision is Decision.NONE]
     if out_scope:
         correct = sum(1 for o in refused if not o.gold_ids)
-        summary["refusal_precision"] = correct / len(refused) if refused else 0.0
+        summary["refusal_precision"] = correct / len(refused) if refused else None  # nothing refused
         summary["refusal_recall"] = correct / len(out_scope)
     if in_scope:
         summary["R@1_with_refusal"] = sum(1 for o in in_scope if o.rank == 1 and o.decision is not
