@@ -43,6 +43,11 @@ def test_ingest_and_search_json(tmp_path, knowledge_dir):
     assert hits[0]["source"].endswith("faq.jsonl")
     text = cs_rag("search", "耳机拆封能退吗", "--index", index).stdout
     assert "退换货政策 > 不支持退货的商品" in text
+    policy = json.loads(cs_rag("search", "退款要几天才到账", "--index", index, "--json", "--kind", "policy").stdout)
+    assert policy and {h["kind"] for h in policy} == {"policy"}
+    both = json.loads(cs_rag("search", "退款要几天才到账", "--index", index, "--json",
+                             "--kind", "faq", "--category", "支付").stdout)
+    assert both and {(h["kind"], h["category"]) for h in both} == {("faq", "支付")}
 
 
 def test_bad_input_exits_non_zero_naming_the_file(tmp_path, knowledge_dir):

@@ -14,6 +14,7 @@ from .config import Settings, load_settings
 from .errors import CsRagError, InputError
 from .index.base import SearchFilter
 from .knowledge_base import KnowledgeBase
+from .types import DocumentKind
 
 EXIT_ERROR = 1
 _PROGRESS_MIN_TEXTS = 200  # below this an ingest is quick; a bar would only flicker
@@ -54,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--index", required=True, metavar="DIR")
     search.add_argument("-k", type=int, default=10, help="number of hits (default 10)")
     search.add_argument("--category", action="append", help="only this category (repeatable)")
+    search.add_argument("--kind", action="append", choices=[k.value for k in DocumentKind],
+                        help="only this kind of knowledge: faq, policy or passage (repeatable)")
     search.add_argument("--json", action="store_true", help="print a JSON list of hits")
     search.set_defaults(run=_search)
 
@@ -187,7 +190,10 @@ def _ingest(args: argparse.Namespace, settings) -> int:
 
 
 def _search(args: argparse.Namespace, settings) -> int:
-    where = SearchFilter(categories=set(args.category)) if args.category else None
+    where = None
+    if args.category or args.kind:
+        where = SearchFilter(categories=set(args.category) if args.category else None,
+                             kinds={DocumentKind(k) for k in args.kind} if args.kind else None)
     hits = KnowledgeBase(args.index, settings).search(args.query, k=args.k, where=where)
     if args.json:
         print(json.dumps([h.model_dump(mode="json") for h in hits], ensure_ascii=False, indent=1))
