@@ -117,13 +117,13 @@ _REST_SCORE = f"""coalesce((SELECT sum({_TERM_SCORE}) FROM w JOIN postings p
                          ON p.term = w.term AND p.row_id = partial.row_id WHERE NOT w.essential), 0)"""
 
 # The top k chunks by BM25 (best row per chunk), MaxScore style. {filter} is replaced by the
-# filter SQL over postings columns; terms/weights are the query's known terms, `essential`
-# marks those whose postings are read in full, `rest` is the sum of the other terms' upper
-# bounds. Rows holding an essential term are scored on those terms; the best row of each of
-# the k best chunks so far is scored in full, and the lowest of those k scores is the floor
-# (no lower than the true k-th score); only rows whose bound (_ROW_BOUND) reaches it get the
-# other terms' scores added. Exact when rest = 0 or when the k-th score returned is above
-# rest (a row without an essential term scores at most rest): the caller checks.
+# filter SQL over postings columns; terms/weights/max_tf are the query's known terms, their
+# idf * occurrences and highest tf; `essential` marks those whose postings are read in full.
+# Rows holding an essential term are scored on those terms; the best row of each of the k
+# best chunks so far is scored in full, and the lowest of those k scores is the floor (no
+# higher than the true k-th score); only rows whose bound (_ROW_BOUND) reaches it get the
+# other terms' scores added. Rows holding no essential term are never seen: the caller
+# checks that they cannot reach the k-th score returned.
 _KEYWORD_SQL = f"""
 WITH w(term, weight, essential, max_tf) AS (
     SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[], %(essential)s::bool[],
@@ -535,25 +535,23 @@ class PostgresWriter:
             copy.set_types(["int8", "int8", "int4", "text", "text[]", "int4", "text", "text",
                             "date", "date", "vector"])
             seen: Counter[int] = Counter()  # rows are grouped by chunk: position = rows seen so far
+            in_chunk = []
             for row_id, r in zip(row_ids, positions):
                 row = index.rows[r]
                 chunk = index.chunks[row.chunk]
-                position_in_chunk = seen[row.chunk]
+                in_chunk.append(seen[row.chunk])
                 seen[row.chunk] += 1
                 for term, tf in Counter(row.tokens).items():
                     df[term] += 1
                     max_tf[term] = max(tf, max_tf.get(term, 0))
-                copy.write_row((row_id, id_of[row.chunk], position_in_chunk, row.key, row.tokens,
+                copy.write_row((row_id, id_of[row.chunk], in_chunk[-1], row.key, row.tokens,
                                 len(row.tokens), chunk.category, chunk.kind.value, chunk.valid_from,
                                 chunk.valid_to, vectors[r]))
         with conn.cursor().copy("COPY postings (term, row_id, tf, length, chunk_id, position, category, "
                                 "kind, valid_from, valid_to) FROM STDIN") as copy:
-            seen.clear()
-            for row_id, r in zip(row_ids, positions):
+            for row_id, r, position_in_chunk in zip(row_ids, positions, in_chunk):
                 row = index.rows[r]
                 chunk = index.chunks[row.chunk]
-                position_in_chunk = seen[row.chunk]
-                seen[row.chunk] += 1
                 for term, tf in Counter(row.tokens).items():
                     copy.write_row((term, row_id, tf, len(row.tokens), id_of[row.chunk], position_in_chunk,
                                     chunk.category, chunk.kind.value, chunk.valid_from, chunk.valid_to))
@@ -677,12 +675,13 @@ class PostgresIndex:
                  restrict: list[int] | None = None) -> list[ScoredChunk]:
         """The top k chunks by BM25, exactly as a full scoring would rank them.
 
-        Common terms (in more than _COMMON of the rows) are first left to the rows the rare
-        terms find (see _KEYWORD_SQL). A common-terms-only row scores below `rest`, so the
-        result is exact when k chunks come back and the k-th scores at least `rest`;
-        otherwise the search runs again with only as many of the lowest-bound terms
-        non-essential as that k-th score (a lower bound of the true one) allows, which the
-        second result then meets, or with every term essential.
+        Common terms (in more than _COMMON of the rows) are first non-essential: left to the
+        rows the other terms find (see _KEYWORD_SQL). A row holding only non-essential terms
+        scores at most `rest`, the sum of their bounds, so the result is exact when k chunks
+        come back and the k-th scores above `rest`; otherwise the search runs again with only
+        as many of the lowest-weight terms non-essential as that k-th score (a lower bound of
+        the true one) allows, which the second result then meets, or with every term essential.
+        `restrict` scores only the rows of those chunks, every term.
         """
         counts = Counter(tokens)
         if k <= 0 or not counts:
@@ -702,7 +701,7 @@ class PostgresIndex:
         # a term's score grows with tf and falls with row length, which is at least tf
         bounds = [w * m * (K1 + 1) / (m + K1 * (1 - B + B * m / avgdl))
                   for w, m in zip(weights, (max_tf[t] for t in known))]
-        common = 0  # the lowest-bound terms while they are common; the rarest is always essential
+        common = 0  # the lowest-weight terms while they are common; the highest is always essential
         while common < len(known) - 1 and df[known[common]] > _COMMON * n_rows:
             common += 1
         sql = _KEYWORD_SQL.replace("{filter}", condition)
