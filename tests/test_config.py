@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from cs_rag.config import load_settings
+from cs_rag.config import Fusion, load_settings
 from cs_rag.errors import ConfigError
 
 
@@ -64,3 +64,14 @@ def test_missing_or_broken_file(tmp_path: Path):
     broken.write_text("[embedding\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(broken, environ={})
+
+
+def test_fusion_is_checked_when_settings_load(tmp_path: Path):
+    path = tmp_path / "cs_rag.toml"
+    path.write_text('[retrieval]\nfusion = "ZScore"\n', encoding="utf-8")
+    assert load_settings(path, environ={}).retrieval.fusion is Fusion.ZSCORE
+    path.write_text('[retrieval]\nfusion = "bogus"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"retrieval\.fusion.*unknown fusion 'bogus'; one of: rrf, weighted, zscore$"):
+        load_settings(path, environ={})
+    with pytest.raises(ConfigError, match=r"CS_RAG_RETRIEVAL_FUSION.*one of: rrf, weighted, zscore$"):
+        load_settings(environ={"CS_RAG_RETRIEVAL_FUSION": "magic"})

@@ -1,6 +1,6 @@
 """cs_rag: customer-service answers from a company's own knowledge, Chinese first."""
 
-from .config import Settings, load_settings
+from .config import Fusion, Settings, load_settings
 from .embedding import Embedder
 from .errors import (ConfigError, CsRagError, EmbeddingError, IndexMismatchError,
                      IndexStoreError, InputError, LLMError)
@@ -10,7 +10,7 @@ from .ingest.sources import collect_documents
 from .knowledge_base import KnowledgeBase
 from .llm import ChatModel
 from .pipeline import Assistant
-from .retrieve import Fusion, HybridRetriever
+from .retrieve import HybridRetriever
 from .text import Tokenizer, normalize
 from .types import (Answer, Chunk, Citation, Customer, Document, DocumentKind, FaqEntry, Flag,
                     FlagKind, Hit, IngestReport, Outcome, Routing, Section, Turn)

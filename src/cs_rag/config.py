@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,10 +57,29 @@ class TextSettings(_Section):
     synonyms: Path | None = None
 
 
-class RetrievalSettings(_Section):
-    """How BM25 and dense results are fused (see retrieve.Fusion)."""
+class Fusion(str, Enum):
+    """How the two retrievers' scores become one (`retrieval.fusion`)."""
 
-    fusion: str = "weighted"
+    RRF = "rrf"            # reciprocal rank fusion, 1/(rrf_k + rank), equal weights
+    WEIGHTED = "weighted"  # dense_weight * minmax(dense) + (1 - dense_weight) * minmax(bm25)
+    # dense_weight * z(dense) + (1 - dense_weight) * z(bm25), z = standardised over the
+    # candidates: one outlying score does not squash the others as it does under min-max
+    ZSCORE = "zscore"
+
+    @classmethod
+    def from_str(cls, value: str) -> "Fusion":
+        """The fusion named `value` (any case); ValueError naming the allowed values otherwise."""
+        try:
+            return cls(value.lower())
+        except ValueError:
+            allowed = ", ".join(m.value for m in cls)
+            raise ValueError(f"unknown fusion {value!r}; one of: {allowed}") from None
+
+
+class RetrievalSettings(_Section):
+    """How BM25 and dense results are fused."""
+
+    fusion: Fusion = Fusion.WEIGHTED
     # Unset: the measured default for the index's embedding model (retrieve.MODEL_DEFAULTS:
     # e5-small 0.8, all-MiniLM-L6-v2 0.96; 0.8 for any other model).
     dense_weight: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -84,6 +104,12 @@ class RetrievalSettings(_Section):
     # when set, the fused top `rerank_top_n` are re-ordered by it.
     rerank_model: Path | None = None
     rerank_top_n: int = Field(default=20, ge=1, le=1000)
+
+    @field_validator("fusion", mode="before")
+    @classmethod
+    def _fusion_by_name(cls, value: Any) -> Any:
+        # checked when settings load, not when the retriever is built after a long ingest
+        return Fusion.from_str(value) if isinstance(value, str) else value
 
 
 class LLMSettings(_Section):
@@ -238,4 +264,6 @@ def _as_config_error(exc: ValidationError, origins: dict[tuple[str, str], str]) 
     first = exc.errors()[0]
     loc = tuple(str(p) for p in first["loc"])
     key = origins.get(loc[:2], ".".join(loc)) if len(loc) >= 2 else ".".join(loc)
-    return ConfigError(key, first["msg"])
+    # a validator's own ValueError already says what is wrong; pydantic prefixes "Value error, "
+    problem = str(first["ctx"]["error"]) if first["type"] == "value_error" else first["msg"]
+    return ConfigError(key, problem)

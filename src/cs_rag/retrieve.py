@@ -5,16 +5,15 @@ from __future__ import annotations
 import importlib.resources
 import re
 import time
-from enum import Enum
 from typing import NamedTuple
 
 import numpy as np
 
-from .config import RetrievalSettings
+from .config import Fusion, RetrievalSettings
 from .confidence import FEATURES, Calibration
 from .e5_convert import E5_MODEL_NAME
 from .embedding import MINILM_MODEL_NAME, Embedder
-from .errors import ConfigError, IndexMismatchError
+from .errors import IndexMismatchError
 from .index.base import Index, ScoredChunk, SearchFilter
 from .rerank import CrossEncoderReranker, Reranker
 from .text import Tokenizer, normalize
@@ -37,24 +36,6 @@ class FusionDefaults(NamedTuple):
 MODEL_DEFAULTS = {E5_MODEL_NAME: FusionDefaults(0.8, 0.0),
                   MINILM_MODEL_NAME: FusionDefaults(0.96, 0.5)}
 OTHER_MODEL_DEFAULTS = FusionDefaults(0.8, 0.0)
-
-
-class Fusion(str, Enum):
-    """How the two retrievers' scores become one."""
-
-    RRF = "rrf"            # reciprocal rank fusion, 1/(rrf_k + rank), equal weights
-    WEIGHTED = "weighted"  # dense_weight * minmax(dense) + (1 - dense_weight) * minmax(bm25)
-    # dense_weight * z(dense) + (1 - dense_weight) * z(bm25), z = standardised over the
-    # candidates: one outlying score does not squash the others as it does under min-max
-    ZSCORE = "zscore"
-
-    @classmethod
-    def from_str(cls, value: str) -> "Fusion":
-        try:
-            return cls(value.lower())
-        except ValueError:
-            allowed = ", ".join(m.value for m in cls)
-            raise ConfigError("retrieval.fusion", f"unknown fusion {value!r}; one of: {allowed}") from None
 
 
 def default_calibration() -> Calibration:
@@ -81,7 +62,7 @@ class HybridRetriever:
         self.tokenizer = tokenizer
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
-        self.fusion = Fusion.from_str(self.settings.fusion)
+        self.fusion = self.settings.fusion
         defaults = MODEL_DEFAULTS.get(embedder.name if embedder is not None else "", OTHER_MODEL_DEFAULTS)
         self.dense_weight = (defaults.dense_weight if self.settings.dense_weight is None
                              else self.settings.dense_weight)
