@@ -1,5 +1,6 @@
 """Settings: defaults, TOML, environment precedence, errors naming the key."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -32,14 +33,20 @@ def test_dictionary_paths_are_relative_to_the_config_file(tmp_path: Path):
 def test_bad_toml_value_names_the_key(tmp_path: Path):
     path = tmp_path / "cs_rag.toml"
     path.write_text("[embedding]\nbatch_size = 0\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"embedding\.batch_size"):
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: embedding\.batch_size: Input should be greater"):
         load_settings(path, environ={})
 
 
-def test_unknown_toml_key_names_the_key(tmp_path: Path):
+def test_unknown_toml_key_names_the_file_the_key_and_the_known_keys(tmp_path: Path):
     path = tmp_path / "cs_rag.toml"
     path.write_text("[chunking]\nmax_token = 10\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"chunking\.max_token"):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert str(caught.value) == (f"{path}: chunking.max_token: unknown setting; "
+                                 "chunking has: max_tokens, overlap_tokens")
+    assert (caught.value.source, caught.value.key) == (str(path), "chunking.max_token")
+    path.write_text("[chunkng]\nmax_tokens = 10\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: chunkng: unknown section; sections: answer, chunking, "):
         load_settings(path, environ={})
 
 
@@ -49,7 +56,8 @@ def test_bad_environment_value_names_the_variable():
 
 
 def test_unknown_environment_key_in_a_section_is_an_error():
-    with pytest.raises(ConfigError, match="CS_RAG_EMBEDDING_MODLE"):
+    with pytest.raises(ConfigError, match="^setting 'CS_RAG_EMBEDDING_MODLE': unknown setting; "
+                                          "embedding has: batch_size, cache_dir, model, threads$"):
         load_settings(environ={"CS_RAG_EMBEDDING_MODLE": "x"})
 
 
@@ -57,13 +65,20 @@ def test_variables_of_other_parts_are_ignored():
     assert load_settings(environ={"CS_RAG_API_KEYS": "k1,k2"}).embedding.model == "auto"
 
 
-def test_missing_or_broken_file(tmp_path: Path):
-    with pytest.raises(ConfigError, match="not found"):
-        load_settings(tmp_path / "nope.toml", environ={})
+def test_missing_or_broken_file_is_named_with_what_is_wrong(tmp_path: Path):
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(missing, environ={})
+    assert str(caught.value) == f"{missing}: cannot read the config file: No such file or directory"
+    assert caught.value.key is None
     broken = tmp_path / "broken.toml"
-    broken.write_text("[embedding\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="not valid TOML"):
+    broken.write_text("[embedding]\nbatch_size = 8\nmodel e5-small\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(broken))}: TOML syntax error: .*\(at line 3, column 7\)$"):
         load_settings(broken, environ={})
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes('[llm]\nmodel = "caf\u00e9"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(latin1))}: the config file is not UTF-8 text$"):
+        load_settings(latin1, environ={})
 
 
 def test_fusion_is_checked_when_settings_load(tmp_path: Path):

@@ -1,8 +1,8 @@
 """Settings from a TOML file plus CS_RAG_<SECTION>_<KEY> environment variables, validated.
 
 Precedence: defaults < TOML file < environment. A bad value raises ConfigError naming the
-key as written by the user (`embedding.batch_size` in the file, `CS_RAG_EMBEDDING_BATCH_SIZE`
-in the environment).
+key as written by the user (`c.toml: embedding.batch_size` for the file,
+`CS_RAG_EMBEDDING_BATCH_SIZE` for the environment).
 """
 
 from __future__ import annotations
@@ -220,17 +220,19 @@ def load_settings(path: str | Path | None = None,
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise _as_config_error(exc, origins) from None
+        raise _as_config_error(exc, origins, None if path is None else str(path)) from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(str(path), "config file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(None, f"cannot read the config file: {exc.strerror}", source=str(path)) from None
+    except UnicodeDecodeError:
+        raise ConfigError(None, "the config file is not UTF-8 text", source=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:  # its message ends "(at line N, column M)"
+        raise ConfigError(None, f"TOML syntax error: {exc}", source=str(path)) from None
     base = path.resolve().parent
     # files named in the config are relative to the config file, not the cwd
     for section, keys in (("text", ("user_dict", "stopwords", "synonyms")),
@@ -252,18 +254,36 @@ def _place_env_var(name: str, value: str, data: dict[str, Any]) -> tuple[str, st
         prefix = section + "_"
         if rest.startswith(prefix):
             key = rest[len(prefix):]
-            fields = Settings.model_fields[section].annotation.model_fields  # type: ignore[union-attr]
-            if key not in fields:
-                raise ConfigError(name, f"unknown setting; {section} has: {', '.join(sorted(fields))}")
+            if key not in _section_fields(section):
+                raise ConfigError(name, _unknown((section, key)))
             data.setdefault(section, {})[key] = value
             return section, key
     return None
 
 
-def _as_config_error(exc: ValidationError, origins: dict[tuple[str, str], str]) -> ConfigError:
+def _section_fields(section: str) -> list[str]:
+    return list(Settings.model_fields[section].annotation.model_fields)  # type: ignore[union-attr]
+
+
+def _unknown(loc: tuple[str, ...]) -> str:
+    """What to say about an unknown section (loc of one part) or setting (two parts)."""
+    if len(loc) == 1:
+        return f"unknown section; sections: {', '.join(sorted(Settings.model_fields))}"
+    return f"unknown setting; {loc[0]} has: {', '.join(sorted(_section_fields(loc[0])))}"
+
+
+def _as_config_error(exc: ValidationError, origins: dict[tuple[str, str], str],
+                     source: str | None) -> ConfigError:
+    """The first validation error, naming the environment variable that set the value, or
+    else the dotted key in `source` (the config file)."""
     first = exc.errors()[0]
     loc = tuple(str(p) for p in first["loc"])
-    key = origins.get(loc[:2], ".".join(loc)) if len(loc) >= 2 else ".".join(loc)
-    # a validator's own ValueError already says what is wrong; pydantic prefixes "Value error, "
-    problem = str(first["ctx"]["error"]) if first["type"] == "value_error" else first["msg"]
-    return ConfigError(key, problem)
+    if first["type"] == "extra_forbidden":
+        problem = _unknown(loc)
+    elif first["type"] == "value_error":  # a validator's own message, without pydantic's prefix
+        problem = str(first["ctx"]["error"])
+    else:
+        problem = first["msg"]
+    if loc[:2] in origins:
+        return ConfigError(origins[loc[:2]], problem)
+    return ConfigError(".".join(loc), problem, source=source)

@@ -1,7 +1,7 @@
 """The cs_rag exception tree: one base class, a few leaves callers really catch.
 
     CsRagError
-    ├── ConfigError            a setting is missing or invalid (names the key)
+    ├── ConfigError            a setting is missing or invalid (names the key and its file)
     ├── InputError             a knowledge file is unreadable or malformed (names file and line/row/field)
     ├── EmbeddingError         the embedding model cannot be built or loaded
     ├── IndexStoreError        an index directory is missing, corrupt or incompatible
@@ -17,11 +17,21 @@ class CsRagError(Exception):
 
 
 class ConfigError(CsRagError):
-    """A setting is missing or invalid; the message names the key."""
+    """A setting is missing or invalid, or a config file cannot be used.
 
-    def __init__(self, key: str, problem: str) -> None:
+    `key` is the setting as the user wrote it (a dotted key, an environment variable), None
+    when the whole file is at fault; `source` is the config file the value came from, if any.
+    The message names both: "c.toml: retrieval.fusion: ...", "c.toml: ..." or "setting 'KEY': ...".
+    """
+
+    def __init__(self, key: str | None, problem: str, *, source: str | None = None) -> None:
         self.key = key
-        super().__init__(f"setting {key!r}: {problem}")
+        self.source = source
+        if source is None:
+            message = f"setting {key!r}: {problem}"
+        else:
+            message = f"{source}: {problem}" if key is None else f"{source}: {key}: {problem}"
+        super().__init__(message)
 
 
 class InputError(CsRagError):
