@@ -18,6 +18,7 @@ from cs_rag.knowledge_base import KnowledgeBase
 from cs_rag.llm import ChatModel
 from cs_rag.pipeline import Assistant
 from cs_rag.types import Answer, Customer, FlagKind, Outcome, Routing, Turn
+from conftest import FAQ, write_jsonl
 from scripted_openai import ScriptedOpenAI
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
@@ -241,3 +242,52 @@ def test_a_follow_up_after_small_talk_refers_to_the_last_real_question(assistant
                Turn(role="user", content="好的谢谢"), Turn(role="assistant", content="不客气")]
     answer = assistant.answer("那运费呢？", history)
     assert answer.trace["rewrite"]["question"].startswith("我想退货怎么办")
+
+
+# ---- retrieval-only FAQ entries ("answer": null) ------------------------------------------
+
+ANSWERLESS = [
+    {"id": "f-giftcard", "question": "礼品卡可以退款吗", "similar_questions": ["礼品卡能退吗"], "answer": None},
+    # the same question as f-refund, as an evaluation set's retrieval-only copy would be
+    {"id": "f-refund-copy", "question": "退款多久到账", "similar_questions": ["退款要等几天"], "answer": None},
+]
+
+
+@pytest.fixture(scope="module")
+def answerless_kb(tmp_path_factory, settings) -> KnowledgeBase:
+    folder = tmp_path_factory.mktemp("answerless")
+    write_jsonl(folder / "faq.jsonl", FAQ + ANSWERLESS)
+    kb = KnowledgeBase(folder / "index", settings)
+    kb.ingest([folder / "faq.jsonl"])
+    return kb
+
+
+def test_a_best_hit_without_an_answer_is_refused_not_answered(answerless_kb):
+    assistant = Assistant(answerless_kb, chat_model=None)
+    answer = assistant.answer("礼品卡可以退款吗")
+    hits = answer.trace["retrieval"]["hits"]
+    assert hits[0]["id"] == "f-giftcard" and hits[0]["confidence"] >= 0.9  # matched, but no answer
+    assert answer.outcome is Outcome.REFUSED and not answer.citations
+    assert answer.text == assistant.prompts.phrases("zh").refusal  # no opening or closing around it
+    assert answer.confidence < 0.5  # the best answerable hit's (f-refund, about another question)
+    assert "f-giftcard" in answer.trace["answerless_hits"]
+
+
+def test_an_answered_copy_of_an_answerless_best_hit_answers(answerless_kb):
+    answer = Assistant(answerless_kb, chat_model=None).answer("退款多久到账")
+    assert answer.trace["retrieval"]["hits"][0]["id"] in {"f-refund", "f-refund-copy"}
+    assert answer.outcome is Outcome.ANSWERED and answer.confidence >= 0.5
+    assert [c.id for c in answer.citations] == ["f-refund"] and "原路退回" in answer.text
+
+
+def test_the_llm_is_given_no_answerless_entry_as_evidence(answerless_kb):
+    with ScriptedOpenAI(["ok:退款审核通过后3-5个工作日到账[1]"]) as api:
+        answer = _llm(answerless_kb, api).answer("退款多久到账")
+        evidence = api.chat_requests[0].body["messages"][1]["content"]
+    assert [c.id for c in answer.citations] == ["f-refund"]
+    assert set(answer.trace["answerless_hits"]) == {"f-giftcard", "f-refund-copy"}  # both among the hits
+    assert evidence.count("] 退款多久到账") == 1 and "原路退回" in evidence and "礼品卡" not in evidence
+    with ScriptedOpenAI(["ok:不应被调用"]) as api:
+        refused = _llm(answerless_kb, api).answer("礼品卡可以退款吗")
+        assert not api.chat_requests
+    assert refused.outcome is Outcome.REFUSED

@@ -8,7 +8,9 @@ default; the guard checks the draft against its evidence; the strictest routing 
 
 Outcome rules: the guard asking for a person (the customer asked, threatened escalation, or is
 very angry) gives `handoff`; otherwise retrieval's decision gives `answered`, `clarify` or
-`refused`. An LLM failure never loses the question: the extractive default answers and an
+`refused`. A hit with no answer text (a retrieval-only FAQ entry) is never sent or cited: when
+it is the best, the next hit answers only if more likely right than wrong, else the reply is
+a refusal. An LLM failure never loses the question: the extractive default answers and an
 `llm_error` flag sends the reply to review.
 """
 
@@ -35,6 +37,11 @@ from .types import (Answer, Citation, Customer, Decision, Flag, FlagKind, Hit, O
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 MAX_QUESTION_CHARS = 2000
 TRACE_HITS = 5
+# When the best hit has no answer text, another hit answers in its place only if this likely
+# right (as well as above the answer threshold). The threshold alone is set to refuse few right
+# answers (calibrate.MAX_FALSE_REFUSALS), so it lets through hits right one time in ten; a
+# stand-in for an entry that matched but cannot answer must be more likely right than wrong.
+STAND_IN_CONFIDENCE = 0.5
 _UNSET = object()
 
 
@@ -103,6 +110,8 @@ class Assistant:
             for stage, ms in retrieval.timings_ms.items():
                 timings[f"retrieve.{stage}"] = ms
         trace["retrieval"] = _retrieval_trace(retrieval)
+        if retrieval.decision is Decision.ANSWER:
+            retrieval = self._answerable(retrieval, trace)
         if message.suggested_script:
             trace["suggested_script"] = message.suggested_script
 
@@ -169,6 +178,23 @@ class Assistant:
                                 "why": "the rewrite only found the previous question's answer"}
             return self.knowledge_base.retrieve(rewrite.original, k=k)
         return retrieval
+
+    def _answerable(self, retrieval: Retrieval, trace: dict) -> Retrieval:
+        """`retrieval` without the hits that have no answer text (retrieval-only FAQ entries,
+        `"answer": null`): nothing of theirs can be sent, given to the LLM or cited. When the
+        best hit was one, the best hit left answers only if its own calibrated confidence
+        reaches the answer threshold and STAND_IN_CONFIDENCE, else the decision becomes NONE
+        (a refusal); either way the confidence is that hit's."""
+        hits = [hit for hit in retrieval.hits if hit.text.strip()]
+        if len(hits) == len(retrieval.hits):
+            return retrieval
+        trace["answerless_hits"] = [hit.id for hit in retrieval.hits if not hit.text.strip()]
+        if hits and hits[0].id == retrieval.hits[0].id:
+            return retrieval.model_copy(update={"hits": hits})
+        confidence = (hits[0].confidence or 0.0) if hits else 0.0
+        threshold = max(self.knowledge_base.retriever().calibration.answer_threshold, STAND_IN_CONFIDENCE)
+        decision = Decision.ANSWER if hits and confidence >= threshold else Decision.NONE
+        return retrieval.model_copy(update={"hits": hits, "confidence": confidence, "decision": decision})
 
     def _rewrite(self, question: str, turns: list[Turn], language: str, trace: dict) -> Rewrite:
         rewrite = rewrite_followup(question, turns)
