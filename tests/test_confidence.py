@@ -1,5 +1,7 @@
 """Logistic confidence models and decisions."""
 
+import json
+
 import numpy as np
 
 from cs_rag.confidence import Calibration, LogisticModel
@@ -35,12 +37,18 @@ def test_decisions_and_json_round_trip(tmp_path):
     path = tmp_path / "calibration.json"
     calibration.save(path)
     assert Calibration.load(path) == calibration
+    older = json.loads(path.read_text(encoding="utf-8"))
+    del older["embedding_model"]  # saved before the model was recorded
+    path.write_text(json.dumps(older), encoding="utf-8")
+    assert Calibration.load(path).embedding_model == ""
 
 
 def test_shipped_calibration_matches_the_features_computed():
     from cs_rag.confidence import FEATURES
+    from cs_rag.e5_convert import E5_MODEL_NAME
     from cs_rag.retrieve import default_calibration
 
     shipped = default_calibration()
     assert tuple(shipped.features) == FEATURES
+    assert shipped.embedding_model == E5_MODEL_NAME  # fitted on knowledge/, embedded by "auto"
     assert len(shipped.top1.coef) == len(FEATURES) == len(shipped.top3.coef)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
 
 from cs_rag import KnowledgeBase
+from cs_rag.calibrate import MIN_ENTRIES
 from cs_rag.config import Settings
+from cs_rag.e5_convert import E5_MODEL_NAME
 from cs_rag.errors import IndexMismatchError, InputError
 from cs_rag.index.versions import current_version
 from cs_rag.types import DocumentKind
@@ -179,6 +182,22 @@ def test_auto_model_follows_the_knowledge_language_and_an_explicit_model_wins(tm
     kept = KnowledgeBase(tmp_path / "en-e5-index", pinned)
     kept.ingest([english])
     assert kept.index().manifest.embedding_model == zh.index().manifest.embedding_model
+
+
+def test_a_small_knowledge_base_is_warned_when_the_shipped_calibration_is_another_models(
+        tmp_path, settings, caplog):
+    english = write_jsonl(tmp_path / "en.jsonl", ENGLISH_FAQ)  # auto: MiniLM; shipped: e5-small
+    with caplog.at_level(logging.WARNING, logger="cs_rag.knowledge_base"):
+        KnowledgeBase(tmp_path / "en-index", settings).ingest([english])
+    warnings = [r.getMessage() for r in caplog.records if "calibrat" in r.getMessage()]
+    assert len(warnings) == 1
+    assert f"for the embedding model {E5_MODEL_NAME}, not this index's all-MiniLM-L6-v2" in warnings[0]
+    assert "unreliable" in warnings[0] and f"at least {MIN_ENTRIES} FAQ entries similar questions" in warnings[0]
+    caplog.clear()
+    chinese = write_jsonl(tmp_path / "zh.jsonl", FAQ)  # as small, but e5-small as the shipped one
+    with caplog.at_level(logging.WARNING, logger="cs_rag.knowledge_base"):
+        KnowledgeBase(tmp_path / "zh-index", settings).ingest([chinese])
+    assert not [r for r in caplog.records if "calibrat" in r.getMessage()]
 
 
 ANSWERS_ON = Settings.model_validate({"index": {"faq_answers": True}})

@@ -43,6 +43,7 @@ def test_knowledge_base_calibrates_itself_at_ingest(generated_kb):
     assert (folder / "calibration.json").is_file()
     calibration = generated_kb.retriever().calibration
     assert calibration.samples >= MIN_ENTRIES
+    assert calibration.embedding_model == generated_kb.index().manifest.embedding_model
     assert 0 <= calibration.answer_threshold <= 1 and 0 <= calibration.clarify_threshold <= 1
 
 

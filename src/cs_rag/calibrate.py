@@ -130,7 +130,7 @@ def fit_calibration(index: EmbeddedIndex, tokenizer: Tokenizer, embedder: Embedd
     return Calibration(top1=model1, top3=model3, answer_threshold=answer_t, clarify_threshold=clarify_t,
                        fitted_on=f"{len(x)} carved questions from {carves} carves "
                                  f"({int((~scope).sum())} out of scope)",
-                       samples=len(x))
+                       samples=len(x), embedding_model=index.manifest.embedding_model)
 
 
 def _answer_threshold(p1: np.ndarray, correct: np.ndarray, in_scope: np.ndarray) -> float:

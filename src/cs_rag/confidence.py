@@ -65,6 +65,9 @@ class Calibration(BaseModel):
     clarify_threshold: float = Field(ge=0, le=1)
     fitted_on: str = ""
     samples: int = 0
+    # the embedding model whose scores it was fitted on: the features are that model's cosines,
+    # so another model's scores give other probabilities ("" in files saved before it was recorded)
+    embedding_model: str = ""
 
     def decide(self, p_top1: float, p_top3: float, distinct_options: int) -> Decision:
         if p_top1 >= self.answer_threshold:

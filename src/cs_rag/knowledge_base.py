@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibrate import fit_calibration
+from .calibrate import MIN_ENTRIES, fit_calibration
 from .config import PG_DSN_ENV, Settings
 from .confidence import Calibration
 from .e5_convert import E5_MODEL_NAME
@@ -27,7 +27,7 @@ from .index.postgres import PostgresIndex, PostgresStore
 from .index.versions import current_version, new_version_folder, publish, writer_lock
 from .ingest.chunks import document_chunks, has_answer_chunk
 from .ingest.sources import collect_documents
-from .retrieve import HybridRetriever
+from .retrieve import HybridRetriever, default_calibration
 from .text import Tokenizer, has_cjk
 from .types import Chunk, Document, DocumentKind, Hit, IngestReport, Retrieval, SkippedInput
 
@@ -192,10 +192,24 @@ class KnowledgeBase:
             report = IngestReport(skipped=[*collected.skipped, *plan.skipped])
             index = self._assemble(plan, old, tokenizer, embedder, report, progress)
             calibration = fit_calibration(index, tokenizer, embedder, self.settings.retrieval)
+            if calibration is None:
+                self._warn_if_shipped_calibration_is_foreign(index.manifest.embedding_model)
             commit(index, calibration, user_dict, synonyms)
         report.chunks = len(index)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _warn_if_shipped_calibration_is_foreign(self, model: str) -> None:
+        """Log a warning when the shipped calibration, which this index falls back to, was
+        fitted with another embedding model than the index's `model`."""
+        shipped = default_calibration().embedding_model
+        if shipped != model:
+            log.warning("%s: too few FAQ entries with similar questions to calibrate confidence on "
+                        "this knowledge, and the calibration shipped with cs_rag was fitted for the "
+                        "embedding model %s, not this index's %s: confidence and refusals will be "
+                        "unreliable. Give at least %d FAQ entries similar questions and ingest again, "
+                        "so that this knowledge base calibrates itself", self.index_dir, shipped,
+                        model, MIN_ENTRIES)
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[tuple[EmbeddedIndex | None, Path | None, Commit]]:
