@@ -59,8 +59,9 @@ def test_attribute_access_in_placeholder_is_refused(tmp_path):
 def test_missing_or_misordered_sections_fail(tmp_path):
     path = tmp_path / "clarify.md"
     path.write_text("## task\n{question}\n## role\nr\n## output\no\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="in that order"):
+    with pytest.raises(ConfigError, match="in that order") as error:
         load_template(path, "clarify", "zh")
+    assert str(error.value).startswith(f"{path}: needs the sections") and error.value.source == str(path)
 
 
 def test_library_reloads_an_edited_template(tmp_path):

@@ -109,12 +109,12 @@ def load_template(path: Path, use: str, language: str) -> PromptTemplate:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), f"cannot read template: {exc}") from None
+        raise ConfigError(None, f"cannot read template: {exc}", source=str(path)) from None
     headings = list(_HEADING.finditer(text))
     names = [m.group(1).strip().lower() for m in headings]
     if tuple(names) != SECTIONS:
-        raise ConfigError(str(path), f"needs the sections {', '.join('## ' + s for s in SECTIONS)} "
-                          f"in that order; found {', '.join(names) or 'none'}")
+        raise ConfigError(None, f"needs the sections {', '.join('## ' + s for s in SECTIONS)} "
+                          f"in that order; found {', '.join(names) or 'none'}", source=str(path))
     parts: dict[str, str] = {}
     for i, match in enumerate(headings):
         end = headings[i + 1].start() if i + 1 < len(headings) else len(text)
@@ -124,11 +124,12 @@ def load_template(path: Path, use: str, language: str) -> PromptTemplate:
         try:
             used = _placeholders(body)
         except ValueError as exc:
-            raise ConfigError(str(path), f"section {section}: {exc}") from None
+            raise ConfigError(None, f"section {section}: {exc}", source=str(path)) from None
         for name in used:
             if name not in allowed:
-                raise ConfigError(str(path), f"unknown placeholder {{{name}}} in section {section}; "
-                                  f"{use} templates may use {', '.join('{%s}' % a for a in sorted(allowed))}")
+                raise ConfigError(None, f"unknown placeholder {{{name}}} in section {section}; "
+                                  f"{use} templates may use {', '.join('{%s}' % a for a in sorted(allowed))}",
+                                  source=str(path))
     return PromptTemplate(use, language, path, parts)
 
 
@@ -177,22 +178,22 @@ def load_phrases(path: Path) -> Phrases:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(str(path), f"cannot read phrases: {exc}") from None
+        raise ConfigError(None, f"cannot read phrases: {exc}", source=str(path)) from None
     missing = [key for key in PHRASE_KEYS if not isinstance(data.get(key), str)]
     if missing:
-        raise ConfigError(str(path), f"missing text for {', '.join(missing)}")
+        raise ConfigError(None, f"missing text for {', '.join(missing)}", source=str(path))
     unknown = set(data) - set(PHRASE_KEYS) - {"levels"}
     if unknown:
-        raise ConfigError(str(path), f"unknown key {sorted(unknown)[0]!r}; allowed: "
-                          f"{', '.join(PHRASE_KEYS)}, [levels.<name>]")
+        raise ConfigError(None, f"unknown key {sorted(unknown)[0]!r}; allowed: "
+                          f"{', '.join(PHRASE_KEYS)}, [levels.<name>]", source=str(path))
     for key in PHRASE_KEYS:  # phrases reach customers as written: a {placeholder} would too
         if "{" in data[key] or "}" in data[key]:
-            raise ConfigError(str(path), f"{key}: phrases take no placeholders ({data[key]!r})")
+            raise ConfigError(None, f"{key}: phrases take no placeholders ({data[key]!r})", source=str(path))
     levels = data.get("levels", {})
     closings: dict[str, str] = {}
     for level, values in levels.items():
         if not isinstance(values, dict) or not isinstance(values.get("closing"), str):
-            raise ConfigError(str(path), f"[levels.{level}] needs closing = \"...\"")
+            raise ConfigError(None, f"[levels.{level}] needs closing = \"...\"", source=str(path))
         closings[level.strip().lower()] = values["closing"]
     return Phrases(**{key: data[key] for key in PHRASE_KEYS}, level_closings=closings)
 
@@ -234,8 +235,9 @@ class PromptLibrary:
         try:
             stamp = tuple(path.stat().st_mtime_ns for path in files)
         except FileNotFoundError as exc:
-            raise ConfigError(str(exc.filename), "prompt file missing: every language needs "
-                              f"{', '.join(USES)} templates and phrases.toml") from None
+            raise ConfigError(None, "prompt file missing: every language needs "
+                              f"{', '.join(USES)} templates and phrases.toml",
+                              source=str(exc.filename)) from None
         with self._lock:
             if stamp == self._stamp:
                 return
