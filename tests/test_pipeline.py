@@ -17,7 +17,8 @@ from cs_rag.errors import InputError
 from cs_rag.knowledge_base import KnowledgeBase
 from cs_rag.llm import ChatModel
 from cs_rag.pipeline import Assistant
-from cs_rag.types import Answer, Customer, FlagKind, Outcome, Routing, Turn
+from cs_rag.retrieve import distinct_documents
+from cs_rag.types import Answer, Customer, Decision, FlagKind, Outcome, Routing, Turn
 from conftest import FAQ, write_jsonl
 from scripted_openai import ScriptedOpenAI
 
@@ -278,6 +279,21 @@ def test_an_answered_copy_of_an_answerless_best_hit_answers(answerless_kb):
     assert answer.trace["retrieval"]["hits"][0]["id"] in {"f-refund", "f-refund-copy"}
     assert answer.outcome is Outcome.ANSWERED and answer.confidence >= 0.5
     assert [c.id for c in answer.citations] == ["f-refund"] and "原路退回" in answer.text
+
+
+def test_answerless_entries_are_not_offered_as_clarify_options(answerless_kb, monkeypatch):
+    found = answerless_kb.retrieve("礼品卡可以退款吗")
+    assert found.hits[0].id == "f-giftcard"
+    options = [found.hits[0], *distinct_documents([h for h in found.hits if h.text], 2)]
+    assistant = Assistant(answerless_kb, chat_model=None)
+    monkeypatch.setattr(answerless_kb, "retrieve", lambda question, k=10, where=None: found.model_copy(
+        update={"decision": Decision.CLARIFY, "options": options}))
+    answer = assistant.answer("礼品卡可以退款吗")
+    assert answer.outcome is Outcome.CLARIFY and [o.id for o in answer.options] == [o.id for o in options[1:]]
+    assert answer.trace["answerless_hits"] == ["f-giftcard"]
+    monkeypatch.setattr(answerless_kb, "retrieve", lambda question, k=10, where=None: found.model_copy(
+        update={"decision": Decision.CLARIFY, "options": options[:2]}))
+    assert assistant.answer("礼品卡可以退款吗").outcome is Outcome.REFUSED  # one option left: nothing to choose
 
 
 def test_the_llm_is_given_no_answerless_entry_as_evidence(answerless_kb):

@@ -8,9 +8,9 @@ default; the guard checks the draft against its evidence; the strictest routing 
 
 Outcome rules: the guard asking for a person (the customer asked, threatened escalation, or is
 very angry) gives `handoff`; otherwise retrieval's decision gives `answered`, `clarify` or
-`refused`. A hit with no answer text (a retrieval-only FAQ entry) is never sent or cited: when
-it is the best, the next hit answers only if more likely right than wrong, else the reply is
-a refusal. An LLM failure never loses the question: the extractive default answers and an
+`refused`. A hit with no answer text (a retrieval-only FAQ entry) is never sent, cited or
+offered as a clarify option: when it is the best, the next hit answers only if more likely
+right than wrong, else the reply is a refusal. An LLM failure never loses the question: the extractive default answers and an
 `llm_error` flag sends the reply to review.
 """
 
@@ -112,6 +112,8 @@ class Assistant:
         trace["retrieval"] = _retrieval_trace(retrieval)
         if retrieval.decision is Decision.ANSWER:
             retrieval = self._answerable(retrieval, trace)
+        elif retrieval.decision is Decision.CLARIFY:
+            retrieval = self._answerable_options(retrieval, trace)
         if message.suggested_script:
             trace["suggested_script"] = message.suggested_script
 
@@ -195,6 +197,18 @@ class Assistant:
         threshold = max(self.knowledge_base.retriever().calibration.answer_threshold, STAND_IN_CONFIDENCE)
         decision = Decision.ANSWER if hits and confidence >= threshold else Decision.NONE
         return retrieval.model_copy(update={"hits": hits, "confidence": confidence, "decision": decision})
+
+    @staticmethod
+    def _answerable_options(retrieval: Retrieval, trace: dict) -> Retrieval:
+        """`retrieval` offering only options that have answer text (choosing a retrieval-only
+        entry would lead to a refusal); fewer than two left, the decision becomes NONE."""
+        options = [hit for hit in retrieval.options if hit.text.strip()]
+        if len(options) == len(retrieval.options):
+            return retrieval
+        trace["answerless_hits"] = [hit.id for hit in retrieval.options if not hit.text.strip()]
+        if len(options) < 2:
+            return retrieval.model_copy(update={"options": [], "decision": Decision.NONE})
+        return retrieval.model_copy(update={"options": options})
 
     def _rewrite(self, question: str, turns: list[Turn], language: str, trace: dict) -> Rewrite:
         rewrite = rewrite_followup(question, turns)
