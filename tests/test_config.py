@@ -75,6 +75,10 @@ def test_missing_or_broken_file_is_named_with_what_is_wrong(tmp_path: Path):
     broken.write_text("[embedding]\nbatch_size = 8\nmodel e5-small\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=rf"^{re.escape(str(broken))}: TOML syntax error: .*\(at line 3, column 7\)$"):
         load_settings(broken, environ={})
+    flat = tmp_path / "flat.toml"
+    flat.write_text("retrieval = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(flat))}: retrieval: must be a \[retrieval\] table"):
+        load_settings(flat, environ={"CS_RAG_RETRIEVAL_FUSION": "rrf"})
     latin1 = tmp_path / "latin1.toml"
     latin1.write_bytes('[llm]\nmodel = "caf\u00e9"\n'.encode("latin-1"))
     with pytest.raises(ConfigError, match=rf"^{re.escape(str(latin1))}: the config file is not UTF-8 text$"):

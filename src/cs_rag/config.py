@@ -233,6 +233,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(None, "the config file is not UTF-8 text", source=str(path)) from None
     except tomllib.TOMLDecodeError as exc:  # its message ends "(at line N, column M)"
         raise ConfigError(None, f"TOML syntax error: {exc}", source=str(path)) from None
+    for section, values in data.items():
+        if section in Settings.model_fields and not isinstance(values, dict):
+            raise ConfigError(section, f"must be a [{section}] table, not a value", source=str(path))
     base = path.resolve().parent
     # files named in the config are relative to the config file, not the cwd
     for section, keys in (("text", ("user_dict", "stopwords", "synonyms")),
