@@ -58,3 +58,14 @@ def test_no_matching_sentence_falls_back_to_the_opening_and_is_deterministic():
 def test_nothing_to_extract():
     assert extract_answer(["运费"], [], _weight) is None
     assert extract_answer(["运费"], [_hit("f", DocumentKind.FAQ, "  ")], _weight) is None
+
+
+def test_list_numbers_and_bullets_are_dropped_from_lifted_sentences():
+    passage = _hit("积分规则#2", DocumentKind.POLICY,
+                   "1. 积分有效期至次年12月31日。\n2. 运费券不参与。\n（3）质量问题退货运费由平台承担。\n- 2.5倍积分活动除外。")
+    extract = extract_answer(TOKENIZER.tokenize("质量问题退货运费谁承担"), [passage], _weight)
+    assert extract.text.startswith("质量问题退货运费由平台承担。")
+    extract = extract_answer(["积分", "有效期"], [passage], lambda t: 1.0)
+    assert extract.text == "积分有效期至次年12月31日。 2.5倍积分活动除外。[1]"
+    numbers = _hit("价格#1", DocumentKind.POLICY, "2.5倍积分于周末发放。")
+    assert extract_answer(["积分"], [numbers], lambda t: 1.0).text.startswith("2.5倍积分")  # a number, not a list

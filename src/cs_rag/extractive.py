@@ -7,6 +7,7 @@ with its evidence number [n]. Nothing is generated, so nothing can be invented.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,9 @@ MIN_SENTENCE_COVERAGE = 0.25   # share of the question's term weight a sentence 
 MAX_SENTENCES = 3
 MAX_PASSAGES = 2               # passages an extract may draw on (they must be near the top)
 PASSAGE_SCORE_RATIO = 0.9      # a second passage joins only if it scored this close to the first
+# A list item's number or bullet at a sentence's start ("2. ", "（3）", "- "): meaningless once
+# the sentence is lifted out of its list.
+_LIST_MARKER = re.compile(r"^\s*(?:\d{1,2}[.．、)）](?!\d)|[(（]\d{1,2}[)）]|[-*•·])\s*")
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ def extract_answer(question_tokens: Sequence[str], hits: Sequence[Hit],
     for number, index in enumerate(passages):
         for position, sentence in enumerate(split_sentences(hits[index].text)):
             coverage = _coverage(sentence, weights, total)
-            scored.append((coverage, number, position, sentence.strip()))
+            scored.append((coverage, number, position, _LIST_MARKER.sub("", sentence.strip())))
     chosen = [s for s in sorted(scored, key=lambda s: (-s[0], s[1], s[2]))[:MAX_SENTENCES]
               if s[0] >= MIN_SENTENCE_COVERAGE]
     if not chosen:  # no sentence stands out: the passage's opening says what it is about
