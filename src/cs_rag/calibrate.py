@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .adapter import fit_adapter
 from .config import RetrievalSettings
 from .confidence import Calibration, LogisticModel
 from .embedding import Embedder
@@ -47,7 +48,8 @@ class CarvedQuestion:
 
 
 def carve(index: EmbeddedIndex, seed: int = 0) -> tuple[EmbeddedIndex, list[CarvedQuestion]]:
-    """The index minus held-out texts, and the held-out texts as labelled questions."""
+    """The index minus held-out texts, and the held-out texts as labelled questions. An index
+    with an adapter gives a sub-index with its own adapter, fitted on what is left."""
     eligible = [o for o, c in enumerate(index.chunks)
                 if c.kind is DocumentKind.FAQ and not c.answer_field and len(c.match_texts) >= 2]
     rng = random.Random(seed)
@@ -81,6 +83,8 @@ def carve(index: EmbeddedIndex, seed: int = 0) -> tuple[EmbeddedIndex, list[Carv
             keep_vectors.append(r)
     sub = EmbeddedIndex.build(chunks, rows, vectors[keep_vectors], embedding_model=index.manifest.embedding_model,
                               tokenizer_fingerprint=index.manifest.tokenizer_fingerprint, documents={})
+    if index.adapter is not None:  # refitted without the held-out texts, which it must not have seen
+        sub = sub.with_adapter(fit_adapter(*sub.question_groups(), min_groups=1, min_share=0))
     return sub, questions
 
 

@@ -185,6 +185,10 @@ class IndexSettings(_Section):
     # lifts R@1 .789 -> .804 but blurs the confidence (refusal precision .806 -> .705, R@1 with
     # refusal .784 -> .775); see README "FAQ answers as a match field".
     faq_answers: bool = False
+    # Fit an Adapter (cs_rag.adapter) on the FAQ's own question groups at every ingest and
+    # search through it: paraphrases of one entry move closer together. Needs 30 entries with
+    # similar questions (fewer: nothing is fitted). Measured in benchmarks/adapter.py.
+    adapter: bool = True
     pg_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     pool_size: int = Field(default=4, ge=1, le=100)   # connections per process
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .adapter import fit_adapter
 from .calibrate import MIN_ENTRIES, fit_calibration
 from .config import PG_DSN_ENV, Settings
 from .confidence import Calibration
@@ -191,6 +192,8 @@ class KnowledgeBase:
                          self.settings.index.faq_answers)
             report = IngestReport(skipped=[*collected.skipped, *plan.skipped])
             index = self._assemble(plan, old, tokenizer, embedder, report, progress)
+            if self.settings.index.adapter and self.store is None and index.faq_questions_only():
+                index = index.with_adapter(fit_adapter(*index.question_groups()))
             calibration = fit_calibration(index, tokenizer, embedder, self.settings.retrieval)
             if calibration is None:
                 self._warn_if_shipped_calibration_is_foreign(index.manifest.embedding_model)

@@ -8,7 +8,10 @@ One version folder holds (no pickle anywhere):
     vectors.faiss   faiss.write_index of an IndexFlatIP over the rows
     bm25.npz        the BM25 weight matrix (CSC arrays) and IDFs; loaded with allow_pickle=False
     vocabulary.json BM25 term -> column
+    adapter.npz     optional: the Adapter fitted on the FAQ's question groups
 Rows are stored grouped by chunk, so a chunk's score is a max over a contiguous slice.
+Stored vectors are the model's own (re-ingest reuses them); with an adapter, searches run over
+their adapted copies, built at load, and queries are adapted the same way.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ import numpy as np
 from pydantic import BaseModel
 from scipy import sparse
 
+from ..adapter import Adapter
 from ..errors import IndexMismatchError, IndexStoreError
 from ..types import Chunk, DocumentKind
 from .base import ScoredChunk, SearchFilter
 from .bm25 import BM25Index
 
 FORMAT_VERSION = 2
+ADAPTER_FILE = "adapter.npz"
 
 # Searches are one query at a time: OpenMP's thread start-up costs more than a second core
 # saves and competes with torch's threads (measured at 100k rows: 25 ms with 2 threads, 8 with 1).
@@ -70,26 +75,30 @@ class EmbeddedIndex:
     """In-process index over chunks; see the module doc for what is persisted."""
 
     def __init__(self, manifest: Manifest, chunks: list[Chunk], rows: list[Row],
-                 vectors: faiss.IndexFlatIP, bm25: BM25Index) -> None:
+                 vectors: faiss.IndexFlatIP, bm25: BM25Index, adapter: Adapter | None = None) -> None:
         if vectors.ntotal != len(rows) or bm25.size != len(rows):
             raise IndexStoreError(f"index parts disagree: {len(rows)} rows, "
                                   f"{vectors.ntotal} vectors, {bm25.size} BM25 rows")
+        if adapter is not None and adapter.dimension != vectors.d:
+            raise IndexStoreError(f"adapter is {adapter.dimension}-dimensional, vectors {vectors.d}")
         self.manifest = manifest
         self.chunks = chunks
         self.rows = rows
         self._faiss = vectors
         self._bm25 = bm25
+        self.adapter = adapter
         self._row_chunk = np.fromiter((r.chunk for r in rows), dtype=np.int64, count=len(rows))
         # first row of each chunk; every chunk has at least one row (its match texts)
         self._starts = np.searchsorted(self._row_chunk, np.arange(len(chunks)))
         self._ends = np.append(self._starts[1:], len(rows))
         self._dates_valid_from = _ordinal_dates([c.valid_from for c in chunks], default=0)
         self._dates_valid_to = _ordinal_dates([c.valid_to for c in chunks], default=2**31)
+        self._search = self._search_space()
 
     @classmethod
     def build(cls, chunks: list[Chunk], rows: list[Row], vectors: np.ndarray, *,
               embedding_model: str, tokenizer_fingerprint: str,
-              documents: dict[str, DocumentRecord]) -> "EmbeddedIndex":
+              documents: dict[str, DocumentRecord], adapter: Adapter | None = None) -> "EmbeddedIndex":
         """Assemble an index from rows already grouped by chunk, with one vector per row."""
         dim = int(vectors.shape[1]) if vectors.ndim == 2 and vectors.shape[1] else 0
         flat = faiss.IndexFlatIP(dim)
@@ -99,7 +108,35 @@ class EmbeddedIndex:
                             tokenizer_fingerprint=tokenizer_fingerprint,
                             created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                             documents=documents)
-        return cls(manifest, chunks, rows, flat, BM25Index.build([r.tokens for r in rows]))
+        return cls(manifest, chunks, rows, flat, BM25Index.build([r.tokens for r in rows]), adapter)
+
+    def with_adapter(self, adapter: Adapter | None) -> "EmbeddedIndex":
+        """The same content searched through `adapter` (None: the model's own vectors)."""
+        return EmbeddedIndex(self.manifest, self.chunks, self.rows, self._faiss, self._bm25, adapter)
+
+    def question_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """The stored vectors of FAQ questions (standard and similar, not answers) and, for
+        each, the ordinal of its entry's chunk: what an Adapter is fitted on."""
+        rows = np.flatnonzero(self._question_rows())
+        return self.vectors[rows], self._row_chunk[rows]
+
+    def _question_rows(self) -> np.ndarray:
+        is_question = np.fromiter((c.kind is DocumentKind.FAQ and not c.answer_field for c in self.chunks),
+                                  dtype=bool, count=len(self.chunks))
+        return is_question[self._row_chunk]
+
+    def faq_questions_only(self) -> bool:
+        """Whether every row is an FAQ question (no document chunks, no answers as a field)."""
+        return bool(self._question_rows().all())
+
+    def _search_space(self) -> faiss.IndexFlatIP:
+        """The vectors searches run over: the stored ones, or with an adapter their adapted copies."""
+        if self.adapter is None:
+            return self._faiss
+        flat = faiss.IndexFlatIP(self._faiss.d)
+        if len(self.rows):
+            flat.add(self.adapter.apply(self.vectors))
+        return flat
 
     # ---- persistence -------------------------------------------------------------------
 
@@ -119,6 +156,8 @@ class EmbeddedIndex:
                  shape=np.asarray(w.shape, dtype=np.int64), idf=self._bm25.idf)
         (folder / "vocabulary.json").write_text(json.dumps(self._bm25.vocabulary,
                                                            ensure_ascii=False), encoding="utf-8")
+        if self.adapter is not None:
+            self.adapter.save(folder / ADAPTER_FILE)
 
     @classmethod
     def load(cls, folder: Path) -> "EmbeddedIndex":
@@ -135,9 +174,10 @@ class EmbeddedIndex:
                                         shape=tuple(arrays["shape"]))
             vocabulary = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
             bm25 = BM25Index(vocabulary, weights, arrays["idf"])
+            adapter = Adapter.load(folder / ADAPTER_FILE) if (folder / ADAPTER_FILE).is_file() else None
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
             raise IndexStoreError(f"index at {folder} is unreadable: {exc}") from exc
-        return cls(manifest, chunks, rows, vectors, bm25)
+        return cls(manifest, chunks, rows, vectors, bm25, adapter)
 
     # ---- the Index protocol -------------------------------------------------------------
 
@@ -149,11 +189,8 @@ class EmbeddedIndex:
 
     @property
     def vectors(self) -> np.ndarray:
-        """(rows, dim) view of the stored vectors (no copy)."""
-        n, d = self._faiss.ntotal, self._faiss.d
-        if n == 0:
-            return np.zeros((0, d), dtype=np.float32)
-        return faiss.rev_swig_ptr(self._faiss.get_xb(), n * d).reshape(n, d)
+        """(rows, dim) view of the stored vectors, the model's own (no copy)."""
+        return _matrix(self._faiss)
 
     def dense_search(self, vector: np.ndarray, k: int,
                      where: SearchFilter | None = None) -> list[ScoredChunk]:
@@ -175,7 +212,7 @@ class EmbeddedIndex:
         keyword = {s.ordinal: s for s in self._keyword_top(row_bm25, n, allowed)}
         dense_proposed = set(proposed)
         proposed += [o for o in keyword if o not in dense_proposed]
-        vectors, query = self.vectors, np.asarray(vector, dtype=np.float32)
+        vectors, query = _matrix(self._search), self._query(vector)
         out = []
         for ordinal in proposed:  # every candidate's rows, exactly: best and runner-up
             own_rows = vectors[self._starts[ordinal]:self._ends[ordinal]]
@@ -195,10 +232,10 @@ class EmbeddedIndex:
         n_rows = len(self.rows)
         if n_rows == 0 or k <= 0:
             return []
-        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
+        query = np.ascontiguousarray(self._query(vector)).reshape(1, -1)
         fetch = min(n_rows, 4 * k + 32)
         while True:  # fetch rows until k distinct allowed chunks are found or rows run out
-            scores, row_ids = self._faiss.search(query, fetch)
+            scores, row_ids = self._search.search(query, fetch)
             best: dict[int, ScoredChunk] = {}
             for score, row in zip(scores[0], row_ids[0]):
                 if row < 0:
@@ -211,6 +248,10 @@ class EmbeddedIndex:
             if len(best) >= k or fetch >= n_rows:
                 return list(best.values())[:k]
             fetch = min(n_rows, fetch * 4)
+
+    def _query(self, vector: np.ndarray) -> np.ndarray:
+        query = np.asarray(vector, dtype=np.float32).ravel()
+        return self.adapter.apply(query) if self.adapter is not None else query
 
     def _keyword_top(self, row_scores: np.ndarray, k: int,
                      allowed: np.ndarray | None) -> list[ScoredChunk]:
@@ -244,6 +285,14 @@ class EmbeddedIndex:
                                 dtype=bool, count=len(self.chunks))
             mask = extra if mask is None else mask & extra
         return None if mask is None or mask.all() else mask
+
+
+def _matrix(flat: faiss.IndexFlatIP) -> np.ndarray:
+    """(rows, dim) view of a flat faiss index's vectors (no copy)."""
+    n, d = flat.ntotal, flat.d
+    if n == 0:
+        return np.zeros((0, d), dtype=np.float32)
+    return faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d)
 
 
 def read_manifest(folder: Path) -> Manifest:
