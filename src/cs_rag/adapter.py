@@ -74,8 +74,8 @@ def fit_adapter(vectors: np.ndarray, groups: np.ndarray, seed: int = 0, min_grou
     groups = np.asarray(groups)
     if len(vectors) == 0:
         return None
-    sizes = np.bincount(np.unique(groups, return_inverse=True)[1])
-    multi = np.unique(groups)[sizes >= 2]
+    labels, sizes = np.unique(groups, return_counts=True)
+    multi = labels[sizes >= 2]
     if multi.size < max(1, min_groups) or multi.size < min_share * sizes.size:
         return None
     rng = random.Random(seed)

@@ -194,7 +194,7 @@ class EmbeddedIndex:
 
     def dense_search(self, vector: np.ndarray, k: int,
                      where: SearchFilter | None = None) -> list[ScoredChunk]:
-        return self._dense_top(vector, k, self._allowed(where))
+        return self._dense_top(self._query(vector), k, self._allowed(where))
 
     def keyword_search(self, tokens: Sequence[str], k: int,
                        where: SearchFilter | None = None) -> list[ScoredChunk]:
@@ -208,11 +208,12 @@ class EmbeddedIndex:
             return []
         allowed = self._allowed(where)
         row_bm25 = self._bm25.scores(tokens)
-        proposed = [s.ordinal for s in self._dense_top(vector, n, allowed)]
+        query = self._query(vector)  # adapted once, for the proposals and the exact scores
+        proposed = [s.ordinal for s in self._dense_top(query, n, allowed)]
         keyword = {s.ordinal: s for s in self._keyword_top(row_bm25, n, allowed)}
         dense_proposed = set(proposed)
         proposed += [o for o in keyword if o not in dense_proposed]
-        vectors, query = _matrix(self._search), self._query(vector)
+        vectors = _matrix(self._search)
         out = []
         for ordinal in proposed:  # every candidate's rows, exactly: best and runner-up
             own_rows = vectors[self._starts[ordinal]:self._ends[ordinal]]
@@ -228,11 +229,12 @@ class EmbeddedIndex:
 
     # ---- helpers -----------------------------------------------------------------------
 
-    def _dense_top(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> list[ScoredChunk]:
+    def _dense_top(self, query: np.ndarray, k: int, allowed: np.ndarray | None) -> list[ScoredChunk]:
+        """The best k allowed chunks for a query already in the search space (see _query)."""
         n_rows = len(self.rows)
         if n_rows == 0 or k <= 0:
             return []
-        query = np.ascontiguousarray(self._query(vector)).reshape(1, -1)
+        query = np.ascontiguousarray(query).reshape(1, -1)
         fetch = min(n_rows, 4 * k + 32)
         while True:  # fetch rows until k distinct allowed chunks are found or rows run out
             scores, row_ids = self._search.search(query, fetch)
@@ -250,6 +252,7 @@ class EmbeddedIndex:
             fetch = min(n_rows, fetch * 4)
 
     def _query(self, vector: np.ndarray) -> np.ndarray:
+        """A query vector in the space searches run over (adapted when the index has an adapter)."""
         query = np.asarray(vector, dtype=np.float32).ravel()
         return self.adapter.apply(query) if self.adapter is not None else query
 
