@@ -16,7 +16,7 @@ FAQ = [
     {"id": "f-refund", "question": "退款多久到账", "similar_questions": ["钱什么时候退回来", "退款几天能到"],
      "answer": "退款审核通过后3-5个工作日原路退回。", "category": "售后退款"},
     {"id": "f-invoice", "question": "怎么开发票", "similar_questions": ["发票在哪里申请", "能开增值税专票吗"],
-     "answer": "在订单详情页点击申请发票即可。", "category": "支付"},
+     "answer": "在订单详情页点击申请发票即可。", "category": "支付", "products": ["手机", "笔记本"]},
     {"id": "f-ship", "question": "下单后多久发货", "similar_questions": ["什么时候发货", "几天能发出"],
      "answer": "现货商品24小时内发货。", "category": "物流配送"},
     {"id": "f-vip", "question": "How do I upgrade to gold membership?", "similar_questions": ["gold member upgrade"],

@@ -44,14 +44,16 @@ def vector_for(text: str) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def build(docs=DOCS, hashes: dict[str, str] | None = None) -> EmbeddedIndex:
+def build(docs=DOCS, hashes: dict[str, str] | None = None,
+          products: dict[str, list[str]] | None = None) -> EmbeddedIndex:
     chunks, rows, vectors, records = [], [], [], {}
     for doc_id, kind, category, validity, texts, text in docs:
         valid_from, valid_to = validity or (None, None)
         ordinal = len(chunks)
         chunks.append(Chunk(id=f"{doc_id}#0", doc_id=doc_id, kind=DocumentKind(kind), source=f"{doc_id}.src",
                             text=text, match_texts=texts, category=category, question=texts[0],
-                            valid_from=valid_from, valid_to=valid_to))
+                            valid_from=valid_from, valid_to=valid_to,
+                            products=(products or {}).get(doc_id, [])))
         for t in texts:
             rows.append(Row(ordinal, f"key:{t}", TOKENIZER.tokenize(t)))
             vectors.append(vector_for(t))
@@ -125,6 +127,25 @@ class IndexContract:
         assert ids(index, index.keyword_search(TOKENIZER.tokenize("退货"), 10, only)) == []
         tokens = TOKENIZER.tokenize("退款 退货")
         assert set(ids(index, index.keyword_search(tokens, 10, passages))) == {"policy", "policy2"}
+
+    def test_filters_by_product_keeping_knowledge_about_no_product(self, load):
+        index = load(build(products={"ship": ["手机"], "invoice": ["iPhone 15", "耳机"]}))
+        query = vector_for("退款多久到账")
+        phone = SearchFilter(products={"手机"})
+        dense = set(ids(index, index.dense_search(query, 10, phone)))
+        assert {"ship", "refund", "policy"} <= dense and "invoice" not in dense
+        # names compare case- and width-insensitively
+        iphone = SearchFilter(products={"ＩＰＨＯＮＥ  15"})
+        dense = set(ids(index, index.dense_search(query, 10, iphone)))
+        assert "invoice" in dense and "ship" not in dense
+        tokens = TOKENIZER.tokenize("发票 发货")
+        assert ids(index, index.keyword_search(tokens, 10, phone)) == ["ship"]
+        assert ids(index, index.keyword_search(tokens, 10, SearchFilter(products={"耳机", "手机"}))) \
+            in (["ship", "invoice"], ["invoice", "ship"])
+        assert ids(index, index.keyword_search(tokens, 10, SearchFilter(products={"冰箱"}))) == []
+        pairs = index.candidates(vector_for("发票在哪里申请"), tokens, 10, phone)
+        assert "invoice" not in {index.chunk(d.ordinal).doc_id for d, _ in pairs}
+        assert index.chunk(index.keyword_search(tokens, 1, phone)[0].ordinal).products == ["手机"]
 
     def test_entries_outside_their_dates_are_never_returned(self, index):
         tokens = TOKENIZER.tokenize("双11满减怎么算")

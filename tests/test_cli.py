@@ -48,6 +48,10 @@ def test_ingest_and_search_json(tmp_path, knowledge_dir):
     both = json.loads(cs_rag("search", "退款要几天才到账", "--index", index, "--json",
                              "--kind", "faq", "--category", "支付").stdout)
     assert both and {(h["kind"], h["category"]) for h in both} == {("faq", "支付")}
+    phone = json.loads(cs_rag("search", "怎么开发票", "--index", index, "--json", "--product", "手机").stdout)
+    assert phone[0]["id"] == "f-invoice" and phone[0]["products"] == ["手机", "笔记本"]
+    earphones = json.loads(cs_rag("search", "怎么开发票", "--index", index, "--json", "--product", "耳机").stdout)
+    assert earphones and "f-invoice" not in {h["id"] for h in earphones}  # about other products only
 
 
 def test_bad_input_exits_non_zero_naming_the_file(tmp_path, knowledge_dir):

@@ -22,6 +22,14 @@ def test_jsonl_record_in_the_shared_format():
     assert entry.category == "售后退款"
 
 
+def test_jsonl_products_are_a_list_of_names():
+    entry = read_faq_jsonl_record({"id": "f1", "question": "耳机怎么配对", "answer": "长按3秒",
+                                   "products": ["蓝牙耳机", " ", "Buds Pro"]}, "faq.jsonl", 4)
+    assert entry.products == ["蓝牙耳机", "Buds Pro"]
+    with pytest.raises(InputError, match=r"faq.jsonl:5 \(field 'products'\)"):
+        read_faq_jsonl_record({"id": "f2", "question": "q", "answer": "a", "products": "耳机"}, "faq.jsonl", 5)
+
+
 def test_jsonl_null_answer_is_a_retrieval_only_entry_but_empty_answer_is_an_error():
     assert read_faq_jsonl_record({"id": "f1", "question": "q", "answer": None}, "k.jsonl", 3).answer is None
     with pytest.raises(InputError, match=r"k.jsonl:3 \(field 'answer'\): empty answer"):
@@ -47,6 +55,14 @@ def test_csv_with_chinese_headers_bom_and_separators(tmp_path: Path):
     assert first.similar_questions == ["钱多久退回", "退款几天到", "退款到账时间"]
     assert second.similar_questions == ["发票在哪开", "能开专票吗"]
     assert first.id.startswith("faq-") and first.id != second.id
+
+
+def test_csv_products_column(tmp_path: Path):
+    path = tmp_path / "faq.csv"
+    path.write_text("标准问题,答案,适用商品\n耳机怎么配对,长按3秒,蓝牙耳机、Buds Pro\n退款多久到账,3-5天,\n",
+                    encoding="utf-8")
+    earphones, general = _entries(path)
+    assert earphones.products == ["蓝牙耳机", "Buds Pro"] and general.products == []
 
 
 def test_csv_ids_survive_row_reordering(tmp_path: Path):

@@ -274,7 +274,7 @@ def test_cli_db_init_migrate_status(pg_server, schema, monkeypatch, capsys):
 
 def test_version_1_schema_with_data_migrates_and_searches_the_same(pg_server, schema):
     """A knowledge base left at version 1 (postings without the row columns, terms without
-    max_tf) by an older cs_rag."""
+    max_tf, rows without products) by an older cs_rag."""
     current = PostgresStore(pg_server.dsn, schema + "_now")
     with current.writer() as writer:
         writer.publish(build(), {})
@@ -283,16 +283,18 @@ def test_version_1_schema_with_data_migrates_and_searches_the_same(pg_server, sc
         conn.execute(f"CREATE SCHEMA {schema}")
     old.migrate(target=1)
     with psycopg.connect(pg_server.dsn, autocommit=True) as conn:  # copy the content as version 1 held it
-        for table in ("meta", "documents", "chunks", "match_rows"):
+        for table in ("meta", "documents", "chunks"):
             conn.execute(f"INSERT INTO {schema}.{table} SELECT * FROM {schema}_now.{table}")
+        columns = "id, chunk_id, position, key, tokens, length, category, kind, valid_from, valid_to, embedding"
+        conn.execute(f"INSERT INTO {schema}.match_rows ({columns}) SELECT {columns} FROM {schema}_now.match_rows")
         conn.execute(f"INSERT INTO {schema}.terms SELECT term, df FROM {schema}_now.terms")
         conn.execute(f"INSERT INTO {schema}.postings SELECT term, row_id, tf FROM {schema}_now.postings")
         conn.execute(f"UPDATE {schema}.stats s SET generation = n.generation, n_chunks = n.n_chunks, "
                      f"n_rows = n.n_rows, total_len = n.total_len, idf_floor = n.idf_floor "
                      f"FROM {schema}_now.stats n")
-    assert old.migrate() == [2]
-    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:  # migration 2 filled what publish writes
-        for table, key in (("postings", "term, row_id"), ("terms", "term")):
+    assert old.migrate() == [2, 3]
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:  # migrations 2 and 3 filled what publish writes
+        for table, key in (("postings", "term, row_id"), ("terms", "term"), ("match_rows", "id")):
             assert conn.execute(f"SELECT * FROM {schema}.{table} ORDER BY {key}").fetchall() == \
                 conn.execute(f"SELECT * FROM {schema}_now.{table} ORDER BY {key}").fetchall()
     for query in ("退款多久到账", "发票在哪里申请", "耳机拆封能退吗", "什么时候发货"):

@@ -356,6 +356,10 @@ def test_search_ranks_and_filters(server: Server):
     assert result["hits"][0]["score"] >= result["hits"][1]["score"]
     only = server.json("POST", "/v1/search", {"query": "退款几天能到", "category": "支付"})
     assert only["hits"] and {h["category"] for h in only["hits"]} == {"支付"}
+    laptop = server.json("POST", "/v1/search", {"query": "怎么开发票", "product": ["笔记本"]})
+    assert laptop["hits"][0]["id"] == "f-invoice"
+    fridge = server.json("POST", "/v1/search", {"query": "怎么开发票", "product": "冰箱"})
+    assert fridge["hits"] and "f-invoice" not in {h["id"] for h in fridge["hits"]}
 
 
 def test_suggest_gives_distinct_replies_with_sources(server: Server):

@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--category", action="append", help="only this category (repeatable)")
     search.add_argument("--kind", action="append", choices=[k.value for k in DocumentKind],
                         help="only this kind of knowledge: faq, policy or passage (repeatable)")
+    search.add_argument("--product", action="append",
+                        help="only knowledge about this product or about no product in particular "
+                             "(repeatable)")
     search.add_argument("--json", action="store_true", help="print a JSON list of hits")
     search.set_defaults(run=_search)
 
@@ -191,9 +194,10 @@ def _ingest(args: argparse.Namespace, settings) -> int:
 
 def _search(args: argparse.Namespace, settings) -> int:
     where = None
-    if args.category or args.kind:
+    if args.category or args.kind or args.product:
         where = SearchFilter(categories=set(args.category) if args.category else None,
-                             kinds={DocumentKind(k) for k in args.kind} if args.kind else None)
+                             kinds={DocumentKind(k) for k in args.kind} if args.kind else None,
+                             products=set(args.product) if args.product else None)
     hits = KnowledgeBase(args.index, settings).search(args.query, k=args.k, where=where)
     if args.json:
         print(json.dumps([h.model_dump(mode="json") for h in hits], ensure_ascii=False, indent=1))

@@ -176,7 +176,7 @@ class HybridRetriever:
                    score=score, source=chunk.source,
                    kind=chunk.kind, text=chunk.text, question=chunk.question,
                    heading_path=chunk.heading_path, category=chunk.category,
-                   matched_text=chunk.match_texts[dense.matched],
+                   products=chunk.products, matched_text=chunk.match_texts[dense.matched],
                    scores={"dense": dense.score, "bm25": bm25.score})
 
 

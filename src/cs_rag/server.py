@@ -114,6 +114,8 @@ class SearchRequest(BaseModel):
     query: _QuestionText
     k: int = Field(default=10, ge=1, le=50)
     category: str | list[str] | None = None   # only hits of these categories
+    # only hits about these products or about no product in particular
+    product: str | list[str] | None = None
 
 
 class SearchResponse(BaseModel):
@@ -972,7 +974,10 @@ def search(body: SearchRequest, service: ServiceDep, caller: ClientDep) -> Respo
     service.require_index()
     service.check_question(body.query, ("body", "query"))
     categories = [body.category] if isinstance(body.category, str) else body.category
-    where = SearchFilter(categories=set(categories)) if categories else None
+    products = [body.product] if isinstance(body.product, str) else body.product
+    where = (SearchFilter(categories=set(categories) if categories else None,
+                          products=set(products) if products else None)
+             if categories or products else None)
     hits = service.knowledge_base.search(body.query, k=body.k, where=where)
     return _json(SearchResponse(query=body.query, hits=hits))
 

@@ -30,10 +30,12 @@ class FaqEntry(BaseModel):
     answer: str | None = None
     category: str | None = None
     tags: list[str] = Field(default_factory=list)
+    # the products (or product lines) the entry is about; none: it applies to every product
+    products: list[str] = Field(default_factory=list)
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
 
-    @field_validator("similar_questions", "tags")
+    @field_validator("similar_questions", "tags", "products")
     @classmethod
     def _drop_blank(cls, values: list[str]) -> list[str]:
         return [v.strip() for v in values if v and v.strip()]
@@ -87,6 +89,7 @@ class Chunk(BaseModel):
     question: str | None = None   # FAQ standard question
     category: str | None = None
     tags: list[str] = Field(default_factory=list)
+    products: list[str] = Field(default_factory=list)  # empty: about every product
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
     answer_field: bool = False    # an FAQ entry's answer as a match text of its own (index.faq_answers)
@@ -119,6 +122,7 @@ class Hit(BaseModel):
     question: str | None = None
     heading_path: list[str] = Field(default_factory=list)
     category: str | None = None
+    products: list[str] = Field(default_factory=list)  # empty: about every product
     matched_text: str | None = None   # the match text that scored best
     scores: dict[str, float] = Field(default_factory=dict)  # per-retriever scores
     confidence: float | None = None   # calibrated P(this hit answers the question)

@@ -9,15 +9,21 @@ from typing import Protocol
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ..text import normalize
 from ..types import Chunk, DocumentKind
 
 
 class SearchFilter(BaseModel):
     """Metadata filters. An entry outside its validity dates on `valid_on` (default: today)
-    is never returned, so an expired promotion cannot reach a customer."""
+    is never returned, so an expired promotion cannot reach a customer.
+
+    `products` keeps the chunks about any of those products plus the chunks about no product
+    in particular (general policies and FAQ entries without `products`), never an entry about
+    another product; names compare after `product_key` (NFKC, simplified, lower-case)."""
 
     categories: set[str] | None = None
     kinds: set[DocumentKind] | None = None
+    products: set[str] | None = None
     valid_on: dt.date | None = None
     include_expired: bool = False
 
@@ -26,6 +32,9 @@ class SearchFilter(BaseModel):
             return False
         if self.kinds is not None and chunk.kind not in self.kinds:
             return False
+        if self.products is not None and chunk.products and not (
+                self.product_keys() & {product_key(p) for p in chunk.products}):
+            return False
         if not self.include_expired:
             day = self.valid_on or today
             if chunk.valid_from and chunk.valid_from > day:
@@ -33,6 +42,15 @@ class SearchFilter(BaseModel):
             if chunk.valid_to and chunk.valid_to < day:
                 return False
         return True
+
+    def product_keys(self) -> set[str]:
+        """`products` as they compare (see product_key); empty when there are none."""
+        return {product_key(p) for p in self.products or ()}
+
+
+def product_key(name: str) -> str:
+    """How product names compare: "iPhone 15" and "ｉｐｈｏｎｅ 15" are one product."""
+    return " ".join(normalize(name).split())
 
 
 class ScoredChunk(BaseModel):

@@ -30,7 +30,7 @@ from scipy import sparse
 from ..adapter import Adapter
 from ..errors import IndexMismatchError, IndexStoreError
 from ..types import Chunk, DocumentKind
-from .base import ScoredChunk, SearchFilter
+from .base import ScoredChunk, SearchFilter, product_key
 from .bm25 import BM25Index
 
 FORMAT_VERSION = 2
@@ -93,6 +93,11 @@ class EmbeddedIndex:
         self._ends = np.append(self._starts[1:], len(rows))
         self._dates_valid_from = _ordinal_dates([c.valid_from for c in chunks], default=0)
         self._dates_valid_to = _ordinal_dates([c.valid_to for c in chunks], default=2**31)
+        # filter columns, so a filtered search costs array operations, not a pass over the chunks
+        self._category_code, self._category_of = _codes([c.category for c in chunks])
+        self._kind_code, self._kind_of = _codes([c.kind for c in chunks])
+        self._no_product = np.fromiter((not c.products for c in chunks), dtype=bool, count=len(chunks))
+        self._product_chunks = _chunks_by_product(chunks)
         self._search = self._search_space()
 
     @classmethod
@@ -283,11 +288,39 @@ class EmbeddedIndex:
         mask = None
         if not where.include_expired:
             mask = (self._dates_valid_from <= day) & (self._dates_valid_to >= day)
-        if where.categories is not None or where.kinds is not None:
-            extra = np.fromiter((where.accepts(c, dt.date.today()) for c in self.chunks),
-                                dtype=bool, count=len(self.chunks))
+        extras = []
+        if where.categories is not None:
+            extras.append(_isin(self._category_of, self._category_code, where.categories))
+        if where.kinds is not None:
+            extras.append(_isin(self._kind_of, self._kind_code, where.kinds))
+        if where.products is not None:
+            about = self._no_product.copy()
+            for key in where.product_keys():
+                about[self._product_chunks.get(key, [])] = True
+            extras.append(about)
+        for extra in extras:
             mask = extra if mask is None else mask & extra
         return None if mask is None or mask.all() else mask
+
+
+def _codes(values: list) -> tuple[dict, np.ndarray]:
+    """An integer code per distinct value, and each value's code."""
+    code: dict = {}
+    return code, np.fromiter((code.setdefault(v, len(code)) for v in values), dtype=np.int32,
+                             count=len(values))
+
+
+def _isin(codes_of: np.ndarray, code: dict, wanted: set) -> np.ndarray:
+    return np.isin(codes_of, [code[v] for v in wanted if v in code])
+
+
+def _chunks_by_product(chunks: list[Chunk]) -> dict[str, np.ndarray]:
+    """Product key -> ordinals of the chunks about that product (SearchFilter.products)."""
+    ordinals: dict[str, list[int]] = {}
+    for ordinal, chunk in enumerate(chunks):
+        for key in {product_key(p) for p in chunk.products}:
+            ordinals.setdefault(key, []).append(ordinal)
+    return {key: np.asarray(found, dtype=np.int64) for key, found in ordinals.items()}
 
 
 def _matrix(flat: faiss.IndexFlatIP) -> np.ndarray:

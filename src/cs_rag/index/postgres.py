@@ -10,7 +10,7 @@ One schema per knowledge base (several share a server), created and migrated by 
     documents    per document: content hash, kind, source, file, chunk count (incremental ingest)
     chunks       id (the chunk's ordinal, never reused), doc_id, the Chunk as JSON
     match_rows   one row per match text: chunk, position, embedding key, tokens, length, the
-                 chunk's filter columns (category, kind, validity dates) and its vector (HNSW,
+                 chunk's filter columns (category, kind, validity dates, product keys) and its vector (HNSW,
                  inner product; vectors are normalised)
     terms        term -> document frequency (documents = match rows, as in index/bm25.py) and
                  the highest tf of its postings ever written (deletes leave it: still a bound)
@@ -47,11 +47,11 @@ import numpy as np
 
 from ..errors import IndexStoreError
 from ..types import Chunk, DocumentKind
-from .base import ScoredChunk, SearchFilter
+from .base import ScoredChunk, SearchFilter, product_key
 from .bm25 import B, EPSILON, K1, MIN_IDF
 from .embedded import DocumentRecord, EmbeddedIndex, Manifest, Row
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 EXTENSION = "vector"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _LOCK_KEY = "cs_rag:"  # advisory lock per schema: hashtext(_LOCK_KEY || schema)
@@ -101,6 +101,12 @@ MIGRATIONS: dict[int, list[str]] = {
            FROM (SELECT term, max(tf) AS tf FROM postings GROUP BY term) m WHERE m.term = t.term""",
         "UPDATE terms SET max_tf = 1 WHERE max_tf IS NULL",
         "ALTER TABLE terms ALTER COLUMN max_tf SET NOT NULL",
+    ],
+    3: [  # the products filter column (SearchFilter.products); rows written before have none
+        "ALTER TABLE match_rows ADD COLUMN products text[] NOT NULL DEFAULT '{}'",
+        "ALTER TABLE postings ADD COLUMN products text[] NOT NULL DEFAULT '{}'",
+        """ALTER TABLE postings DROP CONSTRAINT postings_pkey, ADD PRIMARY KEY (term, row_id)
+               INCLUDE (tf, length, chunk_id, position, category, kind, valid_from, valid_to, products)""",
     ],
 }
 
@@ -525,15 +531,16 @@ class PostgresWriter:
                 chunk = index.chunks[ordinal]
                 copy.write_row((id_of[ordinal], chunk.doc_id, chunk.model_dump_json(exclude_defaults=True)))
         positions = [r for r, row in enumerate(index.rows) if row.chunk in id_of]
+        products = {o: sorted({product_key(p) for p in index.chunks[o].products}) for o in ordinals}
         row_ids = _next_ids(conn, "row_ids", len(positions))
         vectors = index.vectors
         df: Counter[str] = Counter()
         max_tf: dict[str, int] = {}
         with conn.cursor().copy(
                 "COPY match_rows (id, chunk_id, position, key, tokens, length, category, kind, "
-                "valid_from, valid_to, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                "valid_from, valid_to, products, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
             copy.set_types(["int8", "int8", "int4", "text", "text[]", "int4", "text", "text",
-                            "date", "date", "vector"])
+                            "date", "date", "text[]", "vector"])
             seen: Counter[int] = Counter()  # rows are grouped by chunk: position = rows seen so far
             in_chunk = []
             for row_id, r in zip(row_ids, positions):
@@ -546,15 +553,16 @@ class PostgresWriter:
                     max_tf[term] = max(tf, max_tf.get(term, 0))
                 copy.write_row((row_id, id_of[row.chunk], in_chunk[-1], row.key, row.tokens,
                                 len(row.tokens), chunk.category, chunk.kind.value, chunk.valid_from,
-                                chunk.valid_to, vectors[r]))
+                                chunk.valid_to, products[row.chunk], vectors[r]))
         with conn.cursor().copy("COPY postings (term, row_id, tf, length, chunk_id, position, category, "
-                                "kind, valid_from, valid_to) FROM STDIN") as copy:
+                                "kind, valid_from, valid_to, products) FROM STDIN") as copy:
             for row_id, r, position_in_chunk in zip(row_ids, positions, in_chunk):
                 row = index.rows[r]
                 chunk = index.chunks[row.chunk]
                 for term, tf in Counter(row.tokens).items():
                     copy.write_row((term, row_id, tf, len(row.tokens), id_of[row.chunk], position_in_chunk,
-                                    chunk.category, chunk.kind.value, chunk.valid_from, chunk.valid_to))
+                                    chunk.category, chunk.kind.value, chunk.valid_from, chunk.valid_to,
+                                    products[row.chunk]))
         conn.execute("CREATE TEMP TABLE df_delta (term text, n int, max_tf int) ON COMMIT DROP")
         with conn.cursor().copy("COPY df_delta (term, n, max_tf) FROM STDIN") as copy:
             for term, n in df.items():
@@ -770,6 +778,9 @@ def _filter_sql(where: SearchFilter | None) -> tuple[str, dict[str, Any]]:
     if where.kinds is not None:
         parts.append("match_rows.kind = ANY(%(kinds)s)")
         params["kinds"] = sorted(k.value for k in where.kinds)
+    if where.products is not None:
+        parts.append("(cardinality(match_rows.products) = 0 OR match_rows.products && %(products)s::text[])")
+        params["products"] = sorted(where.product_keys())
     if not where.include_expired:
         parts.append("(match_rows.valid_from IS NULL OR match_rows.valid_from <= %(day)s) AND "
                      "(match_rows.valid_to IS NULL OR match_rows.valid_to >= %(day)s)")

@@ -25,7 +25,7 @@ def document_chunks(document: Document, settings: ChunkingSettings,
         assert entry is not None, "FAQ documents carry their entry"
         entry_chunk = Chunk(id=entry.id, doc_id=entry.id, kind=DocumentKind.FAQ, source=document.source,
                             text=entry.answer or "", match_texts=[entry.question, *entry.similar_questions],
-                            question=entry.question, category=entry.category, tags=entry.tags,
+                            question=entry.question, category=entry.category, tags=entry.tags, products=entry.products,
                             valid_from=entry.valid_from, valid_to=entry.valid_to)
         if not has_answer_chunk(document, faq_answers):
             return [entry_chunk]

@@ -27,6 +27,7 @@ _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "answer": ("答案", "标准答案", "回答", "answer", "a"),
     "category": ("分类", "类别", "类目", "category"),
     "tags": ("标签", "tags"),
+    "products": ("适用商品", "适用产品", "商品", "产品", "products", "product"),
     "valid_from": ("生效日期", "开始日期", "validfrom"),
     "valid_to": ("失效日期", "截止日期", "结束日期", "validto"),
 }
@@ -102,6 +103,7 @@ def _entry_from_row(columns: dict[str, int], cells: list[Any], source: str,
         "answer": answer,
         "category": _cell_text(cell("category")) or None,
         "tags": _TAG_SEPARATORS.split(_cell_text(cell("tags"))),
+        "products": _TAG_SEPARATORS.split(_cell_text(cell("products"))),
         "valid_from": _cell_date(cell("valid_from"), source, row, "valid_from"),
         "valid_to": _cell_date(cell("valid_to"), source, row, "valid_to"),
     }
