@@ -14,6 +14,7 @@ import pytest
 
 from cs_rag.config import LLMSettings
 from cs_rag.errors import InputError
+from cs_rag.index.base import SearchFilter
 from cs_rag.knowledge_base import KnowledgeBase
 from cs_rag.llm import ChatModel
 from cs_rag.pipeline import Assistant
@@ -54,6 +55,14 @@ def test_faq_match_answers_verbatim_with_citation_and_trace(assistant):
     assert {"guard_message", "rewrite", "retrieve", "generate", "guard_answer", "total"} <= timings.keys()
     assert answer.trace["retrieval"]["hits"][0]["id"] == "faq-refund-005"
     assert answer.trace_id and answer.trace_id == answer.trace["trace_id"]
+
+
+def test_a_product_filter_never_answers_from_another_products_entry(assistant):
+    phone = assistant.answer("手机包装里有没有充电器", where=SearchFilter(products={"手机"}))
+    assert phone.citations[0].id == "faq-product-007"  # knowledge/ marks it as about 手机
+    earphones = assistant.answer("手机包装里有没有充电器", where=SearchFilter(products={"蓝牙耳机"}))
+    assert "faq-product-007" not in {h["id"] for h in earphones.trace["retrieval"]["hits"]}
+    assert "faq-product-007" not in {c.id for c in earphones.citations}
 
 
 def test_policy_passage_answers_with_extracted_sentences(assistant):

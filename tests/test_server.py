@@ -261,6 +261,13 @@ def test_answers_are_written_to_the_question_log_with_personal_data_masked(serve
     assert "pii" in shipped[-1]["flags"]
 
 
+def test_answer_searches_only_the_products_asked_for(server: Server):
+    laptop = server.json("POST", "/v1/answer", {"question": "怎么开发票", "product": "笔记本"})
+    assert laptop["citations"][0]["id"] == "f-invoice"
+    fridge = server.json("POST", "/v1/answer", {"question": "怎么开发票", "product": ["冰箱"]})
+    assert "f-invoice" not in {h["id"] for h in fridge["trace"]["retrieval"]["hits"]}
+
+
 def test_answer_stream_is_server_sent_events(server: Server):
     status, headers, raw = server.call("POST", "/v1/answer", {"question": "怎么开发票", "stream": True},
                                        CLIENT_KEY)

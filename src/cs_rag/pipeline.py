@@ -26,6 +26,7 @@ from .config import Settings
 from .errors import InputError, LLMError
 from .extractive import extract_answer
 from .guard import Guard, GuardResult
+from .index.base import SearchFilter
 from .knowledge_base import KnowledgeBase
 from .llm import ChatModel, chat_model_from
 from .prompt import Phrases, PromptLibrary, detect_language, fit_answer_prompt, format_customer
@@ -62,24 +63,26 @@ class Assistant:
         return cls(KnowledgeBase(index_dir, settings))
 
     def answer(self, question: str, history: list[Turn] | None = None,
-               customer: Customer | None = None) -> Answer:
-        """The reply to `question`, given the conversation so far and what is known of the customer."""
-        for item in self._run(question, history, customer, streaming=False):
+               customer: Customer | None = None, where: SearchFilter | None = None) -> Answer:
+        """The reply to `question`, given the conversation so far and what is known of the
+        customer; `where` limits the knowledge searched (e.g. the product the customer is viewing)."""
+        for item in self._run(question, history, customer, where, streaming=False):
             if isinstance(item, Answer):
                 return item
         raise AssertionError("the answer pipeline ended without an answer")
 
     def stream(self, question: str, history: list[Turn] | None = None,
-               customer: Customer | None = None) -> Iterator[str | Answer]:
+               customer: Customer | None = None,
+               where: SearchFilter | None = None) -> Iterator[str | Answer]:
         """Text pieces as they are written, then the final Answer (whose `routing` says
         whether the text may be shown: a reply routed to review was streamed to no customer
         if the caller holds it back)."""
-        yield from self._run(question, history, customer, streaming=True)
+        yield from self._run(question, history, customer, where, streaming=True)
 
     # ---- the stages -------------------------------------------------------------------
 
     def _run(self, question: str, history: list[Turn] | None, customer: Customer | None,
-             streaming: bool) -> Iterator[str | Answer]:
+             where: SearchFilter | None, streaming: bool) -> Iterator[str | Answer]:
         started = time.perf_counter()
         question = _checked_question(question)
         turns = list(history or [])[-self.settings.answer.history_turns:] \
@@ -105,7 +108,7 @@ class Assistant:
             timings["rewrite"] = _ms(clock)
 
             clock = time.perf_counter()
-            retrieval = self._retrieve(rewrite, turns, trace)
+            retrieval = self._retrieve(rewrite, turns, where, trace)
             timings["retrieve"] = _ms(clock)
             for stage, ms in retrieval.timings_ms.items():
                 timings[f"retrieve.{stage}"] = ms
@@ -165,20 +168,21 @@ class Assistant:
                      reasons=_reasons(flags, routing, message), language=language,
                      generator=generator, trace_id=trace["trace_id"], trace=trace)
 
-    def _retrieve(self, rewrite: Rewrite, turns: list[Turn], trace: dict) -> Retrieval:
+    def _retrieve(self, rewrite: Rewrite, turns: list[Turn], where: SearchFilter | None,
+                  trace: dict) -> Retrieval:
         """Retrieval for the standalone question. A rewritten follow-up whose best match is
         also the previous question's best match asked nothing new by that reading (the
         previous question's words dominated), so the follow-up's own words are searched."""
         k = max(self.settings.answer.evidence_items, 3)
-        retrieval = self.knowledge_base.retrieve(rewrite.question, k=k)
+        retrieval = self.knowledge_base.retrieve(rewrite.question, k=k, where=where)
         previous = previous_question(turns)
         if not rewrite.rewritten or previous is None or not retrieval.hits:
             return retrieval
-        before = self.knowledge_base.retrieve(previous, k=1)
+        before = self.knowledge_base.retrieve(previous, k=1, where=where)
         if before.hits and before.hits[0].id == retrieval.hits[0].id:
             trace["rewrite"] = {**trace.get("rewrite", {}), "searched": rewrite.original,
                                 "why": "the rewrite only found the previous question's answer"}
-            return self.knowledge_base.retrieve(rewrite.original, k=k)
+            return self.knowledge_base.retrieve(rewrite.original, k=k, where=where)
         return retrieval
 
     def _answerable(self, retrieval: Retrieval, trace: dict) -> Retrieval:

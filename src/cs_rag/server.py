@@ -97,6 +97,13 @@ class AnswerRequest(BaseModel):
     session_id: str | None = Field(default=None, max_length=64)
     customer: Customer | None = None   # replaces what the session knew of the customer
     stream: bool = False               # server-sent events: `delta` pieces, then `answer`
+    # search only knowledge about these products (e.g. the product page the chat was opened
+    # from) or about no product in particular
+    product: str | list[str] | None = None
+
+    def search_filter(self) -> SearchFilter | None:
+        products = [self.product] if isinstance(self.product, str) else self.product
+        return SearchFilter(products=set(products)) if products else None
 
 
 class AnswerResponse(Answer):
@@ -884,15 +891,16 @@ def answer(body: AnswerRequest, service: ServiceDep, caller: ClientDep) -> Respo
     service.check_question(body.question, ("body", "question"))
     session = service.sessions.open(body.session_id, service.settings.answer.history_turns, body.customer)
     if body.stream:
-        return StreamingResponse(_answer_events(service, body.question, session),
+        return StreamingResponse(_answer_events(service, body.question, session, body.search_filter()),
                                  media_type="text/event-stream", headers=_SSE_HEADERS)
-    result = service.assistant.answer(body.question, session.history, session.customer)
+    result = service.assistant.answer(body.question, session.history, session.customer, body.search_filter())
     return _json(service.finish_turn(session, result))
 
 
-def _answer_events(service: Service, question: str, session: Session) -> Iterator[str]:
+def _answer_events(service: Service, question: str, session: Session,
+                   where: SearchFilter | None) -> Iterator[str]:
     try:
-        for item in service.assistant.stream(question, session.history, session.customer):
+        for item in service.assistant.stream(question, session.history, session.customer, where):
             if isinstance(item, Answer):
                 yield _sse("answer", service.finish_turn(session, item).model_dump_json())
                 return
