@@ -22,12 +22,14 @@ def test_jsonl_record_in_the_shared_format():
     assert entry.category == "售后退款"
 
 
-def test_jsonl_products_are_a_list_of_names():
+def test_jsonl_products_are_names_or_one_name():
     entry = read_faq_jsonl_record({"id": "f1", "question": "耳机怎么配对", "answer": "长按3秒",
                                    "products": ["蓝牙耳机", " ", "Buds Pro"]}, "faq.jsonl", 4)
     assert entry.products == ["蓝牙耳机", "Buds Pro"]
-    with pytest.raises(InputError, match=r"faq.jsonl:5 \(field 'products'\)"):
-        read_faq_jsonl_record({"id": "f2", "question": "q", "answer": "a", "products": "耳机"}, "faq.jsonl", 5)
+    one = read_faq_jsonl_record({"id": "f2", "question": "q", "answer": "a", "products": "耳机"}, "faq.jsonl", 5)
+    assert one.products == ["耳机"]
+    with pytest.raises(InputError, match=r"faq.jsonl:6 \(field 'products'\)"):
+        read_faq_jsonl_record({"id": "f3", "question": "q", "answer": "a", "products": {"a": 1}}, "faq.jsonl", 6)
 
 
 def test_jsonl_null_answer_is_a_retrieval_only_entry_but_empty_answer_is_an_error():

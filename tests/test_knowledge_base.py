@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -13,6 +14,7 @@ from cs_rag.calibrate import MIN_ENTRIES
 from cs_rag.config import Settings
 from cs_rag.e5_convert import E5_MODEL_NAME
 from cs_rag.errors import IndexMismatchError, InputError
+from cs_rag.index.base import SearchFilter
 from cs_rag.index.versions import current_version
 from cs_rag.types import DocumentKind
 
@@ -41,6 +43,38 @@ def test_expired_entries_are_never_returned(tmp_path, knowledge_dir, settings):
     kb.ingest([knowledge_dir])
     ids = [h.id for h in kb.search("双11满减规则", k=10)]
     assert "f-old-promo" not in ids and ids
+
+
+PROMO = """---
+category: 促销活动
+products: [手机, 平板]
+valid_from: 2026-01-10
+valid_to: 2026-02-10
+owner: 运营部
+---
+# 年货节活动规则
+
+## 以旧换新
+年货节期间旧手机换新机额外补贴300元。
+"""
+
+
+def test_document_front_matter_filters_and_expires_a_document(tmp_path, knowledge_dir, settings):
+    (knowledge_dir / "年货节活动规则.md").write_text(PROMO, encoding="utf-8")
+    kb = KnowledgeBase(tmp_path / "index", settings)
+    kb.ingest([knowledge_dir])
+    during = SearchFilter(valid_on=dt.date(2026, 1, 20))
+    top = kb.search("旧手机换新有补贴吗", k=3, where=during)[0]
+    assert top.doc_id == "年货节活动规则" and top.category == "促销活动" and top.products == ["手机", "平板"]
+    after = {h.doc_id for h in kb.search("旧手机换新有补贴吗", k=10, where=SearchFilter(valid_on=dt.date(2026, 3, 1)))}
+    assert "年货节活动规则" not in after and after  # an ended promotion's rules are never returned
+    earphones = SearchFilter(valid_on=dt.date(2026, 1, 20), products={"耳机"})
+    assert "年货节活动规则" not in {h.doc_id for h in kb.search("旧手机换新有补贴吗", k=10, where=earphones)}
+    (knowledge_dir / "年货节活动规则.md").write_text(PROMO.replace("valid_to: 2026-02-10", "valid_to: 2月10日"),
+                                                  encoding="utf-8")
+    with pytest.raises(InputError, match=r"年货节活动规则.md \(field 'valid_to'\): front matter"):
+        kb.ingest([knowledge_dir])
+    assert kb.search("旧手机换新有补贴吗", k=1, where=during)[0].doc_id == "年货节活动规则"  # index kept
 
 
 def test_reingest_embeds_only_what_changed(tmp_path, knowledge_dir, settings):

@@ -93,3 +93,29 @@ def test_skip_bad_keeps_the_lines_after_malformed_json(tmp_path: Path):
     assert "faq.jsonl:5" in reasons[2]
     with pytest.raises(InputError, match="faq.jsonl:2"):
         collect_documents([path])
+
+
+def test_passage_records_may_carry_filter_metadata(tmp_path: Path):
+    path = tmp_path / "passages.jsonl"
+    path.write_text(json.dumps({"id": "p1", "title": "耳机保修", "text": "耳机保修一年。", "category": "售后",
+                                "products": "蓝牙耳机", "valid_to": "2027-01-01"}, ensure_ascii=False) + "\n"
+                    + json.dumps({"id": "p2", "text": "正文", "valid_from": "明天"}, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError, match=r"passages.jsonl:2 \(field 'valid_from'\)"):
+        collect_documents([path])
+    good = collect_documents([path], skip_bad=True).documents
+    assert [(d.id, d.category, d.products, str(d.valid_to)) for d in good] == [("p1", "售后", ["蓝牙耳机"], "2027-01-01")]
+
+
+def test_markdown_front_matter_is_metadata_not_text(tmp_path: Path):
+    (tmp_path / "promo.md").write_text("---\nproducts: 手机\nvalid_to: 2026-02-10\n---\n# 活动\n每满200减20。\n",
+                                       encoding="utf-8")
+    (tmp_path / "broken.md").write_text("---\nproducts: [手机\n---\n# 活动\n正文\n", encoding="utf-8")
+    (tmp_path / "list.md").write_text("---\n- 手机\n---\n# 活动\n正文\n", encoding="utf-8")
+    collected = collect_documents([tmp_path], skip_bad=True)
+    (promo,) = collected.documents
+    assert promo.products == ["手机"] and str(promo.valid_to) == "2026-02-10"
+    assert "valid_to" not in " ".join(s.text for s in promo.sections)
+    reasons = sorted(s.reason for s in collected.skipped)
+    assert "broken.md:2: front matter is not valid YAML" in reasons[0]
+    assert "list.md:2: front matter is not a mapping" in reasons[1]

@@ -35,10 +35,32 @@ class FaqEntry(BaseModel):
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
 
-    @field_validator("similar_questions", "tags", "products")
-    @classmethod
-    def _drop_blank(cls, values: list[str]) -> list[str]:
-        return [v.strip() for v in values if v and v.strip()]
+    _one_product = field_validator("products", mode="before")(lambda value: _one_name_as_list(value))
+    _drop_blank = field_validator("similar_questions", "tags", "products")(
+        lambda values: _without_blanks(values))
+
+
+class DocumentMeta(BaseModel):
+    """What a document says about itself for filters: Markdown front matter, or a passage
+    record's keys. Other keys (author, tags, ...) are ignored; `products` may be one name."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    category: str | None = None
+    products: list[str] = Field(default_factory=list)  # empty: about every product
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+
+    _one_product = field_validator("products", mode="before")(lambda value: _one_name_as_list(value))
+    _drop_blank = field_validator("products")(lambda values: _without_blanks(values))
+
+
+def _one_name_as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _without_blanks(values: list[str]) -> list[str]:
+    return [v.strip() for v in values if v and v.strip()]
 
 
 class Section(BaseModel):
@@ -63,6 +85,9 @@ class Document(BaseModel):
     faq: FaqEntry | None = None
     sections: list[Section] = Field(default_factory=list)
     category: str | None = None
+    products: list[str] = Field(default_factory=list)
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
 
     @property
     def content_hash(self) -> str:

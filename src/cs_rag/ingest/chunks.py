@@ -36,5 +36,6 @@ def document_chunks(document: Document, settings: ChunkingSettings,
     return [Chunk(id=f"{document.id}#{n}", doc_id=document.id, kind=document.kind,
                   source=document.source, text=piece.text,
                   match_texts=["\n".join([*piece.heading_path, piece.text])],
-                  heading_path=piece.heading_path, position=n, category=document.category)
+                  heading_path=piece.heading_path, position=n, category=document.category,
+                  products=document.products, valid_from=document.valid_from, valid_to=document.valid_to)
             for n, piece in enumerate(pieces)]

@@ -16,8 +16,11 @@ from bs4.element import PreformattedString
 from charset_normalizer import from_bytes
 from docx.table import Table
 
+import yaml
+from pydantic import ValidationError
+
 from ..errors import InputError
-from ..types import Section
+from ..types import DocumentMeta, Section
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".md", ".markdown", ".txt", ".html", ".htm", ".docx", ".pdf"})
@@ -55,6 +58,33 @@ def read_document(path: Path, source: str | None = None) -> list[Section]:
         raise InputError(source, "no extractable text (scanned PDF?)" if suffix == ".pdf"
                          else "no text in document")
     return sections
+
+
+def read_document_meta(path: Path, source: str | None = None) -> DocumentMeta:
+    """A Markdown document's YAML front matter as DocumentMeta (category, products, validity
+    dates); empty for a document without one and for other formats. Raises InputError naming
+    the file, and the line or field, for front matter that is not YAML or has a bad value."""
+    source = str(path) if source is None else source
+    if path.suffix.lower() not in (".md", ".markdown"):
+        return DocumentMeta()
+    lines = decode_text(path.read_bytes(), source).splitlines()
+    end = _front_matter_end(lines)
+    if end == 0:
+        return DocumentMeta()
+    try:
+        data = yaml.safe_load("\n".join(lines[1:end - 1])) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(source, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}",
+                         line=mark.line + 2 if mark is not None else None) from None
+    if not isinstance(data, dict):
+        raise InputError(source, "front matter is not a mapping of keys to values", line=2)
+    try:
+        return DocumentMeta.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InputError(source, f"front matter: {first['msg']}",
+                         field=".".join(str(p) for p in first["loc"])) from None
 
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),

@@ -6,9 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from ..errors import InputError
-from ..types import Document, DocumentKind, FaqEntry, Section, SkippedInput
-from .documents import SUPPORTED_SUFFIXES, read_document
+from ..types import Document, DocumentKind, DocumentMeta, FaqEntry, Section, SkippedInput
+from .documents import SUPPORTED_SUFFIXES, read_document, read_document_meta
 from .faq import iter_faq_table, iter_jsonl, read_faq_jsonl_record
 
 # Files in a knowledge folder that configure the tokenizer and query preparation; not knowledge.
@@ -93,8 +95,9 @@ def _read_file(path: Path, source: str) -> Iterable[Document | InputError]:
                 yield item if isinstance(item, InputError) else _faq_document(item, source)
         elif suffix in SUPPORTED_SUFFIXES:
             sections = read_document(path, source)
+            meta = read_document_meta(path, source)
             yield Document(id=path.stem, kind=DocumentKind.POLICY, source=source,
-                           title=path.stem, sections=sections)
+                           title=path.stem, sections=sections, **meta.model_dump())
         else:
             yield InputError(source, f"unsupported file type {suffix or '(none)'!r}")
     except InputError as exc:
@@ -141,6 +144,12 @@ def _passage_document(record: dict, source: str, line: int) -> Document:
         if not isinstance(value, str) or not value.strip():
             raise InputError(source, f"missing or empty {key!r}", line=line, field=key)
     title = str(record.get("title") or "").strip()
+    try:
+        meta = DocumentMeta.model_validate(record)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InputError(source, first["msg"], line=line,
+                         field=".".join(str(p) for p in first["loc"])) from None
     return Document(id=record["id"], kind=DocumentKind.PASSAGE, source=source, title=title,
                     sections=[Section(heading_path=[title] if title else [], text=record["text"])],
-                    category=record.get("category"))
+                    **meta.model_dump())
