@@ -15,6 +15,7 @@ import zlib
 import numpy as np
 import pytest
 
+from cs_rag.adapter import Adapter
 from cs_rag.index.base import SearchFilter
 from cs_rag.index.bm25 import BM25Index
 from cs_rag.index.embedded import DocumentRecord, EmbeddedIndex, Row
@@ -146,6 +147,27 @@ class IndexContract:
         pairs = index.candidates(vector_for("发票在哪里申请"), tokens, 10, phone)
         assert "invoice" not in {index.chunk(d.ordinal).doc_id for d, _ in pairs}
         assert index.chunk(index.keyword_search(tokens, 1, phone)[0].ordinal).products == ["手机"]
+
+    def test_dense_scores_are_cosines_in_the_adapters_space(self, load):
+        raw = build()
+        rng = np.random.default_rng(1)
+        adapter = Adapter(np.eye(DIM, dtype=np.float32) + 0.4 * rng.normal(size=(DIM, DIM)).astype(np.float32))
+        index = load(raw.with_adapter(adapter))
+        query = vector_for("钱什么时候退回来")
+        row_scores = adapter.apply(raw.vectors) @ adapter.apply(query)
+        best: dict[str, float] = {}
+        for row, score in zip(raw.rows, row_scores):
+            doc = raw.chunks[row.chunk].doc_id
+            best[doc] = max(best.get(doc, -1.0), float(score))
+        want = sorted(best.items(), key=lambda item: -item[1])
+        got = index.dense_search(query, len(DOCS), EVERYTHING)
+        assert [(index.chunk(s.ordinal).doc_id, s.score) for s in got] == [
+            (doc, pytest.approx(score, abs=1e-5)) for doc, score in want]
+        pairs = index.candidates(query, TOKENIZER.tokenize("退款"), len(DOCS), EVERYTHING)
+        assert {index.chunk(d.ordinal).doc_id: d.score for d, _ in pairs} == pytest.approx(best, abs=1e-5)
+        plain = load(raw)  # publishing without an adapter searches the model's own space again
+        assert plain.dense_search(query, 1, EVERYTHING)[0].score == pytest.approx(
+            float(max(raw.vectors @ query)), abs=1e-5)
 
     def test_entries_outside_their_dates_are_never_returned(self, index):
         tokens = TOKENIZER.tokenize("双11满减怎么算")

@@ -10,6 +10,7 @@ import itertools
 import threading
 import time
 
+import numpy as np
 import psycopg
 import pytest
 
@@ -17,6 +18,7 @@ from cs_rag.index import postgres
 from cs_rag.index.postgres import (DatabaseUnavailableError, ExtensionMissingError, PostgresStore,
                                    SchemaVersionError)
 
+from conftest import write_jsonl
 from index_contract import TOKENIZER, IndexContract, build, ids, vector_for
 
 pytestmark = pytest.mark.postgres
@@ -239,6 +241,28 @@ def test_postgres_ranks_like_the_embedded_backend(tmp_path, knowledge_dir, pg_se
     for question in ("退款多久到账", "能开专票吗", "耳机拆封了还能退吗", "gold member", "原路退回"):
         want, got = embedded.retrieve(question, k=5), shared.retrieve(question, k=5)
         assert [h.id for h in got.hits] == [h.id for h in want.hits]
+        assert got.confidence == pytest.approx(want.confidence, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_postgres_searches_through_the_adapter_an_faq_only_ingest_fits(tmp_path, pg_settings, settings):
+    from cs_rag import KnowledgeBase
+    from test_adapter import faq_entries
+
+    folder = tmp_path / "k"
+    folder.mkdir()
+    write_jsonl(folder / "faq.jsonl", faq_entries(40))
+    embedded = KnowledgeBase(tmp_path / "index", settings)
+    embedded.ingest([folder])
+    shared = KnowledgeBase("faq_only", pg_settings, embedder=embedded.retriever().embedder)
+    shared.ingest([folder])
+    assert embedded.index().adapter is not None
+    with shared.store.snapshot() as conn:
+        assert np.allclose(shared.store.adapter(conn).matrix, embedded.index().adapter.matrix, atol=1e-6)
+    for question in ("退款第3条怎么处理", "请问发票的事情", "会员问题第17条", "密码忘了"):
+        want, got = embedded.retrieve(question, k=5), shared.retrieve(question, k=5)
+        assert [h.id for h in got.hits] == [h.id for h in want.hits]
+        assert [h.scores["dense"] for h in got.hits] == pytest.approx([h.scores["dense"] for h in want.hits], abs=1e-5)
         assert got.confidence == pytest.approx(want.confidence, abs=1e-4)
 
 

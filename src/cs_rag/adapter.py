@@ -9,15 +9,18 @@ query with it, so scores stay cosines. The recipe (EPOCHS, LEARNING_RATE, TEMPER
 was chosen on held-out similar questions (5-fold) of banking77, StackFAQ-sim3 and knowledge/
 (a throwaway script; figures in benchmarks/README.md), never on a set's test questions.
 
-An ingest fits one only for knowledge made of FAQ entries alone, on the embedded backend: with
-policy chunks beside them (knowledge/), adapted question cosines outgrow the passages' and the
-policy questions of eval/ fell from R@1 .353 to .088; PostgreSQL does not search adapted vectors yet.
+An ingest fits one only for knowledge made of FAQ entries alone: with policy chunks beside them
+(knowledge/), adapted question cosines outgrow the passages' and the policy questions of eval/
+fell from R@1 .353 to .088.
 
-Persisted as `adapter.npz` (the matrix only; loaded with allow_pickle=False).
+Persisted as `adapter.npz` by the embedded index (the matrix only; loaded with
+allow_pickle=False) and as text (`to_text`, base64 float32) in the PostgreSQL backend's meta.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import random
 from pathlib import Path
 
@@ -58,6 +61,24 @@ class Adapter:
     def save(self, path: Path) -> None:
         with open(path, "wb") as fh:
             np.savez(fh, matrix=self.matrix)
+
+    def to_text(self) -> str:
+        """The matrix as JSON text: its dimension and base64 of little-endian float32, row-major."""
+        data = base64.b64encode(self.matrix.astype("<f4").tobytes()).decode("ascii")
+        return json.dumps({"dimension": self.dimension, "float32_le": data})
+
+    @classmethod
+    def from_text(cls, text: str) -> "Adapter":
+        """The inverse of to_text; ValueError if the text is not one."""
+        try:
+            record = json.loads(text)
+            d = int(record["dimension"])
+            values = np.frombuffer(base64.b64decode(record["float32_le"], validate=True), dtype="<f4")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"not an adapter: {exc}") from None
+        if values.size != d * d:
+            raise ValueError(f"not an adapter: {values.size} values for dimension {d}")
+        return cls(values.reshape(d, d))
 
     @classmethod
     def load(cls, path: Path) -> "Adapter":

@@ -187,8 +187,8 @@ class IndexSettings(_Section):
     faq_answers: bool = False
     # Fit an Adapter (cs_rag.adapter) on the FAQ's own question groups at every ingest and
     # search through it: paraphrases of one entry move closer together. Only for knowledge of
-    # FAQ entries alone on the embedded backend, with at least 30 (and half of all) entries
-    # having similar questions; otherwise nothing is fitted. Figures: benchmarks/README.md.
+    # FAQ entries alone (either backend), with at least 30 (and half of all) entries having
+    # similar questions; otherwise nothing is fitted. Figures: benchmarks/README.md.
     adapter: bool = True
     pg_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     pool_size: int = Field(default=4, ge=1, le=100)   # connections per process

@@ -192,7 +192,7 @@ class KnowledgeBase:
                          self.settings.index.faq_answers)
             report = IngestReport(skipped=[*collected.skipped, *plan.skipped])
             index = self._assemble(plan, old, tokenizer, embedder, report, progress)
-            if self.settings.index.adapter and self.store is None and index.faq_questions_only():
+            if self.settings.index.adapter and index.faq_questions_only():
                 index = index.with_adapter(fit_adapter(*index.question_groups()))
             calibration = fit_calibration(index, tokenizer, embedder, self.settings.retrieval)
             if calibration is None:

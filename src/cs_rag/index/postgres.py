@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from ..adapter import Adapter
 from ..errors import IndexStoreError
 from ..types import Chunk, DocumentKind
 from .base import ScoredChunk, SearchFilter, product_key
@@ -210,6 +211,7 @@ class PostgresStore:
         self._pool: Any = None
         self._checked = False
         self._chunks: dict[int, Chunk] = {}
+        self._adapter: tuple[int, Adapter | None] | None = None  # (generation, its adapter)
 
     # ---- connections ---------------------------------------------------------------------
 
@@ -394,6 +396,19 @@ class PostgresStore:
                 self._chunks[ordinal] = Chunk.model_validate_json(data)
         return {o: self._chunks[o] for o in ordinals if o in self._chunks}
 
+    def adapter(self, conn: Any) -> Adapter | None:
+        """The adapter of the generation `conn` sees (meta key `adapter`), cached per generation."""
+        generation = conn.execute("SELECT generation FROM stats").fetchone()[0]
+        cached = self._adapter
+        if cached is None or cached[0] != generation:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'adapter'").fetchone()
+            try:
+                cached = (generation, Adapter.from_text(row[0]) if row else None)
+            except ValueError as exc:
+                raise IndexStoreError(f"the adapter stored in {self.where} is unreadable: {exc}") from None
+            self._adapter = cached
+        return cached[1]
+
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         """The live chunks of one document, in ingest order."""
         with self.snapshot() as conn:
@@ -488,7 +503,8 @@ class PostgresWriter:
             values = {"embedding_model": index.manifest.embedding_model,
                       "dimension": str(index.manifest.dimension),
                       "tokenizer_fingerprint": index.manifest.tokenizer_fingerprint,
-                      "created": index.manifest.created, **meta}
+                      "created": index.manifest.created,
+                      "adapter": index.adapter.to_text() if index.adapter is not None else None, **meta}
             for key, value in values.items():
                 if value is None:
                     conn.execute("DELETE FROM meta WHERE key = %s", (key,))
@@ -628,10 +644,16 @@ class PostgresIndex:
             dense_proposed = set(proposed)
             proposed += [o for o in keyword if o not in dense_proposed]
             rows: dict[int, list[tuple[int, float]]] = {}
-            for ordinal, position, score in conn.execute(  # every candidate's rows, exactly
+            adapter = self.store.adapter(conn)
+            if adapter is None:
+                found = conn.execute(  # every candidate's rows, exactly
                     "SELECT chunk_id, position, -(embedding <#> %s) FROM match_rows "
-                    "WHERE chunk_id = ANY(%s) ORDER BY chunk_id, position",
-                    (_vector(vector), proposed)):
+                    "WHERE chunk_id = ANY(%s) ORDER BY chunk_id, position", (_vector(vector), proposed)).fetchall()
+            else:
+                found = _adapted_scores(adapter, vector, conn.execute(
+                    "SELECT chunk_id, position, embedding FROM match_rows "
+                    "WHERE chunk_id = ANY(%s) ORDER BY chunk_id, position", (proposed,)).fetchall())
+            for ordinal, position, score in found:
                 rows.setdefault(ordinal, []).append((position, float(score)))
             dense = {o: _best_and_runner_up(o, rows[o]) for o in proposed}
             only_dense = [o for o in dense if o not in keyword]
@@ -659,7 +681,11 @@ class PostgresIndex:
         if k <= 0:
             return []
         condition, params = _filter_sql(where)
-        query = _vector(vector)
+        adapter = self.store.adapter(conn)
+        # With an adapter rows are proposed by x . (M t), t the adapted query: (x M) . t, the
+        # adapted inner product before x M is normalised, then scored exactly (_adapted_scores).
+        query = _vector(vector if adapter is None else adapter.matrix @ adapter.apply(vector))
+        column = "-(embedding <#> %(q)s)" if adapter is None else "embedding"
         fetch = 4 * k + 32
         while True:  # fetch rows until k distinct chunks are found or rows run out
             # ef_search at least the rows wanted (pgvector's maximum is 1000); relaxed
@@ -668,9 +694,11 @@ class PostgresIndex:
             conn.execute(f"SET LOCAL hnsw.ef_search = {min(max(fetch, 100), 1000)}")
             conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
             found = conn.execute(
-                f"SELECT chunk_id, position, -(embedding <#> %(q)s) FROM match_rows "
+                f"SELECT chunk_id, position, {column} FROM match_rows "
                 f"WHERE {condition} ORDER BY embedding <#> %(q)s LIMIT %(fetch)s",
                 {**params, "q": query, "fetch": fetch}).fetchall()
+            if adapter is not None:
+                found = _adapted_scores(adapter, vector, found)
             best: dict[int, ScoredChunk] = {}
             for ordinal, position, score in found:
                 if ordinal not in best or score > best[ordinal].score:
@@ -759,6 +787,19 @@ class PostgresIndex:
                         dimension=int(meta.get("dimension", 0)),
                         tokenizer_fingerprint=meta.get("tokenizer_fingerprint", ""),
                         created=meta.get("created", ""), documents=documents)
+
+
+def _adapted_scores(adapter: Adapter, vector: np.ndarray,
+                    rows: list[tuple[int, int, Any]]) -> list[tuple[int, int, float]]:
+    """(chunk, position, embedding) rows as (chunk, position, cosine in the adapted space),
+    as the embedded index scores them."""
+    if not rows:
+        return []
+    from pgvector import Vector
+
+    embeddings = np.vstack([e.to_numpy() if isinstance(e, Vector) else np.asarray(e) for _, _, e in rows])
+    scores = adapter.apply(embeddings.astype(np.float32)) @ adapter.apply(vector)
+    return [(chunk, position, float(score)) for (chunk, position, _), score in zip(rows, scores)]
 
 
 def _best_and_runner_up(ordinal: int, rows: list[tuple[int, float]]) -> ScoredChunk:
