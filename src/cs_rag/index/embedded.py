@@ -239,6 +239,8 @@ class EmbeddedIndex:
         n_rows = len(self.rows)
         if n_rows == 0 or k <= 0:
             return []
+        if allowed is not None:
+            return self._filtered_dense_top(query, k, allowed)
         query = np.ascontiguousarray(query).reshape(1, -1)
         fetch = min(n_rows, 4 * k + 32)
         while True:  # fetch rows until k distinct allowed chunks are found or rows run out
@@ -255,6 +257,20 @@ class EmbeddedIndex:
             if len(best) >= k or fetch >= n_rows:
                 return list(best.values())[:k]
             fetch = min(n_rows, fetch * 4)
+
+    def _filtered_dense_top(self, query: np.ndarray, k: int, allowed: np.ndarray) -> list[ScoredChunk]:
+        """`_dense_top` under a filter: every row scored in one pass and the best allowed chunks
+        taken, where fetching ever more nearest rows until k pass the filter would search the
+        whole index several times when the filter keeps few chunks."""
+        scores = _matrix(self._search) @ np.asarray(query, dtype=np.float32).ravel()
+        best = np.maximum.reduceat(scores, self._starts)  # every chunk has at least one row
+        best[~allowed] = -np.inf
+        k = min(k, int(allowed.sum()))
+        if k == 0:
+            return []
+        top = np.argpartition(-best, k - 1)[:k]
+        top = top[np.lexsort((top, -best[top]))]
+        return [self._best_row(int(o), scores) for o in top]
 
     def _query(self, vector: np.ndarray) -> np.ndarray:
         """A query vector in the space searches run over (adapted when the index has an adapter)."""
