@@ -650,9 +650,9 @@ class PostgresIndex:
                     "SELECT chunk_id, position, -(embedding <#> %s) FROM match_rows "
                     "WHERE chunk_id = ANY(%s) ORDER BY chunk_id, position", (_vector(vector), proposed)).fetchall()
             else:
-                found = _adapted_scores(adapter, vector, conn.execute(
+                found = _adapted_scores(adapter, vector, conn.execute(  # binary: vectors as bytes
                     "SELECT chunk_id, position, embedding FROM match_rows "
-                    "WHERE chunk_id = ANY(%s) ORDER BY chunk_id, position", (proposed,)).fetchall())
+                    "WHERE chunk_id = ANY(%s) ORDER BY chunk_id, position", (proposed,), binary=True).fetchall())
             for ordinal, position, score in found:
                 rows.setdefault(ordinal, []).append((position, float(score)))
             dense = {o: _best_and_runner_up(o, rows[o]) for o in proposed}
@@ -696,7 +696,7 @@ class PostgresIndex:
             found = conn.execute(
                 f"SELECT chunk_id, position, {column} FROM match_rows "
                 f"WHERE {condition} ORDER BY embedding <#> %(q)s LIMIT %(fetch)s",
-                {**params, "q": query, "fetch": fetch}).fetchall()
+                {**params, "q": query, "fetch": fetch}, binary=adapter is not None).fetchall()
             if adapter is not None:
                 found = _adapted_scores(adapter, vector, found)
             best: dict[int, ScoredChunk] = {}
