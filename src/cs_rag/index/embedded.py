@@ -239,38 +239,33 @@ class EmbeddedIndex:
         n_rows = len(self.rows)
         if n_rows == 0 or k <= 0:
             return []
-        if allowed is not None:
-            return self._filtered_dense_top(query, k, allowed)
         query = np.ascontiguousarray(query).reshape(1, -1)
+        params = None
+        if allowed is not None:
+            # faiss skips the rows of chunks the filter rejects, so every fetched row counts
+            # (fetching nearest rows and dropping rejected ones searched the index again and
+            # again when the filter kept few chunks)
+            allowed_rows = allowed[self._row_chunk]
+            n_rows = int(allowed_rows.sum())
+            if n_rows == 0:
+                return []
+            bitmap = np.packbits(allowed_rows, bitorder="little")
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(len(allowed_rows), faiss.swig_ptr(bitmap)))
         fetch = min(n_rows, 4 * k + 32)
         while True:  # fetch rows until k distinct allowed chunks are found or rows run out
-            scores, row_ids = self._search.search(query, fetch)
+            scores, row_ids = self._search.search(query, fetch, params=params)
             best: dict[int, ScoredChunk] = {}
             for score, row in zip(scores[0], row_ids[0]):
                 if row < 0:
                     continue
                 ordinal = int(self._row_chunk[row])
-                if (allowed is not None and not allowed[ordinal]) or ordinal in best:
+                if ordinal in best:
                     continue
                 best[ordinal] = ScoredChunk(ordinal=ordinal, score=float(score),
                                             matched=int(row - self._starts[ordinal]))
             if len(best) >= k or fetch >= n_rows:
                 return list(best.values())[:k]
             fetch = min(n_rows, fetch * 4)
-
-    def _filtered_dense_top(self, query: np.ndarray, k: int, allowed: np.ndarray) -> list[ScoredChunk]:
-        """`_dense_top` under a filter: every row scored in one pass and the best allowed chunks
-        taken, where fetching ever more nearest rows until k pass the filter would search the
-        whole index several times when the filter keeps few chunks."""
-        scores = _matrix(self._search) @ np.asarray(query, dtype=np.float32).ravel()
-        best = np.maximum.reduceat(scores, self._starts)  # every chunk has at least one row
-        best[~allowed] = -np.inf
-        k = min(k, int(allowed.sum()))
-        if k == 0:
-            return []
-        top = np.argpartition(-best, k - 1)[:k]
-        top = top[np.lexsort((top, -best[top]))]
-        return [self._best_row(int(o), scores) for o in top]
 
     def _query(self, vector: np.ndarray) -> np.ndarray:
         """A query vector in the space searches run over (adapted when the index has an adapter)."""
