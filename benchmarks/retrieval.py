@@ -8,6 +8,7 @@ equal rank-bm25's BM25Okapi: see tests/test_bm25.py), dense alone (the model cs_
 e5-small otherwise), naive RRF
 of the two (what Langchain-Chatchat and FastGPT ship), cs_rag's default. Latency is per query
 with the query vector already computed (the query-embedding cost is printed once per set).
+A last table compares cs_rag's confidence with how often its first hit is right, per set.
 Indexes and query vectors are cached under benchmarks/results/ so a rerun embeds nothing new.
 """
 
@@ -25,7 +26,7 @@ from _common import REPO, RESULTS, SHARED_DATA, percentiles_ms, print_table, rea
 from cs_rag import KnowledgeBase
 from cs_rag.config import Settings
 from cs_rag.embedding import Embedder
-from cs_rag.evaluate import EvalQuestion, load_questions
+from cs_rag.evaluate import EvalQuestion, calibration_metrics, load_questions
 from cs_rag.retrieve import HybridRetriever
 
 SETS = ["atec_nodistractors", "stackfaq", "stackfaq_sim3", "banking77_k10", "cmrc2018_dev", "eval"]
@@ -71,7 +72,27 @@ def tfidf_ranker(kb: KnowledgeBase):
     return rank
 
 
-def evaluate_rows(name: str, limit: int | None) -> tuple[list[list], float]:
+def confidence_row(name: str, kb: KnowledgeBase, limit: int | None) -> list:
+    """How well cs_rag's default confidence states P(first hit right) on every question of the
+    set, out-of-scope ones included (their first hit is never right)."""
+    questions = load_questions(knowledge_of(name)[1])
+    if limit:
+        questions = questions[:limit]
+    retriever = kb.retriever()
+    vectors = query_vectors(retriever.embedder, f"{name}-all", [q.question for q in questions])
+    confidence, right = [], []
+    for q, v in zip(questions, vectors):
+        result = retriever.retrieve(q.question, k=10, vector=v)
+        confidence.append(result.confidence)
+        gold = set(q.gold_ids)
+        right.append(bool(result.hits) and (result.hits[0].id in gold or result.hits[0].doc_id in gold))
+    m = calibration_metrics(confidence, right)
+    return [name, len(questions), sum(1 for q in questions if not q.gold_ids),
+            round(retriever.calibration.out_of_scope_share or 0, 2), round(m["confidence_mean"], 3),
+            round(m["first_hit_right"], 3), round(m["confidence_ece"], 3), round(m["confidence_brier"], 3)]
+
+
+def evaluate_rows(name: str, limit: int | None) -> tuple[list[list], float, list]:
     knowledge, questions_path = knowledge_of(name)
     questions = [q for q in load_questions(questions_path) if q.gold_ids]  # retrieval metrics: in-scope
     if limit:
@@ -116,7 +137,7 @@ def evaluate_rows(name: str, limit: int | None) -> tuple[list[list], float]:
             gold = set(q.gold_ids)
             ranks.append(next((i for i, d in enumerate(ranked, 1) if d in gold), None))
         rows.append([name, method, *_metrics(ranks), *[round(t, 2) for t in percentiles_ms(times)]])
-    return rows, embed_ms
+    return rows, embed_ms, confidence_row(name, kb, limit)
 
 
 def rerank_latency(embedder: Embedder, queries: int = 30) -> list[list]:
@@ -161,15 +182,19 @@ def main() -> None:
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--limit", type=int, help="first N in-scope questions per set (smoke runs)")
     args = parser.parse_args()
-    table, embeds = [], []
+    table, embeds, confidence = [], [], []
     for name in args.sets.split(","):
-        rows, embed_ms = evaluate_rows(name, args.limit)
+        rows, embed_ms, confidence_of_set = evaluate_rows(name, args.limit)
         table += rows
         embeds.append([name, round(embed_ms, 1)])
+        confidence.append(confidence_of_set)
         print_table(f"{name}", ["set", "method", "R@1", "R@5", "R@10", "MRR@10", "p50 ms", "p95 ms"], rows)
     out = print_table("Retrieval (in-scope questions; latency with the query vector precomputed)",
                       ["set", "method", "R@1", "R@5", "R@10", "MRR@10", "p50 ms", "p95 ms"], table)
     out += print_table("Query embedding, ms per query (single-query encode)", ["set", "ms"], embeds)
+    out += print_table("Confidence of cs_rag's default against its first hit being right (all questions)",
+                       ["set", "questions", "out of scope", "assumed out-of-scope share", "mean confidence",
+                        "share right", "ECE", "Brier"], confidence)
     if "eval" in args.sets.split(","):
         out += print_table("Rerank cost", ["set", "configuration", "queries", "rerank p50 ms", "rerank p95 ms",
                                            "total p50 ms", "total p95 ms"], rerank_latency(Embedder()))

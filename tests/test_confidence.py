@@ -52,3 +52,33 @@ def test_shipped_calibration_matches_the_features_computed():
     assert tuple(shipped.features) == FEATURES
     assert shipped.embedding_model == E5_MODEL_NAME  # fitted on knowledge/, embedded by "auto"
     assert len(shipped.top1.coef) == len(FEATURES) == len(shipped.top3.coef)
+
+
+def test_shifted_model_keeps_the_ranking_and_moves_the_base_rate():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 2))
+    y = (x[:, 0] + rng.normal(size=300) > 1).astype(float)
+    model = LogisticModel.fit(x, y)
+    raised = model.shifted(np.log(4.0))
+    before, after = model.predict(x), raised.predict(x)
+    assert (np.argsort(before) == np.argsort(after)).all()
+    odds = lambda p: p / (1 - p)  # noqa: E731
+    assert np.allclose(odds(after) / odds(before), 4.0)
+
+
+def test_confidence_is_moved_to_the_stated_traffic_mix():
+    from cs_rag.calibrate import _for_traffic, _traffic_weights
+
+    # probes as a small knowledge base's carve gives them: 100 in scope (70 answered right),
+    # 300 out of scope (never right); traffic is said to hold 10% out-of-scope questions
+    in_scope = np.array([True] * 100 + [False] * 300)
+    y = np.array([1.0] * 70 + [0.0] * 330)
+    weight = _traffic_weights(in_scope, 0.1)
+    assert np.isclose(weight[~in_scope].sum() / weight.sum(), 0.1)
+    x = np.column_stack([y + np.random.default_rng(2).normal(scale=0.8, size=400)])
+    fitted = LogisticModel.fit(x, y)
+    moved = _for_traffic(fitted, y, weight)
+    # base rate of a right first hit: 70/400 among the probes, 0.9 * 0.7 = 0.63 in traffic
+    odds = lambda p: p / (1 - p)  # noqa: E731
+    assert np.isclose(moved.intercept - fitted.intercept, np.log(odds(0.63) / odds(70 / 400)))
+    assert (moved.predict(x) > fitted.predict(x)).all()

@@ -14,12 +14,12 @@ from cs_rag.types import Decision
 from conftest import FAQ, write_jsonl
 
 
-def outcome(qid, gold, hits, decision=Decision.ANSWER, category="c", latency=1.0):
+def outcome(qid, gold, hits, decision=Decision.ANSWER, category="c", latency=1.0, confidence=0.5):
     gold_set = set(gold)
     docs = [h.split("#")[0] for h in hits]
     rank = next((i for i, (h, d) in enumerate(zip(hits, docs), 1) if h in gold_set or d in gold_set), None)
     return QuestionOutcome(id=qid, question=qid, category=category, gold_ids=gold, hit_ids=hits, hit_docs=docs,
-                           rank=rank, decision=decision, confidence=0.5, latency_ms=latency)
+                           rank=rank, decision=decision, confidence=confidence, latency_ms=latency)
 
 
 def test_recall_mrr_ndcg_and_refusals():
@@ -41,6 +41,19 @@ def test_recall_mrr_ndcg_and_refusals():
     assert s["decision_none"] == pytest.approx(2 / 6)
     assert s["per_category"]["out_of_scope"] == {"questions": 2, "refused": 0.5}
     assert s["per_category"]["c"]["R@1"] == 0.5
+
+
+def test_confidence_calibration_metrics():
+    outcomes = [outcome("a", ["x"], ["x"], confidence=0.95),   # right, in the top tenth
+                outcome("b", ["x"], ["x"], confidence=0.92),
+                outcome("c", ["x"], ["y"], confidence=0.91),   # wrong
+                outcome("d", [], ["y"], confidence=0.15)]      # out of scope: never right
+    s = summarise(outcomes)
+    assert s["first_hit_right"] == 0.5
+    assert s["confidence_mean"] == pytest.approx((0.95 + 0.92 + 0.91 + 0.15) / 4)
+    assert s["confidence_brier"] == pytest.approx((0.05 ** 2 + 0.08 ** 2 + 0.91 ** 2 + 0.15 ** 2) / 4)
+    # top tenth: mean confidence 0.9267 against 2 of 3 right; second tenth: 0.15 against 0 of 1
+    assert s["confidence_ece"] == pytest.approx((3 * abs(2.78 / 3 - 2 / 3) + 0.15) / 4)
 
 
 def test_bad_question_line_is_named(tmp_path):
@@ -90,7 +103,7 @@ def test_eval_command_on_a_folder_with_knowledge(tmp_path):
     report = json.loads(result.stdout)
     for key in ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "refusal_precision", "refusal_recall",
                 "decision_answer", "decision_clarify", "decision_none", "latency_ms_p50", "latency_ms_p95",
-                "per_category", "results"):
+                "confidence_ece", "confidence_brier", "per_category", "results"):
         assert key in report, key
     assert report["R@1"] == 1.0 and len(report["results"]) == 3
     text = subprocess.run([sys.executable, "-m", "cs_rag.cli", "eval", str(tmp_path)],

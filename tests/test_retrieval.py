@@ -47,6 +47,24 @@ def test_knowledge_base_calibrates_itself_at_ingest(generated_kb):
     assert 0 <= calibration.answer_threshold <= 1 and 0 <= calibration.clarify_threshold <= 1
 
 
+def test_the_stated_traffic_mix_moves_confidence_not_decisions(generated_kb):
+    from cs_rag.calibrate import fit_calibration
+    from cs_rag.config import RetrievalSettings
+    from cs_rag.retrieve import HybridRetriever
+
+    _, index, tokenizer, embedder = generated_kb._live()
+    questions = ["冰箱的保修期是多久呀", "手机不想要了可以退吗", "今天上海的天气适合去爬山吗", "保修多久"]
+    outcomes = {}
+    for share in (0.05, 0.5):
+        settings = RetrievalSettings(expected_out_of_scope=share)
+        calibration = fit_calibration(index, tokenizer, embedder, settings)
+        assert calibration.out_of_scope_share == share
+        retriever = HybridRetriever(index, tokenizer, embedder, settings, calibration)
+        outcomes[share] = [retriever.retrieve(q) for q in questions]
+    assert [r.decision for r in outcomes[0.05]] == [r.decision for r in outcomes[0.5]]
+    assert all(few.confidence > many.confidence for few, many in zip(outcomes[0.05], outcomes[0.5]))
+
+
 @pytest.fixture(scope="module")
 def generated_kb_with_answers(tmp_path_factory) -> KnowledgeBase:
     root = tmp_path_factory.mktemp("generated-answers")

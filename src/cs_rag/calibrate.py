@@ -127,14 +127,42 @@ def fit_calibration(index: EmbeddedIndex, tokenizer: Tokenizer, embedder: Embedd
     y1, y3, scope = np.asarray(top1), np.asarray(top3), np.asarray(in_scope)
     if y1.min() == y1.max() or y3.min() == y3.max():
         return None  # one class only: nothing to separate
-    model1, model3 = LogisticModel.fit(x, y1), LogisticModel.fit(x, y3)
+    weight = _traffic_weights(scope, settings.expected_out_of_scope)
+    model1 = _for_traffic(LogisticModel.fit(x, y1), y1, weight)
+    model3 = _for_traffic(LogisticModel.fit(x, y3), y3, weight)
     p1, p3 = model1.predict(x), model3.predict(x)
     answer_t = _answer_threshold(p1, y1, scope)
     clarify_t = _clarify_threshold(p1, p3, answer_t, scope)
     return Calibration(top1=model1, top3=model3, answer_threshold=answer_t, clarify_threshold=clarify_t,
                        fitted_on=f"{len(x)} carved questions from {carves} carves "
                                  f"({int((~scope).sum())} out of scope)",
+                       out_of_scope_share=settings.expected_out_of_scope,
                        samples=len(x), embedding_model=index.manifest.embedding_model)
+
+
+def _traffic_weights(in_scope: np.ndarray, out_of_scope_share: float) -> np.ndarray:
+    """Per-probe weights under which out-of-scope probes make up `out_of_scope_share` of the
+    fit. Probes come in whatever mix the knowledge's size gives (a fixed background set plus a
+    share of its entries): weighted to one stated mix, a confidence of 0.7 means "right about
+    70% of the time in such traffic" on a 100-entry and on a 10,000-entry knowledge base alike."""
+    n_in, n_out = int(in_scope.sum()), int((~in_scope).sum())
+    if n_in == 0 or n_out == 0:
+        return np.ones(len(in_scope))
+    return np.where(in_scope, (1 - out_of_scope_share) / n_in, out_of_scope_share / n_out)
+
+
+def _for_traffic(model: LogisticModel, y: np.ndarray, weight: np.ndarray) -> LogisticModel:
+    """`model` (fitted on the probes as they came) moved to the base rate of `y` in the weighted
+    mix: the prior correction of a logistic model under a change of class balance. The ranking
+    of questions, and so every decision, is that of the unweighted fit; only the probabilities
+    move."""
+    fitted_rate = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
+    traffic_rate = float(np.clip((weight * y).sum() / weight.sum(), 1e-6, 1 - 1e-6))
+    return model.shifted(_logit(traffic_rate) - _logit(fitted_rate))
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1 - p)))
 
 
 def _answer_threshold(p1: np.ndarray, correct: np.ndarray, in_scope: np.ndarray) -> float:

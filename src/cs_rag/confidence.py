@@ -34,6 +34,11 @@ class LogisticModel(BaseModel):
         z = (np.atleast_2d(x) - np.asarray(self.mean)) / np.asarray(self.scale)
         return 1.0 / (1.0 + np.exp(-(z @ np.asarray(self.coef) + self.intercept)))
 
+    def shifted(self, log_odds: float) -> "LogisticModel":
+        """The same model with every prediction's log-odds moved by `log_odds`: the ranking of
+        predictions is unchanged, the base rate they imply is not."""
+        return self.model_copy(update={"intercept": self.intercept + log_odds})
+
     @classmethod
     def fit(cls, x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50) -> "LogisticModel":
         """L2-regularised logistic regression by Newton's method (few features, exact)."""
@@ -68,6 +73,9 @@ class Calibration(BaseModel):
     # the embedding model whose scores it was fitted on: the features are that model's cosines,
     # so another model's scores give other probabilities ("" in files saved before it was recorded)
     embedding_model: str = ""
+    # the share of out-of-scope questions confidence assumes (None in files saved before it was
+    # recorded: then it is the carve's own mix)
+    out_of_scope_share: float | None = None
 
     def decide(self, p_top1: float, p_top3: float, distinct_options: int) -> Decision:
         if p_top1 >= self.answer_threshold:

@@ -93,6 +93,9 @@ class RetrievalSettings(_Section):
     # eval/'s customer questions about policies and CMRC's questions written from an article's
     # sentences want opposite settings (README.md, "How it ranks").
     passage_dense_weight: float | None = Field(default=None, ge=0.0, le=1.0)
+    # The share of customer questions the knowledge cannot answer, which confidence assumes:
+    # carved probes are weighted to this mix when confidence is fitted at ingest (eval/ has .16).
+    expected_out_of_scope: float = Field(default=0.15, gt=0.0, lt=1.0)
     candidates: int = Field(default=100, ge=1, le=10000)  # per retriever, before fusion
     rrf_k: int = Field(default=60, ge=1)
     # Added to the cosine of document chunks (embedded as passages) before fusion: e5 scores a

@@ -107,7 +107,7 @@ def run_questions(retrieve: Callable[[str], Retrieval],
 
 def summarise(outcomes: Sequence[QuestionOutcome]) -> dict:
     """Metrics over in-scope questions (R@k, MRR@10, nDCG@10), refusal precision/recall over
-    all, decision shares, latency percentiles and a per-category breakdown."""
+    all, how well confidence is calibrated over all, decision shares, latency percentiles and a per-category breakdown."""
     in_scope = [o for o in outcomes if o.gold_ids]
     out_scope = [o for o in outcomes if not o.gold_ids]
     summary: dict = {"questions": len(outcomes), "in_scope": len(in_scope), "out_of_scope": len(out_scope)}
@@ -120,6 +120,8 @@ def summarise(outcomes: Sequence[QuestionOutcome]) -> dict:
     if in_scope:
         summary["R@1_with_refusal"] = sum(1 for o in in_scope if o.rank == 1 and o.decision is not
                                           Decision.NONE) / len(in_scope)
+    if outcomes:  # an out-of-scope question's first hit is never right
+        summary.update(calibration_metrics([o.confidence for o in outcomes], [o.rank == 1 for o in outcomes]))
     for decision in Decision:
         summary[f"decision_{decision.value}"] = (sum(1 for o in outcomes if o.decision is decision)
                                                  / len(outcomes) if outcomes else 0.0)
@@ -135,6 +137,18 @@ def summarise(outcomes: Sequence[QuestionOutcome]) -> dict:
                                             {"refused": sum(o.decision is Decision.NONE for o in group) / len(group)})}
         for name, group in sorted(per_category.items())}
     return summary
+
+
+def calibration_metrics(confidence: Sequence[float], right: Sequence[bool], bins: int = 10) -> dict[str, float]:
+    """How well `confidence` states P(the first hit is right): the mean confidence beside the
+    share right, the Brier score, and the expected calibration error (|mean confidence - share
+    right| per tenth of the 0-1 range, weighted by the questions in it)."""
+    conf, hit = np.asarray(confidence, float), np.asarray(right, float)
+    bin_of = np.minimum((conf * bins).astype(int), bins - 1)
+    ece = sum(abs(conf[bin_of == b].mean() - hit[bin_of == b].mean()) * (bin_of == b).sum()
+              for b in np.unique(bin_of)) / len(conf)
+    return {"confidence_mean": float(conf.mean()), "first_hit_right": float(hit.mean()),
+            "confidence_brier": float(((conf - hit) ** 2).mean()), "confidence_ece": float(ece)}
 
 
 def _ranking_metrics(outcomes: Sequence[QuestionOutcome], short: bool = False) -> dict[str, float]:
