@@ -52,6 +52,12 @@ def test_ingest_and_search_json(tmp_path, knowledge_dir):
     assert phone[0]["id"] == "f-invoice" and phone[0]["products"] == ["手机", "笔记本"]
     earphones = json.loads(cs_rag("search", "怎么开发票", "--index", index, "--json", "--product", "耳机").stdout)
     assert earphones and "f-invoice" not in {h["id"] for h in earphones}  # about other products only
+    blank = cs_rag("search", "怎么开发票", "--index", index, "--product", " ", check=False)
+    assert blank.returncode == 2 and "--product: a name cannot be blank" in blank.stderr
+    laptop = json.loads(cs_rag("ask", "怎么开发票", "--index", index, "--json", "--product", "笔记本").stdout)
+    assert laptop["citations"][0]["id"] == "f-invoice"
+    fridge = json.loads(cs_rag("ask", "怎么开发票", "--index", index, "--json", "--product", "冰箱").stdout)
+    assert "f-invoice" not in {h["id"] for h in fridge["trace"]["retrieval"]["hits"]}
 
 
 def test_bad_input_exits_non_zero_naming_the_file(tmp_path, knowledge_dir):

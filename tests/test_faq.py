@@ -41,6 +41,11 @@ def test_jsonl_null_answer_is_a_retrieval_only_entry_but_empty_answer_is_an_erro
 def test_jsonl_bad_field_and_bad_line_are_named(tmp_path: Path):
     with pytest.raises(InputError, match=r"k.jsonl:7 \(field 'valid_to'\)"):
         read_faq_jsonl_record({"id": "f1", "question": "q", "answer": "a", "valid_to": "soon"}, "k.jsonl", 7)
+    with pytest.raises(InputError, match=r"k.jsonl:8 \(field 'valid_to'\).*before valid_from 2026-03-01"):
+        read_faq_jsonl_record({"id": "f1", "question": "q", "answer": "a", "valid_from": "2026-03-01",
+                               "valid_to": "2026-02-28"}, "k.jsonl", 8)
+    assert read_faq_jsonl_record({"id": "f1", "question": "q", "answer": "a", "products": "手机、平板"},
+                                 "k.jsonl", 9).products == ["手机", "平板"]
     path = tmp_path / "faq.jsonl"
     path.write_text(json.dumps({"id": "a", "question": "q"}) + "\n\n{not json\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"faq.jsonl:3: malformed JSON"):

@@ -72,9 +72,27 @@ def test_document_front_matter_filters_and_expires_a_document(tmp_path, knowledg
     assert "年货节活动规则" not in {h.doc_id for h in kb.search("旧手机换新有补贴吗", k=10, where=earphones)}
     (knowledge_dir / "年货节活动规则.md").write_text(PROMO.replace("valid_to: 2026-02-10", "valid_to: 2月10日"),
                                                   encoding="utf-8")
-    with pytest.raises(InputError, match=r"年货节活动规则.md \(field 'valid_to'\): front matter"):
+    with pytest.raises(InputError, match=r"年货节活动规则.md:5 \(field 'valid_to'\): front matter"):
         kb.ingest([knowledge_dir])
     assert kb.search("旧手机换新有补贴吗", k=1, where=during)[0].doc_id == "年货节活动规则"  # index kept
+
+
+def test_validity_is_checked_on_todays_date_in_the_configured_time_zone(tmp_path, knowledge_dir, settings):
+    # UTC-12 and UTC+14 are 26 hours apart: their dates always differ
+    west, east = "Etc/GMT+12", "Etc/GMT-14"
+    last_day_in_the_west = dt.datetime.now(dt.timezone(dt.timedelta(hours=-12))).date()
+    (knowledge_dir / "年货节活动规则.md").write_text(
+        PROMO.replace("valid_from: 2026-01-10", "valid_from: 2000-01-01")
+             .replace("valid_to: 2026-02-10", f"valid_to: {last_day_in_the_west}"), encoding="utf-8")
+    KnowledgeBase(tmp_path / "index", settings).ingest([knowledge_dir])
+
+    def found(zone: str) -> bool:
+        zoned = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"timezone": zone})})
+        return "年货节活动规则" in {h.doc_id for h in KnowledgeBase(tmp_path / "index", zoned).search("旧手机换新有补贴吗")}
+
+    assert found(west) and not found(east)
+    with pytest.raises(Exception, match="unknown time zone 'Mars/Olympus'"):
+        Settings.model_validate({"retrieval": {"timezone": "Mars/Olympus"}})
 
 
 def test_reingest_embeds_only_what_changed(tmp_path, knowledge_dir, settings):

@@ -367,6 +367,28 @@ def test_search_ranks_and_filters(server: Server):
     assert laptop["hits"][0]["id"] == "f-invoice"
     fridge = server.json("POST", "/v1/search", {"query": "怎么开发票", "product": "冰箱"})
     assert fridge["hits"] and "f-invoice" not in {h["id"] for h in fridge["hits"]}
+    # a client with no product page may send "": no filter, as with null
+    unfiltered = server.json("POST", "/v1/search", {"query": "怎么开发票"})["hits"]
+    assert server.json("POST", "/v1/search", {"query": "怎么开发票", "product": ""})["hits"] == unfiltered
+    assert server.json("POST", "/v1/search", {"query": "怎么开发票", "product": [" "], "category": ""})["hits"] == unfiltered
+
+
+def test_every_answer_route_takes_the_product_filter(server: Server):
+    def chat(product: str) -> dict:
+        return server.json("POST", "/v1/chat/completions", {
+            "model": "cs-rag", "product": product, "messages": [{"role": "user", "content": "怎么开发票"}]})["cs_rag"]
+
+    assert chat("笔记本")["citations"][0]["id"] == "f-invoice"
+    assert "f-invoice" not in {h["id"] for h in chat("冰箱")["trace"]["retrieval"]["hits"]}
+    status, _, raw = server.call("POST", "/v1/chat/completions", {
+        "model": "cs-rag", "stream": True, "product": "冰箱",
+        "messages": [{"role": "user", "content": "怎么开发票"}]}, CLIENT_KEY)
+    final = json.loads(_sse_events(raw)[-2][1])["cs_rag"]
+    assert status == 200 and "f-invoice" not in {h["id"] for h in final["trace"]["retrieval"]["hits"]}
+    suggest = server.json("POST", "/v1/suggest", {"question": "怎么开发票", "product": "冰箱"})
+    assert suggest["suggestions"] and "f-invoice" not in {s["citation"]["id"] for s in suggest["suggestions"]}
+    laptop = server.json("POST", "/v1/suggest", {"question": "怎么开发票", "product": "笔记本", "category": "支付"})
+    assert laptop["suggestions"][0]["citation"]["id"] == "f-invoice"
 
 
 def test_suggest_gives_distinct_replies_with_sources(server: Server):

@@ -117,5 +117,23 @@ def test_markdown_front_matter_is_metadata_not_text(tmp_path: Path):
     assert promo.products == ["手机"] and str(promo.valid_to) == "2026-02-10"
     assert "valid_to" not in " ".join(s.text for s in promo.sections)
     reasons = sorted(s.reason for s in collected.skipped)
-    assert "broken.md:2: front matter is not valid YAML" in reasons[0]
+    assert "broken.md:2: front matter (lines 2-2) is not valid YAML" in reasons[0]
     assert "list.md:2: front matter is not a mapping" in reasons[1]
+
+
+@pytest.mark.parametrize("front_matter, message", [
+    # never closed: the YAML would otherwise be indexed as text and the dates lost
+    ("---\ncategory: 促销活动\nvalid_to: 2026-02-10\n", r"promo.md:1: front matter opened on line 1 is never closed"),
+    ("---\ncategory: 促销活动\nvalid_to: 2026-02-31\n---\n", r"promo.md:3 \(field 'valid_to'\).*day value is outside"),
+    ("---\nvalid_from: 2026-03-10\nvalid_to: 2026-02-10\n---\n", r"promo.md:3 \(field 'valid_to'\).*before valid_from"),
+])
+def test_bad_front_matter_is_named_by_file_and_line(tmp_path: Path, front_matter, message):
+    (tmp_path / "promo.md").write_text(front_matter + "# 活动\n每满200减20。\n", encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        collect_documents([tmp_path])
+
+
+def test_one_string_of_products_is_split_as_in_a_spreadsheet_cell(tmp_path: Path):
+    (tmp_path / "promo.md").write_text("---\nproducts: 手机, 平板、耳机\n---\n# 活动\n正文\n", encoding="utf-8")
+    (promo,) = collect_documents([tmp_path]).documents
+    assert promo.products == ["手机", "平板", "耳机"]

@@ -54,12 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("query")
     search.add_argument("--index", required=True, metavar="DIR")
     search.add_argument("-k", type=int, default=10, help="number of hits (default 10)")
-    search.add_argument("--category", action="append", help="only this category (repeatable)")
+    _filter_options(search)
     search.add_argument("--kind", action="append", choices=[k.value for k in DocumentKind],
                         help="only this kind of knowledge: faq, policy or passage (repeatable)")
-    search.add_argument("--product", action="append",
-                        help="only knowledge about this product or about no product in particular "
-                             "(repeatable)")
     search.add_argument("--json", action="store_true", help="print a JSON list of hits")
     search.set_defaults(run=_search)
 
@@ -163,6 +160,30 @@ def _answer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", required=True, metavar="DIR", help="index directory")
     parser.add_argument("--stream", action="store_true",
                         help="print the reply as it is written (with an LLM configured)")
+    _filter_options(parser)
+
+
+def _filter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--category", action="append", type=_name, help="only this category (repeatable)")
+    parser.add_argument("--product", action="append", type=_name,
+                        help="only knowledge about this product or about no product in particular "
+                             "(repeatable)")
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("a name cannot be blank")
+    return value.strip()
+
+
+def _filter_from(args: argparse.Namespace) -> SearchFilter | None:
+    """The SearchFilter that --category, --product (and --kind, where offered) ask for."""
+    kinds = getattr(args, "kind", None)
+    if not (args.category or args.product or kinds):
+        return None
+    return SearchFilter(categories=set(args.category) if args.category else None,
+                        kinds={DocumentKind(k) for k in kinds} if kinds else None,
+                        products=set(args.product) if args.product else None)
 
 
 def _ingest(args: argparse.Namespace, settings) -> int:
@@ -193,12 +214,7 @@ def _ingest(args: argparse.Namespace, settings) -> int:
 
 
 def _search(args: argparse.Namespace, settings) -> int:
-    where = None
-    if args.category or args.kind or args.product:
-        where = SearchFilter(categories=set(args.category) if args.category else None,
-                             kinds={DocumentKind(k) for k in args.kind} if args.kind else None,
-                             products=set(args.product) if args.product else None)
-    hits = KnowledgeBase(args.index, settings).search(args.query, k=args.k, where=where)
+    hits = KnowledgeBase(args.index, settings).search(args.query, k=args.k, where=_filter_from(args))
     if args.json:
         print(json.dumps([h.model_dump(mode="json") for h in hits], ensure_ascii=False, indent=1))
         return 0
@@ -281,7 +297,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     history = _read_history(args.history) if args.history else None
     customer = _read_customer(args.customer) if args.customer else None
     assistant = Assistant.open(args.index, settings)
-    answer = _answer(assistant, args.question, history, customer, args.stream and not args.json)
+    answer = _answer(assistant, args.question, history, customer, args.stream and not args.json,
+                     _filter_from(args))
     if args.json:
         print(json.dumps(answer.model_dump(mode="json"), ensure_ascii=False))
     else:
@@ -295,6 +312,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
     customer = _read_customer(args.customer) if args.customer else None
     assistant = Assistant.open(args.index, settings)
+    where = _filter_from(args)
     history: list[Turn] = []
     print("cs-rag chat: ask a question; /reset starts over, /quit ends.", file=sys.stderr)
     while True:
@@ -310,7 +328,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
             continue
         if not question:
             continue
-        answer = _answer(assistant, question, history, customer, args.stream)
+        answer = _answer(assistant, question, history, customer, args.stream, where)
         _print_answer(answer, streamed=args.stream)
         history += [Turn(role="user", content=answer.question),
                     Turn(role="assistant", content=answer.text)]
@@ -324,13 +342,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _answer(assistant, question: str, history, customer, stream: bool):
+def _answer(assistant, question: str, history, customer, stream: bool, where: SearchFilter | None):
     """Run the pipeline, printing pieces as they come when streaming; return the Answer."""
     from .types import Answer
 
     if not stream:
-        return assistant.answer(question, history, customer)
-    for item in assistant.stream(question, history, customer):
+        return assistant.answer(question, history, customer, where)
+    for item in assistant.stream(question, history, customer, where):
         if isinstance(item, Answer):
             print()
             return item

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -107,6 +108,20 @@ class RetrievalSettings(_Section):
     # when set, the fused top `rerank_top_n` are re-ordered by it.
     rerank_model: Path | None = None
     rerank_top_n: int = Field(default=20, ge=1, le=1000)
+    # Whose calendar decides validity (valid_from / valid_to, both days included): an IANA name
+    # such as "Asia/Shanghai"; unset: the server's local time zone.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r}: give an IANA name such as "
+                                 "'Asia/Shanghai'") from None
+        return value
 
     @field_validator("fusion", mode="before")
     @classmethod

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.resources
 import re
 import time
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -84,6 +86,11 @@ class HybridRetriever:
                                      f"cs_rag computes {list(FEATURES)}; re-ingest to refit it")
         return self._calibration
 
+    def today(self) -> dt.date:
+        """The date validity is checked on: today in `settings.timezone` (unset: local time)."""
+        zone = self.settings.timezone
+        return dt.datetime.now(ZoneInfo(zone)).date() if zone else dt.date.today()
+
     def search(self, query: str, k: int = 10, where: SearchFilter | None = None) -> list[Hit]:
         """Ranked hits, best first."""
         return self.retrieve(query, k=k, where=where).hits
@@ -124,6 +131,8 @@ class HybridRetriever:
             vector = self.embedder.encode_query(query)
         timings["embed"] = _ms(mark)
         mark = time.perf_counter()
+        if where is None or not (where.valid_on or where.include_expired):
+            where = (where or SearchFilter()).model_copy(update={"valid_on": self.today()})
         pairs = self.index.candidates(vector, tokens, max(self.settings.candidates, k), where)
         timings["search"] = _ms(mark)
         mark = time.perf_counter()

@@ -88,7 +88,28 @@ _UNSAFE_NAME = re.compile(r"[^0-9A-Za-z_\-\u3400-\u9fff]+")
 _QuestionText = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S")]
 
 
-class AnswerRequest(BaseModel):
+class _Scoped(BaseModel):
+    """Filters a request may carry, each one name or a list: `category` keeps hits of those
+    categories; `product` (e.g. the product page the chat was opened from) keeps hits about
+    those products or about no product in particular. Blank names are ignored, so a client that
+    sends "" when it has no product keeps every entry."""
+
+    category: str | list[str] | None = None
+    product: str | list[str] | None = None
+
+    def search_filter(self) -> SearchFilter | None:
+        categories, products = _names(self.category), _names(self.product)
+        if not categories and not products:
+            return None
+        return SearchFilter(categories=categories or None, products=products or None)
+
+
+def _names(value: str | list[str] | None) -> set[str]:
+    values = [value] if isinstance(value, str) else value or []
+    return {v.strip() for v in values if v.strip()}
+
+
+class AnswerRequest(_Scoped):
     """A customer's question; `session_id` continues a conversation kept by the service."""
 
     model_config = ConfigDict(extra="forbid")
@@ -97,13 +118,6 @@ class AnswerRequest(BaseModel):
     session_id: str | None = Field(default=None, max_length=64)
     customer: Customer | None = None   # replaces what the session knew of the customer
     stream: bool = False               # server-sent events: `delta` pieces, then `answer`
-    # search only knowledge about these products (e.g. the product page the chat was opened
-    # from) or about no product in particular
-    product: str | list[str] | None = None
-
-    def search_filter(self) -> SearchFilter | None:
-        products = [self.product] if isinstance(self.product, str) else self.product
-        return SearchFilter(products=set(products)) if products else None
 
 
 class AnswerResponse(Answer):
@@ -115,14 +129,11 @@ class AnswerResponse(Answer):
     review_id: int | None = None       # set when the answer was queued for review
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(_Scoped):
     model_config = ConfigDict(extra="forbid")
 
     query: _QuestionText
     k: int = Field(default=10, ge=1, le=50)
-    category: str | list[str] | None = None   # only hits of these categories
-    # only hits about these products or about no product in particular
-    product: str | list[str] | None = None
 
 
 class SearchResponse(BaseModel):
@@ -130,7 +141,7 @@ class SearchResponse(BaseModel):
     hits: list[Hit]
 
 
-class SuggestRequest(BaseModel):
+class SuggestRequest(_Scoped):
     """The customer's last message: `question`, or the last user turn of `session_id`'s
     history or of `messages`; the turns before it are the history."""
 
@@ -177,9 +188,10 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
-class ChatCompletionRequest(BaseModel):
+class ChatCompletionRequest(_Scoped):
     """OpenAI chat completions: the last message (a user's) is the question, earlier user and
-    assistant messages the history. Sampling parameters are accepted and ignored."""
+    assistant messages the history. Sampling parameters are accepted and ignored; `category`
+    and `product` (cs_rag's own, like `customer`) filter what is searched."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -931,9 +943,9 @@ def chat_completions(body: ChatCompletionRequest, service: ServiceDep, caller: C
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.stream:
         return StreamingResponse(_chat_events(service, question, history, body.customer, model,
-                                              completion_id),
+                                              completion_id, body.search_filter()),
                                  media_type="text/event-stream", headers=_SSE_HEADERS)
-    result = service.assistant.answer(question, history, body.customer)
+    result = service.assistant.answer(question, history, body.customer, body.search_filter())
     service.record(result, None)
     completion = ChatCompletion(id=completion_id, created=int(time.time()), model=model,
                                 choices=[ChatChoice(message=ChatChoiceMessage(content=result.text))],
@@ -942,7 +954,7 @@ def chat_completions(body: ChatCompletionRequest, service: ServiceDep, caller: C
 
 
 def _chat_events(service: Service, question: str, history: list[Turn], customer: Customer | None,
-                 model: str, completion_id: str) -> Iterator[str]:
+                 model: str, completion_id: str, where: SearchFilter | None) -> Iterator[str]:
     created = int(time.time())
 
     def chunk(delta: dict, finish: str | None = None, **extra: Any) -> str:
@@ -953,7 +965,7 @@ def _chat_events(service: Service, question: str, history: list[Turn], customer:
 
     try:
         yield chunk({"role": "assistant", "content": ""})
-        for item in service.assistant.stream(question, history, customer):
+        for item in service.assistant.stream(question, history, customer, where):
             if isinstance(item, Answer):
                 service.record(item, None)
                 yield chunk({}, "stop", cs_rag=_cs_rag_field(item))
@@ -981,12 +993,7 @@ def search(body: SearchRequest, service: ServiceDep, caller: ClientDep) -> Respo
     """Ranked hits from the live index (hybrid BM25 + dense), without an answer."""
     service.require_index()
     service.check_question(body.query, ("body", "query"))
-    categories = [body.category] if isinstance(body.category, str) else body.category
-    products = [body.product] if isinstance(body.product, str) else body.product
-    where = (SearchFilter(categories=set(categories) if categories else None,
-                          products=set(products) if products else None)
-             if categories or products else None)
-    hits = service.knowledge_base.search(body.query, k=body.k, where=where)
+    hits = service.knowledge_base.search(body.query, k=body.k, where=body.search_filter())
     return _json(SearchResponse(query=body.query, hits=hits))
 
 
@@ -1014,7 +1021,8 @@ def suggest(body: SuggestRequest, service: ServiceDep, caller: ClientDep) -> Res
     service.check_question(question, ("body", "question"))
     message = service.assistant.guard.check_message(question)
     rewrite = rewrite_followup(message.masked_text, history)
-    retrieval = service.knowledge_base.retrieve(rewrite.question, k=max(10, body.k * 3))
+    retrieval = service.knowledge_base.retrieve(rewrite.question, k=max(10, body.k * 3),
+                                                where=body.search_filter())
     retriever = service.knowledge_base.retriever()
     tokens = retriever.tokenizer.tokenize(rewrite.question)
     suggestions: list[Suggestion] = []

@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+# how one text cell or string lists several names: "手机、平板", "手机, 平板", "手机|平板"
+NAME_SEPARATORS = re.compile(r"[,，、;；|]")
 
 
 class DocumentKind(str, Enum):
@@ -35,14 +39,16 @@ class FaqEntry(BaseModel):
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
 
-    _one_product = field_validator("products", mode="before")(lambda value: _one_name_as_list(value))
+    _one_product = field_validator("products", mode="before")(lambda value: _names_as_list(value))
     _drop_blank = field_validator("similar_questions", "tags", "products")(
         lambda values: _without_blanks(values))
+    _dates_in_order = field_validator("valid_to")(lambda value, info: _not_before_start(value, info))
 
 
 class DocumentMeta(BaseModel):
     """What a document says about itself for filters: Markdown front matter, or a passage
-    record's keys. Other keys (author, tags, ...) are ignored; `products` may be one name."""
+    record's keys. Other keys (author, tags, ...) are ignored; `products` may be one string
+    ("手机、平板": names split as in a spreadsheet cell)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -51,12 +57,21 @@ class DocumentMeta(BaseModel):
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
 
-    _one_product = field_validator("products", mode="before")(lambda value: _one_name_as_list(value))
+    _one_product = field_validator("products", mode="before")(lambda value: _names_as_list(value))
     _drop_blank = field_validator("products")(lambda values: _without_blanks(values))
+    _dates_in_order = field_validator("valid_to")(lambda value, info: _not_before_start(value, info))
 
 
-def _one_name_as_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
+def _names_as_list(value: Any) -> Any:
+    return NAME_SEPARATORS.split(value) if isinstance(value, str) else value
+
+
+def _not_before_start(valid_to: dt.date | None, info: ValidationInfo) -> dt.date | None:
+    valid_from = info.data.get("valid_from")
+    if valid_to is not None and valid_from is not None and valid_to < valid_from:
+        raise ValueError(f"valid_to {valid_to} is before valid_from {valid_from}: the entry could never "
+                         "be returned")
+    return valid_to
 
 
 def _without_blanks(values: list[str]) -> list[str]:

@@ -70,12 +70,17 @@ def read_document_meta(path: Path, source: str | None = None) -> DocumentMeta:
     lines = decode_text(path.read_bytes(), source).splitlines()
     end = _front_matter_end(lines)
     if end == 0:
+        if lines and lines[0].strip() == "---":
+            raise InputError(source, "front matter opened on line 1 is never closed by a '---' line",
+                             line=1)
         return DocumentMeta()
+    block = lines[1:end - 1]
     try:
-        data = yaml.safe_load("\n".join(lines[1:end - 1])) or {}
+        data = yaml.load("\n".join(block), Loader=_DatesAsText) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise InputError(source, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}",
+        raise InputError(source, f"front matter (lines 2-{end - 1}) is not valid YAML: "
+                                 f"{getattr(exc, 'problem', exc)}",
                          line=mark.line + 2 if mark is not None else None) from None
     if not isinstance(data, dict):
         raise InputError(source, "front matter is not a mapping of keys to values", line=2)
@@ -83,8 +88,21 @@ def read_document_meta(path: Path, source: str | None = None) -> DocumentMeta:
         return DocumentMeta.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise InputError(source, f"front matter: {first['msg']}",
+        key = str(first["loc"][0]) if first["loc"] else ""
+        line = next((i for i, text in enumerate(block, start=2) if re.match(rf"\s*{re.escape(key)}\s*:", text)),
+                    None) if key else None
+        raise InputError(source, f"front matter: {first['msg']}", line=line,
                          field=".".join(str(p) for p in first["loc"])) from None
+
+
+class _DatesAsText(yaml.SafeLoader):
+    """YAML's safe loader, but 2026-02-31 stays text for the date check to report by field
+    (YAML itself would fail on it without naming the key)."""
+
+
+_DatesAsText.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),

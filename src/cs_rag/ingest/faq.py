@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import InputError
-from ..types import FaqEntry
+from ..types import NAME_SEPARATORS, FaqEntry
 from .documents import decode_text
 
 # Header spellings seen in exports, compared after lower-casing and dropping spaces/_/-.
@@ -32,7 +32,6 @@ _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "valid_to": ("失效日期", "截止日期", "结束日期", "validto"),
 }
 _SIMILAR_SEPARATORS = re.compile(r"[\n|｜；;]")
-_TAG_SEPARATORS = re.compile(r"[,，、;；|]")
 
 
 def read_faq_jsonl_record(record: dict[str, Any], source: str, line: int) -> FaqEntry:
@@ -102,8 +101,8 @@ def _entry_from_row(columns: dict[str, int], cells: list[Any], source: str,
         "similar_questions": _SIMILAR_SEPARATORS.split(_cell_text(cell("similar_questions"))),
         "answer": answer,
         "category": _cell_text(cell("category")) or None,
-        "tags": _TAG_SEPARATORS.split(_cell_text(cell("tags"))),
-        "products": _TAG_SEPARATORS.split(_cell_text(cell("products"))),
+        "tags": NAME_SEPARATORS.split(_cell_text(cell("tags"))),
+        "products": NAME_SEPARATORS.split(_cell_text(cell("products"))),
         "valid_from": _cell_date(cell("valid_from"), source, row, "valid_from"),
         "valid_to": _cell_date(cell("valid_to"), source, row, "valid_to"),
     }
