@@ -176,6 +176,8 @@ class IndexContract:
         assert ids(index, index.keyword_search(tokens, 1, EVERYTHING)) == ["promo"]
         back_then = SearchFilter(valid_on=dt.date(2020, 11, 1))
         assert ids(index, index.keyword_search(tokens, 1, back_then)) == ["promo"]
+        promo = index.chunk(index.keyword_search(tokens, 1, back_then)[0].ordinal)
+        assert promo.valid_to is not None and promo.valid_to >= dt.date(2020, 11, 1)  # the dates come back
         later = SearchFilter(valid_on=dt.date(2999, 6, 1))
         assert ids(index, index.keyword_search(TOKENIZER.tokenize("新年红包"), 1, later)) == ["future"]
         assert index.keyword_search(TOKENIZER.tokenize("新年红包"), 1) == []

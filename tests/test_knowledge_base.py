@@ -66,6 +66,7 @@ def test_document_front_matter_filters_and_expires_a_document(tmp_path, knowledg
     during = SearchFilter(valid_on=dt.date(2026, 1, 20))
     top = kb.search("旧手机换新有补贴吗", k=3, where=during)[0]
     assert top.doc_id == "年货节活动规则" and top.category == "促销活动" and top.products == ["手机", "平板"]
+    assert (top.valid_from, top.valid_to) == (dt.date(2026, 1, 10), dt.date(2026, 2, 10))  # shown, not only used
     after = {h.doc_id for h in kb.search("旧手机换新有补贴吗", k=10, where=SearchFilter(valid_on=dt.date(2026, 3, 1)))}
     assert "年货节活动规则" not in after and after  # an ended promotion's rules are never returned
     earphones = SearchFilter(valid_on=dt.date(2026, 1, 20), products={"耳机"})

@@ -126,6 +126,7 @@ def test_markdown_front_matter_is_metadata_not_text(tmp_path: Path):
     ("---\ncategory: 促销活动\nvalid_to: 2026-02-10\n", r"promo.md:1: front matter opened on line 1 is never closed"),
     ("---\ncategory: 促销活动\nvalid_to: 2026-02-31\n---\n", r"promo.md:3 \(field 'valid_to'\).*day value is outside"),
     ("---\nvalid_from: 2026-03-10\nvalid_to: 2026-02-10\n---\n", r"promo.md:3 \(field 'valid_to'\).*before valid_from"),
+    ("---\nowner: 运营部\nvalid_until: 2026-02-10\n---\n", r"promo.md:3 \(field 'valid_until'\).*did you mean 'valid_to'"),
 ])
 def test_bad_front_matter_is_named_by_file_and_line(tmp_path: Path, front_matter, message):
     (tmp_path / "promo.md").write_text(front_matter + "# 活动\n每满200减20。\n", encoding="utf-8")

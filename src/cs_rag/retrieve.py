@@ -185,7 +185,8 @@ class HybridRetriever:
                    score=score, source=chunk.source,
                    kind=chunk.kind, text=chunk.text, question=chunk.question,
                    heading_path=chunk.heading_path, category=chunk.category,
-                   products=chunk.products, matched_text=chunk.match_texts[dense.matched],
+                   products=chunk.products, valid_from=chunk.valid_from, valid_to=chunk.valid_to,
+                   matched_text=chunk.match_texts[dense.matched],
                    scores={"dense": dense.score, "bm25": bm25.score})
 
 

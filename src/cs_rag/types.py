@@ -163,6 +163,8 @@ class Hit(BaseModel):
     heading_path: list[str] = Field(default_factory=list)
     category: str | None = None
     products: list[str] = Field(default_factory=list)  # empty: about every product
+    valid_from: dt.date | None = None  # the validity its entry or document declares (days included)
+    valid_to: dt.date | None = None
     matched_text: str | None = None   # the match text that scored best
     scores: dict[str, float] = Field(default_factory=dict)  # per-retriever scores
     confidence: float | None = None   # calibrated P(this hit answers the question)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import difflib
 import io
 import re
 from collections.abc import Callable
@@ -84,14 +85,23 @@ def read_document_meta(path: Path, source: str | None = None) -> DocumentMeta:
                          line=mark.line + 2 if mark is not None else None) from None
     if not isinstance(data, dict):
         raise InputError(source, "front matter is not a mapping of keys to values", line=2)
+
+    def line_of(key: str) -> int | None:
+        return next((i for i, text in enumerate(block, start=2)
+                     if re.match(rf"\s*{re.escape(key)}\s*:", text)), None)
+
+    known = list(DocumentMeta.model_fields)
+    for key in map(str, data):
+        meant = difflib.get_close_matches(key, known, n=1, cutoff=0.6) if key not in known else []
+        if meant:  # a misspelt valid_to would leave a promotion live for ever
+            raise InputError(source, f"front matter key {key!r} is not one cs_rag reads; did you mean "
+                                     f"{meant[0]!r}?", line=line_of(key), field=key)
     try:
         return DocumentMeta.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         key = str(first["loc"][0]) if first["loc"] else ""
-        line = next((i for i, text in enumerate(block, start=2) if re.match(rf"\s*{re.escape(key)}\s*:", text)),
-                    None) if key else None
-        raise InputError(source, f"front matter: {first['msg']}", line=line,
+        raise InputError(source, f"front matter: {first['msg']}", line=line_of(key) if key else None,
                          field=".".join(str(p) for p in first["loc"])) from None
 
 
