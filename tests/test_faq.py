@@ -1,5 +1,6 @@
 """FAQ readers: JSONL, CSV and XLSX exports, with errors that name the place."""
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -99,7 +100,21 @@ def test_empty_answer_cell_is_yielded_as_an_error_naming_the_row(tmp_path: Path)
     path.write_text("标准问题,答案\n退款多久,3天\n发票怎么开,\n", encoding="utf-8")
     good, bad = _entries(path)
     assert good.question == "退款多久"
-    assert isinstance(bad, InputError) and "row 3" in str(bad) and "'answer'" in str(bad)
+    assert isinstance(bad, InputError) and "row 3 (field '答案')" in str(bad)  # the column as the file heads it
+
+
+def test_csv_dates_as_spreadsheets_write_them(tmp_path: Path):
+    path = tmp_path / "faq.csv"
+    path.write_text("标准问题,答案,生效日期,失效日期\n"
+                    "双12怎么减,满300减50,2026/12/1,2026年12月12日\n"
+                    "年货节怎么减,满200减20,2026.1.10,2026-02-10\n"
+                    "元宵节怎么减,满100减10,2026-03-01,下个月\n"
+                    "清明节怎么减,满100减10,2026-04-06,2026-04-01\n", encoding="utf-8")
+    double12, spring, bad_date, reversed_dates = _entries(path)
+    assert (double12.valid_from, double12.valid_to) == (dt.date(2026, 12, 1), dt.date(2026, 12, 12))
+    assert (spring.valid_from, spring.valid_to) == (dt.date(2026, 1, 10), dt.date(2026, 2, 10))
+    assert "row 4 (field '失效日期'): not a date" in str(bad_date)
+    assert "row 5 (field '失效日期')" in str(reversed_dates) and "before valid_from" in str(reversed_dates)
 
 
 def test_xlsx_export_with_multiline_similar_questions_and_dates(tmp_path: Path):

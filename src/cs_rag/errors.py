@@ -40,6 +40,7 @@ class InputError(CsRagError):
     def __init__(self, source: str, problem: str, *, line: int | None = None,
                  row: int | None = None, field: str | None = None) -> None:
         self.source = source
+        self.problem = problem
         self.line = line
         self.row = row
         self.field = field

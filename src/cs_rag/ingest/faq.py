@@ -32,6 +32,8 @@ _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "valid_to": ("失效日期", "截止日期", "结束日期", "validto"),
 }
 _SIMILAR_SEPARATORS = re.compile(r"[\n|｜；;]")
+# how spreadsheets write dates: 2026-02-01, 2026/2/1, 2026.2.1, 2026年2月1日
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
 def read_faq_jsonl_record(record: dict[str, Any], source: str, line: int) -> FaqEntry:
@@ -59,13 +61,14 @@ def iter_faq_table(path: Path, source: str) -> Iterator[FaqEntry | InputError]:
     if header is None:
         raise InputError(source, "empty table, expected a header row")
     columns = _map_header(header, source)
+    shown = {name: _cell_text(header[1][index]) for name, index in columns.items()}
     for row_number, cells in rows:
         if all(_cell_text(c) == "" for c in cells):
             continue
         try:
             yield _entry_from_row(columns, cells, source, row_number)
-        except InputError as exc:
-            yield exc
+        except InputError as exc:  # named by the column as the file heads it (失效日期, not valid_to)
+            yield InputError(source, exc.problem, row=exc.row, field=shown.get(exc.field or "", exc.field))
 
 
 def _map_header(header: tuple[int, list[Any]], source: str) -> dict[str, int]:
@@ -140,8 +143,9 @@ def _cell_date(value: Any, source: str, row: int, field: str) -> dt.date | None:
     text = _cell_text(value)
     if not text:
         return None
+    match = _DATE.match(text)
     try:
-        return dt.date.fromisoformat(text.replace("/", "-"))
+        return dt.date(*map(int, match.groups())) if match else dt.date.fromisoformat(text)
     except ValueError:
         raise InputError(source, f"not a date (YYYY-MM-DD): {text!r}", row=row, field=field) from None
 
