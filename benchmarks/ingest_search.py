@@ -133,7 +133,7 @@ def search_latency(embedder: Embedder, settings: Settings, work: Path, sizes: li
     for size in sizes:
         index = synthetic_index(all_texts[:size], tokenizer, embedder, min(real_vectors, size))
         retriever = HybridRetriever(index, tokenizer, embedder, settings.retrieval)
-        embedder._query_cache.clear()
+        embedder.clear_query_cache()
         for q in queries[:5]:
             retriever.search("预热" + q)  # warm caches and threads
         totals, embeds, filtered = [], [], []
@@ -141,7 +141,7 @@ def search_latency(embedder: Embedder, settings: Settings, work: Path, sizes: li
             started = time.perf_counter()
             embedder.encode_query(q)
             embeds.append(time.perf_counter() - started)
-            embedder._query_cache.clear()
+            embedder.clear_query_cache()
             started = time.perf_counter()
             retriever.search(q, k=10)
             totals.append(time.perf_counter() - started)

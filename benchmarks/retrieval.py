@@ -104,7 +104,7 @@ def evaluate_rows(name: str, limit: int | None) -> tuple[list[list], float, list
     embedder.encode_query("预热")
     started = time.perf_counter()
     for q in questions[:20]:
-        embedder._query_cache.clear()  # measure the embedding, not the cache
+        embedder.clear_query_cache()  # measure the embedding, not the cache
         embedder.encode_query(q.question)
     embed_ms = (time.perf_counter() - started) * 1000 / min(20, len(questions))
     base = kb.retriever()

@@ -154,3 +154,31 @@ def test_compare_refuses_a_config_that_changes_what_the_index_was_built_with(tmp
     assert "answers.toml" in refused.stderr and "chunking, index.faq_answers" in refused.stderr
     plain = _cli("eval", str(tmp_path))
     assert plain.returncode == 0 and "f-nothing" in plain.stderr and "name nothing in the index" in plain.stderr
+
+
+@pytest.mark.slow
+def test_eval_refits_confidence_for_a_config_the_index_was_not_fitted_under(tmp_path):
+    from conftest import write_jsonl as write
+    from test_retrieval import generated_faq  # enough entries with similar questions to fit its own
+
+    index = tmp_path / "index"
+    (tmp_path / "kb").mkdir()
+    write(tmp_path / "kb" / "knowledge.jsonl", generated_faq())
+    subprocess.run([sys.executable, "-m", "cs_rag.cli", "ingest", str(tmp_path / "kb"), "--index", str(index)],
+                   check=True, capture_output=True, timeout=600)
+    write(tmp_path / "questions.jsonl", [
+        {"id": "q1", "question": "冰箱的保修期是多久呀", "gold_ids": ["g-6-0"]},
+        {"id": "q2", "question": "明天天气怎么样", "gold_ids": []}])
+    config = tmp_path / "half.toml"
+    config.write_text("[retrieval]\nexpected_out_of_scope = 0.5\n", encoding="utf-8")
+
+    def run(*extra: str) -> dict:
+        result = subprocess.run([sys.executable, "-m", "cs_rag.cli", *extra, "eval", str(tmp_path), "--index",
+                                 str(index), "--json"], capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    own, half = run(), run("--config", str(config))
+    # same ranking and decisions; the confidence of the config's own fit, not the index's
+    assert [o["decision"] for o in own["results"]] == [o["decision"] for o in half["results"]]
+    assert half["confidence_mean"] != own["confidence_mean"]

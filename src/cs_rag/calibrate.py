@@ -137,6 +137,7 @@ def fit_calibration(index: EmbeddedIndex, tokenizer: Tokenizer, embedder: Embedd
                        fitted_on=f"{len(x)} carved questions from {carves} carves "
                                  f"({int((~scope).sum())} out of scope)",
                        out_of_scope_share=settings.expected_out_of_scope,
+                       fitted_settings=settings.model_dump(mode="json"),
                        samples=len(x), embedding_model=index.manifest.embedding_model)
 
 

@@ -249,7 +249,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
                   + (" ..." if len(unknown) > 10 else ""), file=sys.stderr)
         results = {}
         for name, config in configs:
-            retriever = base if config.retrieval == settings.retrieval else _refitted(base, config)
+            retriever = base if _fitted_under(base, config) else _refitted(base, config)
+            retriever.embedder.clear_query_cache()  # each config pays for its own query embeddings
             outcomes = run_questions(lambda q: retriever.retrieve(q, k=10), questions)
             results[name] = {**summarise(outcomes), "results": [o.model_dump(mode="json") for o in outcomes]}
     if args.json:
@@ -274,6 +275,14 @@ def _require_same_ingest_settings(settings: Settings, compare: Settings, path: s
                                "`cs-rag eval` on each")
 
 
+def _fitted_under(retriever, config: Settings) -> bool:
+    """Whether `retriever` ranks with `config`'s retrieval settings and its confidence was fitted
+    under them (a calibration saved before settings were recorded is taken as fitted under its own)."""
+    fitted = retriever.calibration.fitted_settings
+    return retriever.settings == config.retrieval and (
+        fitted is None or fitted == config.retrieval.model_dump(mode="json"))
+
+
 def _refitted(retriever, config: Settings):
     """A retriever over the same index with `config`'s retrieval settings and a confidence
     refitted under them, as an ingest with that config would fit it (the index's own
@@ -283,8 +292,8 @@ def _refitted(retriever, config: Settings):
     from .retrieve import HybridRetriever
 
     if not isinstance(retriever.index, EmbeddedIndex):
-        print("warning: --compare keeps the index's calibration on PostgreSQL: refusal and decision "
-              "figures of the second config are those of the first config's confidence", file=sys.stderr)
+        print("warning: on PostgreSQL cs-rag eval keeps the index's calibration: refusal and decision "
+              "figures are those of the confidence fitted at ingest", file=sys.stderr)
         return retriever
     calibration = fit_calibration(retriever.index, retriever.tokenizer, retriever.embedder, config.retrieval)
     return HybridRetriever(retriever.index, retriever.tokenizer, retriever.embedder, config.retrieval,

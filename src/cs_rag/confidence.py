@@ -76,6 +76,9 @@ class Calibration(BaseModel):
     # the share of out-of-scope questions confidence assumes (None in files saved before it was
     # recorded: then it is the carve's own mix)
     out_of_scope_share: float | None = None
+    # the retrieval settings (JSON) it was fitted under: features and fusion depend on them
+    # (None in files saved before they were recorded)
+    fitted_settings: dict | None = None
 
     def decide(self, p_top1: float, p_top3: float, distinct_options: int) -> Decision:
         if p_top1 >= self.answer_threshold:

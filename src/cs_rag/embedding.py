@@ -123,6 +123,10 @@ class Embedder:
                 progress(len(picked))
         return out
 
+    def clear_query_cache(self) -> None:
+        """Forget cached query vectors (a timed run measures the embedding again)."""
+        self._query_cache.clear()
+
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector (dim,), cached: customers repeat the same questions."""
         cached = self._query_cache.get(text)

@@ -124,6 +124,11 @@ class KnowledgeBase:
         if self._retriever is None or self._retriever.index is not index:
             path = folder / CALIBRATION_FILE
             calibration = Calibration.load(path) if path.is_file() else None
+            fitted = calibration.fitted_settings if calibration else None
+            if fitted is not None and fitted != self.settings.retrieval.model_dump(mode="json"):
+                log.warning("%s: confidence was fitted under other retrieval settings than these; "
+                            "re-ingest with this config to refit it (`cs-rag eval` refits on the fly)",
+                            self.index_dir)
             self._retriever = HybridRetriever(index, tokenizer, embedder, self.settings.retrieval,
                                               calibration)
         return self._retriever
