@@ -278,9 +278,7 @@ def _require_same_ingest_settings(settings: Settings, compare: Settings, path: s
 def _fitted_under(retriever, config: Settings) -> bool:
     """Whether `retriever` ranks with `config`'s retrieval settings and its confidence was fitted
     under them (a calibration saved before settings were recorded is taken as fitted under its own)."""
-    fitted = retriever.calibration.fitted_settings
-    return retriever.settings == config.retrieval and (
-        fitted is None or fitted == config.retrieval.model_dump(mode="json"))
+    return retriever.settings == config.retrieval and retriever.calibration.fitted_under(config.retrieval)
 
 
 def _refitted(retriever, config: Settings):

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
+from .config import RetrievalSettings
 from .types import Decision
 
 FEATURES = ("dense", "dense_gap", "dense_contrast", "bm25_coverage", "known_share", "fused_gap",
@@ -79,6 +80,11 @@ class Calibration(BaseModel):
     # the retrieval settings (JSON) it was fitted under: features and fusion depend on them
     # (None in files saved before they were recorded)
     fitted_settings: dict | None = None
+
+    def fitted_under(self, settings: RetrievalSettings) -> bool:
+        """Whether it was fitted under these retrieval settings (a file saved before settings were
+        recorded is taken as fitted under whatever it is used with)."""
+        return self.fitted_settings is None or self.fitted_settings == settings.model_dump(mode="json")
 
     def decide(self, p_top1: float, p_top3: float, distinct_options: int) -> Decision:
         if p_top1 >= self.answer_threshold:

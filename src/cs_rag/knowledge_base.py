@@ -124,8 +124,7 @@ class KnowledgeBase:
         if self._retriever is None or self._retriever.index is not index:
             path = folder / CALIBRATION_FILE
             calibration = Calibration.load(path) if path.is_file() else None
-            fitted = calibration.fitted_settings if calibration else None
-            if fitted is not None and fitted != self.settings.retrieval.model_dump(mode="json"):
+            if calibration is not None and not calibration.fitted_under(self.settings.retrieval):
                 log.warning("%s: confidence was fitted under other retrieval settings than these; "
                             "re-ingest with this config to refit it (`cs-rag eval` refits on the fly)",
                             self.index_dir)
