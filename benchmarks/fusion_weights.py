@@ -20,10 +20,10 @@ from _common import REPO, RESULTS, print_table
 from retrieval import query_vectors
 
 from cs_rag import KnowledgeBase
-from cs_rag.calibrate import carve
+from cs_rag.retrieval.calibrate import carve
 from cs_rag.config import RetrievalSettings
-from cs_rag.evaluate import load_questions
-from cs_rag.retrieve import HybridRetriever
+from cs_rag.ops.evaluate import load_questions
+from cs_rag.retrieval.hybrid import HybridRetriever
 
 SETS = ["atec_nodistractors", "stackfaq_sim3", "banking77_k10", "eval"]
 PASSAGE_WEIGHTS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)

@@ -21,12 +21,12 @@ from _common import REPO, RESULTS, SHARED_DATA, percentiles_ms, print_table, rea
 
 from cs_rag import KnowledgeBase
 from cs_rag.config import Settings
-from cs_rag.embedding import Embedder
+from cs_rag.models.embedding import Embedder
 from cs_rag.index.base import SearchFilter
 from cs_rag.index.embedded import DocumentRecord, EmbeddedIndex, Row
-from cs_rag.ingest.chunks import document_chunks
+from cs_rag.ingest.chunking import document_chunks
 from cs_rag.ingest.sources import collect_documents
-from cs_rag.retrieve import HybridRetriever
+from cs_rag.retrieval.hybrid import HybridRetriever
 from cs_rag.text import Tokenizer
 from cs_rag.types import Chunk, DocumentKind
 

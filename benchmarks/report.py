@@ -24,12 +24,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, RESULTS, print_table, read_jsonl  # noqa: E402
 
-from cs_rag.evaluate import load_questions, run_questions, summarise  # noqa: E402
-from cs_rag.insights import (DEFAULT_GAP_THRESHOLD, QuestionRecord, cluster, find_gaps,  # noqa: E402
+from cs_rag.ops.evaluate import load_questions, run_questions, summarise  # noqa: E402
+from cs_rag.ops.insights import (DEFAULT_GAP_THRESHOLD, QuestionRecord, cluster, find_gaps,  # noqa: E402
                              hot_words, log_record, pairwise_scores)
 from cs_rag.knowledge_base import KnowledgeBase  # noqa: E402
-from cs_rag.pipeline import Assistant  # noqa: E402
-from cs_rag.report import EvalRun, write_report  # noqa: E402
+from cs_rag.answering.assistant import Assistant  # noqa: E402
+from cs_rag.ops.report import EvalRun, write_report  # noqa: E402
 
 SIZE = 3000
 REPEATS = 3

@@ -25,9 +25,9 @@ from _common import REPO, RESULTS, SHARED_DATA, percentiles_ms, print_table, rea
 
 from cs_rag import KnowledgeBase
 from cs_rag.config import Settings
-from cs_rag.embedding import Embedder
-from cs_rag.evaluate import EvalQuestion, calibration_metrics, load_questions
-from cs_rag.retrieve import HybridRetriever
+from cs_rag.models.embedding import Embedder
+from cs_rag.ops.evaluate import EvalQuestion, calibration_metrics, load_questions
+from cs_rag.retrieval.hybrid import HybridRetriever
 
 SETS = ["atec_nodistractors", "stackfaq", "stackfaq_sim3", "banking77_k10", "cmrc2018_dev", "eval"]
 
@@ -149,8 +149,8 @@ def rerank_latency(embedder: Embedder, queries: int = 30) -> list[list]:
     import torch
     from sentence_transformers import CrossEncoder
 
-    from cs_rag.e5_convert import e5_model_dir
-    from cs_rag.rerank import CrossEncoderReranker
+    from cs_rag.models.e5_convert import e5_model_dir
+    from cs_rag.models.rerank import CrossEncoderReranker
 
     kb = KnowledgeBase(RESULTS / "indexes" / "eval", Settings(), embedder=embedder)
     base = kb.retriever()

@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from cs_rag.pipeline import Assistant
+from cs_rag.answering.assistant import Assistant
 from cs_rag.types import Answer, Customer, Turn
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from cs_rag.config import Settings
 from cs_rag.errors import IndexStoreError
-from cs_rag.index.pg_local import LocalPostgres, pg_home
+from cs_rag.testing.local_postgres import LocalPostgres, pg_home
 
 FAQ = [
     {"id": "f-refund", "question": "退款多久到账", "similar_questions": ["钱什么时候退回来", "退款几天能到"],

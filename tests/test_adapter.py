@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from cs_rag import KnowledgeBase
-from cs_rag.adapter import MIN_GROUPS, Adapter, fit_adapter
-from cs_rag.calibrate import carve
+from cs_rag.models.adapter import MIN_GROUPS, Adapter, fit_adapter
+from cs_rag.retrieval.calibrate import carve
 from cs_rag.config import Settings
 from cs_rag.index.embedded import ADAPTER_FILE, EmbeddedIndex, Row
 from cs_rag.text import Tokenizer

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from cs_rag.confidence import Calibration, LogisticModel
+from cs_rag.retrieval.confidence import Calibration, LogisticModel
 from cs_rag.types import Decision
 
 
@@ -44,9 +44,9 @@ def test_decisions_and_json_round_trip(tmp_path):
 
 
 def test_shipped_calibration_matches_the_features_computed():
-    from cs_rag.confidence import FEATURES
-    from cs_rag.e5_convert import E5_MODEL_NAME
-    from cs_rag.retrieve import default_calibration
+    from cs_rag.retrieval.confidence import FEATURES
+    from cs_rag.models.e5_convert import E5_MODEL_NAME
+    from cs_rag.retrieval.hybrid import default_calibration
 
     shipped = default_calibration()
     assert tuple(shipped.features) == FEATURES
@@ -67,7 +67,7 @@ def test_shifted_model_keeps_the_ranking_and_moves_the_base_rate():
 
 
 def test_confidence_is_moved_to_the_stated_traffic_mix():
-    from cs_rag.calibrate import _for_traffic, _traffic_weights
+    from cs_rag.retrieval.calibrate import _for_traffic, _traffic_weights
 
     # probes as a small knowledge base's carve gives them: 100 in scope (70 answered right),
     # 300 out of scope (never right); traffic is said to hold 10% out-of-scope questions

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cs_rag.embedding import Embedder
+from cs_rag.models.embedding import Embedder
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,7 @@ def test_m3e_is_opt_in_with_its_licence_shown(capsys):
 
 def test_any_sentence_transformers_folder_is_one_setting_away(tmp_path):
     from cs_rag.config import EmbeddingSettings
-    from cs_rag.e5_convert import e5_model_dir
+    from cs_rag.models.e5_convert import e5_model_dir
     from cs_rag.errors import EmbeddingError
 
     folder = e5_model_dir()

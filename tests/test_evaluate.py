@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from cs_rag.errors import InputError
-from cs_rag.evaluate import EvalQuestion, QuestionOutcome, load_questions, summarise, unknown_gold_ids
+from cs_rag.ops.evaluate import EvalQuestion, QuestionOutcome, load_questions, summarise, unknown_gold_ids
 from cs_rag.types import Decision
 
 from conftest import FAQ, write_jsonl

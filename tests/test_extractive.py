@@ -1,6 +1,6 @@
 """The embedded extractive default: FAQ answers verbatim, policy sentences that answer."""
 
-from cs_rag.extractive import extract_answer
+from cs_rag.answering.extractive import extract_answer
 from cs_rag.text import Tokenizer
 from cs_rag.types import DocumentKind, Hit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index_contract import IndexContract
+from cs_rag.testing.index_contract import IndexContract
 
 
 class TestEmbeddedIndex(IndexContract):
@@ -19,7 +19,7 @@ def test_filtered_search_keeps_exactly_what_the_filter_accepts():
     import itertools
     import random
 
-    from index_contract import build, vector_for
+    from cs_rag.testing.index_contract import build, vector_for
     from cs_rag.index.base import SearchFilter
     from cs_rag.types import DocumentKind
 

@@ -19,7 +19,7 @@ from cs_rag.index.postgres import (DatabaseUnavailableError, ExtensionMissingErr
                                    SchemaVersionError)
 
 from conftest import write_jsonl
-from index_contract import TOKENIZER, IndexContract, build, ids, vector_for
+from cs_rag.testing.index_contract import TOKENIZER, IndexContract, build, ids, vector_for
 
 pytestmark = pytest.mark.postgres
 _names = itertools.count()
@@ -48,7 +48,7 @@ class TestPostgresIndex(IndexContract):
 
 
 def test_scores_match_the_embedded_backend_through_fusion(store):
-    from cs_rag.retrieve import HybridRetriever
+    from cs_rag.retrieval.hybrid import HybridRetriever
 
     reference = build()
     with store.writer() as writer:
@@ -78,7 +78,7 @@ def test_incremental_publish_touches_only_changed_documents(store):
 
 
 def build_docs():
-    from index_contract import DOCS
+    from cs_rag.testing.index_contract import DOCS
     return list(DOCS)
 
 

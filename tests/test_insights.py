@@ -1,4 +1,4 @@
-"""Question log, hot words and knowledge gaps (cs_rag.insights); `cs-rag hotwords` and `gaps`."""
+"""Question log, hot words and knowledge gaps (cs_rag.ops.insights); `cs-rag hotwords` and `gaps`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from cs_rag.cli import main
 from cs_rag.errors import InputError
-from cs_rag.insights import (QuestionRecord, cluster, find_gaps, hot_words, keywords, load_records,
+from cs_rag.ops.insights import (QuestionRecord, cluster, find_gaps, hot_words, keywords, load_records,
                              log_record, pairwise_scores)
 from cs_rag.text import Tokenizer
 from cs_rag.types import Answer, Flag, FlagKind, Outcome
@@ -238,7 +238,7 @@ def test_cli_gaps_groups_with_the_project_embedder(tmp_path: Path, capsys, monke
             assert role == "query"
             return np.stack([vectors[t] for t in texts])
 
-    monkeypatch.setattr("cs_rag.embedding.Embedder", PlantedEmbedder)
+    monkeypatch.setattr("cs_rag.models.embedding.Embedder", PlantedEmbedder)
     lines = [{"question": q, "outcome": "refused"} for group in GROUPS.values() for q in group]
     path = write_jsonl(tmp_path / "log.jsonl", lines + [{"question": "退款", "outcome": "answered"}])
     assert main(["gaps", str(path), "--json", "--threshold", "0.3"]) == 0
@@ -251,7 +251,7 @@ def test_cli_gaps_groups_with_the_project_embedder(tmp_path: Path, capsys, monke
 
 @pytest.mark.slow
 def test_real_embedder_groups_paraphrases_at_the_default_threshold(settings):
-    from cs_rag.embedding import Embedder
+    from cs_rag.models.embedding import Embedder
 
     embedder = Embedder(settings.embedding)
     planted = {"install": ["买的电视能上门安装吗", "电视到了有师傅上门装吗", "电视送货上门负责安装不"],
@@ -264,7 +264,7 @@ def test_real_embedder_groups_paraphrases_at_the_default_threshold(settings):
 
 
 def test_phrases_never_join_words_that_were_not_said_together():
-    from cs_rag.insights import QuestionRecord, hot_words
+    from cs_rag.ops.insights import QuestionRecord, hot_words
     from cs_rag.text import Tokenizer
 
     records = [QuestionRecord(question=q) for q in ["物流一直不更新", "物流一直不更新啊", "我要转人工", "我要转人工！"]]

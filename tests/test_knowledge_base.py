@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from cs_rag import KnowledgeBase
-from cs_rag.calibrate import MIN_ENTRIES
+from cs_rag.retrieval.calibrate import MIN_ENTRIES
 from cs_rag.config import Settings
-from cs_rag.e5_convert import E5_MODEL_NAME
+from cs_rag.models.e5_convert import E5_MODEL_NAME
 from cs_rag.errors import IndexMismatchError, InputError
 from cs_rag.index.base import SearchFilter
 from cs_rag.index.versions import current_version

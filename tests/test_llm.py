@@ -5,7 +5,7 @@ import pytest
 
 from cs_rag.config import LLMSettings, load_settings
 from cs_rag.errors import LLMError
-from cs_rag.llm import NO_KEY, ChatModel, chat_model_from
+from cs_rag.answering.llm.openai_compatible import NO_KEY, ChatModel, chat_model_from
 from scripted_openai import CUT_TEXT, ScriptedOpenAI
 
 MESSAGES = [{"role": "system", "content": "你是客服"}, {"role": "user", "content": "退款多久到账"}]

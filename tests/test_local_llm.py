@@ -13,9 +13,9 @@ from pathlib import Path
 import openai
 import pytest
 
-from cs_rag import local_llm
+from cs_rag.answering.llm import local as local_llm
 from cs_rag.errors import LLMError
-from cs_rag.local_llm import LocalLLMServer, qwen_gguf_path
+from cs_rag.answering.llm.local import LocalLLMServer, qwen_gguf_path
 
 pytestmark = pytest.mark.llm
 

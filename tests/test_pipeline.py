@@ -16,9 +16,9 @@ from cs_rag.config import LLMSettings
 from cs_rag.errors import InputError
 from cs_rag.index.base import SearchFilter
 from cs_rag.knowledge_base import KnowledgeBase
-from cs_rag.llm import ChatModel
-from cs_rag.pipeline import Assistant
-from cs_rag.retrieve import distinct_documents
+from cs_rag.answering.llm.openai_compatible import ChatModel
+from cs_rag.answering.assistant import Assistant
+from cs_rag.retrieval.hybrid import distinct_documents
 from cs_rag.types import Answer, Customer, Decision, FlagKind, Outcome, Routing, Turn
 from conftest import FAQ, write_jsonl
 from scripted_openai import ScriptedOpenAI
@@ -210,7 +210,7 @@ def test_llm_rewrite_only_where_rules_see_a_follow_up(knowledge_base):
 
 @pytest.mark.llm
 def test_real_local_model_answers_through_the_pipeline(knowledge_base):
-    from cs_rag.local_llm import LocalLLMServer
+    from cs_rag.answering.llm.local import LocalLLMServer
 
     with LocalLLMServer() as server:
         chat_model = ChatModel(LLMSettings(model=server.alias, base_url=server.base_url, temperature=0.0,

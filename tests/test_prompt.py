@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cs_rag.errors import ConfigError
-from cs_rag.prompt import (USES, PromptLibrary, count_tokens, default_prompts_dir,
+from cs_rag.answering.prompt import (USES, PromptLibrary, count_tokens, default_prompts_dir,
                            detect_language, fit_answer_prompt, load_template, truncate_tokens)
 from cs_rag.types import Customer, Turn
 

@@ -1,4 +1,4 @@
-"""The operator report (cs_rag.report): charts embedded, metrics shown, regressions flagged."""
+"""The operator report (cs_rag.ops.report): charts embedded, metrics shown, regressions flagged."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from cs_rag.cli import EXIT_REGRESSION, main
 from cs_rag.errors import InputError
-from cs_rag.insights import QuestionRecord, hot_words
-from cs_rag.report import (EvalRun, category_accuracy, compare, counts, headline, load_eval,
+from cs_rag.ops.insights import QuestionRecord, hot_words
+from cs_rag.ops.report import (EvalRun, category_accuracy, compare, counts, headline, load_eval,
                            write_report)
 from cs_rag.text import Tokenizer
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cs_rag.errors import EmbeddingError
-from cs_rag.rerank import CrossEncoderReranker, Reranker
+from cs_rag.models.rerank import CrossEncoderReranker, Reranker
 from cs_rag.types import DocumentKind, Hit
 
 QUERY = "退款多久能到账"
@@ -44,7 +44,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
     from sentence_transformers import CrossEncoder
 
-    from cs_rag.e5_convert import e5_model_dir
+    from cs_rag.models.e5_convert import e5_model_dir
 
     folder = tmp_path_factory.mktemp("cross-encoder")
     with torch.random.fork_rng():  # seed the head without disturbing other tests' RNG

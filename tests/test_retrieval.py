@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cs_rag import KnowledgeBase, SearchFilter
-from cs_rag.calibrate import MIN_ENTRIES, carve
+from cs_rag.retrieval.calibrate import MIN_ENTRIES, carve
 from cs_rag.config import Fusion, Settings
 from cs_rag.index.versions import current_version
 from cs_rag.types import Decision
@@ -48,9 +48,9 @@ def test_knowledge_base_calibrates_itself_at_ingest(generated_kb):
 
 
 def test_the_stated_traffic_mix_moves_confidence_not_decisions(generated_kb):
-    from cs_rag.calibrate import fit_calibration
+    from cs_rag.retrieval.calibrate import fit_calibration
     from cs_rag.config import RetrievalSettings
-    from cs_rag.retrieve import HybridRetriever
+    from cs_rag.retrieval.hybrid import HybridRetriever
 
     _, index, tokenizer, embedder = generated_kb._live()
     questions = ["冰箱的保修期是多久呀", "手机不想要了可以退吗", "今天上海的天气适合去爬山吗", "保修多久"]
@@ -129,7 +129,7 @@ def test_fusion_strategies_are_configurable(generated_kb, fusion):
 
 
 def test_zscore_fusion_standardises_each_retrievers_candidates():
-    from cs_rag.retrieve import _zscore
+    from cs_rag.retrieval.hybrid import _zscore
 
     dense, bm25 = np.array([0.82, 0.80, 0.30]), np.array([2.0, 9.0, 1.0])
     fused = 0.8 * _zscore(dense) + 0.2 * _zscore(bm25)
@@ -148,7 +148,7 @@ def test_small_knowledge_base_uses_the_shipped_calibration(tmp_path, knowledge_d
 def test_reranker_reorders_the_fused_top_n(generated_kb):
     """A scripted reranker (test double: reverses the head) shows the stage's wiring; the real
     cross-encoder is tested in test_rerank.py."""
-    from cs_rag.retrieve import HybridRetriever
+    from cs_rag.retrieval.hybrid import HybridRetriever
 
     class Reverse:
         def rerank(self, query, hits, top_n):
@@ -171,7 +171,7 @@ def test_support_weight_lets_an_entry_with_several_matching_questions_win():
     two close ones. Max-only ranks `lucky` first; with support the agreeing entry wins."""
     from cs_rag.config import RetrievalSettings
     from cs_rag.index.embedded import EmbeddedIndex, Row
-    from cs_rag.retrieve import HybridRetriever
+    from cs_rag.retrieval.hybrid import HybridRetriever
     from cs_rag.text import Tokenizer
     from cs_rag.types import Chunk, DocumentKind
 
@@ -205,7 +205,7 @@ def test_passage_dense_weight_applies_to_document_chunks_only():
     under the shared weight the FAQ entry wins; a low passage dense weight lets the chunk win."""
     from cs_rag.config import RetrievalSettings
     from cs_rag.index.embedded import EmbeddedIndex, Row
-    from cs_rag.retrieve import HybridRetriever
+    from cs_rag.retrieval.hybrid import HybridRetriever
     from cs_rag.text import Tokenizer
     from cs_rag.types import Chunk, DocumentKind
 

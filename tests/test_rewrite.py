@@ -2,7 +2,7 @@
 
 import pytest
 
-from cs_rag.rewrite import find_ellipsis, rewrite_followup
+from cs_rag.answering.rewrite import find_ellipsis, rewrite_followup
 from cs_rag.types import Turn
 
 HISTORY = [Turn(role="user", content="我想退货怎么办？"),

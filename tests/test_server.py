@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cs_rag.prompt import PromptLibrary
+from cs_rag.answering.prompt import PromptLibrary
 
 from conftest import FAQ, write_knowledge
 

@@ -9,9 +9,9 @@ import pytest
 
 from cs_rag.config import load_settings
 from cs_rag.errors import ConfigError
-from cs_rag.reviews import ReviewConflict, ReviewStatus, ReviewStore
+from cs_rag.service.reviews import ReviewConflict, ReviewStatus, ReviewStore
 from cs_rag.server import ApiKeys, KnowledgeFolder, Metrics, TokenBuckets, upload_name
-from cs_rag.sessions import Database, SessionStore
+from cs_rag.service.sessions import Database, SessionStore
 from cs_rag.types import Answer, Customer, FaqEntry, Flag, FlagKind, Outcome, Routing, Turn
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cs_rag.smalltalk import SmallTalk, small_talk
+from cs_rag.answering.smalltalk import SmallTalk, small_talk
 
 
 @pytest.mark.parametrize("text, kind", [

@@ -1,18 +1,18 @@
 """cs_rag: customer-service answers from a company's own knowledge, Chinese first."""
 
-from .config import Fusion, Settings, load_settings
-from .embedding import Embedder
-from .errors import (ConfigError, CsRagError, EmbeddingError, IndexMismatchError,
+from cs_rag.config import Fusion, Settings, load_settings
+from cs_rag.models.embedding import Embedder
+from cs_rag.errors import (ConfigError, CsRagError, EmbeddingError, IndexMismatchError,
                      IndexStoreError, InputError, LLMError)
-from .guard import Guard, GuardResult, mask_pii
-from .index.base import Index, SearchFilter
-from .ingest.sources import collect_documents
-from .knowledge_base import KnowledgeBase
-from .llm import ChatModel
-from .pipeline import Assistant
-from .retrieve import HybridRetriever
-from .text import Tokenizer, normalize
-from .types import (Answer, Chunk, Citation, Customer, Document, DocumentKind, FaqEntry, Flag,
+from cs_rag.guard import Guard, GuardResult, mask_pii
+from cs_rag.index.base import Index, SearchFilter
+from cs_rag.ingest.sources import collect_documents
+from cs_rag.knowledge_base import KnowledgeBase
+from cs_rag.answering.llm.openai_compatible import ChatModel
+from cs_rag.answering.assistant import Assistant
+from cs_rag.retrieval.hybrid import HybridRetriever
+from cs_rag.text import Tokenizer, normalize
+from cs_rag.types import (Answer, Chunk, Citation, Customer, Document, DocumentKind, FaqEntry, Flag,
                     FlagKind, Hit, IngestReport, Outcome, Routing, Section, Turn)
 
 __version__ = "0.1.0"

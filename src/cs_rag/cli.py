@@ -10,11 +10,11 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Settings, load_settings
-from .errors import CsRagError, InputError
-from .index.base import SearchFilter
-from .knowledge_base import KnowledgeBase
-from .types import DocumentKind
+from cs_rag.config import Settings, load_settings
+from cs_rag.errors import CsRagError, InputError
+from cs_rag.index.base import SearchFilter
+from cs_rag.knowledge_base import KnowledgeBase
+from cs_rag.types import DocumentKind
 
 EXIT_ERROR = 1
 _PROGRESS_MIN_TEXTS = 200  # below this an ingest is quick; a bar would only flicker
@@ -136,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:
-    from .index.postgres import SCHEMA_VERSION
+    from cs_rag.index.postgres import SCHEMA_VERSION
 
     settings = settings.model_copy(update={"index": settings.index.model_copy(update={"backend": "postgres"})})
     store = KnowledgeBase(args.index, settings).store
@@ -228,7 +228,7 @@ def _search(args: argparse.Namespace, settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from .evaluate import load_questions, run_questions, summarise, unknown_gold_ids
+    from cs_rag.ops.evaluate import load_questions, run_questions, summarise, unknown_gold_ids
 
     questions_path = args.dir / "questions.jsonl"
     if not questions_path.is_file():
@@ -285,9 +285,9 @@ def _refitted(retriever, config: Settings):
     """A retriever over the same index with `config`'s retrieval settings and a confidence
     refitted under them, as an ingest with that config would fit it (the index's own
     calibration was fitted under the settings it was ingested with)."""
-    from .calibrate import fit_calibration
-    from .index.embedded import EmbeddedIndex
-    from .retrieve import HybridRetriever
+    from cs_rag.retrieval.calibrate import fit_calibration
+    from cs_rag.index.embedded import EmbeddedIndex
+    from cs_rag.retrieval.hybrid import HybridRetriever
 
     if not isinstance(retriever.index, EmbeddedIndex):
         print("warning: on PostgreSQL cs-rag eval keeps the index's calibration: refusal and decision "
@@ -299,7 +299,7 @@ def _refitted(retriever, config: Settings):
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from .pipeline import Assistant
+    from cs_rag.answering.assistant import Assistant
 
     history = _read_history(args.history) if args.history else None
     customer = _read_customer(args.customer) if args.customer else None
@@ -314,8 +314,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    from .pipeline import Assistant
-    from .types import Turn
+    from cs_rag.answering.assistant import Assistant
+    from cs_rag.types import Turn
 
     customer = _read_customer(args.customer) if args.customer else None
     assistant = Assistant.open(args.index, settings)
@@ -342,7 +342,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from .server import serve
+    from cs_rag.server import serve
 
     serve(args.index, args.knowledge, host=args.host, port=args.port, data_dir=args.data_dir,
           settings=settings, log_level=args.log_level)
@@ -351,7 +351,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _answer(assistant, question: str, history, customer, stream: bool, where: SearchFilter | None):
     """Run the pipeline, printing pieces as they come when streaming; return the Answer."""
-    from .types import Answer
+    from cs_rag.types import Answer
 
     if not stream:
         return assistant.answer(question, history, customer, where)
@@ -381,7 +381,7 @@ def _print_answer(answer, streamed: bool) -> None:
 def _read_history(path: Path):
     from pydantic import ValidationError
 
-    from .types import Turn
+    from cs_rag.types import Turn
 
     text = _read_json_file(path)
     stripped = text.strip()
@@ -406,7 +406,7 @@ def _read_history(path: Path):
 def _read_customer(path: Path):
     from pydantic import ValidationError
 
-    from .types import Customer
+    from cs_rag.types import Customer
 
     try:
         return Customer.model_validate_json(_read_json_file(path))
@@ -428,7 +428,7 @@ def _first_problem(exc) -> str:
 
 
 def _guard(args: argparse.Namespace, settings: Settings) -> int:
-    from .guard import Guard
+    from cs_rag.guard import Guard
 
     items = _read_guard_input(args.file, args.answers)
     guard = Guard(settings.guard)
@@ -521,7 +521,7 @@ def _operator_commands(commands) -> None:
                     "(charts in DIR/plots/) from `cs-rag eval --json` output: recall@k, confidence "
                     "by result, decision mix, latency, guard flags (from --log), per-category "
                     "accuracy and, with --previous, each metric against that run with regressions "
-                    "marked. The question-log format is described in cs_rag.insights.")
+                    "marked. The question-log format is described in cs_rag.ops.insights.")
     report.add_argument("--eval", required=True, metavar="RESULTS.json", type=Path, dest="eval_results")
     report.add_argument("--log", metavar="PATH", type=Path,
                         help="the question log: a JSONL file or a folder of *.jsonl")
@@ -562,7 +562,7 @@ def _operator_commands(commands) -> None:
     gaps.add_argument("file", metavar="FILE", type=Path)
     gaps.add_argument("--threshold", type=float, default=None,
                       help="cosine distance at which groups stop merging (default "
-                           "cs_rag.insights.DEFAULT_GAP_THRESHOLD); larger: fewer, broader groups")
+                           "cs_rag.ops.insights.DEFAULT_GAP_THRESHOLD); larger: fewer, broader groups")
     gaps.add_argument("--json", action="store_true")
     gaps.set_defaults(run=_gaps)
 
@@ -580,15 +580,15 @@ def _datetime_arg(text: str):
 
 
 def _settings_tokenizer(settings: Settings):
-    from .text import Tokenizer
+    from cs_rag.text import Tokenizer
 
     text = settings.text
     return Tokenizer.create(text.user_dict, text.stopwords, text.synonyms)
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    from .insights import hot_words, load_records
-    from .report import load_eval, write_report
+    from cs_rag.ops.insights import hot_words, load_records
+    from cs_rag.ops.report import load_eval, write_report
 
     run = load_eval(args.eval_results)
     previous = load_eval(args.previous) if args.previous else None
@@ -603,7 +603,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _hotwords(args: argparse.Namespace, settings: Settings) -> int:
-    from .insights import hot_words, load_records
+    from cs_rag.ops.insights import hot_words, load_records
 
     records = load_records(args.file)
     categorise = None
@@ -636,8 +636,8 @@ def _hotwords(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _gaps(args: argparse.Namespace, settings: Settings) -> int:
-    from .embedding import Embedder
-    from .insights import DEFAULT_GAP_THRESHOLD, find_gaps, gap_records, load_records
+    from cs_rag.models.embedding import Embedder
+    from cs_rag.ops.insights import DEFAULT_GAP_THRESHOLD, find_gaps, gap_records, load_records
 
     records = load_records(args.file)
     embedder = Embedder(settings.embedding)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import ConfigError
+from cs_rag.errors import ConfigError
 
 ENV_PREFIX = "CS_RAG_"
 # Read where they are needed, never stored in Settings (secrets stay out of config files).
@@ -154,7 +154,7 @@ class LLMSettings(_Section):
 
 
 class AnswerSettings(_Section):
-    """How answers are put together (see cs_rag.pipeline)."""
+    """How answers are put together (see cs_rag.answering.assistant)."""
 
     prompts_dir: Path | None = None  # your own copy of prompts/; default: the shipped templates
     evidence_items: int = Field(default=5, ge=1, le=50)  # hits offered to the LLM as evidence
@@ -203,7 +203,7 @@ class IndexSettings(_Section):
     # lifts R@1 .789 -> .804 but blurs the confidence (refusal precision .806 -> .705, R@1 with
     # refusal .784 -> .775); see README "FAQ answers as a match field".
     faq_answers: bool = False
-    # Fit an Adapter (cs_rag.adapter) on the FAQ's own question groups at every ingest and
+    # Fit an Adapter (cs_rag.models.adapter) on the FAQ's own question groups at every ingest and
     # search through it: paraphrases of one entry move closer together. Only for knowledge of
     # FAQ entries alone (either backend), with at least 30 (and half of all) entries having
     # similar questions; otherwise nothing is fitted. Figures: benchmarks/README.md.

@@ -15,22 +15,22 @@ from pathlib import Path
 
 import numpy as np
 
-from .adapter import fit_adapter
-from .calibrate import MIN_ENTRIES, fit_calibration
-from .config import PG_DSN_ENV, Settings
-from .confidence import Calibration
-from .e5_convert import E5_MODEL_NAME
-from .embedding import MINILM_MODEL_NAME, Embedder
-from .errors import ConfigError, IndexMismatchError, InputError
-from .index.base import SearchFilter
-from .index.embedded import DocumentRecord, EmbeddedIndex, Row, read_manifest
-from .index.postgres import PostgresIndex, PostgresStore
-from .index.versions import current_version, new_version_folder, publish, writer_lock
-from .ingest.chunks import document_chunks, has_answer_chunk
-from .ingest.sources import collect_documents
-from .retrieve import HybridRetriever, default_calibration
-from .text import Tokenizer, has_cjk
-from .types import Chunk, Document, DocumentKind, Hit, IngestReport, Retrieval, SkippedInput
+from cs_rag.models.adapter import fit_adapter
+from cs_rag.retrieval.calibrate import MIN_ENTRIES, fit_calibration
+from cs_rag.config import PG_DSN_ENV, Settings
+from cs_rag.retrieval.confidence import Calibration
+from cs_rag.models.e5_convert import E5_MODEL_NAME
+from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
+from cs_rag.errors import ConfigError, IndexMismatchError, InputError
+from cs_rag.index.base import SearchFilter
+from cs_rag.index.embedded import DocumentRecord, EmbeddedIndex, Row, read_manifest
+from cs_rag.index.postgres import PostgresIndex, PostgresStore
+from cs_rag.index.versions import current_version, new_version_folder, publish, writer_lock
+from cs_rag.ingest.chunking import document_chunks, has_answer_chunk
+from cs_rag.ingest.sources import collect_documents
+from cs_rag.retrieval.hybrid import HybridRetriever, default_calibration
+from cs_rag.text import Tokenizer, has_cjk
+from cs_rag.types import Chunk, Document, DocumentKind, Hit, IngestReport, Retrieval, SkippedInput
 
 log = logging.getLogger(__name__)
 

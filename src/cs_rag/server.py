@@ -52,22 +52,22 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.routing import Match
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import __version__
-from .config import ServiceSettings, Settings
-from .errors import CsRagError, IndexStoreError, InputError
-from .extractive import extract_answer
-from .guard import mask_pii
-from .index.base import SearchFilter
-from .insights import log_record
-from .ingest.documents import SUPPORTED_SUFFIXES
-from .ingest.sources import DICTIONARY_FILES, JSONL_SUFFIXES, TABLE_SUFFIXES, collect_documents
-from .knowledge_base import KnowledgeBase, Progress
-from .pipeline import MAX_QUESTION_CHARS, Assistant
-from .retrieve import distinct_documents
-from .reviews import Review, ReviewConflict, ReviewStatus, ReviewStore, SavedAs
-from .rewrite import rewrite_followup
-from .sessions import Database, Session, SessionStore
-from .types import (Answer, Citation, Customer, Document, DocumentKind, FaqEntry, Flag, FlagKind, Hit,
+from cs_rag import __version__
+from cs_rag.config import ServiceSettings, Settings
+from cs_rag.errors import CsRagError, IndexStoreError, InputError
+from cs_rag.answering.extractive import extract_answer
+from cs_rag.guard import mask_pii
+from cs_rag.index.base import SearchFilter
+from cs_rag.ops.insights import log_record
+from cs_rag.ingest.documents import SUPPORTED_SUFFIXES
+from cs_rag.ingest.sources import DICTIONARY_FILES, JSONL_SUFFIXES, TABLE_SUFFIXES, collect_documents
+from cs_rag.knowledge_base import KnowledgeBase, Progress
+from cs_rag.answering.assistant import MAX_QUESTION_CHARS, Assistant
+from cs_rag.retrieval.hybrid import distinct_documents
+from cs_rag.service.reviews import Review, ReviewConflict, ReviewStatus, ReviewStore, SavedAs
+from cs_rag.answering.rewrite import rewrite_followup
+from cs_rag.service.sessions import Database, Session, SessionStore
+from cs_rag.types import (Answer, Citation, Customer, Document, DocumentKind, FaqEntry, Flag, FlagKind, Hit,
                     IngestReport, Outcome, Routing, Turn)
 
 log = logging.getLogger("cs_rag.server")

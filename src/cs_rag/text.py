@@ -22,7 +22,7 @@ from pathlib import Path
 import jieba
 import opencc
 
-from .errors import InputError
+from cs_rag.errors import InputError
 
 TOKENIZER_VERSION = "1"
 

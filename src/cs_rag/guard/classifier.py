@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..text import normalize
+from cs_rag.text import normalize
 
 FORMAT_VERSION = 1
 

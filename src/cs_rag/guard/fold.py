@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..text import normalize
+from cs_rag.text import normalize
 
 # Unicode categories a dodger inserts between characters: connector and dash punctuation,
 # other punctuation (*, ., /, #, @), symbols (+, ~, ^, emoji), formats and marks (zero-width

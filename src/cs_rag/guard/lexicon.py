@@ -23,10 +23,10 @@ from pathlib import Path
 
 import ahocorasick
 
-from ..errors import InputError
-from ..types import FlagKind
-from .fold import fold, is_latin
-from .pii import pii_key
+from cs_rag.errors import InputError
+from cs_rag.types import FlagKind
+from cs_rag.guard.fold import fold, is_latin
+from cs_rag.guard.pii import pii_key
 
 MESSAGE = "message"
 ANSWER = "answer"

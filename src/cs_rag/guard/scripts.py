@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import InputError
-from ..prompt import LANGUAGES
+from cs_rag.errors import InputError
+from cs_rag.answering.prompt import LANGUAGES
 
 EMOTIONS = ("dissatisfied", "angry", "disappointed")
 FILE_NAME = "soothing.txt"

@@ -9,8 +9,8 @@ from typing import Protocol
 import numpy as np
 from pydantic import BaseModel, Field
 
-from ..text import normalize
-from ..types import Chunk, DocumentKind
+from cs_rag.text import normalize
+from cs_rag.types import Chunk, DocumentKind
 
 
 class SearchFilter(BaseModel):

@@ -27,11 +27,11 @@ import numpy as np
 from pydantic import BaseModel
 from scipy import sparse
 
-from ..adapter import Adapter
-from ..errors import IndexMismatchError, IndexStoreError
-from ..types import Chunk, DocumentKind
-from .base import ScoredChunk, SearchFilter, product_key
-from .bm25 import BM25Index
+from cs_rag.models.adapter import Adapter
+from cs_rag.errors import IndexMismatchError, IndexStoreError
+from cs_rag.types import Chunk, DocumentKind
+from cs_rag.index.base import ScoredChunk, SearchFilter, product_key
+from cs_rag.index.bm25 import BM25Index
 
 FORMAT_VERSION = 2
 ADAPTER_FILE = "adapter.npz"

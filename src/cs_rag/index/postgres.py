@@ -45,12 +45,12 @@ from typing import Any
 
 import numpy as np
 
-from ..adapter import Adapter
-from ..errors import IndexStoreError
-from ..types import Chunk, DocumentKind
-from .base import ScoredChunk, SearchFilter, product_key
-from .bm25 import B, EPSILON, K1, MIN_IDF
-from .embedded import DocumentRecord, EmbeddedIndex, Manifest, Row
+from cs_rag.models.adapter import Adapter
+from cs_rag.errors import IndexStoreError
+from cs_rag.types import Chunk, DocumentKind
+from cs_rag.index.base import ScoredChunk, SearchFilter, product_key
+from cs_rag.index.bm25 import B, EPSILON, K1, MIN_IDF
+from cs_rag.index.embedded import DocumentRecord, EmbeddedIndex, Manifest, Row
 
 SCHEMA_VERSION = 3
 EXTENSION = "vector"

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import IndexStoreError
+from cs_rag.errors import IndexStoreError
 
 POINTER = "CURRENT"
 _PREFIX = "v-"

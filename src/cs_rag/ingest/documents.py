@@ -20,8 +20,8 @@ from docx.table import Table
 import yaml
 from pydantic import ValidationError
 
-from ..errors import InputError
-from ..types import DocumentMeta, Section
+from cs_rag.errors import InputError
+from cs_rag.types import DocumentMeta, Section
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".md", ".markdown", ".txt", ".html", ".htm", ".docx", ".pdf"})

@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import InputError
-from ..types import NAME_SEPARATORS, FaqEntry
-from .documents import decode_text
+from cs_rag.errors import InputError
+from cs_rag.types import NAME_SEPARATORS, FaqEntry
+from cs_rag.ingest.documents import decode_text
 
 # Header spellings seen in exports, compared after lower-casing and dropping spaces/_/-.
 _HEADER_ALIASES: dict[str, tuple[str, ...]] = {

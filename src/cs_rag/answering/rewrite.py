@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .smalltalk import small_talk
-from .text import has_cjk, normalize
-from .types import Turn
+from cs_rag.answering.smalltalk import small_talk
+from cs_rag.text import has_cjk, normalize
+from cs_rag.types import Turn
 
 _LEADING_ZH = ("那如果", "那要是", "那么", "那个", "那", "还有", "另外", "如果是", "要是", "假如",
                "再问一下", "再问下", "顺便问下", "顺便问一下", "然后")

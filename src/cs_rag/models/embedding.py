@@ -15,8 +15,8 @@ from typing import Generic, Literal, TypeVar
 
 import numpy as np
 
-from .config import EmbeddingSettings
-from .errors import EmbeddingError
+from cs_rag.config import EmbeddingSettings
+from cs_rag.errors import EmbeddingError
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class Embedder:
         """Identifies the model in index manifests."""
         spec = self.spec
         if spec == "e5-small":
-            from .e5_convert import E5_MODEL_NAME
+            from cs_rag.models.e5_convert import E5_MODEL_NAME
             return E5_MODEL_NAME
         if spec == "minilm-l6":
             return MINILM_MODEL_NAME
@@ -171,7 +171,7 @@ class Embedder:
         spec = self.spec
         cache = self.settings.cache_dir or default_cache_dir()
         if spec == "e5-small":
-            from .e5_convert import e5_model_dir
+            from cs_rag.models.e5_convert import e5_model_dir
             return e5_model_dir(cache)
         if spec == "minilm-l6":
             try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 
-from .text import normalize
+from cs_rag.text import normalize
 
 
 class SmallTalk(str, Enum):

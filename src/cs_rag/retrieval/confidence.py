@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from .config import RetrievalSettings
-from .types import Decision
+from cs_rag.config import RetrievalSettings
+from cs_rag.types import Decision
 
 FEATURES = ("dense", "dense_gap", "dense_contrast", "bm25_coverage", "known_share", "fused_gap",
             "agree", "exact")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from .embedding import LazyModel, offline
-from .errors import EmbeddingError
-from .types import DocumentKind, Hit
+from cs_rag.models.embedding import LazyModel, offline
+from cs_rag.errors import EmbeddingError
+from cs_rag.types import DocumentKind, Hit
 
 
 @runtime_checkable

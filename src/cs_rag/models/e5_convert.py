@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import EmbeddingError
+from cs_rag.errors import EmbeddingError
 
 # torch, transformers and tokenizers are imported only when building: cs_rag imports
 # E5_MODEL_NAME from here at start-up.

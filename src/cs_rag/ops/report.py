@@ -9,7 +9,7 @@ Where each chart's numbers come from:
 - decision mix: the eval's retrieval decisions (answer / clarify / none = refuse) — a record
   carrying an `outcome` (answered / clarify / refused / handoff) counts as that instead — and,
   beside them, the outcomes in the question log;
-- guard flags by kind: the question log (`cs_rag.insights` describes its format); eval records
+- guard flags by kind: the question log (`cs_rag.ops.insights` describes its format); eval records
   carrying `flags` are used when no log is given. Retrieval alone raises no flags and never
   hands off, so without either the chart is left out and the report says why.
 
@@ -29,9 +29,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from . import plots
-from .errors import InputError
-from .insights import HotWords, QuestionRecord
+from cs_rag.ops import plots
+from cs_rag.errors import InputError
+from cs_rag.ops.insights import HotWords, QuestionRecord
 
 QUALITY_METRICS = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "R@1_with_refusal",
                    "refusal_precision", "refusal_recall")

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..errors import IndexStoreError
+from cs_rag.errors import IndexStoreError
 
 PG_USER = "csragpg"  # the unprivileged user the server runs as when we are root
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from .errors import InputError
-from .text import Tokenizer
-from .types import Answer, Outcome
+from cs_rag.errors import InputError
+from cs_rag.text import Tokenizer
+from cs_rag.types import Answer, Outcome
 
 GAP_OUTCOMES = frozenset({Outcome.REFUSED, Outcome.CLARIFY, Outcome.HANDOFF})
 DEFAULT_GAP_THRESHOLD = 0.12   # cosine distance; chosen on the tune split of eval/gaps_sample.jsonl

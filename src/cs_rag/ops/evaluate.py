@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from .errors import InputError
-from .ingest.faq import parse_jsonl
-from .types import Decision, Retrieval
+from cs_rag.errors import InputError
+from cs_rag.ingest.faq import parse_jsonl
+from cs_rag.types import Decision, Retrieval
 
 CUTOFFS = (1, 5, 10)
 

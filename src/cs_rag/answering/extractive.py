@@ -11,9 +11,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .ingest.chunking import split_sentences
-from .text import normalize
-from .types import DocumentKind, Hit
+from cs_rag.ingest.chunking import split_sentences
+from cs_rag.text import normalize
+from cs_rag.types import DocumentKind, Hit
 
 MIN_SENTENCE_COVERAGE = 0.25   # share of the question's term weight a sentence must carry
 MAX_SENTENCES = 3

@@ -35,10 +35,10 @@ from pathlib import Path
 
 import tiktoken
 
-from .errors import ConfigError
-from .smalltalk import SmallTalk
-from .text import has_cjk
-from .types import Customer, Turn
+from cs_rag.errors import ConfigError
+from cs_rag.answering.smalltalk import SmallTalk
+from cs_rag.text import has_cjk
+from cs_rag.types import Customer, Turn
 
 SECTIONS = ("role", "task", "constraints", "output")
 USES: dict[str, frozenset[str]] = {
@@ -157,7 +157,7 @@ class Phrases:
     clarify_intro: str
     no_history: str
     no_customer: str
-    greeting_reply: str          # replies to small talk (cs_rag.smalltalk), one per kind
+    greeting_reply: str          # replies to small talk (cs_rag.answering.smalltalk), one per kind
     thanks_reply: str
     farewell_reply: str
     presence_reply: str

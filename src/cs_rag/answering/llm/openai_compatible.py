@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import openai
 
-from .config import LLMSettings
-from .errors import LLMError
+from cs_rag.config import LLMSettings
+from cs_rag.errors import LLMError
 
 API_KEY_VARIABLES = ("CS_RAG_LLM_API_KEY", "OPENAI_API_KEY")
 # Local OpenAI-compatible servers (llama.cpp, vLLM, Ollama) need no key, but the client wants one.

@@ -11,8 +11,8 @@ from enum import Enum
 
 from pydantic import BaseModel, Field
 
-from .sessions import Database
-from .types import Answer, Customer, FlagKind, Turn
+from cs_rag.service.sessions import Database
+from cs_rag.types import Answer, Customer, FlagKind, Turn
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reviews (

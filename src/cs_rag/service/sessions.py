@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .types import Customer, Turn
+from cs_rag.types import Customer, Turn
 
 PURGE_EVERY_SECONDS = 60.0
 

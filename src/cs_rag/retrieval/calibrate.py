@@ -24,14 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .adapter import fit_adapter
-from .config import RetrievalSettings
-from .confidence import Calibration, LogisticModel
-from .embedding import Embedder
-from .index.embedded import EmbeddedIndex, Row
-from .retrieve import HybridRetriever, distinct_documents
-from .text import Tokenizer
-from .types import DocumentKind
+from cs_rag.models.adapter import fit_adapter
+from cs_rag.config import RetrievalSettings
+from cs_rag.retrieval.confidence import Calibration, LogisticModel
+from cs_rag.models.embedding import Embedder
+from cs_rag.index.embedded import EmbeddedIndex, Row
+from cs_rag.retrieval.hybrid import HybridRetriever, distinct_documents
+from cs_rag.text import Tokenizer
+from cs_rag.types import DocumentKind
 
 MIN_ENTRIES = 30          # below this a fit is noise: the shipped default is used instead
 OUT_OF_SCOPE_SHARE = 0.3  # share of eligible entries held out entirely
