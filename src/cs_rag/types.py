@@ -281,6 +281,14 @@ class Citation(BaseModel):
     score: float
     confidence: float | None = None
 
+    @classmethod
+    def from_hit(cls, marker: int, hit: "Hit") -> "Citation":
+        """The citation `[marker]` of a retrieved hit, titled by its question or heading path."""
+        title = hit.question or " > ".join(hit.heading_path) or hit.source
+        return cls(marker=marker, id=hit.id, doc_id=hit.doc_id, source=hit.source, kind=hit.kind,
+                   title=title, heading_path=hit.heading_path, score=round(hit.score, 4),
+                   confidence=None if hit.confidence is None else round(hit.confidence, 4))
+
 
 class Turn(BaseModel):
     """One turn of a conversation."""

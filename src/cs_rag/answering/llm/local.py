@@ -39,8 +39,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from cs_rag.models.embedding import default_cache_dir
 from cs_rag.errors import LLMError
+from cs_rag.models.embedding import default_cache_dir
 
 QWEN_GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 QWEN_GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"

@@ -15,10 +15,9 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-import openai
-
 from cs_rag.config import LLMSettings
 from cs_rag.errors import LLMError
+from cs_rag.extras import require
 
 API_KEY_VARIABLES = ("CS_RAG_LLM_API_KEY", "OPENAI_API_KEY")
 # Local OpenAI-compatible servers (llama.cpp, vLLM, Ollama) need no key, but the client wants one.
@@ -47,6 +46,7 @@ class ChatModel:
         self.model = settings.model
         api_key = next((environ[v] for v in API_KEY_VARIABLES if environ.get(v)), NO_KEY)
         base_url = settings.base_url or environ.get("OPENAI_BASE_URL") or None
+        openai = require("openai", "llm", "a chat model behind an OpenAI-compatible API")
         self._client = openai.OpenAI(api_key=api_key, base_url=base_url,
                                      timeout=settings.timeout, max_retries=settings.retries)
 
@@ -109,6 +109,8 @@ def chat_model_from(settings: LLMSettings, environ: Mapping[str, str] | None = N
 def _reason(exc: Exception) -> str:
     # Errors raised while a stream is read come from the HTTP library under the openai
     # client (httpx or httpx2, by openai version), not as openai exceptions.
+    import openai  # a ChatModel exists, so the client is installed
+
     transport = type(exc).__module__.split(".")[0].startswith("httpx")
     if isinstance(exc, openai.APITimeoutError) or (transport and "Timeout" in type(exc).__name__):
         return "timeout"

@@ -1,0 +1,238 @@
+"""The Index contract over PostgreSQL: dense (HNSW), keyword (BM25 with MaxScore) and hybrid
+candidates, every search in one REPEATABLE READ snapshot."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cs_rag.errors import IndexStoreError
+from cs_rag.index.base import ScoredChunk, SearchFilter
+from cs_rag.index.bm25 import K1, B
+from cs_rag.index.embedded import DocumentRecord, Manifest
+from cs_rag.index.postgres.sql import (
+    _COMMON,
+    _KEYWORD_SQL,
+    _RESTRICTED_SQL,
+    _filter_sql,
+    _vector,
+)
+from cs_rag.models.adapter import Adapter
+from cs_rag.types import Chunk, DocumentKind
+
+if TYPE_CHECKING:
+    from cs_rag.index.postgres.store import PostgresStore
+
+
+class PostgresIndex:
+    """The Index protocol over a PostgresStore (see cs_rag.index.base.Index for the contract).
+
+    Always the live generation: ordinals are chunk ids, never reused, so they stay valid
+    across ingests (a deleted chunk's ordinal is simply no longer returned by searches).
+    """
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+        self._terms: tuple[tuple[str, ...], dict[str, float]] | None = None  # last query's IDFs
+
+    def __len__(self) -> int:
+        with self.store.connection() as conn:
+            return int(conn.execute("SELECT n_chunks FROM stats").fetchone()[0])
+
+    def chunk(self, ordinal: int) -> Chunk:
+        cached = self.store._chunks.get(ordinal)
+        if cached is not None:
+            return cached
+        with self.store.connection() as conn:
+            found = self.store.chunks(conn, [ordinal])
+        if ordinal not in found:
+            raise IndexStoreError(f"no chunk {ordinal} in {self.store.where}")
+        return found[ordinal]
+
+    def dense_search(self, vector: np.ndarray, k: int,
+                     where: SearchFilter | None = None) -> list[ScoredChunk]:
+        with self.store.snapshot() as conn:
+            return self._dense(conn, vector, k, where)
+
+    def keyword_search(self, tokens: Sequence[str], k: int,
+                       where: SearchFilter | None = None) -> list[ScoredChunk]:
+        with self.store.snapshot() as conn:
+            return self._keyword(conn, tokens, k, where)
+
+    def candidates(self, vector: np.ndarray, tokens: Sequence[str], n: int,
+                   where: SearchFilter | None = None) -> list[tuple[ScoredChunk, ScoredChunk]]:
+        with self.store.snapshot() as conn:
+            proposed = [s.ordinal for s in self._dense(conn, vector, n, where)]
+            keyword = {s.ordinal: s for s in self._keyword(conn, tokens, n, where)}
+            dense_proposed = set(proposed)
+            proposed += [o for o in keyword if o not in dense_proposed]
+            rows: dict[int, list[tuple[int, float]]] = {}
+            adapter = self.store.adapter(conn)
+            if adapter is None:
+                found = conn.execute(  # every candidate's rows, exactly
+                    "SELECT chunk_id, position, -(embedding <#> %s) FROM match_rows "
+                    "WHERE chunk_id = ANY(%s) ORDER BY chunk_id, position", (_vector(vector), proposed)).fetchall()
+            else:
+                found = _adapted_scores(adapter, vector, conn.execute(  # binary: vectors as bytes
+                    "SELECT chunk_id, position, embedding FROM match_rows "
+                    "WHERE chunk_id = ANY(%s) ORDER BY chunk_id, position", (proposed,), binary=True).fetchall())
+            for ordinal, position, score in found:
+                rows.setdefault(ordinal, []).append((position, float(score)))
+            dense = {o: _best_and_runner_up(o, rows[o]) for o in proposed}
+            only_dense = [o for o in dense if o not in keyword]
+            if only_dense:
+                keyword.update((s.ordinal, s) for s in self._keyword(conn, tokens, len(only_dense), where,
+                                                                     restrict=only_dense))
+            self.store.chunks(conn, list(dense))
+        return [(scored, keyword.get(o) or ScoredChunk(ordinal=o, score=0.0, matched=0))
+                for o, scored in dense.items()]
+
+    def keyword_ceiling(self, tokens: Sequence[str]) -> float:
+        idf = self._cached_idf(tokens)
+        return float(sum(idf[t] * n for t, n in Counter(tokens).items() if t in idf))
+
+    def known_share(self, tokens: Sequence[str]) -> float:
+        if not tokens:
+            return 0.0
+        idf = self._cached_idf(tokens)
+        return sum(t in idf for t in tokens) / len(tokens)
+
+    # ---- helpers -----------------------------------------------------------------------
+
+    def _dense(self, conn: Any, vector: np.ndarray, k: int,
+               where: SearchFilter | None) -> list[ScoredChunk]:
+        if k <= 0:
+            return []
+        condition, params = _filter_sql(where)
+        adapter = self.store.adapter(conn)
+        # With an adapter rows are proposed by x . (M t), t the adapted query: (x M) . t, the
+        # adapted inner product before x M is normalised, then scored exactly (_adapted_scores).
+        query = _vector(vector if adapter is None else adapter.matrix @ adapter.apply(vector))
+        column = "-(embedding <#> %(q)s)" if adapter is None else "embedding"
+        fetch = 4 * k + 32
+        while True:  # fetch rows until k distinct chunks are found or rows run out
+            # ef_search at least the rows wanted (pgvector's maximum is 1000); relaxed
+            # iterative scan keeps looking when the filter rejects rows, so filtered
+            # queries still get their k; order is restored below.
+            conn.execute(f"SET LOCAL hnsw.ef_search = {min(max(fetch, 100), 1000)}")
+            conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            found = conn.execute(
+                f"SELECT chunk_id, position, {column} FROM match_rows "
+                f"WHERE {condition} ORDER BY embedding <#> %(q)s LIMIT %(fetch)s",
+                {**params, "q": query, "fetch": fetch}, binary=adapter is not None).fetchall()
+            if adapter is not None:
+                found = _adapted_scores(adapter, vector, found)
+            best: dict[int, ScoredChunk] = {}
+            for ordinal, position, score in found:
+                if ordinal not in best or score > best[ordinal].score:
+                    best[ordinal] = ScoredChunk(ordinal=ordinal, score=float(score), matched=position)
+            if len(best) >= k or len(found) < fetch:
+                return sorted(best.values(), key=lambda s: (-s.score, s.ordinal))[:k]
+            fetch *= 4
+
+    def _keyword(self, conn: Any, tokens: Sequence[str], k: int, where: SearchFilter | None,
+                 restrict: list[int] | None = None) -> list[ScoredChunk]:
+        """The top k chunks by BM25, exactly as a full scoring would rank them.
+
+        Common terms (in more than _COMMON of the rows) are first non-essential: left to the
+        rows the other terms find (see _KEYWORD_SQL). A row holding only non-essential terms
+        scores at most `rest`, the sum of their bounds, so the result is exact when k chunks
+        come back and the k-th scores above `rest`; otherwise the search runs again with only
+        as many of the lowest-weight terms non-essential as that k-th score (a lower bound of
+        the true one) allows, which the second result then meets, or with every term essential.
+        `restrict` scores only the rows of those chunks, every term.
+        """
+        counts = Counter(tokens)
+        if k <= 0 or not counts:
+            return []
+        condition, params = _filter_sql(where)
+        condition = condition.replace("match_rows.", "p.")
+        idf, avgdl, df, max_tf, n_rows = self._term_stats(conn, tokens)
+        known = sorted((t for t in counts if t in idf), key=lambda t: idf[t] * counts[t])
+        if not known:
+            return []
+        weights = [idf[t] * counts[t] for t in known]
+        if restrict is not None:
+            found = conn.execute(_RESTRICTED_SQL.replace("{filter}", condition),
+                                 {**params, "terms": known, "weights": weights, "avgdl": avgdl, "k": k,
+                                  "restrict": restrict}).fetchall()
+            return [ScoredChunk(ordinal=o, score=float(s), matched=p) for o, p, s in found if s > 0]
+        # a term's score grows with tf and falls with row length, which is at least tf
+        bounds = [w * m * (K1 + 1) / (m + K1 * (1 - B + B * m / avgdl))
+                  for w, m in zip(weights, (max_tf[t] for t in known))]
+        common = 0  # the lowest-weight terms while they are common; the highest is always essential
+        while common < len(known) - 1 and df[known[common]] > _COMMON * n_rows:
+            common += 1
+        sql = _KEYWORD_SQL.replace("{filter}", condition)
+        while True:
+            rest = sum(bounds[:common])
+            found = conn.execute(sql, {**params, "terms": known, "weights": weights, "avgdl": avgdl, "k": k,
+                                       "essential": [i >= common for i in range(len(known))],
+                                       "max_tf": [max_tf[t] for t in known]}).fetchall()
+            if common == 0 or (len(found) == k and found[-1][2] > rest * (1 + 1e-9)):
+                break
+            floor = found[-1][2] if len(found) == k else 0.0
+            common = min(common - 1, next(i for i in range(len(known) + 1)
+                                          if i == len(known) or sum(bounds[:i + 1]) * (1 + 1e-9) >= floor))
+        return [ScoredChunk(ordinal=o, score=float(s), matched=p) for o, p, s in found if s > 0]
+
+    def _term_stats(self, conn: Any, tokens: Sequence[str]) -> tuple[dict[str, float], float, dict[str, int],
+                                                                      dict[str, int], int]:
+        """IDF, document frequency and highest tf of the query's terms that occur in the index
+        (IDF: the embedded formula and floor), the mean row length and the number of rows."""
+        key = tuple(tokens)
+        n_rows, total_len, floor = conn.execute("SELECT n_rows, total_len, idf_floor FROM stats").fetchone()
+        idf, frequency, max_tf = {}, {}, {}
+        for term, df, tf in conn.execute("SELECT term, df, max_tf FROM terms WHERE term = ANY(%s)",
+                                         (list(set(key)),)):
+            value = math.log(n_rows - df + 0.5) - math.log(df + 0.5)
+            idf[term] = value if value > 0 else floor
+            frequency[term] = df
+            max_tf[term] = tf
+        self._terms = (key, idf)
+        return idf, total_len / max(n_rows, 1), frequency, max_tf, n_rows
+
+    def _cached_idf(self, tokens: Sequence[str]) -> dict[str, float]:
+        if self._terms is not None and self._terms[0] == tuple(tokens):
+            return self._terms[1]
+        with self.store.snapshot() as conn:
+            return self._term_stats(conn, tokens)[0]
+
+    @property
+    def manifest(self) -> Manifest:
+        """The live generation's manifest (model, tokenizer, documents), as the embedded index has."""
+        with self.store.snapshot() as conn:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            documents = {d: DocumentRecord(content_hash=h, kind=DocumentKind(k), source=s, file=f, chunks=n)
+                         for d, h, k, s, f, n in conn.execute(
+                             "SELECT doc_id, content_hash, kind, source, file, chunks FROM documents")}
+        return Manifest(embedding_model=meta.get("embedding_model", ""),
+                        dimension=int(meta.get("dimension", 0)),
+                        tokenizer_fingerprint=meta.get("tokenizer_fingerprint", ""),
+                        created=meta.get("created", ""), documents=documents)
+
+
+def _adapted_scores(adapter: Adapter, vector: np.ndarray,
+                    rows: list[tuple[int, int, Any]]) -> list[tuple[int, int, float]]:
+    """(chunk, position, embedding) rows as (chunk, position, cosine in the adapted space),
+    as the embedded index scores them."""
+    if not rows:
+        return []
+    from pgvector import Vector
+
+    embeddings = np.vstack([e.to_numpy() if isinstance(e, Vector) else np.asarray(e) for _, _, e in rows])
+    scores = adapter.apply(embeddings.astype(np.float32)) @ adapter.apply(vector)
+    return [(chunk, position, float(score)) for (chunk, position, _), score in zip(rows, scores)]
+
+
+def _best_and_runner_up(ordinal: int, rows: list[tuple[int, float]]) -> ScoredChunk:
+    """A chunk's dense score from all its (position, score) rows, ties to the first position."""
+    ranked = sorted(rows, key=lambda r: (-r[1], r[0]))
+    return ScoredChunk(ordinal=ordinal, score=ranked[0][1], matched=ranked[0][0],
+                       runner_up=ranked[1][1] if len(ranked) > 1 else None)
+
+

@@ -1,0 +1,96 @@
+"""Who may call: client and admin keys from the environment, compared in constant time, and a
+token bucket per caller."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+API_KEYS_ENV = "CS_RAG_API_KEYS"
+ADMIN_KEYS_ENV = "CS_RAG_ADMIN_KEYS"
+
+
+class ApiKeys:
+    """Client and admin keys. A presented key is compared with every configured key in
+    constant time (on SHA-256 digests, so not even its length leaks)."""
+
+    def __init__(self, client: Sequence[str] = (), admin: Sequence[str] = ()) -> None:
+        self._digests = [(_digest(k), "admin") for k in admin] + [(_digest(k), "client") for k in client]
+        self.client_configured = bool(client)
+        self.admin_configured = bool(admin)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> "ApiKeys":
+        environ = os.environ if environ is None else environ
+        return cls(_split_keys(environ.get(API_KEYS_ENV, "")), _split_keys(environ.get(ADMIN_KEYS_ENV, "")))
+
+    def role(self, presented: str) -> str | None:
+        """"admin", "client" or None for an unknown key."""
+        digest = _digest(presented)
+        found = None
+        for known, role in self._digests:
+            if hmac.compare_digest(digest, known) and found is None:
+                found = role
+        return found
+
+
+def _split_keys(value: str) -> list[str]:
+    return [k.strip() for k in value.split(",") if k.strip()]
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+def key_fingerprint(key: str) -> str:
+    """What logs and review records show of a key."""
+    return "key:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Caller:
+    role: str    # "admin", "client", or "anonymous" on open client routes
+    id: str      # a key fingerprint, or "addr:<client address>" when anonymous
+
+
+class TokenBuckets:
+    """A token bucket per caller: `burst` requests at once, refilled at `per_minute`.
+    `per_minute` 0 turns limiting off. Thread-safe."""
+
+    MAX_BUCKETS = 10000
+
+    def __init__(self, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = burst
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}   # caller -> (tokens, updated)
+        self._lock = threading.Lock()
+
+    def take(self, caller: str) -> float:
+        """0 if the request may proceed, else the seconds until it may."""
+        if self.rate <= 0:
+            return 0.0
+        now = self._clock()
+        with self._lock:
+            tokens, updated = self._buckets.get(caller, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - updated) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[caller] = (tokens - 1.0, now)
+                if len(self._buckets) > self.MAX_BUCKETS:
+                    self._forget_full(now)
+                return 0.0
+            self._buckets[caller] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+
+    def _forget_full(self, now: float) -> None:
+        # a bucket that has refilled completely behaves exactly like a new one
+        full = [c for c, (t, u) in self._buckets.items() if t + (now - u) * self.rate >= self.burst]
+        for caller in full:
+            del self._buckets[caller]
+
+

@@ -1,0 +1,257 @@
+"""Request and response bodies of the HTTP API (the OpenAPI schema is built from these)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from fastapi import Path as FastApiPath
+from pydantic import BaseModel, ConfigDict, Field
+
+from cs_rag.answering.assistant import MAX_QUESTION_CHARS
+from cs_rag.answering.suggest import Suggestion
+from cs_rag.index.base import SearchFilter
+from cs_rag.service.jobs import Job
+from cs_rag.service.reviews import Review, SavedAs
+from cs_rag.types import Answer, Customer, DocumentKind, Flag, Hit, Turn
+
+# ---- API models -----------------------------------------------------------------------------
+
+_QuestionText = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S")]
+
+
+class _Scoped(BaseModel):
+    """Filters a request may carry, each one name or a list: `category` keeps hits of those
+    categories; `product` (e.g. the product page the chat was opened from) keeps hits about
+    those products or about no product in particular. Blank names are ignored, so a client that
+    sends "" when it has no product keeps every entry."""
+
+    category: str | list[str] | None = None
+    product: str | list[str] | None = None
+
+    def search_filter(self) -> SearchFilter | None:
+        categories, products = _names(self.category), _names(self.product)
+        if not categories and not products:
+            return None
+        return SearchFilter(categories=categories or None, products=products or None)
+
+
+def _names(value: str | list[str] | None) -> set[str]:
+    values = [value] if isinstance(value, str) else value or []
+    return {v.strip() for v in values if v.strip()}
+
+
+class AnswerRequest(_Scoped):
+    """A customer's question; `session_id` continues a conversation kept by the service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: _QuestionText
+    session_id: str | None = Field(default=None, max_length=64)
+    customer: Customer | None = None   # replaces what the session knew of the customer
+    stream: bool = False               # server-sent events: `delta` pieces, then `answer`
+
+
+class AnswerResponse(Answer):
+    """The Answer, field for field as `cs-rag ask --json` prints it, plus the session."""
+
+    session_id: str
+    new_session: bool                  # this question started a session
+    expired_session: str | None = None  # the session asked for, if it had ended or is unknown
+    review_id: int | None = None       # set when the answer was queued for review
+
+
+class SearchRequest(_Scoped):
+    model_config = ConfigDict(extra="forbid")
+
+    query: _QuestionText
+    k: int = Field(default=10, ge=1, le=50)
+
+
+class SearchResponse(BaseModel):
+    query: str
+    hits: list[Hit]
+
+
+class SuggestRequest(_Scoped):
+    """The customer's last message: `question`, or the last user turn of `session_id`'s
+    history or of `messages`; the turns before it are the history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: _QuestionText | None = None
+    session_id: str | None = Field(default=None, max_length=64)
+    messages: list[Turn] | None = None
+    k: int = Field(default=3, ge=1, le=5)
+
+
+class SuggestResponse(BaseModel):
+    question: str                     # the customer's message, personal data masked
+    search_query: str                 # what was searched (the follow-up rewritten, if it was)
+    suggestions: list[Suggestion]
+    flags: list[Flag]                 # what the guard found in the customer's message
+    suggested_script: str | None = None
+
+
+class ChatContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: str
+    content: str | list[ChatContentPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(p.text or "" for p in self.content if p.type == "text")
+        return self.content or ""
+
+
+class ChatCompletionRequest(_Scoped):
+    """OpenAI chat completions: the last message (a user's) is the question, earlier user and
+    assistant messages the history. Sampling parameters are accepted and ignored; `category`
+    and `product` (cs_rag's own, like `customer`) filter what is searched."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str | None = None
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    customer: Customer | None = None   # cs_rag's own field (openai client: extra_body)
+
+
+class ChatChoiceMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int = 0
+    message: ChatChoiceMessage
+    finish_reason: str = "stop"
+    logprobs: None = None
+
+
+class ChatCompletion(BaseModel):
+    """An OpenAI chat completion; `cs_rag` holds the Answer's other fields (citations, flags,
+    outcome, routing, ...)."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    cs_rag: dict[str, Any]
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str = "cs_rag"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class ReviewAction(str, Enum):
+    APPROVE = "approve"
+    EDIT = "edit"
+    REJECT = "reject"
+
+
+class ReviewDecision(BaseModel):
+    """A reviewer's decision. `edit` needs `text`. An approved or edited answer may be saved:
+    `faq_answer` writes a new FAQ entry (`question`, default the standalone question, with the
+    final text); `similar_question` writes the customer's question as a new phrasing of the FAQ
+    entry `faq_id` (default: the first FAQ entry the answer cites), answered as that entry is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: ReviewAction
+    text: str | None = Field(default=None, min_length=1, max_length=20000)
+    note: str | None = Field(default=None, max_length=2000)
+    save_as: SavedAs | None = None
+    question: str | None = Field(default=None, min_length=1, max_length=MAX_QUESTION_CHARS)
+    faq_id: str | None = Field(default=None, min_length=1, max_length=200)
+    category: str | None = Field(default=None, max_length=200)
+
+
+
+
+class ReviewList(BaseModel):
+    total: int
+    reviews: list[Review]
+
+
+class ReviewResult(BaseModel):
+    review: Review
+    job: Job | None = None    # the ingest that adds a saved FAQ entry to the index
+
+
+class UploadResult(BaseModel):
+    file: str                 # where it is stored, relative to the service's knowledge folder
+    documents: list[str]      # the document ids it holds
+    replaced: bool            # an earlier upload with the same name was replaced
+    job: Job
+
+
+class DeleteResult(BaseModel):
+    document: str
+    job: Job
+
+
+class DocumentInfo(BaseModel):
+    id: str
+    kind: DocumentKind
+    source: str
+    chunks: int
+    owned: bool               # stored by the service (uploads, reviews), so DELETE can remove it
+
+
+class DocumentList(BaseModel):
+    index_version: str
+    documents: list[DocumentInfo]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    ready: bool               # the index is live and the models are loaded
+    index_version: str | None = None
+    documents: int | None = None
+    chunks: int | None = None
+    jobs: dict[str, int]
+
+
+class ErrorBody(BaseModel):
+    detail: str | list[dict[str, Any]]
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    text = {400: "the body is not valid JSON or multipart", 401: "missing or unknown key", 403: "an admin key is required", 404: "not found",
+            409: "conflicts with the current state", 413: "request body too large",
+            415: "file type not accepted", 429: "rate limited; see Retry-After",
+            503: "the index is not built yet; see Retry-After"}
+    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
+
+
+CLIENT_ERRORS = error_responses(400, 401, 413, 429, 503)
+ADMIN_ERRORS = error_responses(401, 403, 413, 429)
+RowId = Annotated[int, FastApiPath(ge=1, le=2**63 - 1)]   # SQLite's INTEGER range
+
+
+def event_stream_doc(description: str, events: list[str] | None) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of a server-sent event stream: `schema` is one event."""
+    event: dict[str, Any] = {"type": "string", "enum": events} if events else {"type": "string"}
+    properties = {"data": {"type": "string"}, **({"event": event} if events else {})}
+    return {"text/event-stream": {"schema": {"type": "object", "properties": properties,
+                                             "required": ["data"], "description": description}}}
+
+

@@ -1,0 +1,179 @@
+"""Everything the routes share: the knowledge base and assistant, stores, keys, limits, metrics
+and the ingest worker."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from fastapi import HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials
+
+from cs_rag.answering.assistant import Assistant
+from cs_rag.config import ServiceSettings, Settings
+from cs_rag.errors import CsRagError, InputError
+from cs_rag.guard import mask_pii
+from cs_rag.knowledge_base import KnowledgeBase, Progress
+from cs_rag.ops.insights import log_record
+from cs_rag.service.auth import (
+    ADMIN_KEYS_ENV,
+    ApiKeys,
+    Caller,
+    TokenBuckets,
+    key_fingerprint,
+)
+from cs_rag.service.jobs import JobKind, JobRunner
+from cs_rag.service.metrics import Metrics
+from cs_rag.service.responses import invalid
+from cs_rag.service.reviews import ReviewStore
+from cs_rag.service.schemas import AnswerResponse
+from cs_rag.service.sessions import Database, Session, SessionStore
+from cs_rag.service.storage import KnowledgeFolder
+from cs_rag.types import Answer, IngestReport, Routing, Turn
+
+log = logging.getLogger("cs_rag.service")
+
+
+# ---- the service ----------------------------------------------------------------------------
+
+class Service:
+    """Everything the routes share: the knowledge base and assistant, stores, keys, limits,
+    metrics and the ingest worker."""
+
+    def __init__(self, index_dir: Path, knowledge: Sequence[Path], settings: Settings,
+                 data_dir: Path, keys: ApiKeys, assistant: Assistant | None) -> None:
+        self.settings = settings
+        self.limits: ServiceSettings = settings.service
+        self.data_dir = data_dir
+        self.keys = keys
+        for path in knowledge:
+            if not path.exists():
+                raise InputError(str(path), "no such file or directory (a --knowledge source)")
+        self.sources = [p.resolve() for p in knowledge]
+        self.folder = KnowledgeFolder(data_dir / "knowledge")
+        self.knowledge_base = assistant.knowledge_base if assistant else KnowledgeBase(index_dir, settings)
+        self.assistant = assistant or Assistant(self.knowledge_base)
+        database = Database(data_dir / "service.db")
+        self.database = database
+        self.sessions = SessionStore(database, self.limits.session_ttl_minutes * 60)
+        self.reviews = ReviewStore(database)
+        self.buckets = TokenBuckets(self.limits.rate_limit_per_minute, self.limits.rate_limit_burst)
+        self.metrics = Metrics()
+        self.question_log = data_dir / "questions"   # one JSONL a day, for cs-rag report/hotwords/gaps
+        self._log_lock = threading.Lock()
+        self.jobs = JobRunner(self._ingest, self.metrics.job, after=self._ingested)
+        self.warm = threading.Event()
+        if self.knowledge_base.exists:
+            threading.Thread(target=self._warm_up, name="cs-rag-warm-up", daemon=True).start()
+        else:
+            self.jobs.submit(JobKind.BUILD, "the index did not exist at start")
+
+    def knowledge_paths(self) -> list[Path]:
+        """What every ingest is given: the sources, then the service's own folder."""
+        return [*self.sources, self.folder.root.resolve()]
+
+    def _ingest(self, progress: Progress) -> IngestReport:
+        return self.knowledge_base.ingest(self.knowledge_paths(), progress=progress)
+
+    def _ingested(self) -> None:
+        if not self.warm.is_set():   # the first index this service has
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Load the models before the first customer waits for them."""
+        try:
+            self.assistant.answer("你好")
+        except CsRagError as exc:
+            log.warning("warm-up failed: %s", mask_pii(str(exc)))
+        self.warm.set()
+
+    # ---- per request ------------------------------------------------------------------
+
+    def authorize(self, credentials: HTTPAuthorizationCredentials | None, request: Request,
+                  admin: bool) -> Caller:
+        presented = credentials.credentials if credentials else None
+        role = self.keys.role(presented) if presented else None
+        if role is not None and (role == "admin" or not admin):
+            caller = Caller(role, key_fingerprint(presented))
+        elif admin and role == "client":
+            raise HTTPException(403, "this route needs an admin key")
+        elif admin:
+            why = "an admin key is required" if self.keys.admin_configured else \
+                f"admin routes are closed: {ADMIN_KEYS_ENV} is not set"
+            raise HTTPException(401, why, headers={"WWW-Authenticate": "Bearer"})
+        elif presented is None and not self.keys.client_configured:
+            caller = Caller("anonymous", f"addr:{request.client.host if request.client else '-'}")
+        else:
+            raise HTTPException(401, "a valid key is required (Authorization: Bearer KEY)",
+                                headers={"WWW-Authenticate": "Bearer"})
+        wait = self.buckets.take(caller.id)
+        if wait > 0:
+            raise HTTPException(429, "too many requests", headers={"Retry-After": str(math.ceil(wait))})
+        request.state.caller = caller.id
+        return caller
+
+    def require_index(self) -> None:
+        if not self.knowledge_base.exists:
+            raise HTTPException(503, "the index is being built; see /v1/jobs and /healthz",
+                                headers={"Retry-After": "5"})
+
+    def check_question(self, text: str, loc: tuple) -> None:
+        """422 naming `loc` for a blank question or one over `max_question_chars`."""
+        limit = self.limits.max_question_chars
+        if not text.strip():
+            invalid(loc, "value_error", "the question is empty")
+        if len(text) > limit:
+            invalid(loc, "string_too_long", f"String should have at most {limit} characters",
+                     {"max_length": limit})
+
+    def finish_turn(self, session: Session, answer: Answer) -> AnswerResponse:
+        """Record an answered turn: session history, review queue, metrics, log."""
+        self.sessions.append(session.id, [Turn(role="user", content=answer.question),
+                                          Turn(role="assistant", content=answer.text)])
+        review_id = None
+        if answer.routing is Routing.REVIEW:
+            review_id = self.reviews.add(answer, session.id, session.history, session.customer)
+        self.record(answer, session.id)
+        return AnswerResponse(**dict(answer), session_id=session.id, new_session=session.new,
+                              expired_session=session.expired, review_id=review_id)
+
+    def record(self, answer: Answer, session_id: str | None) -> None:
+        """Metrics, a masked log line, and a question-log record (the question is already
+        masked by the pipeline)."""
+        self.metrics.answer(answer)
+        record = log_record(answer, latency_ms=answer.trace.get("timings_ms", {}).get("total"))
+        with self._log_lock:
+            self.question_log.mkdir(parents=True, exist_ok=True)
+            with open(self.question_log / f"{record['ts'][:10]}.jsonl", "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        log.info("answer session=%s outcome=%s routing=%s flags=%s question=%s",
+                 (session_id or "-")[:8], answer.outcome.value, answer.routing.value,
+                 ",".join(f.kind.value for f in answer.flags) or "-",
+                 json.dumps(mask_pii(answer.question)[:200], ensure_ascii=False))
+
+    def gauges(self) -> dict[str, tuple[str, float]]:
+        jobs = self.jobs.counts()
+        return {"cs_rag_sessions_live": ("Sessions with a turn within the TTL.", self.sessions.count()),
+                "cs_rag_reviews_pending": ("Answers waiting for review.", self.reviews.pending()),
+                "cs_rag_ingest_jobs_queued": ("Ingest jobs waiting.", jobs["queued"]),
+                "cs_rag_ingest_jobs_running": ("Ingest jobs running.", jobs["running"]),
+                "cs_rag_ready": ("1 when the index is live and the models are loaded.",
+                                 1 if self.ready else 0)}
+
+    def version(self) -> str | None:
+        """The live index version's folder name."""
+        return self.knowledge_base.version()
+
+    @property
+    def ready(self) -> bool:
+        return self.warm.is_set() and self.knowledge_base.exists
+
+    def close(self) -> None:
+        self.jobs.close()
+        self.database.close()
+
+
