@@ -12,7 +12,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from cs_rag.errors import InputError
-from cs_rag.ingest.documents import SUPPORTED_SUFFIXES, decode_text, read_document
+from cs_rag.ingest.documents import SUPPORTED_SUFFIXES, read_document
+from cs_rag.reading import decode_text
 
 pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
 

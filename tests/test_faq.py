@@ -8,7 +8,8 @@ import pytest
 from openpyxl import Workbook
 
 from cs_rag.errors import InputError
-from cs_rag.ingest.faq import iter_faq_table, parse_jsonl, read_faq_jsonl_record
+from cs_rag.ingest.faq import iter_faq_table, read_faq_jsonl_record
+from cs_rag.reading import parse_jsonl
 
 
 def _entries(path: Path) -> list:

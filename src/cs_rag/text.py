@@ -23,6 +23,7 @@ import jieba
 import opencc
 
 from cs_rag.errors import InputError
+from cs_rag.reading import content_lines
 
 TOKENIZER_VERSION = "1"
 
@@ -58,14 +59,7 @@ def budget_length(text: str) -> int:
 def read_user_dict(path: Path) -> list[tuple[str, int | None, str | None]]:
     """Parse a jieba user dictionary: `word [freq] [pos]` per line, `#` comments."""
     entries: list[tuple[str, int | None, str | None]] = []
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read user dictionary: {exc}") from None
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
+    for number, line in content_lines(path, "user dictionary"):
         parts = line.split()
         freq: int | None = None
         pos: str | None = None
@@ -84,13 +78,9 @@ def read_synonyms(path: Path) -> dict[str, str]:
     """`canonical variant variant ...` per line (`#` comments) -> {variant: canonical},
     normalised. A variant listed under two canonical terms is an error naming the line."""
     mapping: dict[str, str] = {}
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read synonyms: {exc}") from None
-    for number, raw in enumerate(lines, start=1):
-        words = [normalize(w) for w in raw.split()]
-        if not words or raw.lstrip().startswith("#"):
+    for number, line in content_lines(path, "synonyms"):
+        words = [normalize(w) for w in line.split()]
+        if not words:
             continue
         canonical = words[0]
         for variant in words[1:]:
@@ -102,8 +92,7 @@ def read_synonyms(path: Path) -> dict[str, str]:
 
 
 def _read_word_list(path: Path) -> list[str]:
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
-    return [normalize(w.strip()) for w in lines if w.strip() and not w.startswith("#")]
+    return [normalize(line) for _, line in content_lines(path, "word list")]
 
 
 def _default_stopwords() -> list[str]:

@@ -24,6 +24,7 @@ from pathlib import Path
 import ahocorasick
 
 from cs_rag.errors import InputError
+from cs_rag.reading import content_lines
 from cs_rag.types import FlagKind
 from cs_rag.guard.fold import fold, is_latin
 from cs_rag.guard.pii import pii_key
@@ -90,21 +91,10 @@ def known_files() -> list[str]:
     return sorted([*names, PII_ALLOW])
 
 
-def _content_lines(path: Path) -> Iterable[tuple[int, str]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read lexicon: {exc}") from None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if line and not line.startswith("#"):
-            yield number, line
-
-
 def read_terms(path: Path, spec: LexiconSpec) -> list[tuple[str, int]]:
     """(raw term, level) per line of a lexicon file; a level outside 1-3 names its line."""
     terms: list[tuple[str, int]] = []
-    for number, line in _content_lines(path):
+    for number, line in content_lines(path, "lexicon"):
         term, level = line, spec.level
         found = _LEVEL.match(line)
         if found:
@@ -117,7 +107,7 @@ def read_terms(path: Path, spec: LexiconSpec) -> list[tuple[str, int]]:
 
 def read_phrases(path: Path) -> list[str]:
     """One phrase per line of an allow-list file."""
-    return [line for _, line in _content_lines(path)]
+    return [line for _, line in content_lines(path, "lexicon")]
 
 
 class Matcher:

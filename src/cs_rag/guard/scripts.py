@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cs_rag.errors import InputError
+from cs_rag.reading import content_lines
 from cs_rag.answering.prompt import LANGUAGES
 
 EMOTIONS = ("dissatisfied", "angry", "disappointed")
@@ -23,15 +24,8 @@ def script_files(prompts_dir: Path) -> list[Path]:
 
 def read_scripts(path: Path) -> dict[tuple[str, int], str]:
     """{(emotion or "*", level): script} from one file; a malformed line names file and line."""
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read soothing scripts: {exc}") from None
     scripts: dict[tuple[str, int], str] = {}
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
+    for number, line in content_lines(path, "soothing scripts"):
         parts = line.split(maxsplit=2)
         if len(parts) < 3 or parts[0] not in (*EMOTIONS, "*") or parts[1] not in ("1", "2", "3"):
             raise InputError(str(path), "expected `emotion level script` with emotion one of "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
-import difflib
 import io
 import re
 from collections.abc import Callable
@@ -14,14 +12,13 @@ import docx
 import pypdf
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
-from charset_normalizer import from_bytes
 from docx.table import Table
 
-import yaml
-from pydantic import ValidationError
 
 from cs_rag.errors import InputError
-from cs_rag.types import DocumentMeta, Section
+from cs_rag.ingest.front_matter import front_matter_end
+from cs_rag.reading import decode_text
+from cs_rag.types import Section
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".md", ".markdown", ".txt", ".html", ".htm", ".docx", ".pdf"})
@@ -59,103 +56,6 @@ def read_document(path: Path, source: str | None = None) -> list[Section]:
         raise InputError(source, "no extractable text (scanned PDF?)" if suffix == ".pdf"
                          else "no text in document")
     return sections
-
-
-def read_document_meta(path: Path, source: str | None = None) -> DocumentMeta:
-    """A Markdown document's YAML front matter as DocumentMeta (category, products, validity
-    dates); empty for a document without one and for other formats. Raises InputError naming
-    the file, and the line or field, for front matter that is not YAML or has a bad value."""
-    source = str(path) if source is None else source
-    if path.suffix.lower() not in (".md", ".markdown"):
-        return DocumentMeta()
-    lines = decode_text(path.read_bytes(), source).splitlines()
-    end = _front_matter_end(lines)
-    if end == 0:
-        if lines and lines[0].strip() == "---":
-            raise InputError(source, "front matter opened on line 1 is never closed by a '---' line",
-                             line=1)
-        return DocumentMeta()
-    block = lines[1:end - 1]
-    try:
-        data = yaml.load("\n".join(block), Loader=_DatesAsText) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(source, f"front matter (lines 2-{end - 1}) is not valid YAML: "
-                                 f"{getattr(exc, 'problem', exc)}",
-                         line=mark.line + 2 if mark is not None else None) from None
-    if not isinstance(data, dict):
-        raise InputError(source, "front matter is not a mapping of keys to values", line=2)
-
-    def line_of(key: str) -> int | None:
-        return next((i for i, text in enumerate(block, start=2)
-                     if re.match(rf"\s*{re.escape(key)}\s*:", text)), None)
-
-    known = list(DocumentMeta.model_fields)
-    for key in map(str, data):
-        meant = difflib.get_close_matches(key, known, n=1, cutoff=0.6) if key not in known else []
-        if meant:  # a misspelt valid_to would leave a promotion live for ever
-            raise InputError(source, f"front matter key {key!r} is not one cs_rag reads; did you mean "
-                                     f"{meant[0]!r}?", line=line_of(key), field=key)
-    try:
-        return DocumentMeta.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = str(first["loc"][0]) if first["loc"] else ""
-        raise InputError(source, f"front matter: {first['msg']}", line=line_of(key) if key else None,
-                         field=".".join(str(p) for p in first["loc"])) from None
-
-
-class _DatesAsText(yaml.SafeLoader):
-    """YAML's safe loader, but 2026-02-31 stays text for the date check to report by field
-    (YAML itself would fail on it without naming the key)."""
-
-
-_DatesAsText.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-
-
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"))
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x19\x1c-\x1f\x7f]")  # \x1a/\x1b: old EOF marks, ANSI
-
-
-def decode_text(data: bytes, source: str) -> str:
-    """Decode bytes: UTF-8 (with or without BOM), GB18030/GBK, else charset-normalizer's best guess.
-
-    A UTF-16 BOM is honoured too (Windows Notepad's "Unicode"). Raises InputError if the data
-    looks binary (NUL bytes / mostly control characters) or cannot be decoded.
-    """
-    text: str | None = None
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                text = data.decode(encoding)
-            except UnicodeDecodeError:
-                raise InputError(source, f"cannot decode text: invalid {encoding} after its "
-                                 "byte-order mark") from None
-            break
-    if text is None:
-        if b"\x00" in data:
-            raise InputError(source, "binary content (NUL bytes), not a text file")
-        text = _decode_unmarked(data, source)
-    if text and len(_CONTROL.findall(text)) > 0.05 * len(text):
-        raise InputError(source, "binary content (control characters), not a text file")
-    return text
-
-
-def _decode_unmarked(data: bytes, source: str) -> str:
-    # GB18030 is a superset of GBK and GB2312, so one attempt covers Chinese legacy files.
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    best = from_bytes(data).best()
-    if best is None:
-        raise InputError(source, "cannot decode text: not UTF-8 or GB18030, and no other "
-                         "encoding fits")
-    return str(best)
 
 
 # --- assembling sections ------------------------------------------------------------------
@@ -242,22 +142,13 @@ def _strip_inline(text: str) -> str:
     return re.sub("[\ue021-\ue07e]", lambda m: chr(ord(m.group()) - _ESCAPE_BASE), text)
 
 
-def _front_matter_end(lines: list[str]) -> int:
-    """Index of the first line after a leading YAML front matter block (0 if there is none)."""
-    if lines and lines[0].strip() == "---":
-        for index in range(1, len(lines)):
-            if lines[index].strip() in ("---", "..."):
-                return index + 1
-    return 0
-
-
 def _markdown_items(data: bytes, source: str) -> list[_Item]:
     """ATX and setext headings; paragraph lines joined; inline markup stripped; code kept."""
     lines = decode_text(data, source).splitlines()
     items: list[_Item] = []
     joinable = False  # the last item is paragraph or list text that a plain next line continues
     fence = ""        # the open code fence's marker
-    index = _front_matter_end(lines)
+    index = front_matter_end(lines)
     while index < len(lines):
         line = lines[index]
         index += 1

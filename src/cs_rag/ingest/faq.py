@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from pydantic import ValidationError
 
 from cs_rag.errors import InputError
 from cs_rag.types import NAME_SEPARATORS, FaqEntry
-from cs_rag.ingest.documents import decode_text
+from cs_rag.reading import decode_text
 
 # Header spellings seen in exports, compared after lower-casing and dropping spaces/_/-.
 _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -179,27 +178,3 @@ def _xlsx_rows(path: Path, source: str) -> Iterator[tuple[int, list[Any]]]:
         workbook.close()
 
 
-def iter_jsonl(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any]] | InputError]:
-    """(line number, object) for each non-blank line, or an InputError naming a bad line; the
-    lines after a bad one are still read (so `--skip-bad` loses only that line)."""
-    text = decode_text(path.read_bytes(), source)
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            yield InputError(source, f"malformed JSON: {exc.msg} at column {exc.colno}", line=number)
-            continue
-        if not isinstance(record, dict):
-            yield InputError(source, "expected a JSON object", line=number)
-            continue
-        yield number, record
-
-
-def parse_jsonl(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line; a bad line raises InputError naming it."""
-    for item in iter_jsonl(path, source):
-        if isinstance(item, InputError):
-            raise item
-        yield item

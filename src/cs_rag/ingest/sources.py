@@ -10,8 +10,10 @@ from pydantic import ValidationError
 
 from cs_rag.errors import InputError
 from cs_rag.types import Document, DocumentKind, DocumentMeta, FaqEntry, Section, SkippedInput
-from cs_rag.ingest.documents import SUPPORTED_SUFFIXES, read_document, read_document_meta
-from cs_rag.ingest.faq import iter_faq_table, iter_jsonl, read_faq_jsonl_record
+from cs_rag.ingest.documents import SUPPORTED_SUFFIXES, read_document
+from cs_rag.ingest.front_matter import read_document_meta
+from cs_rag.ingest.faq import iter_faq_table, read_faq_jsonl_record
+from cs_rag.reading import iter_jsonl
 
 # Files in a knowledge folder that configure the tokenizer and query preparation; not knowledge.
 DICTIONARY_FILES = frozenset({"userdict.txt", "synonyms.txt", "stopwords.txt"})

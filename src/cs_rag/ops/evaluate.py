@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from cs_rag.errors import InputError
-from cs_rag.ingest.faq import parse_jsonl
+from cs_rag.reading import parse_jsonl
 from cs_rag.types import Decision, Retrieval
 
 CUTOFFS = (1, 5, 10)
