@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from cs_rag.index.versions import FolderStore
 from cs_rag.testing.index_contract import IndexContract
+from cs_rag.testing.store_contract import StoreContract
 
 
 class TestEmbeddedIndex(IndexContract):
     @pytest.fixture
     def load(self):
         return lambda index: index
+
+
+class TestFolderStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path):
+        return FolderStore(tmp_path / "index")
 
 
 def test_filtered_search_keeps_exactly_what_the_filter_accepts():

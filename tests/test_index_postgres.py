@@ -20,6 +20,7 @@ from cs_rag.index.postgres import PostgresStore
 
 from conftest import write_jsonl
 from cs_rag.testing.index_contract import TOKENIZER, IndexContract, build, ids, vector_for
+from cs_rag.testing.store_contract import StoreContract
 
 pytestmark = pytest.mark.postgres
 _names = itertools.count()
@@ -35,6 +36,10 @@ def store(pg_server, schema):
     store = PostgresStore(pg_server.dsn, schema)
     yield store
     store.close()
+
+
+class TestPostgresStore(StoreContract):
+    pass   # the module's `store` fixture: a new schema each test
 
 
 class TestPostgresIndex(IndexContract):

@@ -77,16 +77,12 @@ class InputError(CsRagError):
 
     @classmethod
     def from_validation(cls, exc: "ValidationError", source: str, *, line: int | None = None,
-                        row: int | None = None, fields: dict[str, str] | None = None) -> "InputError":
-        """The first problem pydantic found, at its field; `fields` renames fields as the file
-        heads them (a CSV column name for a model field)."""
+                        row: int | None = None, prefix: str = "") -> "InputError":
+        """The first problem pydantic found, at its field (a dotted path; none for the whole
+        record), its message after `prefix`."""
         first = exc.errors()[0]
-        loc = first.get("loc") or ()
-        field = str(loc[0]) if loc else None
-        if field is not None and fields:
-            field = fields.get(field, field)
-        message = first.get("msg", "invalid value")
-        return cls(source, message, line=line, row=row, field=field)
+        field = ".".join(str(p) for p in first.get("loc", ())) or None
+        return cls(source, prefix + first["msg"], line=line, row=row, field=field)
 
 
 class EmbeddingError(CsRagError):

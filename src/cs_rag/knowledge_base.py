@@ -2,45 +2,51 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from cs_rag.models.adapter import fit_adapter
-from cs_rag.retrieval.calibrate import MIN_ENTRIES, fit_calibration
 from cs_rag.config import PG_DSN_ENV, Settings
-from cs_rag.retrieval.confidence import Calibration
-from cs_rag.models.e5_convert import E5_MODEL_NAME
-from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
 from cs_rag.errors import ConfigError, IndexMismatchError, InputError
-from cs_rag.index.base import SearchFilter
+from cs_rag.index.base import (
+    CALIBRATION_FILE,
+    SYNONYMS_FILE,
+    USER_DICT_FILE,
+    Index,
+    SearchFilter,
+    Store,
+    Version,
+)
 from cs_rag.index.embedded import DocumentRecord, EmbeddedIndex, Row
-from cs_rag.index.postgres import PostgresIndex, PostgresStore
-from cs_rag.index.versions import current_version, new_version_folder, publish, writer_lock
+from cs_rag.index.postgres import PostgresStore
+from cs_rag.index.versions import FolderStore
 from cs_rag.ingest.chunking import document_chunks, has_answer_chunk
 from cs_rag.ingest.sources import collect_documents
+from cs_rag.models.adapter import fit_adapter
+from cs_rag.models.e5_convert import E5_MODEL_NAME
+from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
+from cs_rag.retrieval.calibrate import MIN_ENTRIES, fit_calibration
+from cs_rag.retrieval.confidence import Calibration
 from cs_rag.retrieval.hybrid import HybridRetriever, default_calibration
 from cs_rag.text import Tokenizer, has_cjk
-from cs_rag.types import Chunk, Document, DocumentKind, Hit, IngestReport, Retrieval, SkippedInput
+from cs_rag.types import (
+    Chunk,
+    Document,
+    DocumentKind,
+    Hit,
+    IngestReport,
+    Retrieval,
+    SkippedInput,
+)
 
 log = logging.getLogger(__name__)
 
-USER_DICT_FILE = "userdict.txt"
-SYNONYMS_FILE = "synonyms.txt"
-CALIBRATION_FILE = "calibration.json"
 Progress = Callable[[int, int], None]  # (texts embedded so far, texts to embed)
-# Commits a new version: (index, calibration or None, user dictionary, synonyms file)
-Commit = Callable[[EmbeddedIndex, "Calibration | None", "Path | None", "Path | None"], None]
-
-
 class KnowledgeBase:
     """An index with the tokenizer and embedding model that built it.
 
@@ -61,53 +67,29 @@ class KnowledgeBase:
         self.settings = settings or Settings()
         self._shared_embedder = embedder
         self._embedders: dict[str, Embedder] = {}  # by model name: each model loads once
-        self._loaded: tuple[Path, EmbeddedIndex | PostgresIndex, Tokenizer, Embedder] | None = None
+        self._loaded: tuple[Version, Index, Tokenizer, Embedder] | None = None
         self._retriever: HybridRetriever | None = None
-        self.store = _postgres_store(self.index_dir, self.settings)
-        # postgres: the live generation's dictionaries and calibration, copied to local files
-        self._copies = tempfile.TemporaryDirectory(prefix="cs-rag-pg-") if self.store else None
+        self.store: Store = _store(self.index_dir, self.settings)
 
     # ---- reading -------------------------------------------------------------------------
 
     @property
     def exists(self) -> bool:
-        if self.store is not None and not self.store.exists():
-            return False
-        return self._current() is not None
+        return self.store.live() is not None
 
-    def _current(self) -> Path | None:
-        """The live version folder: the index's own, or for postgres a local copy of the live
-        generation's dictionaries and calibration; None if nothing was ingested."""
-        if self.store is None:
-            return current_version(self.index_dir)
-        generation, meta = self.store.state()
-        return self._copy_of(generation, meta) if generation else None
-
-    def _copy_of(self, generation: int, meta: dict[str, str]) -> Path:
-        folder = Path(self._copies.name) / f"g{generation}"
-        if not folder.is_dir():
-            staging = Path(tempfile.mkdtemp(dir=self._copies.name))
-            for name in (USER_DICT_FILE, SYNONYMS_FILE, CALIBRATION_FILE):
-                if name in meta:
-                    (staging / name).write_text(meta[name], encoding="utf-8")
-            staging.rename(folder)
-        return folder
-
-    def index(self) -> EmbeddedIndex | PostgresIndex:
+    def index(self) -> Index:
         """The live index version (reloaded when an ingest has switched in a new one)."""
         return self._live()[1]
 
     def version(self) -> str | None:
         """A name for the live version (an index folder, or a postgres generation); None if
         nothing was ingested."""
-        folder = self._current()
-        return folder.name if folder else None
+        live = self.store.live()
+        return live.name if live else None
 
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         """The live chunks of one document, in order (an FAQ entry is one chunk)."""
-        if self.store is not None:
-            return self.store.document_chunks(doc_id)
-        return [c for c in self.index().chunks if c.doc_id == doc_id]
+        return self.index().document_chunks(doc_id)
 
     def search(self, query: str, k: int = 10, where: SearchFilter | None = None) -> list[Hit]:
         """Ranked hits for a customer's question."""
@@ -119,9 +101,9 @@ class KnowledgeBase:
 
     def retriever(self) -> HybridRetriever:
         """The retriever over the live index version, with this index's calibration."""
-        folder, index, tokenizer, embedder = self._live()
+        version, index, tokenizer, embedder = self._live()
         if self._retriever is None or self._retriever.index is not index:
-            path = folder / CALIBRATION_FILE
+            path = version.folder / CALIBRATION_FILE
             calibration = Calibration.load(path) if path.is_file() else None
             if calibration is not None and not calibration.fitted_under(self.settings.retrieval):
                 log.warning("%s: confidence was fitted under other retrieval settings than these; "
@@ -131,20 +113,20 @@ class KnowledgeBase:
                                               calibration)
         return self._retriever
 
-    def _live(self) -> tuple[Path, EmbeddedIndex | PostgresIndex, Tokenizer, Embedder]:
-        folder = self._current()
-        if folder is None:
+    def _live(self) -> tuple[Version, Index, Tokenizer, Embedder]:
+        version = self.store.live()
+        if version is None:
             raise IndexMismatchError(f"{self.index_dir} holds no index; run `cs-rag ingest "
                                      f"PATH --index {self.index_dir}` first")
-        if self._loaded is None or self._loaded[0] != folder:
-            index = self.store.index() if self.store else EmbeddedIndex.load(folder)
+        if self._loaded is None or self._loaded[0] != version:
+            index = self.store.open(version)
             embedder = self._embedder_for(index.manifest.embedding_model)
-            tokenizer = _tokenizer_in(folder, self.settings)
+            tokenizer = _tokenizer_in(version.folder, self.settings)
             if tokenizer.fingerprint != index.manifest.tokenizer_fingerprint:
-                raise IndexMismatchError(f"{folder}: built with tokenizer "
+                raise IndexMismatchError(f"{version.folder}: built with tokenizer "
                                          f"{index.manifest.tokenizer_fingerprint}, this cs_rag "
                                          f"tokenizes as {tokenizer.fingerprint}; re-ingest")
-            self._loaded = (folder, index, tokenizer, embedder)
+            self._loaded = (version, index, tokenizer, embedder)
         return self._loaded
 
     def _embedder_for(self, model_name: str | None, suited: str = "e5-small") -> Embedder:
@@ -178,7 +160,8 @@ class KnowledgeBase:
         """
         started = time.perf_counter()
         paths = [Path(p) for p in paths]
-        with self._writing() as (old, old_folder, commit):
+        with self.store.writing() as writing:
+            old, old_folder = writing.previous, writing.previous_folder
             collected = collect_documents(paths, skip_bad=skip_bad)
             suited = choose_model(collected.documents)
             embedder = self._embedder_for(old.manifest.embedding_model if old else None, suited)
@@ -200,7 +183,8 @@ class KnowledgeBase:
             calibration = fit_calibration(index, tokenizer, embedder, self.settings.retrieval)
             if calibration is None:
                 self._warn_if_shipped_calibration_is_foreign(index.manifest.embedding_model)
-            commit(index, calibration, user_dict, synonyms)
+            writing.commit(index, calibration.model_dump_json(indent=1) if calibration else None,
+                           user_dict, synonyms)
         report.chunks = len(index)
         report.seconds = time.perf_counter() - started
         return report
@@ -216,46 +200,6 @@ class KnowledgeBase:
                         "unreliable. Give at least %d FAQ entries similar questions and ingest again, "
                         "so that this knowledge base calibrates itself", self.index_dir, shipped,
                         model, MIN_ENTRIES)
-
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[tuple[EmbeddedIndex | None, Path | None, Commit]]:
-        """Hold the index's writer lock; yield the live content, the folder holding its
-        dictionaries, and the function that switches in a new version atomically."""
-        if self.store is not None:
-            with self.store.writer() as writer:
-                generation, meta = writer.generation(), writer.meta()
-                old = writer.export()
-
-                def commit_postgres(index: EmbeddedIndex, calibration: Calibration | None,
-                                    user_dict: Path | None, synonyms: Path | None) -> None:
-                    def text(path: Path | None) -> str | None:
-                        return path.read_text(encoding="utf-8") if path is not None else None
-                    writer.publish(index, {
-                        USER_DICT_FILE: text(user_dict), SYNONYMS_FILE: text(synonyms),
-                        CALIBRATION_FILE: calibration.model_dump_json() if calibration else None})
-
-                old_folder = self._copy_of(generation, meta) if old is not None else None
-                yield old, old_folder, commit_postgres
-            return
-
-        def commit_files(index: EmbeddedIndex, calibration: Calibration | None,
-                         user_dict: Path | None, synonyms: Path | None) -> None:
-            folder = new_version_folder(self.index_dir)
-            try:
-                index.save(folder)
-                if calibration is not None:
-                    calibration.save(folder / CALIBRATION_FILE)
-                for source, name in ((user_dict, USER_DICT_FILE), (synonyms, SYNONYMS_FILE)):
-                    if source is not None:
-                        shutil.copyfile(source, folder / name)
-                publish(self.index_dir, folder)
-            except BaseException:
-                shutil.rmtree(folder, ignore_errors=True)
-                raise
-
-        with writer_lock(self.index_dir):
-            old_folder = current_version(self.index_dir)
-            yield (EmbeddedIndex.load(old_folder) if old_folder else None), old_folder, commit_files
 
     @staticmethod
     def _dictionary(name: str, configured: Path | None, folders: Sequence[Path],
@@ -412,10 +356,11 @@ def _vectors_for(rows: list[Row], texts: dict[str, tuple[str, str]], old: Embedd
     return out
 
 
-def _postgres_store(index_dir: Path, settings: Settings) -> PostgresStore | None:
-    """The store of a postgres-backed knowledge base, or None for the embedded backend."""
+def _store(index_dir: Path, settings: Settings) -> Store:
+    """Where the knowledge base's versions live: `index_dir`'s version folders, or for the
+    postgres backend a schema of the database CS_RAG_PG_DSN names."""
     if settings.index.backend != "postgres":
-        return None
+        return FolderStore(index_dir)
     dsn = os.environ.get(PG_DSN_ENV)
     if not dsn:
         raise ConfigError(PG_DSN_ENV, "index.backend is postgres: set the connection string "

@@ -11,6 +11,8 @@ from pathlib import Path
 from cs_rag.config import Settings, load_settings
 from cs_rag.errors import InputError
 from cs_rag.knowledge_base import KnowledgeBase
+from cs_rag.retrieval.calibrate import fit_calibration
+from cs_rag.retrieval.hybrid import HybridRetriever
 
 
 def add_eval(commands) -> None:
@@ -50,7 +52,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         configs.append(("compare", compare))
     with tempfile.TemporaryDirectory(prefix="cs-rag-eval-") as tmp:
         index_dir = Path(args.index) if args.index else _temporary_index(args.dir, Path(tmp), settings)
-        base = KnowledgeBase(index_dir, settings).retriever()
+        knowledge_base = KnowledgeBase(index_dir, settings)
+        base = knowledge_base.retriever()
         unknown = unknown_gold_ids(questions, set(base.index.manifest.documents))
         if unknown:
             print(f"warning: {len(unknown)} gold id(s) in {questions_path} name nothing in the index "
@@ -58,7 +61,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
                   + (" ..." if len(unknown) > 10 else ""), file=sys.stderr)
         results = {}
         for name, config in configs:
-            retriever = base if _fitted_under(base, config) else _refitted(base, config)
+            retriever = base if _fitted_under(base, config) else _refitted(knowledge_base, config)
             retriever.embedder.clear_query_cache()  # each config pays for its own query embeddings
             outcomes = run_questions(lambda q: retriever.retrieve(q, k=10), questions)
             results[name] = {**summarise(outcomes), "results": [o.model_dump(mode="json") for o in outcomes]}
@@ -90,19 +93,14 @@ def _fitted_under(retriever, config: Settings) -> bool:
     return retriever.settings == config.retrieval and retriever.calibration.fitted_under(config.retrieval)
 
 
-def _refitted(retriever, config: Settings):
-    """A retriever over the same index with `config`'s retrieval settings and a confidence
-    refitted under them, as an ingest with that config would fit it (the index's own
-    calibration was fitted under the settings it was ingested with)."""
-    from cs_rag.index.embedded import EmbeddedIndex
-    from cs_rag.retrieval.calibrate import fit_calibration
-    from cs_rag.retrieval.hybrid import HybridRetriever
-
-    if not isinstance(retriever.index, EmbeddedIndex):
-        print("warning: on PostgreSQL cs-rag eval keeps the index's calibration: refusal and decision "
-              "figures are those of the confidence fitted at ingest", file=sys.stderr)
-        return retriever
-    calibration = fit_calibration(retriever.index, retriever.tokenizer, retriever.embedder, config.retrieval)
+def _refitted(knowledge_base: KnowledgeBase, config: Settings) -> HybridRetriever:
+    """A retriever over the same live index with `config`'s retrieval settings and a confidence
+    refitted under them on the index's content, as an ingest with that config would fit it (the
+    index's own calibration was fitted under the settings it was ingested with)."""
+    retriever = knowledge_base.retriever()
+    content = knowledge_base.store.export()
+    calibration = fit_calibration(content, retriever.tokenizer, retriever.embedder, config.retrieval) \
+        if content is not None else None
     return HybridRetriever(retriever.index, retriever.tokenizer, retriever.embedder, config.retrieval,
                            calibration or retriever.calibration)  # too few entries to fit: the default, as at ingest
 

@@ -8,8 +8,15 @@
 See `core` for the checks and routings, `lexicon` for the operator-editable word lists.
 """
 
-from cs_rag.guard.core import (Emotion, Guard, GuardResult, OffensiveModel, check_answer, check_message,
-                   mask_pii)
+from cs_rag.guard.core import (
+                   Emotion,
+                   Guard,
+                   GuardResult,
+                   OffensiveModel,
+                   check_answer,
+                   check_message,
+                   mask_pii,
+)
 
 __all__ = ["Emotion", "Guard", "GuardResult", "OffensiveModel", "check_answer", "check_message",
            "mask_pii"]

@@ -24,10 +24,10 @@ from pathlib import Path
 import ahocorasick
 
 from cs_rag.errors import InputError
-from cs_rag.reading import content_lines
-from cs_rag.types import FlagKind
 from cs_rag.guard.fold import fold, is_latin
 from cs_rag.guard.pii import pii_key
+from cs_rag.reading import content_lines
+from cs_rag.types import FlagKind
 
 MESSAGE = "message"
 ANSWER = "answer"

@@ -17,8 +17,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from cs_rag.text import normalize
 from cs_rag.guard.fold import View, normal_view
+from cs_rag.text import normalize
 
 _EMAIL = re.compile(r"[a-z0-9][a-z0-9._%+\-]*@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}")
 _PHONE = re.compile(r"(?<![0-9])(?:(?:\+|00)?86[ \-]?)?(1[3-9][0-9])[ \-]?([0-9]{4})[ \-]?([0-9]{4})(?![0-9])")

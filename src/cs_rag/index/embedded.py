@@ -27,11 +27,11 @@ import numpy as np
 from pydantic import BaseModel
 from scipy import sparse
 
-from cs_rag.models.adapter import Adapter
 from cs_rag.errors import IndexMismatchError, IndexStoreError
-from cs_rag.types import Chunk, DocumentKind
 from cs_rag.index.base import ScoredChunk, SearchFilter, product_key
 from cs_rag.index.bm25 import BM25Index
+from cs_rag.models.adapter import Adapter
+from cs_rag.types import Chunk, DocumentKind
 
 FORMAT_VERSION = 2
 ADAPTER_FILE = "adapter.npz"
@@ -231,6 +231,9 @@ class EmbeddedIndex:
 
     def known_share(self, tokens: Sequence[str]) -> float:
         return self._bm25.known_share(tokens)
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        return [c for c in self.chunks if c.doc_id == doc_id]
 
     # ---- helpers -----------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Versioned index directories: build beside the live version, switch with an atomic rename.
+"""The embedded backend's Store: versioned index directories, each built beside the live
+version and switched in with an atomic rename.
 
 Layout: DIR/CURRENT names the live version folder (DIR/v-...). A writer holds DIR/.lock,
 builds a new folder, then replaces CURRENT via os.replace; a killed writer leaves only an
@@ -15,9 +16,12 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from cs_rag.errors import IndexStoreError
+from cs_rag.index.base import CALIBRATION_FILE, SYNONYMS_FILE, USER_DICT_FILE, Version
+from cs_rag.index.embedded import EmbeddedIndex
 
 POINTER = "CURRENT"
 _PREFIX = "v-"
@@ -68,3 +72,51 @@ def publish(root: Path, folder: Path) -> None:
             shutil.rmtree(stale, ignore_errors=True)
     for stale in root.glob(f".{POINTER}.*"):
         stale.unlink(missing_ok=True)
+
+
+class FolderStore:
+    """The Store of an embedded knowledge base: version folders under `root` (see the module doc)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def live(self) -> Version | None:
+        folder = current_version(self.root)
+        return Version(folder.name, folder) if folder else None
+
+    def open(self, version: Version) -> EmbeddedIndex:
+        return EmbeddedIndex.load(version.folder)
+
+    def export(self) -> EmbeddedIndex | None:
+        version = self.live()
+        return self.open(version) if version else None
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator["FolderWriting"]:
+        with writer_lock(self.root):
+            folder = current_version(self.root)
+            yield FolderWriting(self.root, EmbeddedIndex.load(folder) if folder else None, folder)
+
+
+@dataclass
+class FolderWriting:
+    """An ingest's hold on a FolderStore: commit saves a new version folder and publishes it."""
+
+    root: Path
+    previous: EmbeddedIndex | None
+    previous_folder: Path | None
+
+    def commit(self, index: EmbeddedIndex, calibration_json: str | None,
+               user_dict: Path | None, synonyms: Path | None) -> None:
+        folder = new_version_folder(self.root)
+        try:
+            index.save(folder)
+            if calibration_json is not None:
+                (folder / CALIBRATION_FILE).write_text(calibration_json, encoding="utf-8")
+            for source, name in ((user_dict, USER_DICT_FILE), (synonyms, SYNONYMS_FILE)):
+                if source is not None:
+                    shutil.copyfile(source, folder / name)
+            publish(self.root, folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise

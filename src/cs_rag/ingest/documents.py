@@ -14,7 +14,6 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 from docx.table import Table
 
-
 from cs_rag.errors import InputError
 from cs_rag.ingest.front_matter import front_matter_end
 from cs_rag.reading import decode_text

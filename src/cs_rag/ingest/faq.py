@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from cs_rag.errors import InputError
-from cs_rag.types import NAME_SEPARATORS, FaqEntry
 from cs_rag.reading import decode_text
+from cs_rag.types import NAME_SEPARATORS, FaqEntry
 
 # Header spellings seen in exports, compared after lower-casing and dropping spaces/_/-.
 _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -116,9 +116,7 @@ def _validated(record: dict[str, Any], source: str, *, line: int | None = None,
     try:
         return FaqEntry.model_validate(record)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise InputError(source, first["msg"], line=line, row=row, field=field) from None
+        raise InputError.from_validation(exc, source, line=line, row=row) from None
 
 
 def _stable_id(question: str) -> str:

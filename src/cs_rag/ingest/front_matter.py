@@ -62,10 +62,9 @@ def read_document_meta(path: Path, source: str | None = None) -> DocumentMeta:
     try:
         return DocumentMeta.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = str(first["loc"][0]) if first["loc"] else ""
-        raise InputError(source, f"front matter: {first['msg']}", line=line_of(key) if key else None,
-                         field=".".join(str(p) for p in first["loc"])) from None
+        loc = exc.errors()[0]["loc"]
+        raise InputError.from_validation(exc, source, line=line_of(str(loc[0])) if loc else None,
+                                         prefix="front matter: ") from None
 
 
 class _DatesAsText(yaml.SafeLoader):

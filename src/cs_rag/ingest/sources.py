@@ -9,11 +9,18 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from cs_rag.errors import InputError
-from cs_rag.types import Document, DocumentKind, DocumentMeta, FaqEntry, Section, SkippedInput
 from cs_rag.ingest.documents import SUPPORTED_SUFFIXES, read_document
-from cs_rag.ingest.front_matter import read_document_meta
 from cs_rag.ingest.faq import iter_faq_table, read_faq_jsonl_record
+from cs_rag.ingest.front_matter import read_document_meta
 from cs_rag.reading import iter_jsonl
+from cs_rag.types import (
+    Document,
+    DocumentKind,
+    DocumentMeta,
+    FaqEntry,
+    Section,
+    SkippedInput,
+)
 
 # Files in a knowledge folder that configure the tokenizer and query preparation; not knowledge.
 DICTIONARY_FILES = frozenset({"userdict.txt", "synonyms.txt", "stopwords.txt"})
@@ -149,9 +156,7 @@ def _passage_document(record: dict, source: str, line: int) -> Document:
     try:
         meta = DocumentMeta.model_validate(record)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InputError(source, first["msg"], line=line,
-                         field=".".join(str(p) for p in first["loc"])) from None
+        raise InputError.from_validation(exc, source, line=line) from None
     return Document(id=record["id"], kind=DocumentKind.PASSAGE, source=source, title=title,
                     sections=[Section(heading_path=[title] if title else [], text=record["text"])],
                     **meta.model_dump())

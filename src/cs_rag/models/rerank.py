@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from cs_rag.models.embedding import LazyModel, offline
 from cs_rag.errors import EmbeddingError
+from cs_rag.models.embedding import LazyModel, offline
 from cs_rag.types import DocumentKind, Hit
 
 

@@ -59,9 +59,7 @@ def load_questions(path: Path) -> list[EvalQuestion]:
         try:
             question = EvalQuestion.model_validate(record)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            raise InputError(str(path), first["msg"], line=line,
-                             field=".".join(str(p) for p in first["loc"])) from None
+            raise InputError.from_validation(exc, str(path), line=line) from None
         if question.id in first_line:
             raise InputError(str(path), f"id {question.id!r} was already used on line "
                                         f"{first_line[question.id]}", line=line, field="id")

@@ -108,9 +108,7 @@ def load_records(path: Path) -> list[QuestionRecord]:
         try:
             records.append(QuestionRecord.model_validate_json(line))
         except ValidationError as exc:
-            error = exc.errors()[0]
-            raise InputError(str(path), error["msg"], line=number,
-                             field=".".join(str(p) for p in error["loc"]) or None) from None
+            raise InputError.from_validation(exc, str(path), line=number) from None
     return records
 
 

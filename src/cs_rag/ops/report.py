@@ -29,8 +29,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from cs_rag.ops import plots
 from cs_rag.errors import InputError
+from cs_rag.ops import plots
 from cs_rag.ops.insights import HotWords, QuestionRecord
 
 QUALITY_METRICS = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "R@1_with_refusal",

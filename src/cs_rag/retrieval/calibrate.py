@@ -18,17 +18,17 @@ overlap with any evaluation set) joins the out-of-scope side.
 
 from __future__ import annotations
 
-import random
 import importlib.resources
+import random
 from dataclasses import dataclass
 
 import numpy as np
 
-from cs_rag.models.adapter import fit_adapter
 from cs_rag.config import RetrievalSettings
-from cs_rag.retrieval.confidence import Calibration, LogisticModel
-from cs_rag.models.embedding import Embedder
 from cs_rag.index.embedded import EmbeddedIndex, Row
+from cs_rag.models.adapter import fit_adapter
+from cs_rag.models.embedding import Embedder
+from cs_rag.retrieval.confidence import Calibration, LogisticModel
 from cs_rag.retrieval.hybrid import HybridRetriever, distinct_documents
 from cs_rag.text import Tokenizer
 from cs_rag.types import DocumentKind

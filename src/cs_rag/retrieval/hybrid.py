@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from cs_rag.config import Fusion, RetrievalSettings
-from cs_rag.retrieval.confidence import FEATURES, Calibration
-from cs_rag.models.e5_convert import E5_MODEL_NAME
-from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
 from cs_rag.errors import IndexMismatchError
 from cs_rag.index.base import Index, ScoredChunk, SearchFilter
+from cs_rag.models.e5_convert import E5_MODEL_NAME
+from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
 from cs_rag.models.rerank import CrossEncoderReranker, Reranker
+from cs_rag.retrieval.confidence import FEATURES, Calibration
 from cs_rag.text import Tokenizer, normalize
 from cs_rag.types import Chunk, Decision, DocumentKind, Hit, Retrieval
 

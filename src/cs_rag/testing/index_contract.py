@@ -15,10 +15,10 @@ import zlib
 import numpy as np
 import pytest
 
-from cs_rag.models.adapter import Adapter
 from cs_rag.index.base import SearchFilter
 from cs_rag.index.bm25 import BM25Index
 from cs_rag.index.embedded import DocumentRecord, EmbeddedIndex, Row
+from cs_rag.models.adapter import Adapter
 from cs_rag.text import Tokenizer
 from cs_rag.types import Chunk, DocumentKind
 

@@ -101,6 +101,9 @@ class PostgresIndex:
         idf = self._cached_idf(tokens)
         return sum(t in idf for t in tokens) / len(tokens)
 
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        return self.store.document_chunks(doc_id)
+
     # ---- helpers -----------------------------------------------------------------------
 
     def _dense(self, conn: Any, vector: np.ndarray, k: int,

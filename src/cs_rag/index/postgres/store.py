@@ -4,7 +4,10 @@ searches, and the writer for ingests."""
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cs_rag.errors import (
@@ -14,6 +17,14 @@ from cs_rag.errors import (
     SchemaVersionError,
 )
 from cs_rag.extras import require
+from cs_rag.index.base import (
+    CALIBRATION_FILE,
+    SYNONYMS_FILE,
+    USER_DICT_FILE,
+    VERSION_FILES,
+    Version,
+)
+from cs_rag.index.embedded import EmbeddedIndex
 from cs_rag.index.postgres.schema import (
     _CHUNK_CACHE,
     _LOCK_KEY,
@@ -23,7 +34,7 @@ from cs_rag.index.postgres.schema import (
     SCHEMA_VERSION,
 )
 from cs_rag.index.postgres.search import PostgresIndex
-from cs_rag.index.postgres.writer import PostgresWriter
+from cs_rag.index.postgres.writer import PostgresWriter, export_content
 from cs_rag.models.adapter import Adapter
 from cs_rag.types import Chunk
 
@@ -56,6 +67,7 @@ class PostgresStore:
         self._checked = False
         self._chunks: dict[int, Chunk] = {}
         self._adapter: tuple[int, Adapter | None] | None = None  # (generation, its adapter)
+        self._copies: tempfile.TemporaryDirectory | None = None  # VERSION_FILES per generation
 
     # ---- connections ---------------------------------------------------------------------
 
@@ -259,6 +271,44 @@ class PostgresStore:
             rows = conn.execute("SELECT data FROM chunks WHERE doc_id = %s ORDER BY id", (doc_id,)).fetchall()
         return [Chunk.model_validate_json(data) for (data,) in rows]
 
+    # ---- the Store contract --------------------------------------------------------------
+
+    def live(self) -> Version | None:
+        """The live generation, its VERSION_FILES copied to a local folder (once per generation)."""
+        if not self.exists():
+            return None
+        generation, meta = self.state()
+        return Version(f"g{generation}", self._copy_of(generation, meta)) if generation else None
+
+    def open(self, version: Version) -> PostgresIndex:
+        return PostgresIndex(self)
+
+    def export(self) -> EmbeddedIndex | None:
+        if not self.exists():
+            return None
+        with self.snapshot() as conn:
+            return export_content(conn)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator["PostgresWriting"]:
+        with self.writer() as writer:
+            generation, meta = writer.generation(), writer.meta()
+            previous = writer.export()
+            folder = self._copy_of(generation, meta) if previous is not None else None
+            yield PostgresWriting(writer, previous, folder)
+
+    def _copy_of(self, generation: int, meta: dict[str, str]) -> Path:
+        if self._copies is None:
+            self._copies = tempfile.TemporaryDirectory(prefix="cs-rag-pg-")
+        folder = Path(self._copies.name) / f"g{generation}"
+        if not folder.is_dir():
+            staging = Path(tempfile.mkdtemp(dir=self._copies.name))
+            for name in VERSION_FILES:
+                if name in meta:
+                    (staging / name).write_text(meta[name], encoding="utf-8")
+            staging.rename(folder)
+        return folder
+
     # ---- writing -----------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -275,3 +325,19 @@ class PostgresStore:
                 conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (_LOCK_KEY + self.schema,))
 
 
+
+
+@dataclass
+class PostgresWriting:
+    """An ingest's hold on a PostgresStore: commit publishes the next generation with its files."""
+
+    writer: PostgresWriter
+    previous: EmbeddedIndex | None
+    previous_folder: Path | None
+
+    def commit(self, index: EmbeddedIndex, calibration_json: str | None,
+               user_dict: Path | None, synonyms: Path | None) -> None:
+        def text(path: Path | None) -> str | None:
+            return path.read_text(encoding="utf-8") if path is not None else None
+        self.writer.publish(index, {USER_DICT_FILE: text(user_dict), SYNONYMS_FILE: text(synonyms),
+                                    CALIBRATION_FILE: calibration_json})

@@ -33,32 +33,8 @@ class PostgresWriter:
         return int(self.conn.execute("SELECT generation FROM stats").fetchone()[0])
 
     def export(self) -> EmbeddedIndex | None:
-        """The live content as an in-memory index (chunks, rows with tokens and vectors,
-        document records), or None if nothing was ever ingested."""
-        from pgvector import Vector
-
-        conn = self.conn
-        meta = self.meta()
-        if "embedding_model" not in meta:
-            return None
-        documents = {d: DocumentRecord(content_hash=h, kind=DocumentKind(k), source=s, file=f, chunks=n)
-                     for d, h, k, s, f, n in conn.execute(
-                         "SELECT doc_id, content_hash, kind, source, file, chunks FROM documents")}
-        ordinal_of: dict[int, int] = {}
-        chunks = []
-        for chunk_id, data in conn.execute("SELECT id, data FROM chunks ORDER BY id"):
-            ordinal_of[chunk_id] = len(chunks)
-            chunks.append(Chunk.model_validate_json(data))
-        rows, vectors = [], []
-        for chunk_id, key, tokens, embedding in conn.execute(
-                "SELECT chunk_id, key, tokens, embedding FROM match_rows ORDER BY chunk_id, position"):
-            rows.append(Row(ordinal_of[chunk_id], key, list(tokens)))
-            vectors.append(embedding.to_numpy() if isinstance(embedding, Vector) else embedding)
-        dim = int(meta.get("dimension", 0))
-        matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
-        return EmbeddedIndex.build(chunks, rows, matrix, embedding_model=meta["embedding_model"],
-                                   tokenizer_fingerprint=meta["tokenizer_fingerprint"],
-                                   documents=documents)
+        """The live content as an in-memory index, or None if nothing was ever ingested."""
+        return export_content(self.conn)
 
     def publish(self, index: EmbeddedIndex, meta: dict[str, str | None]) -> int:
         """Make `index` the live content in one transaction: documents whose record changed
@@ -189,3 +165,29 @@ class PostgresWriter:
             conn.execute(f"ANALYZE {table}")
 
 
+def export_content(conn: Any) -> EmbeddedIndex | None:
+    """The live content as an in-memory index (chunks, rows with tokens and vectors,
+    document records), or None if nothing was ever ingested."""
+    from pgvector import Vector
+
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    if "embedding_model" not in meta:
+        return None
+    documents = {d: DocumentRecord(content_hash=h, kind=DocumentKind(k), source=s, file=f, chunks=n)
+                 for d, h, k, s, f, n in conn.execute(
+                     "SELECT doc_id, content_hash, kind, source, file, chunks FROM documents")}
+    ordinal_of: dict[int, int] = {}
+    chunks = []
+    for chunk_id, data in conn.execute("SELECT id, data FROM chunks ORDER BY id"):
+        ordinal_of[chunk_id] = len(chunks)
+        chunks.append(Chunk.model_validate_json(data))
+    rows, vectors = [], []
+    for chunk_id, key, tokens, embedding in conn.execute(
+            "SELECT chunk_id, key, tokens, embedding FROM match_rows ORDER BY chunk_id, position"):
+        rows.append(Row(ordinal_of[chunk_id], key, list(tokens)))
+        vectors.append(embedding.to_numpy() if isinstance(embedding, Vector) else embedding)
+    dim = int(meta.get("dimension", 0))
+    matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
+    return EmbeddedIndex.build(chunks, rows, matrix, embedding_model=meta["embedding_model"],
+                               tokenizer_fingerprint=meta["tokenizer_fingerprint"],
+                               documents=documents)
