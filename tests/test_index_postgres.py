@@ -153,7 +153,7 @@ def test_missing_extension_is_a_clear_error(pg_server, monkeypatch):
     dsn = pg_server.dsn.replace("dbname=postgres", "dbname=novector")
     with pytest.raises(ExtensionMissingError, match="cs-rag db init"):
         PostgresStore(dsn, "kb").check()
-    monkeypatch.setattr(postgres.store, "EXTENSION", "vector_not_installed")
+    monkeypatch.setattr(postgres.database, "EXTENSION", "vector_not_installed")
     with pytest.raises(ExtensionMissingError, match="no pgvector extension"):
         PostgresStore(dsn, "kb").init()
 

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from cs_rag.errors import ConfigError
-from cs_rag.answering.prompt import (USES, PromptLibrary, count_tokens, default_prompts_dir,
-                           detect_language, fit_answer_prompt, load_template, truncate_tokens)
+from cs_rag.answering.prompt import (USES, PromptLibrary, count_tokens, fit_answer_prompt, load_template,
+                                    truncate_tokens)
+from cs_rag.config import default_prompts_dir
+from cs_rag.text import detect_language
 from cs_rag.types import Customer, Turn
 
 EVIDENCE = ["因质量问题退货，运费由闪电优选承担，可预约免费上门取件。" * 4,

@@ -7,6 +7,7 @@ key as written by the user (`c.toml: embedding.batch_size` for the file,
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import tomllib
 from collections.abc import Mapping
@@ -313,3 +314,8 @@ def _as_config_error(exc: ValidationError, origins: dict[tuple[str, str], str],
     if loc[:2] in origins:
         return ConfigError(origins[loc[:2]], problem)
     return ConfigError(".".join(loc), problem, source=source)
+
+
+def default_prompts_dir() -> Path:
+    """The templates shipped with cs_rag (the repository's `prompts/`)."""
+    return Path(str(importlib.resources.files("cs_rag") / "prompts"))

@@ -13,17 +13,16 @@ import numpy as np
 
 from cs_rag.config import PG_DSN_ENV, Settings
 from cs_rag.errors import ConfigError, IndexMismatchError, InputError
-from cs_rag.index.base import (
+from cs_rag.index.base import Index, SearchFilter
+from cs_rag.index.embedded import DocumentRecord, EmbeddedIndex, Row
+from cs_rag.index.postgres import PostgresStore
+from cs_rag.index.store import (
     CALIBRATION_FILE,
     SYNONYMS_FILE,
     USER_DICT_FILE,
-    Index,
-    SearchFilter,
     Store,
     Version,
 )
-from cs_rag.index.embedded import DocumentRecord, EmbeddedIndex, Row
-from cs_rag.index.postgres import PostgresStore
 from cs_rag.index.versions import FolderStore
 from cs_rag.ingest.chunking import document_chunks, has_answer_chunk
 from cs_rag.ingest.sources import collect_documents

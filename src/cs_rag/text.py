@@ -48,6 +48,14 @@ def has_cjk(text: str) -> bool:
     return _CJK.search(text) is not None
 
 
+
+LANGUAGES = ("zh", "en")   # the languages prompts, phrases and guard scripts are written in
+
+
+def detect_language(text: str) -> str:
+    """"zh" when the text has any CJK character, else "en"."""
+    return "zh" if has_cjk(text) else "en"
+
 def budget_length(text: str) -> int:
     """Length for chunk budgets: one unit per CJK character and per Latin/digit run.
 

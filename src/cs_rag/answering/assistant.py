@@ -27,7 +27,6 @@ from cs_rag.answering.llm.openai_compatible import ChatModel, chat_model_from
 from cs_rag.answering.prompt import (
     Phrases,
     PromptLibrary,
-    detect_language,
     fit_answer_prompt,
     format_customer,
 )
@@ -38,6 +37,7 @@ from cs_rag.errors import InputError, LLMError
 from cs_rag.guard import Guard, GuardResult
 from cs_rag.index.base import SearchFilter
 from cs_rag.knowledge_base import KnowledgeBase
+from cs_rag.text import detect_language
 from cs_rag.types import (
     Answer,
     Citation,

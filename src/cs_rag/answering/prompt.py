@@ -24,7 +24,6 @@ inputs and the budget.
 
 from __future__ import annotations
 
-import importlib.resources
 import re
 import string
 import threading
@@ -36,8 +35,9 @@ from pathlib import Path
 import tiktoken
 
 from cs_rag.answering.smalltalk import SmallTalk
+from cs_rag.config import default_prompts_dir
 from cs_rag.errors import ConfigError
-from cs_rag.text import has_cjk
+from cs_rag.text import LANGUAGES
 from cs_rag.types import Customer, Turn
 
 SECTIONS = ("role", "task", "constraints", "output")
@@ -47,7 +47,6 @@ USES: dict[str, frozenset[str]] = {
     "rewrite": frozenset({"question", "history"}),
     "handoff_summary": frozenset({"question", "history", "customer", "flags"}),
 }
-LANGUAGES = ("zh", "en")
 PHRASE_KEYS = ("company", "opening", "closing", "refusal", "handoff", "clarify_intro",
                "no_history", "no_customer", "greeting_reply", "thanks_reply", "farewell_reply",
                "presence_reply", "acknowledgement_reply")
@@ -75,11 +74,6 @@ def truncate_tokens(text: str, limit: int) -> str:
         return text
     cut = _encoding().decode(tokens[:max(limit, 0)], errors="ignore")
     return cut.rstrip("\ufffd")
-
-
-def detect_language(text: str) -> str:
-    """"zh" when the text has any CJK character, else "en"."""
-    return "zh" if has_cjk(text) else "en"
 
 
 @dataclass(frozen=True)
@@ -196,11 +190,6 @@ def load_phrases(path: Path) -> Phrases:
             raise ConfigError(None, f"[levels.{level}] needs closing = \"...\"", source=str(path))
         closings[level.strip().lower()] = values["closing"]
     return Phrases(**{key: data[key] for key in PHRASE_KEYS}, level_closings=closings)
-
-
-def default_prompts_dir() -> Path:
-    """The templates shipped with cs_rag (the repository's `prompts/`)."""
-    return Path(str(importlib.resources.files("cs_rag") / "prompts"))
 
 
 class PromptLibrary:

@@ -38,8 +38,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from cs_rag.answering.prompt import default_prompts_dir, detect_language
-from cs_rag.config import GuardSettings
+from cs_rag.config import GuardSettings, default_prompts_dir
 from cs_rag.errors import ConfigError
 from cs_rag.guard import lexicon, scripts
 from cs_rag.guard.claims import Claim, extract_claims
@@ -47,7 +46,7 @@ from cs_rag.guard.fold import View, fold, fold_view, normal_view
 from cs_rag.guard.lexicon import Hit, Lexicons
 from cs_rag.guard.pii import LABELS, PiiMatch, find_pii, mask
 from cs_rag.guard.reload import Reloading
-from cs_rag.text import normalize
+from cs_rag.text import detect_language, normalize
 from cs_rag.types import Flag, FlagKind, Routing
 
 _WORDS = re.compile(r"[^\W\d_]{2,}|[\u3400-\u9fff]")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cs_rag.answering.prompt import LANGUAGES
 from cs_rag.errors import InputError
 from cs_rag.reading import content_lines
+from cs_rag.text import LANGUAGES
 
 EMOTIONS = ("dissatisfied", "angry", "disappointed")
 FILE_NAME = "soothing.txt"

@@ -1,30 +1,17 @@
-"""The contracts every backend implements: `Index` (read: search one loaded version) and
-`Store` (where a knowledge base's versions live: find the live one, write the next)."""
+"""The read contract every backend implements: `Index`, search over one loaded version, and
+the SearchFilter it applies (the write contract is `cs_rag.index.store.Store`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from cs_rag.text import normalize
 from cs_rag.types import Chunk, DocumentKind
-
-if TYPE_CHECKING:
-    from cs_rag.index.embedded import EmbeddedIndex
-
-# The files a version carries beside its index: the dictionaries it was tokenized with and
-# the confidence calibration fitted on it.
-USER_DICT_FILE = "userdict.txt"
-SYNONYMS_FILE = "synonyms.txt"
-CALIBRATION_FILE = "calibration.json"
-VERSION_FILES = (USER_DICT_FILE, SYNONYMS_FILE, CALIBRATION_FILE)
 
 
 class SearchFilter(BaseModel):
@@ -120,42 +107,3 @@ class Index(Protocol):
         """The chunks of one document in this version, in order (an FAQ entry is one chunk,
         or two with its answer chunk); empty for an unknown document."""
         ...
-
-
-@dataclass(frozen=True)
-class Version:
-    """One published version of a knowledge base: `name` identifies it, `folder` is a local
-    folder holding its VERSION_FILES (those it has)."""
-
-    name: str
-    folder: Path
-
-
-class Writing(Protocol):
-    """One ingest's hold on a store (no other writer runs until it ends): the live content,
-    and `commit`, which publishes the next version atomically (readers see all of it or none)."""
-
-    previous: "EmbeddedIndex | None"   # the live content in memory; None if never ingested
-    previous_folder: Path | None       # the live version's VERSION_FILES
-
-    def commit(self, index: "EmbeddedIndex", calibration_json: str | None,
-               user_dict: Path | None, synonyms: Path | None) -> None: ...
-
-
-class Store(Protocol):
-    """Where a knowledge base's versions live; the write contract every backend meets.
-
-    - `live()` is the version searches use now, None before the first ingest.
-    - `open(version)` loads its Index; `export()` the live content as an in-memory index
-      (None before the first ingest), e.g. to fit confidence on.
-    - `writing()` holds the store's single writer: concurrent ingests queue, and a reader
-      sees the version before or after a commit, never a mix.
-    """
-
-    def live(self) -> Version | None: ...
-
-    def open(self, version: Version) -> Index: ...
-
-    def export(self) -> "EmbeddedIndex | None": ...
-
-    def writing(self) -> AbstractContextManager[Writing]: ...

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cs_rag.errors import IndexStoreError
-from cs_rag.index.base import CALIBRATION_FILE, SYNONYMS_FILE, USER_DICT_FILE, Version
 from cs_rag.index.embedded import EmbeddedIndex
+from cs_rag.index.store import CALIBRATION_FILE, SYNONYMS_FILE, USER_DICT_FILE, Version
 
 POINTER = "CURRENT"
 _PREFIX = "v-"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cs_rag.index.base import CALIBRATION_FILE, SYNONYMS_FILE, USER_DICT_FILE, Store
+from cs_rag.index.store import CALIBRATION_FILE, SYNONYMS_FILE, USER_DICT_FILE, Store
 from cs_rag.testing.index_contract import DOCS, build
 
 CALIBRATION = '{"note": "any JSON text the knowledge base wrote"}'

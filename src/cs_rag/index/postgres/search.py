@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from cs_rag.errors import IndexStoreError
 from cs_rag.index.base import ScoredChunk, SearchFilter
 from cs_rag.index.bm25 import K1, B
 from cs_rag.index.embedded import DocumentRecord, Manifest
+from cs_rag.index.postgres.database import PostgresSchema
 from cs_rag.index.postgres.sql import (
     _COMMON,
     _KEYWORD_SQL,
@@ -24,18 +25,15 @@ from cs_rag.index.postgres.sql import (
 from cs_rag.models.adapter import Adapter
 from cs_rag.types import Chunk, DocumentKind
 
-if TYPE_CHECKING:
-    from cs_rag.index.postgres.store import PostgresStore
-
 
 class PostgresIndex:
-    """The Index protocol over a PostgresStore (see cs_rag.index.base.Index for the contract).
+    """The Index protocol over a PostgresSchema (see cs_rag.index.base.Index for the contract).
 
     Always the live generation: ordinals are chunk ids, never reused, so they stay valid
     across ingests (a deleted chunk's ordinal is simply no longer returned by searches).
     """
 
-    def __init__(self, store: PostgresStore) -> None:
+    def __init__(self, store: PostgresSchema) -> None:
         self.store = store
         self._terms: tuple[tuple[str, ...], dict[str, float]] | None = None  # last query's IDFs
 

@@ -1,275 +1,41 @@
-"""A knowledge base in PostgreSQL: connections, the schema and its migrations, snapshots for
-searches, and the writer for ingests."""
+"""A knowledge base in PostgreSQL as a Store: versions are generations, published by one
+writer at a time under the schema's advisory lock."""
+
 
 from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from cs_rag.errors import (
-    DatabaseUnavailableError,
-    ExtensionMissingError,
-    IndexStoreError,
-    SchemaVersionError,
+from cs_rag.index.embedded import EmbeddedIndex
+from cs_rag.index.postgres.database import PostgresSchema
+from cs_rag.index.postgres.schema import (
+    _LOCK_KEY,
 )
-from cs_rag.extras import require
-from cs_rag.index.base import (
+from cs_rag.index.postgres.search import PostgresIndex
+from cs_rag.index.postgres.writer import PostgresWriter, export_content
+from cs_rag.index.store import (
     CALIBRATION_FILE,
     SYNONYMS_FILE,
     USER_DICT_FILE,
     VERSION_FILES,
     Version,
 )
-from cs_rag.index.embedded import EmbeddedIndex
-from cs_rag.index.postgres.schema import (
-    _CHUNK_CACHE,
-    _LOCK_KEY,
-    _SCHEMA_NAME,
-    EXTENSION,
-    MIGRATIONS,
-    SCHEMA_VERSION,
-)
-from cs_rag.index.postgres.search import PostgresIndex
-from cs_rag.index.postgres.writer import PostgresWriter, export_content
-from cs_rag.models.adapter import Adapter
-from cs_rag.types import Chunk
 
 
-def _configure(conn: Any) -> None:
-    """Pooled connections: autocommit (transactions are explicit), pgvector types."""
-    from pgvector.psycopg import register_vector
-
-    conn.autocommit = True
-    register_vector(conn)
-
-
-class PostgresStore:
-    """One knowledge base's schema on a PostgreSQL server, with a connection pool.
-
-    Nothing connects until first use. `init()` creates the extension (if the user may), the
-    schema and its tables; `migrate()` applies pending migrations; `check()` verifies the
-    server, the extension and the schema version, and every reader and writer calls it once.
-    """
+class PostgresStore(PostgresSchema):
+    """The Store of a postgres-backed knowledge base (see cs_rag.index.base.Store): its versions
+    are the schema's generations; `index()` searches the live one, `writer()` holds the lock."""
 
     def __init__(self, dsn: str, schema: str, pool_size: int = 4) -> None:
-        if not _SCHEMA_NAME.match(schema):
-            raise IndexStoreError(f"schema name {schema!r}: use lower-case letters, digits and _, "
-                                  "starting with a letter or _ (at most 63)")
-        require("psycopg", "postgres", "the PostgreSQL backend")
-        self.dsn = dsn
-        self.schema = schema
-        self.pool_size = pool_size
-        self._pool: Any = None
-        self._checked = False
-        self._chunks: dict[int, Chunk] = {}
-        self._adapter: tuple[int, Adapter | None] | None = None  # (generation, its adapter)
+        super().__init__(dsn, schema, pool_size)
         self._copies: tempfile.TemporaryDirectory | None = None  # VERSION_FILES per generation
-
-    # ---- connections ---------------------------------------------------------------------
-
-    @property
-    def where(self) -> str:
-        """The server and database, for messages (never the password)."""
-        from psycopg.conninfo import conninfo_to_dict
-
-        try:
-            info = conninfo_to_dict(self.dsn)
-        except Exception:  # noqa: BLE001 - a malformed DSN is reported by connect()
-            return f"schema {self.schema}"
-        return (f"{info.get('host', 'localhost')}:{info.get('port', 5432)}"
-                f"/{info.get('dbname', info.get('user', ''))} schema {self.schema}")
-
-    def _connect(self, **kwargs: Any) -> Any:
-        """A plain connection outside the pool (setup, migrations, checks)."""
-        import psycopg
-
-        try:
-            return psycopg.connect(self.dsn, connect_timeout=10, **kwargs)
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailableError(f"cannot connect to PostgreSQL at {self.where}: "
-                                           f"{str(exc).strip()}") from exc
-        except psycopg.ProgrammingError as exc:
-            raise DatabaseUnavailableError(f"invalid PostgreSQL DSN in CS_RAG_PG_DSN: {exc}") from exc
-
-    @contextlib.contextmanager
-    def connection(self) -> Iterator[Any]:
-        """A pooled connection with search_path set to this schema and pgvector types."""
-        import psycopg
-        from psycopg_pool import ConnectionPool, PoolTimeout
-
-        if not self._checked:
-            self.check()
-        if self._pool is None:
-            self._pool = ConnectionPool(
-                self.dsn, min_size=1, max_size=self.pool_size, open=False, timeout=30,
-                kwargs={"options": f"-c search_path={self.schema},public", "connect_timeout": 10},
-                configure=_configure)
-            self._pool.open()
-        try:
-            with self._pool.connection() as conn:
-                yield conn
-        except PoolTimeout as exc:
-            raise DatabaseUnavailableError(f"no PostgreSQL connection to {self.where} "
-                                           f"within 30 s: {exc}") from exc
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailableError(f"PostgreSQL at {self.where}: {exc}") from exc
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
-
-    # ---- schema ------------------------------------------------------------------------
-
-    def init(self) -> list[int]:
-        """Create the pgvector extension if needed, the schema and its tables; return the
-        migrations applied (empty if the schema was already current)."""
-        import psycopg
-
-        with self._connect(autocommit=True) as conn:
-            self._require_extension(conn, create=True)
-            try:
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            except psycopg.Error as exc:
-                raise IndexStoreError(f"cannot create schema at {self.where}: {exc}") from exc
-        return self.migrate()
-
-    def migrate(self, target: int = SCHEMA_VERSION) -> list[int]:
-        """Apply the migrations up to `target`, each in a transaction, under the writer lock."""
-        with self._connect() as conn:
-            self._require_extension(conn, create=False)
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK_KEY + self.schema,))
-                if not self._schema_exists(conn):
-                    raise SchemaVersionError(f"{self.where} does not exist; run `cs-rag db init`")
-                conn.execute(f'SET LOCAL search_path = "{self.schema}", public')
-                conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version int PRIMARY KEY, "
-                             "applied timestamptz NOT NULL DEFAULT now())")
-                current = self._version(conn) or 0
-                applied = []
-                for version in range(current + 1, target + 1):
-                    for statement in MIGRATIONS[version]:
-                        conn.execute(statement)
-                    conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
-                    applied.append(version)
-        self._checked = False
-        return applied
-
-    def version(self) -> int | None:
-        """The schema's version: None if the schema does not exist, 0 before any migration."""
-        with self._connect() as conn:
-            return self._version(conn) if self._schema_exists(conn) else None
-
-    def check(self) -> None:
-        """Raise DatabaseUnavailableError, ExtensionMissingError or SchemaVersionError unless
-        the server is reachable, pgvector is created and the schema is at SCHEMA_VERSION."""
-        with self._connect() as conn:
-            self._require_extension(conn, create=False)
-            if not self._schema_exists(conn):
-                raise SchemaVersionError(f"{self.where} does not exist; run `cs-rag db init` "
-                                         "or ingest into it")
-            version = self._version(conn) or 0
-        if version < SCHEMA_VERSION:
-            raise SchemaVersionError(f"{self.where} is at schema version {version}, this cs_rag "
-                                     f"needs {SCHEMA_VERSION}; run `cs-rag db migrate`")
-        if version > SCHEMA_VERSION:
-            raise SchemaVersionError(f"{self.where} is at schema version {version}, newer than "
-                                     f"this cs_rag ({SCHEMA_VERSION}); upgrade cs_rag")
-        self._checked = True
-
-    def exists(self) -> bool:
-        with self._connect() as conn:
-            return self._schema_exists(conn)
-
-    def keyword_engine(self) -> str:
-        """`pg_search` when ParadeDB's extension is created in the database, else `sql`
-        (what keyword search runs on is always the stored BM25 statistics; see module doc)."""
-        with self._connect() as conn:
-            found = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_search'").fetchone()
-        return "pg_search" if found else "sql"
-
-    def _schema_exists(self, conn: Any) -> bool:
-        return conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
-                            (self.schema,)).fetchone() is not None
-
-    def _version(self, conn: Any) -> int | None:
-        table = conn.execute("SELECT to_regclass(%s)", (f'"{self.schema}".schema_version',)).fetchone()[0]
-        if table is None:
-            return 0
-        return conn.execute(f'SELECT coalesce(max(version), 0) FROM "{self.schema}".schema_version').fetchone()[0]
-
-    def _require_extension(self, conn: Any, create: bool) -> None:
-        import psycopg
-
-        if conn.execute("SELECT 1 FROM pg_extension WHERE extname = %s", (EXTENSION,)).fetchone():
-            return
-        available = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = %s",
-                                 (EXTENSION,)).fetchone()
-        if not available:
-            raise ExtensionMissingError(f"the PostgreSQL server at {self.where} has no pgvector "
-                                        f"extension ({EXTENSION!r}); install pgvector >= 0.8 there")
-        if not create:
-            raise ExtensionMissingError(f"pgvector is not created in the database at {self.where}; "
-                                        f"run `cs-rag db init` (or CREATE EXTENSION {EXTENSION})")
-        try:
-            conn.execute(f"CREATE EXTENSION IF NOT EXISTS {EXTENSION}")
-        except psycopg.Error as exc:
-            raise ExtensionMissingError(f"cannot create pgvector at {self.where} ({exc}); ask a "
-                                        f"superuser to run CREATE EXTENSION {EXTENSION}") from exc
-
-    # ---- reading -------------------------------------------------------------------------
-
-    def state(self) -> tuple[int, dict[str, str]]:
-        """(generation, meta) of the live knowledge base; generation 0 means never ingested."""
-        with self.connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            generation = conn.execute("SELECT generation FROM stats").fetchone()[0]
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        return generation, meta
 
     def index(self) -> "PostgresIndex":
         return PostgresIndex(self)
-
-    @contextlib.contextmanager
-    def snapshot(self) -> Iterator[Any]:
-        """A connection inside a read-only REPEATABLE READ transaction: one consistent generation."""
-        with self.connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield conn
-
-    def chunks(self, conn: Any, ordinals: Sequence[int]) -> dict[int, Chunk]:
-        """Chunks by ordinal, from the process cache or the database."""
-        missing = [o for o in ordinals if o not in self._chunks]
-        if missing:
-            if len(self._chunks) + len(missing) > _CHUNK_CACHE:
-                self._chunks.clear()
-            for ordinal, data in conn.execute("SELECT id, data FROM chunks WHERE id = ANY(%s)",
-                                              (missing,)):
-                self._chunks[ordinal] = Chunk.model_validate_json(data)
-        return {o: self._chunks[o] for o in ordinals if o in self._chunks}
-
-    def adapter(self, conn: Any) -> Adapter | None:
-        """The adapter of the generation `conn` sees (meta key `adapter`), cached per generation."""
-        generation = conn.execute("SELECT generation FROM stats").fetchone()[0]
-        cached = self._adapter
-        if cached is None or cached[0] != generation:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'adapter'").fetchone()
-            try:
-                cached = (generation, Adapter.from_text(row[0]) if row else None)
-            except ValueError as exc:
-                raise IndexStoreError(f"the adapter stored in {self.where} is unreadable: {exc}") from None
-            self._adapter = cached
-        return cached[1]
-
-    def document_chunks(self, doc_id: str) -> list[Chunk]:
-        """The live chunks of one document, in ingest order."""
-        with self.snapshot() as conn:
-            rows = conn.execute("SELECT data FROM chunks WHERE doc_id = %s ORDER BY id", (doc_id,)).fetchall()
-        return [Chunk.model_validate_json(data) for (data,) in rows]
 
     # ---- the Store contract --------------------------------------------------------------
 
@@ -320,7 +86,7 @@ class PostgresStore:
         with self.connection() as conn:
             conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (_LOCK_KEY + self.schema,))
             try:
-                yield PostgresWriter(self, conn)
+                yield PostgresWriter(conn)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (_LOCK_KEY + self.schema,))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -15,15 +15,11 @@ from cs_rag.index.embedded import DocumentRecord, EmbeddedIndex, Row
 from cs_rag.index.postgres.sql import next_ids
 from cs_rag.types import Chunk, DocumentKind
 
-if TYPE_CHECKING:
-    from cs_rag.index.postgres.store import PostgresStore
-
 
 class PostgresWriter:
     """Reads the live content for an ingest and publishes the next one (see PostgresStore.writer)."""
 
-    def __init__(self, store: PostgresStore, conn: Any) -> None:
-        self.store = store
+    def __init__(self, conn: Any) -> None:
         self.conn = conn
 
     def meta(self) -> dict[str, str]:
