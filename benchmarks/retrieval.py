@@ -3,7 +3,7 @@
     python benchmarks/retrieval.py [--sets atec_nodistractors,stackfaq,...] [--limit N]
 
 Rows: TF-IDF char 1-2-gram (the data README's reference), BM25 alone (our BM25, whose scores
-equal rank-bm25's BM25Okapi: see tests/test_bm25.py), dense alone (the model cs_rag's default
+equal rank-bm25's BM25Okapi: see tests/index/test_bm25.py), dense alone (the model cs_rag's default
 `embedding.model = "auto"` picks for the set: all-MiniLM-L6-v2 for English-only knowledge,
 e5-small otherwise), naive RRF
 of the two (what Langchain-Chatchat and FastGPT ship), cs_rag's default. Latency is per query

@@ -18,7 +18,7 @@ from cs_rag.index.base import SearchFilter
 from cs_rag.index.versions import current_version
 from cs_rag.types import DocumentKind
 
-from conftest import FAQ, write_jsonl
+from helpers import FAQ, write_jsonl
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""ChatModel against the scripted chat-completions test double (tests/scripted_openai.py):
+"""ChatModel against the scripted chat-completions test double (tests/answering/scripted_openai.py):
 every failure becomes one LLMError with a fixed reason; retries reach a later good reply."""
 
 import pytest

@@ -16,7 +16,7 @@ from cs_rag.ops.report import (EvalRun, category_accuracy, compare, counts, head
                            write_report)
 from cs_rag.text import Tokenizer
 
-from conftest import write_jsonl
+from helpers import write_jsonl
 
 PNG = b"\x89PNG\r\n\x1a\n"
 IMAGE = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')

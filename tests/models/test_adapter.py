@@ -14,7 +14,7 @@ from cs_rag.index.embedded import ADAPTER_FILE, EmbeddedIndex, Row
 from cs_rag.text import Tokenizer
 from cs_rag.types import Chunk, DocumentKind
 
-from conftest import write_jsonl
+from helpers import write_jsonl
 
 DIM = 24
 

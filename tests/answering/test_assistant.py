@@ -1,7 +1,7 @@
 """answer(): outcomes, citations, rewrite, customer, guard routing, and the LLM path.
 
 The knowledge is the project's own sample in knowledge/, ingested once with the real model.
-The LLM path runs against tests/scripted_openai.py (a scripted chat-completions test double,
+The LLM path runs against tests/answering/scripted_openai.py (a scripted chat-completions test double,
 for faults a real model cannot be made to produce) and against the real local Qwen model
 (marker `llm`).
 """
@@ -20,10 +20,10 @@ from cs_rag.answering.llm.openai_compatible import ChatModel
 from cs_rag.answering.assistant import Assistant
 from cs_rag.retrieval.hybrid import distinct_documents
 from cs_rag.types import Answer, Customer, Decision, FlagKind, Outcome, Routing, Turn
-from conftest import FAQ, write_jsonl
+from helpers import FAQ, write_jsonl
 from scripted_openai import ScriptedOpenAI
 
-KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from cs_rag.config import Fusion, Settings
 from cs_rag.index.versions import current_version
 from cs_rag.types import Decision
 
-from conftest import write_jsonl
+from helpers import write_jsonl
 
 pytestmark = pytest.mark.slow
 

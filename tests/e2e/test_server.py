@@ -29,7 +29,7 @@ import pytest
 
 from cs_rag.answering.prompt import PromptLibrary
 
-from conftest import FAQ, write_knowledge
+from helpers import FAQ, write_knowledge
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from conftest import FAQ, write_jsonl
+from helpers import FAQ, write_jsonl
 from test_server import ADMIN_KEY, CLIENT_KEY, _start, _stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]

@@ -16,7 +16,7 @@ from cs_rag.ops.insights import (QuestionRecord, cluster, find_gaps, hot_words, 
 from cs_rag.text import Tokenizer
 from cs_rag.types import Answer, Flag, FlagKind, Outcome
 
-from conftest import write_jsonl
+from helpers import write_jsonl
 
 UTC = dt.timezone.utc
 

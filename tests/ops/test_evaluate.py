@@ -11,7 +11,7 @@ from cs_rag.errors import InputError
 from cs_rag.ops.evaluate import EvalQuestion, QuestionOutcome, load_questions, summarise, unknown_gold_ids
 from cs_rag.types import Decision
 
-from conftest import FAQ, write_jsonl
+from helpers import FAQ, write_jsonl
 
 
 def outcome(qid, gold, hits, decision=Decision.ANSWER, category="c", latency=1.0, confidence=0.5):
@@ -158,7 +158,7 @@ def test_compare_refuses_a_config_that_changes_what_the_index_was_built_with(tmp
 
 @pytest.mark.slow
 def test_eval_refits_confidence_for_a_config_the_index_was_not_fitted_under(tmp_path):
-    from conftest import write_jsonl as write
+    from helpers import write_jsonl as write
     from test_retrieval import generated_faq  # enough entries with similar questions to fit its own
 
     index = tmp_path / "index"

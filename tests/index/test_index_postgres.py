@@ -18,7 +18,7 @@ from cs_rag.index import postgres
 from cs_rag.errors import DatabaseUnavailableError, ExtensionMissingError, SchemaVersionError
 from cs_rag.index.postgres import PostgresStore
 
-from conftest import write_jsonl
+from helpers import write_jsonl
 from cs_rag.testing.index_contract import TOKENIZER, IndexContract, build, ids, vector_for
 from cs_rag.testing.store_contract import StoreContract
 
@@ -209,7 +209,7 @@ def pg_settings(pg_server, schema, settings, monkeypatch):
 @pytest.mark.slow
 def test_knowledge_bases_in_two_processes_share_one_database(tmp_path, knowledge_dir, pg_settings):
     from cs_rag import KnowledgeBase
-    from conftest import FAQ, write_jsonl
+    from helpers import FAQ, write_jsonl
 
     writer, reader = KnowledgeBase("shop", pg_settings), KnowledgeBase("shop", pg_settings)
     assert not reader.exists

@@ -14,7 +14,7 @@ import pytest
 
 from cs_rag.index.versions import current_version
 
-from conftest import write_jsonl
+from helpers import write_jsonl
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +107,7 @@ def small_index(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("cli-answer")
     knowledge = root / "knowledge"
     knowledge.mkdir()
-    from conftest import FAQ
+    from helpers import FAQ
     write_jsonl(knowledge / "faq.jsonl", FAQ)
     index = str(root / "index")
     cs_rag("ingest", str(knowledge), "--index", index)
