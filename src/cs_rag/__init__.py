@@ -3,39 +3,20 @@
 from cs_rag.answering.assistant import Assistant
 from cs_rag.answering.llm.openai_compatible import ChatModel
 from cs_rag.config import Fusion, Settings, load_settings
-from cs_rag.errors import (
-                     ConfigError,
-                     CsRagError,
-                     EmbeddingError,
-                     IndexMismatchError,
-                     IndexStoreError,
-                     InputError,
-                     LLMError,
-)
+from cs_rag.errors import (ConfigError, CsRagError, DatabaseUnavailableError, E5ConversionError,
+                           EmbeddingError, ExtensionMissingError, IndexMismatchError,
+                           IndexStoreError, InputError, LLMError, LLMFailure, MissingExtraError,
+                           ReviewConflict, ReviewDecisionError, SchemaVersionError)
 from cs_rag.guard import Guard, GuardResult, mask_pii
 from cs_rag.index.base import Index, SearchFilter
+from cs_rag.index.store import Store, Version
 from cs_rag.ingest.sources import collect_documents
 from cs_rag.knowledge_base import KnowledgeBase
 from cs_rag.models.embedding import Embedder
 from cs_rag.retrieval.hybrid import HybridRetriever
 from cs_rag.text import Tokenizer, normalize
-from cs_rag.types import (
-                     Answer,
-                     Chunk,
-                     Citation,
-                     Customer,
-                     Document,
-                     DocumentKind,
-                     FaqEntry,
-                     Flag,
-                     FlagKind,
-                     Hit,
-                     IngestReport,
-                     Outcome,
-                     Routing,
-                     Section,
-                     Turn,
-)
+from cs_rag.types import (Answer, Chunk, Citation, Customer, Document, DocumentKind, FaqEntry,
+                          Flag, FlagKind, Hit, IngestReport, Outcome, Routing, Section, Turn)
 
 __version__ = "0.1.0"
 
@@ -48,10 +29,13 @@ __all__ = [
     "ConfigError",
     "CsRagError",
     "Customer",
+    "DatabaseUnavailableError",
     "Document",
     "DocumentKind",
+    "E5ConversionError",
     "Embedder",
     "EmbeddingError",
+    "ExtensionMissingError",
     "FaqEntry",
     "Flag",
     "FlagKind",
@@ -67,13 +51,20 @@ __all__ = [
     "InputError",
     "KnowledgeBase",
     "LLMError",
+    "LLMFailure",
+    "MissingExtraError",
     "Outcome",
+    "ReviewConflict",
+    "ReviewDecisionError",
     "Routing",
+    "SchemaVersionError",
     "SearchFilter",
     "Section",
     "Settings",
+    "Store",
     "Tokenizer",
     "Turn",
+    "Version",
     "collect_documents",
     "load_settings",
     "mask_pii",

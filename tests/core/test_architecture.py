@@ -76,3 +76,18 @@ def test_no_module_imports_from_a_higher_layer_or_a_sibling_part():
 def test_no_module_is_over_the_line_limit():
     long = {m: n for m, p in modules() if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}
+
+
+def test_every_exception_class_is_defined_in_errors_py():
+    """One error tree: no module but errors.py defines an exception (a class deriving from an
+    *Error, *Exception or *Conflict name)."""
+    elsewhere = []
+    for module, path in modules():
+        if module == "cs_rag.errors":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                bases = [ast.unparse(b) for b in node.bases]
+                if any(b.endswith(("Error", "Exception", "Conflict")) for b in bases):
+                    elsewhere.append(f"{module}.{node.name}")
+    assert elsewhere == []
