@@ -37,3 +37,25 @@ def write_knowledge(root: Path) -> Path:
     write_jsonl(root / "faq.jsonl", FAQ)
     (root / "policies" / "退换货政策.md").write_text(POLICY, encoding="utf-8")
     return root
+
+
+# A generated FAQ big enough to calibrate itself: 8 products x 5 intents, each with similar questions.
+PRODUCTS = ["手机", "笔记本电脑", "平板", "蓝牙耳机", "智能手表", "电视", "冰箱", "洗衣机"]
+INTENTS = [("保修多久", ["{p}坏了保修几年", "{p}的质保期是多长"], "{p}整机保修一年。"),
+           ("怎么退货", ["{p}不想要了怎么退", "{p}能退吗"], "{p}签收七天内可无理由退货。"),
+           ("多久发货", ["{p}什么时候发出", "{p}下单后几天发货"], "{p}现货24小时内发货。"),
+           ("能分期吗", ["{p}支持分期付款吗", "{p}可以免息分期吗"], "{p}满600元可分3/6/12期免息。"),
+           ("有赠品吗", ["买{p}送什么", "{p}有没有礼品"], "{p}赠品以商品详情页为准。")]
+
+
+def generated_faq() -> list[dict]:
+    return [{"id": f"g-{i}-{j}", "question": p + intent, "answer": answer.format(p=p), "category": f"c{j}",
+             "similar_questions": [s.format(p=p) for s in similars]}
+            for i, p in enumerate(PRODUCTS) for j, (intent, similars, answer) in enumerate(INTENTS)]
+
+
+def faq_entries(n: int) -> list[dict]:
+    topics = ["退款", "发票", "发货", "会员", "优惠券", "换货", "保修", "地址", "密码", "积分"]
+    return [{"id": f"f{i}", "question": f"{topics[i % 10]}问题第{i}条怎么办",
+             "similar_questions": [f"请问{topics[i % 10]}第{i}条", f"{topics[i % 10]}的事情{i}"],
+             "answer": f"第{i}条的答案。", "category": "测试"} for i in range(n)]

@@ -6,7 +6,7 @@ from cs_rag.config import Fusion, Settings, load_settings
 from cs_rag.errors import (ConfigError, CsRagError, DatabaseUnavailableError, E5ConversionError,
                            EmbeddingError, ExtensionMissingError, IndexMismatchError,
                            IndexStoreError, InputError, LLMError, LLMFailure, MissingExtraError,
-                           ReviewConflict, ReviewDecisionError, SchemaVersionError)
+                           ReviewConflict, ReviewDecisionError, SchemaVersionError, UnknownEntryError)
 from cs_rag.guard import Guard, GuardResult, mask_pii
 from cs_rag.index.base import Index, SearchFilter
 from cs_rag.index.store import Store, Version
@@ -58,6 +58,7 @@ __all__ = [
     "ReviewDecisionError",
     "Routing",
     "SchemaVersionError",
+    "UnknownEntryError",
     "SearchFilter",
     "Section",
     "Settings",

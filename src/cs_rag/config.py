@@ -98,6 +98,16 @@ class RetrievalSettings(_Section):
     # The share of customer questions the knowledge cannot answer, which confidence assumes:
     # carved probes are weighted to this mix when confidence is fitted at ingest (eval/ has .16).
     expected_out_of_scope: float = Field(default=0.15, gt=0.0, lt=1.0)
+    # The three bands ("猜你想问"), on calibrated probabilities in that traffic: a question is
+    # answered when P(the first hit is right) reaches `answer_confidence`; below it, it is offered
+    # its 2-3 likeliest entries as choices when P(a right one among them) reaches
+    # `clarify_confidence`; else it is refused. Measured on eval/ (benchmarks/decisions.py):
+    # 0.55 / 0.55 answer .60 of in-scope questions right directly, with .095 wrong answers.
+    # Rewrite homophone typos (退宽 -> 退款) and Latin shorthand (zfb, yhq) into the
+    # knowledge's own words before searching (retrieval/query_repair.py).
+    repair_query: bool = True
+    answer_confidence: float = Field(default=0.55, ge=0.0, le=1.0)
+    clarify_confidence: float = Field(default=0.55, ge=0.0, le=1.0)
     candidates: int = Field(default=100, ge=1, le=10000)  # per retriever, before fusion
     rrf_k: int = Field(default=60, ge=1)
     # Added to the cosine of document chunks (embedded as passages) before fusion: e5 scores a

@@ -12,6 +12,7 @@
     │   ├── ExtensionMissingError      pgvector is not installed or not created
     │   └── SchemaVersionError         the PostgreSQL schema is missing, older or newer
     ├── LLMError                   a chat model gave no usable reply or cannot run (`reason`: LLMFailure)
+    ├── UnknownEntryError          a chosen option names no entry of the live index
     ├── ReviewConflict             the review has already been decided
     └── ReviewDecisionError        a reviewer's decision breaks a rule (names the field)
 """
@@ -135,6 +136,11 @@ class LLMError(CsRagError):
     def __init__(self, reason: LLMFailure | str, message: str) -> None:
         self.reason = LLMFailure(reason)
         super().__init__(message)
+
+
+class UnknownEntryError(CsRagError):
+    """A chosen option (`Assistant.choose`) names no FAQ entry or document chunk with text in
+    the live index, e.g. one removed since it was offered."""
 
 
 class ReviewConflict(CsRagError):

@@ -137,6 +137,10 @@ class Tokenizer:
             digest.update(f"y\t{variant}\t{canonical}\n".encode())
         self.fingerprint = digest.hexdigest()[:16]
 
+    def word_frequency(self, word: str) -> int:
+        """How often jieba's dictionary (with the user words) counts `word`; 0 for a non-word."""
+        return int(self._jieba.FREQ.get(word) or 0)
+
     @staticmethod
     def create(user_dict: Path | None = None, stopwords: Path | None = None,
                synonyms: Path | None = None) -> "Tokenizer":

@@ -87,11 +87,10 @@ def test_out_of_scope_question_is_refused_politely(assistant):
 
 @pytest.fixture
 def unsure_clarifies(knowledge_base, monkeypatch):
-    """Thresholds under which any unsure question gets a clarify decision (the calibration
-    fitted on the sample knowledge offers options rarely: see calibrate._clarify_threshold)."""
+    """Thresholds under which any unsure question gets a clarify decision."""
     retriever = knowledge_base.retriever()
-    monkeypatch.setattr(retriever, "_calibration", retriever.calibration.model_copy(
-        update={"answer_threshold": 0.99, "clarify_threshold": 0.0}))
+    monkeypatch.setattr(retriever, "settings", retriever.settings.model_copy(
+        update={"answer_confidence": 0.99, "clarify_confidence": 0.0}))
 
 
 def test_close_candidates_ask_the_customer_to_choose(assistant, unsure_clarifies):
@@ -101,6 +100,25 @@ def test_close_candidates_ask_the_customer_to_choose(assistant, unsure_clarifies
     assert answer.text.startswith("您是想问以下哪个问题？")
     for option in answer.options:
         assert f"{option.marker}. {option.title}" in answer.text
+
+
+def test_a_picked_option_answers_with_that_entry(assistant, unsure_clarifies):
+    offered = assistant.answer("保修怎么算")
+    assert offered.outcome is Outcome.CLARIFY
+    picked = offered.options[-1]
+    answer = assistant.choose(picked.id, picked.title, [Turn(role="user", content="保修怎么算"),
+                                                        Turn(role="assistant", content=offered.text)])
+    assert answer.outcome is Outcome.ANSWERED and answer.routing is Routing.SEND
+    assert answer.citations[0].id == picked.id and answer.trace["chosen_option"] == picked.id
+    expected = assistant.knowledge_base.document_chunks(picked.doc_id)[0].text
+    assert expected[:20] in answer.text
+
+
+def test_a_picked_option_that_is_gone_is_an_error_naming_it(assistant):
+    from cs_rag.errors import UnknownEntryError
+
+    with pytest.raises(UnknownEntryError, match="faq-no-such-entry"):
+        assistant.choose("faq-no-such-entry", "随便问问")
 
 
 def test_request_for_a_person_hands_off(assistant):
@@ -243,7 +261,8 @@ def test_small_talk_is_answered_in_kind_without_searching(assistant):
     assert "retrieve" not in greeting.trace["timings_ms"] and not greeting.trace["retrieval"]["hits"]
     thanks = assistant.answer("thanks!")
     assert thanks.outcome is Outcome.SMALLTALK and thanks.text == assistant.prompts.phrases("en").thanks_reply
-    assert assistant.answer("你好，我想退货").outcome is Outcome.ANSWERED  # a question, greeting or not
+    # a question, greeting or not: searched (a vague one may be offered choices)
+    assert assistant.answer("你好，我想退货").outcome in (Outcome.ANSWERED, Outcome.CLARIFY)
     assert assistant.answer("好的，我要转人工").outcome is Outcome.HANDOFF
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 
 import numpy as np
 import psycopg
@@ -252,7 +251,7 @@ def test_postgres_ranks_like_the_embedded_backend(tmp_path, knowledge_dir, pg_se
 @pytest.mark.slow
 def test_postgres_searches_through_the_adapter_an_faq_only_ingest_fits(tmp_path, pg_settings, settings):
     from cs_rag import KnowledgeBase
-    from test_adapter import faq_entries
+    from helpers import faq_entries
 
     folder = tmp_path / "k"
     folder.mkdir()

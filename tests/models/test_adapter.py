@@ -14,7 +14,7 @@ from cs_rag.index.embedded import ADAPTER_FILE, EmbeddedIndex, Row
 from cs_rag.text import Tokenizer
 from cs_rag.types import Chunk, DocumentKind
 
-from helpers import write_jsonl
+from helpers import faq_entries, write_jsonl
 
 DIM = 24
 
@@ -130,13 +130,6 @@ def test_a_carve_refits_the_adapter_without_its_held_out_texts():
     assert not np.array_equal(sub.adapter.matrix, adapted.adapter.matrix)
     sub_plain, _ = carve(index, seed=0)
     assert sub_plain.adapter is None
-
-
-def faq_entries(n: int) -> list[dict]:
-    topics = ["退款", "发票", "发货", "会员", "优惠券", "换货", "保修", "地址", "密码", "积分"]
-    return [{"id": f"f{i}", "question": f"{topics[i % 10]}问题第{i}条怎么办",
-             "similar_questions": [f"请问{topics[i % 10]}第{i}条", f"{topics[i % 10]}的事情{i}"],
-             "answer": f"第{i}条的答案。", "category": "测试"} for i in range(n)]
 
 
 def test_ingest_fits_an_adapter_for_faq_only_knowledge_and_not_otherwise(tmp_path, settings):

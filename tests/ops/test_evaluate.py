@@ -14,12 +14,39 @@ from cs_rag.types import Decision
 from helpers import FAQ, write_jsonl
 
 
-def outcome(qid, gold, hits, decision=Decision.ANSWER, category="c", latency=1.0, confidence=0.5):
+def outcome(qid, gold, hits, decision=Decision.ANSWER, category="c", latency=1.0, confidence=0.5, options=()):
     gold_set = set(gold)
     docs = [h.split("#")[0] for h in hits]
     rank = next((i for i, (h, d) in enumerate(zip(hits, docs), 1) if h in gold_set or d in gold_set), None)
     return QuestionOutcome(id=qid, question=qid, category=category, gold_ids=gold, hit_ids=hits, hit_docs=docs,
-                           rank=rank, decision=decision, confidence=confidence, latency_ms=latency)
+                           rank=rank, decision=decision, option_docs=list(options), confidence=confidence,
+                           latency_ms=latency)
+
+
+def test_what_customers_get_from_the_decisions():
+    outcomes = [
+        outcome("right", ["x"], ["x", "y"]),                                        # answered right
+        outcome("wrong", ["x"], ["y", "x"]),                                        # answered wrong
+        outcome("asked", ["x"], ["y", "x"], Decision.CLARIFY, options=["y", "x"]),  # resolved by a choice
+        outcome("asked-badly", ["x"], ["y"], Decision.CLARIFY, options=["y", "z"]),  # not resolved
+        outcome("refused", ["x"], ["x"], Decision.NONE),                            # a lost answer
+        outcome("oos-answered", [], ["y"]),                                         # wrong: out of scope
+        outcome("oos-refused", [], ["y"], Decision.NONE),
+        outcome("oos-asked", [], ["y"], Decision.CLARIFY, options=["y", "z"]),
+    ]
+    s = summarise(outcomes)
+    assert s["wrong_answer_rate"] == pytest.approx(2 / 8)          # "wrong" and "oos-answered"
+    assert s["resolved_rate"] == pytest.approx(2 / 5)              # "right" and "asked"
+    assert s["answered_right_directly"] == pytest.approx(1 / 5)
+    assert s["answer_precision"] == pytest.approx(1 / 3)
+    assert s["oos_handled"] == pytest.approx(2 / 3)
+    assert s["clarify_share"] == pytest.approx(3 / 8)
+
+
+def test_decision_metrics_without_answers_or_out_of_scope_questions_are_undefined():
+    s = summarise([outcome("a", ["x"], ["x"], Decision.NONE)])
+    assert s["answer_precision"] is None and s["oos_handled"] is None
+    assert s["wrong_answer_rate"] == 0.0 and s["resolved_rate"] == 0.0
 
 
 def test_recall_mrr_ndcg_and_refusals():
@@ -120,7 +147,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def test_compare_refits_confidence_as_an_ingest_with_that_config_would(tmp_path):
     """The second config's refusals and decisions are those of an index ingested with it,
     not the first config's confidence applied to the second config's scores."""
-    from test_retrieval import generated_faq
+    from helpers import generated_faq
 
     entries = generated_faq()
     write_jsonl(tmp_path / "knowledge.jsonl", entries)
@@ -159,7 +186,7 @@ def test_compare_refuses_a_config_that_changes_what_the_index_was_built_with(tmp
 @pytest.mark.slow
 def test_eval_refits_confidence_for_a_config_the_index_was_not_fitted_under(tmp_path):
     from helpers import write_jsonl as write
-    from test_retrieval import generated_faq  # enough entries with similar questions to fit its own
+    from helpers import generated_faq  # enough entries with similar questions to fit its own
 
     index = tmp_path / "index"
     (tmp_path / "kb").mkdir()

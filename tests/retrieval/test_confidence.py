@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 
+from cs_rag.config import RetrievalSettings
 from cs_rag.retrieval.confidence import Calibration, LogisticModel
 from cs_rag.types import Decision
 
@@ -28,12 +29,14 @@ def test_constant_feature_does_not_break_the_fit():
 
 def test_decisions_and_json_round_trip(tmp_path):
     flat = LogisticModel(coef=[0.0], intercept=0.0, mean=[0.0], scale=[1.0])
-    calibration = Calibration(features=["dense"], top1=flat, top3=flat, answer_threshold=0.6,
-                              clarify_threshold=0.4)
-    assert calibration.decide(0.7, 0.9, 3) is Decision.ANSWER
-    assert calibration.decide(0.5, 0.9, 3) is Decision.CLARIFY
-    assert calibration.decide(0.5, 0.9, 1) is Decision.NONE  # nothing to choose between
-    assert calibration.decide(0.1, 0.2, 3) is Decision.NONE
+    calibration = Calibration(features=["dense"], top1=flat, top3=flat)
+    bands = RetrievalSettings(answer_confidence=0.6, clarify_confidence=0.4)
+    assert calibration.decide(0.7, 0.9, 3, bands) is Decision.ANSWER
+    assert calibration.decide(0.5, 0.9, 3, bands) is Decision.CLARIFY
+    assert calibration.decide(0.5, 0.9, 1, bands) is Decision.NONE  # nothing to choose between
+    assert calibration.decide(0.1, 0.2, 3, bands) is Decision.NONE
+    older = calibration.model_dump(mode="json") | {"answer_threshold": 0.27, "clarify_threshold": 0.3}
+    assert Calibration.model_validate(older) == calibration   # files that stored thresholds still load
     path = tmp_path / "calibration.json"
     calibration.save(path)
     assert Calibration.load(path) == calibration

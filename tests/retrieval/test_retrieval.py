@@ -11,23 +11,9 @@ from cs_rag.config import Fusion, Settings
 from cs_rag.index.versions import current_version
 from cs_rag.types import Decision
 
-from helpers import write_jsonl
+from helpers import generated_faq, write_jsonl
 
 pytestmark = pytest.mark.slow
-
-PRODUCTS = ["手机", "笔记本电脑", "平板", "蓝牙耳机", "智能手表", "电视", "冰箱", "洗衣机"]
-INTENTS = [("保修多久", ["{p}坏了保修几年", "{p}的质保期是多长"], "{p}整机保修一年。"),
-           ("怎么退货", ["{p}不想要了怎么退", "{p}能退吗"], "{p}签收七天内可无理由退货。"),
-           ("多久发货", ["{p}什么时候发出", "{p}下单后几天发货"], "{p}现货24小时内发货。"),
-           ("能分期吗", ["{p}支持分期付款吗", "{p}可以免息分期吗"], "{p}满600元可分3/6/12期免息。"),
-           ("有赠品吗", ["买{p}送什么", "{p}有没有礼品"], "{p}赠品以商品详情页为准。")]
-
-
-def generated_faq() -> list[dict]:
-    return [{"id": f"g-{i}-{j}", "question": p + intent, "answer": answer.format(p=p), "category": f"c{j}",
-             "similar_questions": [s.format(p=p) for s in similars]}
-            for i, p in enumerate(PRODUCTS) for j, (intent, similars, answer) in enumerate(INTENTS)]
-
 
 @pytest.fixture(scope="module")
 def generated_kb(tmp_path_factory) -> KnowledgeBase:
@@ -44,10 +30,11 @@ def test_knowledge_base_calibrates_itself_at_ingest(generated_kb):
     calibration = generated_kb.retriever().calibration
     assert calibration.samples >= MIN_ENTRIES
     assert calibration.embedding_model == generated_kb.index().manifest.embedding_model
-    assert 0 <= calibration.answer_threshold <= 1 and 0 <= calibration.clarify_threshold <= 1
+    near_misses = int(calibration.fitted_on.split(", ")[-1].split(" of them")[0])
+    assert near_misses > 0   # swapped-term probes joined the out-of-scope side
 
 
-def test_the_stated_traffic_mix_moves_confidence_not_decisions(generated_kb):
+def test_a_larger_stated_out_of_scope_share_lowers_confidence_and_answers_no_more(generated_kb):
     from cs_rag.retrieval.calibrate import fit_calibration
     from cs_rag.config import RetrievalSettings
     from cs_rag.retrieval.hybrid import HybridRetriever
@@ -61,8 +48,9 @@ def test_the_stated_traffic_mix_moves_confidence_not_decisions(generated_kb):
         assert calibration.out_of_scope_share == share
         retriever = HybridRetriever(index, tokenizer, embedder, settings, calibration)
         outcomes[share] = [retriever.retrieve(q) for q in questions]
-    assert [r.decision for r in outcomes[0.05]] == [r.decision for r in outcomes[0.5]]
     assert all(few.confidence > many.confidence for few, many in zip(outcomes[0.05], outcomes[0.5]))
+    answered = {share: sum(r.decision is Decision.ANSWER for r in found) for share, found in outcomes.items()}
+    assert answered[0.5] <= answered[0.05]
 
 
 @pytest.fixture(scope="module")
@@ -104,12 +92,12 @@ def test_unrelated_question_gets_low_confidence(generated_kb):
 
 def test_clarify_offers_distinct_documents(generated_kb):
     retriever = generated_kb.retriever()
-    retriever.calibration.answer_threshold = 1.0  # force a non-answer to see the options
-    retriever.calibration.clarify_threshold = 0.0
+    bands = retriever.settings
+    retriever.settings = bands.model_copy(update={"answer_confidence": 1.0, "clarify_confidence": 0.0})
     try:
-        result = retriever.retrieve("保修多久")
+        result = retriever.retrieve("保修多久")   # a non-answer forced, to see the options
     finally:
-        generated_kb._retriever = None  # drop the tampered calibration
+        retriever.settings = bands
     assert result.decision is Decision.CLARIFY
     assert 2 <= len(result.options) <= 3
     assert len({h.doc_id for h in result.options}) == len(result.options)

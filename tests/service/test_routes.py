@@ -3,7 +3,6 @@ what a route answers, and who may call it. tests/e2e/test_server.py runs the rea
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -43,6 +42,15 @@ def test_answer_keeps_a_session_and_cites(client):
     again = client.post("/v1/answer", json={"question": "那发票呢", "session_id": first["session_id"]},
                         headers=AS_CLIENT).json()
     assert again["session_id"] == first["session_id"] and again["new_session"] is False
+
+
+def test_a_picked_option_answers_by_its_id(client):
+    picked = client.post("/v1/answer", json={"question": "发票怎么开", "option_id": "f-invoice"},
+                         headers=AS_CLIENT).json()
+    assert picked["outcome"] == "answered" and picked["citations"][0]["id"] == "f-invoice"
+    assert picked["trace"]["chosen_option"] == "f-invoice"
+    gone = client.post("/v1/answer", json={"question": "x", "option_id": "no-such-entry"}, headers=AS_CLIENT)
+    assert gone.status_code == 422 and gone.json()["detail"][0]["loc"] == ["body", "option_id"]
 
 
 def test_chat_completions_and_models_speak_openai(client):

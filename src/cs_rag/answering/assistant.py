@@ -33,7 +33,7 @@ from cs_rag.answering.prompt import (
 from cs_rag.answering.rewrite import Rewrite, previous_question, rewrite_followup
 from cs_rag.answering.smalltalk import small_talk
 from cs_rag.config import Settings
-from cs_rag.errors import InputError, LLMError
+from cs_rag.errors import InputError, LLMError, UnknownEntryError
 from cs_rag.guard import Guard, GuardResult
 from cs_rag.index.base import SearchFilter
 from cs_rag.knowledge_base import KnowledgeBase
@@ -56,9 +56,9 @@ _MARKER = re.compile(r"\[(\d{1,2})\]")
 MAX_QUESTION_CHARS = 2000
 TRACE_HITS = 5
 # When the best hit has no answer text, another hit answers in its place only if this likely
-# right (as well as above the answer threshold). The threshold alone is set to refuse few right
-# answers (calibrate.MAX_FALSE_REFUSALS), so it lets through hits right one time in ten; a
-# stand-in for an entry that matched but cannot answer must be more likely right than wrong.
+# right as well as above the answer threshold (which a knowledge base may configure low, see
+# retrieval.answer_precision): a stand-in for an entry that matched but cannot answer must be
+# more likely right than wrong.
 STAND_IN_CONFIDENCE = 0.5
 _UNSET = object()
 
@@ -88,6 +88,19 @@ class Assistant:
                 return item
         raise AssertionError("the answer pipeline ended without an answer")
 
+    def choose(self, option_id: str, question: str, history: list[Turn] | None = None,
+               customer: Customer | None = None) -> Answer:
+        """The reply when the customer picks an option a clarify reply offered: the entry
+        `option_id` (an `Answer.options[i].id`) answers, as if retrieval had found it sure;
+        `question` is what the customer picked or typed (e.g. the option's title). The message
+        is still guarded and the answer checked. UnknownEntryError when the live index has no
+        such entry with text (e.g. it was removed since it was offered)."""
+        chosen = self._chosen_hit(option_id)
+        for item in self._run(question, history, customer, None, streaming=False, chosen=chosen):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("the answer pipeline ended without an answer")
+
     def stream(self, question: str, history: list[Turn] | None = None,
                customer: Customer | None = None,
                where: SearchFilter | None = None) -> Iterator[str | Answer]:
@@ -99,7 +112,7 @@ class Assistant:
     # ---- the stages -------------------------------------------------------------------
 
     def _run(self, question: str, history: list[Turn] | None, customer: Customer | None,
-             where: SearchFilter | None, streaming: bool) -> Iterator[str | Answer]:
+             where: SearchFilter | None, streaming: bool, chosen: Hit | None = None) -> Iterator[str | Answer]:
         started = time.perf_counter()
         question = _checked_question(question)
         turns = list(history or [])[-self.settings.answer.history_turns:] \
@@ -114,8 +127,12 @@ class Assistant:
         phrases = self.prompts.phrases(language)
         timings["guard_message"] = _ms(clock)
 
-        courtesy = None if message.routing is Routing.HANDOFF else small_talk(safe_question)
-        if courtesy is not None:  # nothing to look up
+        courtesy = None if message.routing is Routing.HANDOFF or chosen else small_talk(safe_question)
+        if chosen is not None:  # the customer picked an offered option: it answers
+            trace["chosen_option"] = chosen.id
+            rewrite = Rewrite(original=safe_question, question=safe_question)
+            retrieval = Retrieval(query=safe_question, hits=[chosen], confidence=1.0, decision=Decision.ANSWER)
+        elif courtesy is not None:  # nothing to look up
             trace["small_talk"] = courtesy.value
             rewrite = Rewrite(original=safe_question, question=safe_question)
             retrieval = Retrieval(query=safe_question, hits=[])
@@ -202,6 +219,18 @@ class Assistant:
             return self.knowledge_base.retrieve(rewrite.original, k=k, where=where)
         return retrieval
 
+    def _chosen_hit(self, option_id: str) -> Hit:
+        """The live chunk `option_id` names (an FAQ entry's id, or `<document>#<n>`), as a hit."""
+        doc_id = option_id if "#" not in option_id else option_id.rsplit("#", 1)[0]
+        chunk = next((c for c in self.knowledge_base.document_chunks(doc_id)
+                      if c.id == option_id and not c.answer_field and c.text.strip()), None)
+        if chunk is None:
+            raise UnknownEntryError(f"no entry {option_id!r} with an answer in the live index")
+        return Hit(id=chunk.id, doc_id=chunk.doc_id, score=1.0, source=chunk.source, kind=chunk.kind,
+                   text=chunk.text, question=chunk.question, heading_path=chunk.heading_path,
+                   category=chunk.category, products=chunk.products, valid_from=chunk.valid_from,
+                   valid_to=chunk.valid_to, matched_text=chunk.question, confidence=1.0)
+
     def _answerable(self, retrieval: Retrieval, trace: dict) -> Retrieval:
         """`retrieval` without the hits that have no answer text (retrieval-only FAQ entries,
         `"answer": null`): nothing of theirs can be sent, given to the LLM or cited. When the
@@ -215,7 +244,7 @@ class Assistant:
         if hits and hits[0].id == retrieval.hits[0].id:
             return retrieval.model_copy(update={"hits": hits})
         confidence = (hits[0].confidence or 0.0) if hits else 0.0
-        threshold = max(self.knowledge_base.retriever().calibration.answer_threshold, STAND_IN_CONFIDENCE)
+        threshold = max(self.knowledge_base.settings.retrieval.answer_confidence, STAND_IN_CONFIDENCE)
         decision = Decision.ANSWER if hits and confidence >= threshold else Decision.NONE
         return retrieval.model_copy(update={"hits": hits, "confidence": confidence, "decision": decision})
 

@@ -23,6 +23,8 @@ def add_ask(commands) -> None:
                      help='earlier turns: a JSON list or JSONL of {"role": "user"|"assistant", "content"}')
     ask.add_argument("--customer", metavar="FILE", type=Path,
                      help='the customer profile as JSON: {"level", "tags", "open_orders", ...}')
+    ask.add_argument("--option", metavar="ID",
+                     help="the id of an option a clarify reply offered: that entry answers QUESTION")
     ask.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     ask.set_defaults(run=_ask)
 
@@ -59,12 +61,15 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     history = _read_history(args.history) if args.history else None
     customer = _read_customer(args.customer) if args.customer else None
     assistant = Assistant.open(args.index, settings)
-    answer = _answer(assistant, args.question, history, customer, args.stream and not args.json,
-                     filter_from(args))
+    streamed = args.stream and not args.json and args.option is None
+    if args.option is not None:
+        answer = assistant.choose(args.option, args.question, history, customer)
+    else:
+        answer = _answer(assistant, args.question, history, customer, streamed, filter_from(args))
     if args.json:
         print(json.dumps(answer.model_dump(mode="json"), ensure_ascii=False))
     else:
-        _print_answer(answer, streamed=args.stream)
+        _print_answer(answer, streamed=streamed)
     return 0
 
 
@@ -76,7 +81,9 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
     assistant = Assistant.open(args.index, settings)
     where = filter_from(args)
     history: list[Turn] = []
-    print("cs-rag chat: ask a question; /reset starts over, /quit ends.", file=sys.stderr)
+    print("cs-rag chat: ask a question; after a list of options, a number picks one; /reset starts "
+          "over, /quit ends.", file=sys.stderr)
+    options = []
     while True:
         try:
             question = input("> ").strip()
@@ -85,13 +92,18 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
         if question in ("/quit", "/exit"):
             return 0
         if question == "/reset":
-            history = []
+            history, options = [], []
             print("(new conversation)")
             continue
         if not question:
             continue
-        answer = _answer(assistant, question, history, customer, args.stream, where)
-        _print_answer(answer, streamed=args.stream)
+        picked = next((o for o in options if question == str(o.marker)), None)
+        if picked is not None:
+            answer = assistant.choose(picked.id, picked.title, history, customer)
+        else:
+            answer = _answer(assistant, question, history, customer, args.stream, where)
+        options = answer.options
+        _print_answer(answer, streamed=args.stream and picked is None)
         history += [Turn(role="user", content=answer.question),
                     Turn(role="assistant", content=answer.text)]
 
@@ -129,6 +141,8 @@ def _print_answer(answer, streamed: bool) -> None:
     for citation in answer.citations:
         print(f"  [{citation.marker}] {citation.title}  ({citation.source}, {citation.id}, "
               f"score {citation.score:.3f})")
+    for option in answer.options:
+        print(f"  option {option.marker}: {option.title}  (id {option.id})")
     for flag in answer.flags:
         print(f"  ! {flag.kind.value} (severity {flag.severity}): {flag.reason}")
 

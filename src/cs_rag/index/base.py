@@ -103,6 +103,15 @@ class Index(Protocol):
         things the knowledge never mentions use words it never uses."""
         ...
 
+    def vocabulary(self) -> list[str]:
+        """Every token the index's match texts use (what query repair may rewrite towards)."""
+        ...
+
+    def term_weights(self, tokens: Sequence[str]) -> dict[str, float]:
+        """The BM25 IDF of each of the query's tokens the index knows (unknown ones are absent):
+        how much a word says about which knowledge a question is about."""
+        ...
+
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         """The chunks of one document in this version, in order (an FAQ entry is one chunk,
         or two with its answer chunk); empty for an unknown document."""

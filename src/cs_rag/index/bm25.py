@@ -78,6 +78,10 @@ class BM25Index:
         """Share of query tokens that occur anywhere in the corpus (0 for an empty query)."""
         return sum(t in self.vocabulary for t in query) / len(query) if query else 0.0
 
+    def term_weights(self, query: Sequence[str]) -> dict[str, float]:
+        """IDF of each query term the corpus has."""
+        return {t: float(self.idf[self.vocabulary[t]]) for t in set(query) if t in self.vocabulary}
+
     def ceiling(self, query: Sequence[str]) -> float:
         """Score an average-length document would get for matching every query term once:
         the scale that makes a BM25 score comparable across corpora (for confidence)."""

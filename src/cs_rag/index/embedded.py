@@ -232,6 +232,12 @@ class EmbeddedIndex:
     def known_share(self, tokens: Sequence[str]) -> float:
         return self._bm25.known_share(tokens)
 
+    def vocabulary(self) -> list[str]:
+        return list(self._bm25.vocabulary)
+
+    def term_weights(self, tokens: Sequence[str]) -> dict[str, float]:
+        return self._bm25.term_weights(tokens)
+
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         return [c for c in self.chunks if c.doc_id == doc_id]
 

@@ -46,8 +46,19 @@ class QuestionOutcome(BaseModel):
     hit_docs: list[str]
     rank: int | None          # 1-based rank of the first relevant hit within the top 10
     decision: Decision
+    option_docs: list[str] = []   # the documents a clarify reply offers (empty otherwise)
     confidence: float
     latency_ms: float
+
+    @property
+    def right(self) -> bool:
+        """The first hit answers the question."""
+        return self.rank == 1
+
+    @property
+    def clarified_right(self) -> bool:
+        """A clarify reply that offers an entry answering the question."""
+        return self.decision is Decision.CLARIFY and bool(set(self.option_docs) & set(self.gold_ids))
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:
@@ -99,6 +110,7 @@ def run_questions(retrieve: Callable[[str], Retrieval],
                                         gold_ids=q.gold_ids, hit_ids=[h.id for h in result.hits[:10]],
                                         hit_docs=[h.doc_id for h in result.hits[:10]],
                                         rank=rank, decision=result.decision,
+                                        option_docs=[h.doc_id for h in result.options],
                                         confidence=result.confidence, latency_ms=latency))
     return outcomes
 
@@ -118,6 +130,7 @@ def summarise(outcomes: Sequence[QuestionOutcome]) -> dict:
     if in_scope:
         summary["R@1_with_refusal"] = sum(1 for o in in_scope if o.rank == 1 and o.decision is not
                                           Decision.NONE) / len(in_scope)
+    summary.update(decision_metrics(outcomes))
     if outcomes:  # an out-of-scope question's first hit is never right
         summary.update(calibration_metrics([o.confidence for o in outcomes], [o.rank == 1 for o in outcomes]))
     for decision in Decision:
@@ -135,6 +148,33 @@ def summarise(outcomes: Sequence[QuestionOutcome]) -> dict:
                                             {"refused": sum(o.decision is Decision.NONE for o in group) / len(group)})}
         for name, group in sorted(per_category.items())}
     return summary
+
+
+def decision_metrics(outcomes: Sequence[QuestionOutcome]) -> dict[str, float | None]:
+    """What customers would get, from each question's decision:
+
+    - wrong_answer_rate: answered with a wrong first hit, or answered out of scope, over all;
+    - resolved_rate: in-scope questions answered right, or clarified with a gold entry among
+      the options, over in-scope questions; answered_right_directly counts the first kind only;
+    - answer_precision: right answers over answered questions;
+    - oos_handled: out-of-scope questions not answered (refused or clarified), over out of scope;
+    - clarify_share: clarify replies over all questions.
+    """
+    answered = [o for o in outcomes if o.decision is Decision.ANSWER]
+    in_scope = [o for o in outcomes if o.gold_ids]
+    out_scope = [o for o in outcomes if not o.gold_ids]
+    right = sum(1 for o in answered if o.gold_ids and o.right)
+    n = len(outcomes)
+    return {
+        "wrong_answer_rate": (len(answered) - right) / n if n else None,
+        "resolved_rate": (sum(1 for o in in_scope if (o.decision is Decision.ANSWER and o.right)
+                              or o.clarified_right) / len(in_scope)) if in_scope else None,
+        "answered_right_directly": right / len(in_scope) if in_scope else None,
+        "answer_precision": right / len(answered) if answered else None,
+        "oos_handled": (sum(1 for o in out_scope if o.decision is not Decision.ANSWER) / len(out_scope)
+                        if out_scope else None),
+        "clarify_share": sum(1 for o in outcomes if o.decision is Decision.CLARIFY) / n if n else None,
+    }
 
 
 def calibration_metrics(confidence: Sequence[float], right: Sequence[bool], bins: int = 10) -> dict[str, float]:

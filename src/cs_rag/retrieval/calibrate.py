@@ -4,16 +4,19 @@ No labelled questions are needed: for FAQ entries with at least two questions, s
 are held out entirely (their questions become out-of-scope queries) and the rest lose one
 similar question (which becomes an in-scope query). The index without the held-out texts
 is searched with the held-out texts' stored vectors (FAQ questions are embedded in the same
-query role as customer questions, so nothing is re-embedded), and the two logistic models
-and the decision thresholds are fitted on what comes back.
+query role as customer questions, so only near-miss probes are embedded), and the two
+logistic models are fitted on what comes back.
 
 One carve of a small knowledge base is a noisy sample: on `knowledge/`, calibrations fitted on
 single carves (seeds 0, 1, 2) refused .744, .564 and .590 of `eval/`'s out-of-scope questions.
 So several carves with different seeds are pooled (CARVE_SEEDS), until MAX_ENTRIES probes.
 
-Held-out entries are same-domain near-misses. Off-topic questions (weather, homework, chit-chat)
-look different, so a shipped background set of them (`data/background_questions.txt`, no
-overlap with any evaluation set) joins the out-of-scope side.
+Held-out entries are same-domain questions on other topics. Off-topic questions (weather,
+homework, chit-chat) look different, so a shipped background set of them
+(`data/background_questions.txt`, no overlap with any evaluation set) joins the out-of-scope
+side. So do near misses: in-scope probes with their most telling word swapped for one the
+knowledge never uses ("退款多久到账" -> "话费充值多久到账"; see near_miss.py), which share
+the knowledge's words and topic but ask what it does not answer.
 """
 
 from __future__ import annotations
@@ -30,14 +33,15 @@ from cs_rag.models.adapter import fit_adapter
 from cs_rag.models.embedding import Embedder
 from cs_rag.retrieval.confidence import Calibration, LogisticModel
 from cs_rag.retrieval.hybrid import HybridRetriever, distinct_documents
+from cs_rag.retrieval.near_miss import near_miss_terms, swap_salient_term, terms_unknown_to
 from cs_rag.text import Tokenizer
 from cs_rag.types import DocumentKind
 
 MIN_ENTRIES = 30          # below this a fit is noise: the shipped default is used instead
 OUT_OF_SCOPE_SHARE = 0.3  # share of eligible entries held out entirely
 MAX_ENTRIES = 3000        # enough for six features; bounds ingest time on large bases
-MAX_FALSE_REFUSALS = 0.02  # of in-scope questions answered right, at most this share refused
 CARVE_SEEDS = 3            # carves pooled into one fit (fewer once MAX_ENTRIES probes are reached)
+NEAR_MISS_PROBES = 100     # per carve: each is embedded at ingest, so this bounds the cost
 
 
 @dataclass
@@ -97,12 +101,12 @@ def background_questions() -> list[str]:
 def fit_calibration(index: EmbeddedIndex, tokenizer: Tokenizer, embedder: Embedder,
                     settings: RetrievalSettings, seeds: int = CARVE_SEEDS) -> Calibration | None:
     """A Calibration fitted on this index's carved questions (pooled over `seeds` carves) plus
-    the background questions, or None if it has too few FAQ entries with similar questions
+    the background questions and near misses, or None if it has too few FAQ entries with similar questions
     (fewer than MIN_ENTRIES)."""
     background = background_questions()
     background_vectors = None
     features, top1, top3, in_scope = [], [], [], []
-    carves = 0
+    carves = near_misses = 0
     for seed in range(seeds):
         sub, questions = carve(index, seed)
         carves += 1
@@ -111,6 +115,9 @@ def fit_calibration(index: EmbeddedIndex, tokenizer: Tokenizer, embedder: Embedd
         if background_vectors is None:
             background_vectors = embedder.encode(background, "query")
         questions += [CarvedQuestion(text, vector, None) for text, vector in zip(background, background_vectors)]
+        near = near_miss_probes(sub, tokenizer, embedder, questions, random.Random(seed))
+        near_misses += len(near)
+        questions += near
         retriever = HybridRetriever(sub, tokenizer, embedder, settings)
         for q in questions:
             hits, rows, _ = retriever.rank(q.text, k=10, vector=q.vector)
@@ -130,15 +137,28 @@ def fit_calibration(index: EmbeddedIndex, tokenizer: Tokenizer, embedder: Embedd
     weight = _traffic_weights(scope, settings.expected_out_of_scope)
     model1 = _for_traffic(LogisticModel.fit(x, y1), y1, weight)
     model3 = _for_traffic(LogisticModel.fit(x, y3), y3, weight)
-    p1, p3 = model1.predict(x), model3.predict(x)
-    answer_t = _answer_threshold(p1, y1, scope)
-    clarify_t = _clarify_threshold(p1, p3, answer_t, scope)
-    return Calibration(top1=model1, top3=model3, answer_threshold=answer_t, clarify_threshold=clarify_t,
+    return Calibration(top1=model1, top3=model3,
                        fitted_on=f"{len(x)} carved questions from {carves} carves "
-                                 f"({int((~scope).sum())} out of scope)",
+                                 f"({int((~scope).sum())} out of scope, {near_misses} of them near misses)",
                        out_of_scope_share=settings.expected_out_of_scope,
                        fitted_settings=settings.model_dump(mode="json"),
                        samples=len(x), embedding_model=index.manifest.embedding_model)
+
+
+def near_miss_probes(index: EmbeddedIndex, tokenizer: Tokenizer, embedder: Embedder,
+                     questions: list[CarvedQuestion], rng: random.Random) -> list[CarvedQuestion]:
+    """Out-of-scope probes made from up to NEAR_MISS_PROBES in-scope ones by swapping their most
+    telling word for a shipped term `index` never uses (embedded here: new texts)."""
+    replacements = terms_unknown_to(index.term_weights, tokenizer, near_miss_terms())
+    texts = []
+    for q in [q for q in questions if q.gold is not None][:NEAR_MISS_PROBES]:
+        swapped = swap_salient_term(q.text, tokenizer, index.term_weights(tokenizer.tokenize(q.text)),
+                                    replacements, rng)
+        if swapped is not None:
+            texts.append(swapped)
+    if not texts:
+        return []
+    return [CarvedQuestion(text, vector, None) for text, vector in zip(texts, embedder.encode(texts, "query"))]
 
 
 def _traffic_weights(in_scope: np.ndarray, out_of_scope_share: float) -> np.ndarray:
@@ -164,34 +184,3 @@ def _for_traffic(model: LogisticModel, y: np.ndarray, weight: np.ndarray) -> Log
 
 def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
-
-
-def _answer_threshold(p1: np.ndarray, correct: np.ndarray, in_scope: np.ndarray) -> float:
-    """The highest threshold that refuses at most MAX_FALSE_REFUSALS of the right answers:
-    it refuses as many out-of-scope questions as that budget allows."""
-    right = np.sort(p1[(correct == 1) & in_scope])
-    if right.size == 0:
-        return 0.5
-    allowed = int(np.floor(MAX_FALSE_REFUSALS * right.size))
-    return float(np.clip(right[allowed] - 1e-6, 0.0, 1.0))
-
-
-def _clarify_threshold(p1: np.ndarray, p3: np.ndarray, answer_t: float, in_scope: np.ndarray) -> float:
-    """The threshold on P(a right answer among the options) whose refusals (below both
-    thresholds) best separate out-of-scope probes from in-scope ones (refusal F1): every
-    question offered options is one not refused, so the clarify threshold decides how many
-    out-of-scope questions get a refusal rather than a list of unrelated options."""
-    out_of_scope = ~in_scope
-    if not out_of_scope.any():
-        return 1.0
-    best_t, best_f1 = 1.0, -1.0
-    for t in np.unique(p3):
-        refused = (p1 < answer_t) & (p3 < t)
-        right = int((refused & out_of_scope).sum())
-        if right == 0:
-            continue
-        precision, recall = right / int(refused.sum()), right / int(out_of_scope.sum())
-        f1 = 2 * precision * recall / (precision + recall)
-        if f1 > best_f1:
-            best_t, best_f1 = float(t), f1
-    return best_t

@@ -3,7 +3,8 @@
 Features are chosen to mean the same in a 100-entry and a 100,000-entry knowledge base:
 raw cosine similarity and how far it stands above the other candidates, BM25 divided by the
 query's own IDF mass, the share of query words the knowledge uses at all, gaps to the
-runner-up from another document, and agreement of the two retrievers. Two logistic models share them:
+runner-up from another document, agreement of the two retrievers, and the IDF-weighted share of
+the question's words the hit does not contain (near misses: see near_miss.py). Two logistic models share them:
 `p_top1` (the first hit is right) and `p_top3` (a right hit is among the first three, used
 to offer a clarifying choice). Coefficients persist as JSON.
 """
@@ -20,7 +21,7 @@ from cs_rag.config import RetrievalSettings
 from cs_rag.types import Decision
 
 FEATURES = ("dense", "dense_gap", "dense_contrast", "bm25_coverage", "known_share", "fused_gap",
-            "agree", "exact")
+            "agree", "exact", "uncovered")
 
 
 class LogisticModel(BaseModel):
@@ -62,13 +63,12 @@ class LogisticModel(BaseModel):
 
 
 class Calibration(BaseModel):
-    """Confidence models and decision thresholds, fitted on labelled (carved) questions."""
+    """Confidence models fitted on labelled (carved) questions; decisions use them with the
+    band edges of RetrievalSettings."""
 
     features: list[str] = Field(default_factory=lambda: list(FEATURES))
     top1: LogisticModel
     top3: LogisticModel
-    answer_threshold: float = Field(ge=0, le=1)
-    clarify_threshold: float = Field(ge=0, le=1)
     fitted_on: str = ""
     samples: int = 0
     # the embedding model whose scores it was fitted on: the features are that model's cosines,
@@ -86,10 +86,12 @@ class Calibration(BaseModel):
         recorded is taken as fitted under whatever it is used with)."""
         return self.fitted_settings is None or self.fitted_settings == settings.model_dump(mode="json")
 
-    def decide(self, p_top1: float, p_top3: float, distinct_options: int) -> Decision:
-        if p_top1 >= self.answer_threshold:
+    @staticmethod
+    def decide(p_top1: float, p_top3: float, distinct_options: int, settings: RetrievalSettings) -> Decision:
+        """The band a question falls in (see RetrievalSettings.answer_confidence)."""
+        if p_top1 >= settings.answer_confidence:
             return Decision.ANSWER
-        if p_top3 >= self.clarify_threshold and distinct_options >= 2:
+        if p_top3 >= settings.clarify_confidence and distinct_options >= 2:
             return Decision.CLARIFY
         return Decision.NONE
 

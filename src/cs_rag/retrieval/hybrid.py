@@ -18,6 +18,8 @@ from cs_rag.models.e5_convert import E5_MODEL_NAME
 from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
 from cs_rag.models.rerank import CrossEncoderReranker, Reranker
 from cs_rag.retrieval.confidence import FEATURES, Calibration
+from cs_rag.retrieval.near_miss import uncovered_share
+from cs_rag.retrieval.query_repair import QueryRepair
 from cs_rag.text import Tokenizer, normalize
 from cs_rag.types import Chunk, Decision, DocumentKind, Hit, Retrieval
 
@@ -25,6 +27,7 @@ _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 # Confidence features compare a hit with its rivals among this many fused hits, whatever k the
 # caller asks for, so a question's confidence does not depend on k.
 FEATURE_DEPTH = 20
+CHUNK_TOKEN_CACHE = 50_000  # chunks whose tokens a retriever keeps (for the `uncovered` feature)
 
 
 class FusionDefaults(NamedTuple):
@@ -73,6 +76,9 @@ class HybridRetriever:
         self.passage_dense_weight = (self.dense_weight if self.settings.passage_dense_weight is None
                                      else self.settings.passage_dense_weight)
         self._calibration = calibration
+        self._tokens_of: dict[str, frozenset[str]] = {}
+        self._repair: QueryRepair | None = None
+        self._last_repair: tuple[str, str] = ("", "")
         if reranker is None and self.settings.rerank_model is not None:
             reranker = CrossEncoderReranker(self.settings.rerank_model)
         self.reranker = reranker
@@ -102,6 +108,7 @@ class HybridRetriever:
         `vector` skips embedding the query when the caller already has its vector."""
         started = time.perf_counter()
         hits, features, timings = self.rank(query, k=k, where=where, vector=vector)
+        query = self.repaired(query)
         if not hits:
             return Retrieval(query=query, hits=[], timings_ms=timings)
         mark = time.perf_counter()
@@ -110,7 +117,7 @@ class HybridRetriever:
         for hit, p in zip(hits, p_top1):
             hit.confidence = float(p)
         options = distinct_documents(hits, 3)
-        decision = self.calibration.decide(float(p_top1[0]), p_top3, len(options))
+        decision = self.calibration.decide(float(p_top1[0]), p_top3, len(options), self.settings)
         timings["decide"] = _ms(mark)
         timings["total"] = _ms(started)
         return Retrieval(query=query, hits=hits, confidence=float(p_top1[0]), decision=decision,
@@ -123,6 +130,9 @@ class HybridRetriever:
         timings: dict[str, float] = {}
         if len(self.index) == 0 or not query.strip():
             return [], np.zeros((0, len(FEATURES))), timings
+        mark = time.perf_counter()
+        query = self.repaired(query)
+        timings["repair"] = _ms(mark)
         mark = time.perf_counter()
         tokens = self.tokenizer.tokenize(query)
         timings["tokenize"] = _ms(mark)
@@ -145,14 +155,16 @@ class HybridRetriever:
         fused = self._fuse(self._supported([d for d, _ in pairs]) + self.settings.passage_offset * passage,
                            bm25_scores, passage)
         depth = max(k, FEATURE_DEPTH, self.settings.rerank_top_n if self.reranker else 0)
-        hits, entries = [], set()
+        hits, entries, hit_tokens = [], set(), {}
         for i in np.argsort(-fused, kind="stable"):
             chunk = chunks[i]
             if chunk.kind is DocumentKind.FAQ:  # an entry once, by its better field
                 if chunk.doc_id in entries:
                     continue
                 entries.add(chunk.doc_id)
-            hits.append(self._hit(chunk, float(fused[i]), *pairs[i]))
+            hit = self._hit(chunk, float(fused[i]), *pairs[i])
+            hit_tokens[hit.id] = self._chunk_tokens(chunk)
+            hits.append(hit)
             if len(hits) == depth:
                 break
         timings["fuse"] = _ms(mark)
@@ -161,10 +173,36 @@ class HybridRetriever:
             hits = self.reranker.rerank(query, hits, self.settings.rerank_top_n)
             timings["rerank"] = _ms(mark)
         offset = self.settings.passage_offset
-        features = _features(query, hits[:max(k, FEATURE_DEPTH)], dense_scores + offset * passage,
+        ranked = hits[:max(k, FEATURE_DEPTH)]
+        weights = self.index.term_weights(tokens)
+        uncovered = [uncovered_share(tokens, hit_tokens[hit.id], weights) for hit in ranked]
+        features = _features(query, ranked, dense_scores + offset * passage,
                              bm25_scores, self.index.keyword_ceiling(tokens),
-                             self.index.known_share(tokens), offset)
+                             self.index.known_share(tokens), uncovered, offset)
         return hits[:k], features[:k], timings
+
+    def repaired(self, query: str) -> str:
+        """The query with customers' misspellings in the knowledge's words (query_repair.py);
+        unchanged when `settings.repair_query` is off."""
+        if not self.settings.repair_query:
+            return query
+        if self._last_repair[0] == query:
+            return self._last_repair[1]
+        if self._repair is None:
+            self._repair = QueryRepair(self.index.vocabulary(), self.tokenizer)
+        repaired = self._repair.repair(query)
+        self._last_repair = (query, repaired)
+        return repaired
+
+    def _chunk_tokens(self, chunk: Chunk) -> frozenset[str]:
+        """Every token of a chunk's match texts, headings and text (cached per chunk)."""
+        found = self._tokens_of.get(chunk.id)
+        if found is None:
+            if len(self._tokens_of) >= CHUNK_TOKEN_CACHE:
+                self._tokens_of.clear()
+            text = "\n".join([*chunk.match_texts, *chunk.heading_path, chunk.text])
+            found = self._tokens_of[chunk.id] = frozenset(self.tokenizer.tokenize(text))
+        return found
 
     def _supported(self, dense: list[ScoredChunk]) -> np.ndarray:
         """Dense scores with the runner-up match text's support (see support_weight)."""
@@ -191,7 +229,8 @@ class HybridRetriever:
 
 
 def _features(query: str, hits: list[Hit], all_dense: np.ndarray, all_bm25: np.ndarray,
-              ceiling: float, known_share: float, passage_offset: float = 0.0) -> np.ndarray:
+              ceiling: float, known_share: float, uncovered: list[float],
+              passage_offset: float = 0.0) -> np.ndarray:
     """One row of FEATURES per hit; each compares the hit with the best hit of another
     document, and its cosine with the median candidate's."""
     if not hits:
@@ -219,6 +258,7 @@ def _features(query: str, hits: list[Hit], all_dense: np.ndarray, all_bm25: np.n
             hit.score - rival_fused,
             float(dense >= best_dense and bm25 >= best_bm25),
             float(bool(plain_query) and _plain(hit.matched_text or "") == plain_query),
+            uncovered[i],
         ])
     return np.asarray(rows, dtype=np.float64)
 

@@ -50,6 +50,9 @@ class AnswerRequest(_Scoped):
     session_id: str | None = Field(default=None, max_length=64)
     customer: Customer | None = None   # replaces what the session knew of the customer
     stream: bool = False               # server-sent events: `delta` pieces, then `answer`
+    # the `id` of an option a clarify reply offered, which the customer picked: it answers
+    # directly (`question` is then what the customer saw, e.g. the option's title; no stream)
+    option_id: str | None = Field(default=None, min_length=1, max_length=300)
 
 
 class AnswerResponse(Answer):

@@ -113,6 +113,18 @@ class IndexContract:
             {d: v for d, v in expected.items() if v > 0}, rel=1e-4)
         assert ids(index, got)[0] == "refund"
 
+    def test_vocabulary_is_every_token_of_the_match_texts(self, index):
+        assert sorted(index.vocabulary()) == sorted({t for r in build().rows for t in r.tokens})
+
+    def test_term_weights_are_the_reference_idf_of_known_terms(self, index):
+        reference = BM25Index.build([r.tokens for r in build().rows])
+        tokens = TOKENIZER.tokenize("退款发票火星探测器")
+        weights = index.term_weights(tokens)
+        assert weights == pytest.approx(reference.term_weights(tokens), rel=1e-4)
+        assert "退款" in weights and "火星" not in weights
+        assert index.keyword_ceiling(tokens) == pytest.approx(sum(weights[t] for t in tokens if t in weights),
+                                                              rel=1e-4)
+
     def test_keyword_omits_chunks_without_a_query_term(self, index):
         got = index.keyword_search(TOKENIZER.tokenize("发票"), 10)
         assert ids(index, got) == ["invoice"]

@@ -99,6 +99,13 @@ class PostgresIndex:
         idf = self._cached_idf(tokens)
         return sum(t in idf for t in tokens) / len(tokens)
 
+    def vocabulary(self) -> list[str]:
+        with self.store.snapshot() as conn:
+            return [term for (term,) in conn.execute("SELECT term FROM terms WHERE df > 0")]
+
+    def term_weights(self, tokens: Sequence[str]) -> dict[str, float]:
+        return dict(self._cached_idf(tokens))
+
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         return self.store.document_chunks(doc_id)
 

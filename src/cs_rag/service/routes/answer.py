@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response, StreamingResponse
 
+from cs_rag.errors import UnknownEntryError
 from cs_rag.index.base import SearchFilter
 from cs_rag.service.deps import ClientDep, ServiceDep
 from cs_rag.service.gate import log_exception
@@ -51,10 +52,17 @@ def answer(body: AnswerRequest, service: ServiceDep, caller: ClientDep) -> Respo
     Without `session_id` (or with one that has ended) a new session starts: `new_session` is
     true and `expired_session` names the session that could not be continued. Each answer
     appends the user and assistant turns. Answers routed to `review` are queued
-    (`review_id`)."""
+    (`review_id`). With `option_id` (the `id` of an option a clarify reply offered) that entry
+    answers directly."""
     service.require_index()
     service.check_question(body.question, ("body", "question"))
     session = service.sessions.open(body.session_id, service.settings.answer.history_turns, body.customer)
+    if body.option_id is not None:
+        try:
+            chosen = service.assistant.choose(body.option_id, body.question, session.history, session.customer)
+        except UnknownEntryError as exc:
+            invalid(("body", "option_id"), "value_error", str(exc))
+        return json_response(service.finish_turn(session, chosen))
     if body.stream:
         return StreamingResponse(_answer_events(service, body.question, session, body.search_filter()),
                                  media_type="text/event-stream", headers=_SSE_HEADERS)

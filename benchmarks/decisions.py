@@ -1,0 +1,214 @@
+"""What customers get from cs_rag's decisions: answered right, answered wrong, offered choices,
+refused, on knowledge/'s two question sets and on checks carved from public FAQ sets.
+
+    python benchmarks/decisions.py [--sets eval,holdout,banking77_k10_carve,stackfaq_sim3_carve]
+
+Sets:
+- eval: eval/questions.jsonl, the TUNING set (the band edges were chosen on it);
+- holdout: eval/holdout/questions.jsonl, written independently and never tuned on;
+- banking77_k10_carve, stackfaq_sim3_carve: test-free checks carved from the public sets' knowledge
+  alone (their test questions are never read): 30% of the entries are held out whole and their
+  similar questions become out-of-scope questions; every other entry loses up to two similar
+  questions, which become in-scope questions; the rest is the knowledge base.
+
+Rows, all on the same retrieval in one run:
+- cs_rag: the default (calibrated confidence with near-miss probes, three bands);
+- each lever off on its own: answer-or-refuse (no clarify band), no near-miss probes in the fit;
+- peers' decision rules: always send the first hit (an LLM that trusts whatever context it gets),
+  and a threshold on the first hit's dense similarity set to answer the same share as cs_rag.
+A risk-coverage table follows: wrong answers against the answered share as the answer threshold
+moves, for cs_rag's confidence and for the raw similarity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from _common import REPO, RESULTS, SHARED_DATA, percentiles_ms, print_table, read_jsonl
+
+from cs_rag import KnowledgeBase
+from cs_rag.config import RetrievalSettings
+from cs_rag.ops.evaluate import QuestionOutcome, decision_metrics, load_questions
+from cs_rag.retrieval import calibrate
+from cs_rag.retrieval.confidence import Calibration
+from cs_rag.retrieval.hybrid import distinct_documents
+from cs_rag.types import Decision
+
+SETS = ["eval", "holdout", "banking77_k10_carve", "stackfaq_sim3_carve"]
+HELD_OUT_ENTRIES = 0.3
+QUESTIONS_PER_ENTRY = 2
+
+
+@dataclass
+class Scored:
+    """One question through retrieval: what every decision rule needs."""
+
+    gold: list[str]
+    first: str            # the first hit's id and document
+    first_doc: str
+    option_docs: list[str]
+    dense: float          # the first hit's cosine
+    p1: float
+    p3: float
+    p1_plain: float       # without near-miss probes in the fit
+    p3_plain: float
+    seconds: float
+
+
+def knowledge_and_questions(name: str) -> tuple[list[Path], list[dict]]:
+    if name == "eval":
+        return [REPO / "knowledge"], [q.model_dump() for q in load_questions(REPO / "eval" / "questions.jsonl")]
+    if name == "holdout":
+        return [REPO / "knowledge"], [q.model_dump() for q in
+                                      load_questions(REPO / "eval" / "holdout" / "questions.jsonl")]
+    return carve_public(name.removesuffix("_carve"))
+
+
+def carve_public(name: str) -> tuple[list[Path], list[dict]]:
+    """A knowledge file without the held-out texts, and those texts as labelled questions."""
+    entries = read_jsonl(SHARED_DATA / name / "knowledge.jsonl")
+    rng = random.Random(0)
+    order = list(range(len(entries)))
+    rng.shuffle(order)
+    held = set(order[:int(len(entries) * HELD_OUT_ENTRIES)])
+    kept, questions = [], []
+    for i, entry in enumerate(entries):
+        similar = list(entry.get("similar_questions") or [])
+        if i in held:
+            questions += [{"id": f"{entry['id']}-oos-{n}", "question": q, "gold_ids": []}
+                          for n, q in enumerate([entry["question"], *similar][:QUESTIONS_PER_ENTRY])]
+            continue
+        taken = similar[-QUESTIONS_PER_ENTRY:] if len(similar) > QUESTIONS_PER_ENTRY else []
+        questions += [{"id": f"{entry['id']}-{n}", "question": q, "gold_ids": [entry["id"]]}
+                      for n, q in enumerate(taken)]
+        kept.append({**entry, "similar_questions": similar[:len(similar) - len(taken)]})
+    folder = RESULTS / "decision_carves" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "knowledge.jsonl"
+    path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in kept), encoding="utf-8")
+    return [path], questions
+
+
+def index_for(name: str, knowledge: list[Path]) -> KnowledgeBase:
+    digest = hashlib.sha256("|".join(f"{p}:{p.stat().st_mtime_ns}" if p.is_file() else str(p)
+                                     for p in knowledge).encode()).hexdigest()[:12]
+    kb = KnowledgeBase(RESULTS / "decision_indexes" / f"{name.replace('holdout', 'eval')}-{digest}")
+    if not kb.exists:
+        kb.ingest(knowledge)
+    return kb
+
+
+def score(kb: KnowledgeBase, questions: list[dict]) -> list[Scored]:
+    retriever = kb.retriever()
+    saved, calibrate.NEAR_MISS_PROBES = calibrate.NEAR_MISS_PROBES, 0
+    try:
+        plain = calibrate.fit_calibration(kb.store.export(), retriever.tokenizer, retriever.embedder,
+                                          retriever.settings) or retriever.calibration
+    finally:
+        calibrate.NEAR_MISS_PROBES = saved
+    retriever.retrieve(questions[0]["question"])  # warm-up, not timed
+    out = []
+    for q in questions:
+        started = time.perf_counter()
+        retriever.retrieve(q["question"])          # timed: the whole retrieval and decision
+        seconds = time.perf_counter() - started
+        hits, features, _ = retriever.rank(q["question"], k=10)
+        if not hits:
+            continue
+        options = [h.doc_id for h in distinct_documents(hits, 3)]
+        cal = retriever.calibration
+        out.append(Scored(gold=q["gold_ids"], first=hits[0].id, first_doc=hits[0].doc_id, option_docs=options,
+                          dense=hits[0].scores["dense"],
+                          p1=float(cal.top1.predict(features[:1])[0]), p3=float(cal.top3.predict(features[:1])[0]),
+                          p1_plain=float(plain.top1.predict(features[:1])[0]),
+                          p3_plain=float(plain.top3.predict(features[:1])[0]), seconds=seconds))
+    return out
+
+
+def outcomes(scored: list[Scored], decide) -> list[QuestionOutcome]:
+    """QuestionOutcomes under a decision rule (a function of one Scored)."""
+    out = []
+    for n, s in enumerate(scored):
+        right = s.first in s.gold or s.first_doc in s.gold
+        decision = decide(s)
+        out.append(QuestionOutcome(id=str(n), question="", category=None, gold_ids=s.gold, hit_ids=[s.first],
+                                   hit_docs=[s.first_doc], rank=1 if right else None, decision=decision,
+                                   option_docs=s.option_docs if decision is Decision.CLARIFY else [],
+                                   confidence=s.p1, latency_ms=s.seconds * 1000))
+    return out
+
+
+def rules(scored: list[Scored], bands: RetrievalSettings) -> dict[str, object]:
+    def bands_on(p1: str, p3: str, clarify: bool = True):
+        def decide(s: Scored) -> Decision:
+            return Calibration.decide(getattr(s, p1), getattr(s, p3) if clarify else 0.0,
+                                      len(s.option_docs), bands)
+        return decide
+    cs_rag = bands_on("p1", "p3")
+    answered = sum(cs_rag(s) is Decision.ANSWER for s in scored) / len(scored)
+    dense_t = float(np.quantile([s.dense for s in scored], 1 - answered)) if answered < 1 else -1.0
+    return {
+        "cs_rag (near-miss probes, three bands)": cs_rag,
+        "cs_rag, answer or refuse (no clarify band)": bands_on("p1", "p3", clarify=False),
+        "cs_rag, no near-miss probes in the fit": bands_on("p1_plain", "p3_plain"),
+        "always send the first hit": lambda s: Decision.ANSWER,
+        f"dense similarity >= {dense_t:.3f} (same answered share)":
+            lambda s: Decision.ANSWER if s.dense >= dense_t else Decision.NONE,
+    }
+
+
+def risk_coverage(scored: list[Scored]) -> list[list]:
+    rows = []
+    for share in (0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
+        row = [share]
+        for key in ("p1", "dense"):
+            values = np.array([getattr(s, key) for s in scored])
+            t = float(np.quantile(values, 1 - share)) if share < 1 else -np.inf
+            answered = [s for s, v in zip(scored, values) if v >= t]
+            wrong = sum(1 for s in answered if not (s.first in s.gold or s.first_doc in s.gold))
+            row.append(wrong / len(scored))
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sets", default=",".join(SETS))
+    args = parser.parse_args()
+    bands = RetrievalSettings()
+    table, curves = [], {}
+    for name in args.sets.split(","):
+        knowledge, questions = knowledge_and_questions(name)
+        kb = index_for(name, knowledge)
+        scored = score(kb, questions)
+        p50, p95 = percentiles_ms([s.seconds for s in scored])
+        in_scope = [s for s in scored if s.gold]
+        r1 = sum(1 for s in in_scope if s.first in s.gold or s.first_doc in s.gold) / len(in_scope)
+        for label, decide in rules(scored, bands).items():
+            found = outcomes(scored, decide)
+            m = decision_metrics(found)
+            answered = sum(o.decision is Decision.ANSWER for o in found) / len(found)
+            table.append([name, label, r1, answered, m["answer_precision"], m["wrong_answer_rate"],
+                          m["resolved_rate"], m["answered_right_directly"], m["oos_handled"],
+                          m["clarify_share"], p50, p95])
+        curves[name] = risk_coverage(scored)
+    header = ["set", "decision rule", "R@1", "answered", "answer precision", "wrong-answer rate",
+              "resolved", "right directly", "out-of-scope handled", "clarify share", "p50 ms", "p95 ms"]
+    text = print_table("Decisions on the same retrieval", header, table)
+    for name, rows in curves.items():
+        text += print_table(f"Risk-coverage on {name}: wrong answers over all questions",
+                            ["answered share", "cs_rag confidence", "dense similarity"], rows)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "decisions.md").write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Near misses: questions on the shop's topics, in its words, that its knowledge does not answer
+(a sale it does not run, another platform's process, a feature it does not have).
+
+Two parts: `uncovered_share`, a confidence feature (how much of a question's weight lies in
+words the chosen entry does not contain), and `swap_salient_term`, which makes the probes
+calibration fits that feature on: a carved FAQ question whose most telling word is swapped for
+a plausible one the knowledge never uses (`data/near_miss_terms.txt`).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import random
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+
+from cs_rag.text import Tokenizer, normalize
+
+
+def uncovered_share(query_tokens: Sequence[str], hit_tokens: frozenset[str],
+                    weights: dict[str, float]) -> float:
+    """The IDF-weighted share of the query's distinct tokens that the hit does not contain. A
+    token the knowledge never uses weighs as much as the query's rarest known one (1 when none
+    is known): a word the knowledge lacks says most about a question it cannot answer."""
+    unknown = max(weights.values(), default=1.0)
+    total = missing = 0.0
+    for token in set(query_tokens):
+        weight = weights.get(token, unknown)
+        total += weight
+        if token not in hit_tokens:
+            missing += weight
+    return missing / total if total else 0.0
+
+
+@lru_cache(maxsize=1)
+def near_miss_terms() -> tuple[str, ...]:
+    """The shipped terms probes swap in (one a line, `#` comments)."""
+    text = (importlib.resources.files("cs_rag") / "data" / "near_miss_terms.txt").read_text(encoding="utf-8")
+    return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def terms_unknown_to(weights_of: Callable[[Sequence[str]], dict[str, float]], tokenizer: Tokenizer,
+                     terms: Iterable[str]) -> list[str]:
+    """The terms with at least one token the knowledge never uses (`weights_of` is an index's
+    term_weights): swapped into a question, they make it ask about something the knowledge lacks."""
+    out = []
+    for term in terms:
+        tokens = tokenizer.tokenize(term)
+        if tokens and len(weights_of(tokens)) < len(set(tokens)):
+            out.append(term)
+    return out
+
+
+def swap_salient_term(text: str, tokenizer: Tokenizer, weights: dict[str, float],
+                      replacements: Sequence[str], rng: random.Random) -> str | None:
+    """`text` (normalised) with its rarest known word of two or more characters replaced by one
+    of `replacements`; None when it has no such word or there is nothing to swap in."""
+    plain = normalize(text)
+    salient = sorted((t for t in set(tokenizer.tokenize(text)) if len(t) >= 2 and t in plain and t in weights),
+                     key=lambda t: (-weights[t], t))
+    if not salient or not replacements:
+        return None
+    return plain.replace(salient[0], rng.choice(list(replacements)), 1)

@@ -1,0 +1,76 @@
+"""Customers' misspellings rewritten into the knowledge's own words before search.
+
+Two repairs, both conservative (a question that needs neither is returned unchanged):
+- homophone typos (退宽 -> 退款, 运废 -> 运费, 发漂 -> 发票): a run of 2-4 Chinese characters
+  that is neither a word of the knowledge nor a common Chinese word, but sounds exactly like one
+  word of the knowledge (toneless pinyin), becomes that word;
+- shop shorthand typed in Latin letters (zfb, kd, yhq, tk): a shipped list of pinyin
+  abbreviations (`data/shorthand.txt`), applied to whole words, and only towards words the
+  knowledge uses (an English knowledge base keeps "th" and "dd").
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from pypinyin import lazy_pinyin
+
+from cs_rag.text import Tokenizer, normalize
+
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_LATIN_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,5}(?![A-Za-z])")
+COMMON_WORD_FREQUENCY = 10   # jieba's dictionary count above which a run is a real word, left alone
+MIN_CHARS, MAX_CHARS = 2, 4
+
+
+def _sound(text: str) -> str:
+    return " ".join(lazy_pinyin(text))
+
+
+@lru_cache(maxsize=1)
+def shorthand() -> dict[str, str]:
+    """The shipped Latin shorthand -> the words it stands for."""
+    text = (importlib.resources.files("cs_rag") / "data" / "shorthand.txt").read_text(encoding="utf-8")
+    pairs = (line.split(maxsplit=1) for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return {short.lower(): word.strip() for short, word in pairs}
+
+
+class QueryRepair:
+    """Repairs questions against one knowledge base's vocabulary (its index's tokens)."""
+
+    def __init__(self, vocabulary: Iterable[str], tokenizer: Tokenizer) -> None:
+        vocabulary = set(vocabulary)
+        self._shorthand = {short: word for short, word in shorthand().items() if normalize(word) in vocabulary}
+        self._words = {w for w in vocabulary if MIN_CHARS <= len(w) <= MAX_CHARS and _CJK_RUN.fullmatch(w)}
+        by_sound: dict[str, set[str]] = {}
+        for word in self._words:
+            by_sound.setdefault(_sound(word), set()).add(word)
+        # a sound shared by two words of the knowledge is no evidence for either
+        self._by_sound = {sound: next(iter(words)) for sound, words in by_sound.items() if len(words) == 1}
+        self._frequency = tokenizer.word_frequency
+
+    def repair(self, question: str) -> str:
+        """`question` with its homophone typos and shorthand replaced (see the module doc)."""
+        text = _LATIN_WORD.sub(lambda m: self._shorthand.get(m.group(0).lower(), m.group(0)), question)
+        return _CJK_RUN.sub(lambda m: self._repair_run(m.group(0)), text)
+
+    def _repair_run(self, run: str) -> str:
+        out, i = [], 0
+        while i < len(run):
+            for size in range(min(MAX_CHARS, len(run) - i), MIN_CHARS - 1, -1):
+                piece = run[i:i + size]
+                if normalize(piece) in self._words or self._frequency(piece) >= COMMON_WORD_FREQUENCY:
+                    out.append(piece)   # a word already: keep it whole
+                    break
+                word = self._by_sound.get(_sound(piece))
+                if word is not None:
+                    out.append(word)
+                    break
+            else:
+                size = 1
+                out.append(run[i])
+            i += size
+        return "".join(out)
