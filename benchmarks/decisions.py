@@ -35,7 +35,7 @@ import numpy as np
 from _common import REPO, RESULTS, SHARED_DATA, percentiles_ms, print_table, read_jsonl
 
 from cs_rag import KnowledgeBase
-from cs_rag.config import RetrievalSettings
+from cs_rag.config import RetrievalSettings, Settings
 from cs_rag.ops.evaluate import QuestionOutcome, decision_metrics, load_questions
 from cs_rag.retrieval import calibrate
 from cs_rag.retrieval.confidence import Calibration
@@ -98,8 +98,10 @@ def carve_public(name: str) -> tuple[list[Path], list[dict]]:
 
 
 def index_for(name: str, knowledge: list[Path]) -> KnowledgeBase:
-    digest = hashlib.sha256("|".join(f"{p}:{p.stat().st_mtime_ns}" if p.is_file() else str(p)
-                                     for p in knowledge).encode()).hexdigest()[:12]
+    """An index of `knowledge` under today's default settings, cached until either changes."""
+    files = sorted(f for p in knowledge for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
+    digest = hashlib.sha256("|".join([Settings().model_dump_json(), *(f"{f}:{f.stat().st_mtime_ns}"
+                                                                       for f in files)]).encode()).hexdigest()[:12]
     kb = KnowledgeBase(RESULTS / "decision_indexes" / f"{name.replace('holdout', 'eval')}-{digest}")
     if not kb.exists:
         kb.ingest(knowledge)

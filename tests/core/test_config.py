@@ -43,7 +43,7 @@ def test_unknown_toml_key_names_the_file_the_key_and_the_known_keys(tmp_path: Pa
     with pytest.raises(ConfigError) as caught:
         load_settings(path, environ={})
     assert str(caught.value) == (f"{path}: chunking.max_token: unknown setting; "
-                                 "chunking has: max_tokens, overlap_tokens")
+                                 "chunking has: max_tokens, overlap_tokens, sentence_match_texts")
     assert (caught.value.source, caught.value.key) == (str(path), "chunking.max_token")
     path.write_text("[chunkng]\nmax_tokens = 10\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: chunkng: unknown section; sections: answer, chunking, "):

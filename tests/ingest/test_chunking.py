@@ -138,3 +138,20 @@ def test_empty_sections_give_no_chunks():
 def test_invalid_budgets_raise(max_tokens, overlap):
     with pytest.raises(ValueError):
         chunk_sections([Section(text=RETURNS)], max_tokens, overlap)
+
+
+def test_policy_chunks_are_also_matched_sentence_by_sentence():
+    from cs_rag.config import ChunkingSettings
+    from cs_rag.ingest.chunking import document_chunks
+    from cs_rag.types import Document, DocumentKind, Section
+
+    text = "签收后七天内可申请退货。退货运费由买家承担。拆封的耳机不支持退货。"
+    sections = [Section(heading_path=["退换货政策", "七天无理由"], text=text)]
+    policy = Document(id="p", kind=DocumentKind.POLICY, source="p.md", sections=sections)
+    chunk = document_chunks(policy, ChunkingSettings())[0]
+    assert chunk.match_texts == ["退换货政策\n七天无理由\n" + text, "签收后七天内可申请退货。",
+                                 "退货运费由买家承担。", "拆封的耳机不支持退货。"]
+    off = document_chunks(policy, ChunkingSettings(sentence_match_texts=False))[0]
+    assert off.match_texts == [chunk.match_texts[0]]
+    passage = Document(id="q", kind=DocumentKind.PASSAGE, source="q.jsonl", sections=sections)
+    assert len(document_chunks(passage, ChunkingSettings())[0].match_texts) == 1

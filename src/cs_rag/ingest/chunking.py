@@ -10,6 +10,7 @@ from cs_rag.config import ChunkingSettings
 from cs_rag.text import budget_length
 from cs_rag.types import Chunk, Document, DocumentKind, Section
 
+MIN_SENTENCE_CHARS = 6   # shorter pieces ("一、", "注：") say nothing on their own
 _CLOSERS = "\"'”’」』）)\\]】》〉〕"
 # CJK sentence marks end a sentence anywhere; ASCII ones only before space or end ("3.5", "a.b").
 _SENTENCE_END = re.compile(
@@ -154,9 +155,17 @@ def document_chunks(document: Document, settings: ChunkingSettings,
             "id": entry.id + ANSWER_CHUNK_SUFFIX, "match_texts": [entry.answer], "position": 1,
             "answer_field": True})]
     pieces = chunk_sections(document.sections, settings.max_tokens, settings.overlap_tokens)
+    by_sentence = settings.sentence_match_texts and document.kind is DocumentKind.POLICY
     return [Chunk(id=f"{document.id}#{n}", doc_id=document.id, kind=document.kind,
                   source=document.source, text=piece.text,
-                  match_texts=["\n".join([*piece.heading_path, piece.text])],
+                  match_texts=["\n".join([*piece.heading_path, piece.text]),
+                               *(_detail_sentences(piece.text) if by_sentence else [])],
                   heading_path=piece.heading_path, position=n, category=document.category,
                   products=document.products, valid_from=document.valid_from, valid_to=document.valid_to)
             for n, piece in enumerate(pieces)]
+
+
+def _detail_sentences(text: str) -> list[str]:
+    """The sentences of a chunk worth matching on their own (none when the chunk is one)."""
+    sentences = [s.strip() for s in split_sentences(text) if len(s.strip()) >= MIN_SENTENCE_CHARS]
+    return sentences if len(sentences) > 1 else []
