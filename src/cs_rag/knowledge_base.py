@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs_rag.config import PG_DSN_ENV, Settings
+from cs_rag.config import PG_DSN_ENV, ChunkingSettings, Settings
 from cs_rag.errors import ConfigError, IndexMismatchError, InputError
 from cs_rag.index.base import Index, SearchFilter
 from cs_rag.index.embedded import DocumentRecord, EmbeddedIndex, Row
@@ -174,7 +174,7 @@ class KnowledgeBase:
                                         collected.folders, old_folder)
             tokenizer = Tokenizer.create(user_dict, self.settings.text.stopwords, synonyms)
             plan = _plan(old, collected.documents, [p.resolve() for p in paths], skip_bad,
-                         self.settings.index.faq_answers)
+                         self.settings.index.faq_answers, self.settings.chunking)
             report = IngestReport(skipped=[*collected.skipped, *plan.skipped])
             index = self._assemble(plan, old, tokenizer, embedder, report, progress)
             if self.settings.index.adapter and index.faq_questions_only():
@@ -264,11 +264,12 @@ class _Plan:
 
 
 def _plan(old: EmbeddedIndex | None, documents: list[Document], roots: list[Path],
-          skip_bad: bool, faq_answers: bool) -> _Plan:
+          skip_bad: bool, faq_answers: bool, chunking: ChunkingSettings) -> _Plan:
     """Decide, per document, keep / add / update / remove; out-of-scope documents stay first.
     An unchanged FAQ entry indexed under another `faq_answers` setting counts as updated."""
     plan = _Plan()
     old_docs = old.manifest.documents if old else {}
+    old_texts = _match_texts_by_doc(old)
     new_ids = {d.id for d in documents}
     for doc_id, record in old_docs.items():
         if not _in_scope(Path(record.file), roots):
@@ -291,8 +292,10 @@ def _plan(old: EmbeddedIndex | None, documents: list[Document], roots: list[Path
         if previous is None:
             status, bucket = "added", plan.added
         elif (previous.content_hash == record.content_hash
-              and (document.kind is not DocumentKind.FAQ
-                   or previous.chunks == 1 + has_answer_chunk(document, faq_answers))):
+              and (previous.chunks == 1 + has_answer_chunk(document, faq_answers)
+                   if document.kind is DocumentKind.FAQ
+                   else old_texts.get(document.id) == [c.match_texts for c in
+                                                       document_chunks(document, chunking)])):
             status, bucket = "unchanged", plan.unchanged
         else:
             status, bucket = "updated", plan.updated
@@ -309,6 +312,15 @@ def _role(chunk: Chunk) -> str:
 
 def _in_scope(file: Path, roots: list[Path]) -> bool:
     return any(file == root or root in file.parents for root in roots)
+
+
+def _match_texts_by_doc(index: EmbeddedIndex | None) -> dict[str, list[list[str]]]:
+    """What the index matches each document's chunks on. Chunking settings change it: a document
+    whose chunks would now be cut or matched otherwise is re-chunked, not kept as it was."""
+    grouped: dict[str, list[list[str]]] = {}
+    for chunk in index.chunks if index is not None else []:
+        grouped.setdefault(chunk.doc_id, []).append(chunk.match_texts)
+    return grouped
 
 
 def _chunks_by_doc(index: EmbeddedIndex) -> dict[str, list[tuple[Chunk, list[Row]]]]:

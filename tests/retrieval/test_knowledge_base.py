@@ -280,3 +280,17 @@ def test_switching_faq_answers_off_and_on_reindexes_only_the_answers(tmp_path, k
     assert on.chunks == first.chunks + len(FAQ)
     again = KnowledgeBase(index_dir, off).ingest([knowledge_dir])
     assert again.texts_embedded == 0 and again.chunks == first.chunks
+
+
+def test_changed_chunking_settings_rechunk_unchanged_documents(tmp_path, knowledge_dir, settings):
+    kb = KnowledgeBase(tmp_path / "index", settings.model_copy(update={
+        "chunking": settings.chunking.model_copy(update={"sentence_match_texts": False})}))
+    kb.ingest([knowledge_dir])
+    whole = [c.match_texts for c in kb.index().chunks if c.doc_id == "退换货政策"]
+    assert all(len(texts) == 1 for texts in whole)
+    again = KnowledgeBase(tmp_path / "index", settings).ingest([knowledge_dir])
+    assert again.updated == ["退换货政策"] and "f-refund" in again.unchanged
+    by_sentence = [c.match_texts for c in KnowledgeBase(tmp_path / "index", settings).index().chunks
+                   if c.doc_id == "退换货政策"]
+    assert any(len(texts) > 1 for texts in by_sentence)
+    assert KnowledgeBase(tmp_path / "index", settings).ingest([knowledge_dir]).updated == []
