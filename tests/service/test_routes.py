@@ -53,6 +53,23 @@ def test_a_picked_option_answers_by_its_id(client):
     assert gone.status_code == 422 and gone.json()["detail"][0]["loc"] == ["body", "option_id"]
 
 
+def test_replying_with_an_options_number_picks_it(client):
+    retriever = client.app.state.service.assistant.knowledge_base.retriever()
+    bands = retriever.settings
+    retriever.settings = bands.model_copy(update={"answer_confidence": 0.99, "clarify_confidence": 0.0})
+    try:
+        offered = client.post("/v1/answer", json={"question": "退款的事"}, headers=AS_CLIENT).json()
+    finally:
+        retriever.settings = bands
+    assert offered["outcome"] == "clarify" and len(offered["options"]) >= 2
+    session = offered["session_id"]
+    picked = client.post("/v1/answer", json={"question": "2", "session_id": session}, headers=AS_CLIENT).json()
+    assert picked["outcome"] == "answered" and picked["trace"]["chosen_option"] == offered["options"][1]["id"]
+    assert picked["question"] == offered["options"][1]["title"]
+    again = client.post("/v1/answer", json={"question": "2", "session_id": session}, headers=AS_CLIENT).json()
+    assert "chosen_option" not in again["trace"]   # the offer was used up by the answer
+
+
 def test_chat_completions_and_models_speak_openai(client):
     body = {"messages": [{"role": "user", "content": "什么时候发货"}]}
     reply = client.post("/v1/chat/completions", json=body, headers=AS_CLIENT).json()

@@ -31,6 +31,13 @@ CREATE TABLE IF NOT EXISTS turns (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS turns_session ON turns(session_id, seq);
+CREATE TABLE IF NOT EXISTS offers (
+    session_id TEXT NOT NULL,
+    marker INTEGER NOT NULL,
+    option_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    PRIMARY KEY (session_id, marker)
+);
 """
 
 
@@ -123,13 +130,28 @@ class SessionStore:
             stored = customer or (Customer.model_validate_json(row[0]) if row[0] else None)
             return Session(session_id, False, None, _turns(db, session_id, history_turns), stored)
 
-    def append(self, session_id: str, turns: list[Turn]) -> None:
-        """Add turns to a session and restart its idle clock."""
+    def append(self, session_id: str, turns: list[Turn],
+               offers: list[tuple[int, str, str]] = ()) -> None:
+        """Add turns to a session and restart its idle clock. `offers` (marker, option id,
+        title) are the choices the last reply offered; they replace any earlier ones."""
         now = self._clock()
         with self._db.transaction() as db:
             db.executemany("INSERT INTO turns (session_id, role, content, at) VALUES (?, ?, ?, ?)",
                            [(session_id, t.role, t.content, now) for t in turns])
             db.execute("UPDATE sessions SET last_turn = ? WHERE id = ?", (now, session_id))
+            db.execute("DELETE FROM offers WHERE session_id = ?", (session_id,))
+            db.executemany("INSERT INTO offers (session_id, marker, option_id, title) VALUES (?, ?, ?, ?)",
+                           [(session_id, *offer) for offer in offers])
+
+    def picked(self, session_id: str, reply: str) -> tuple[str, str] | None:
+        """(option id, title) when `reply` picks one of the choices the session's last reply
+        offered: its number ("2", "2."、"第2个") or its title; None otherwise."""
+        text = reply.strip().removeprefix("第").rstrip("。.、个條条 ")
+        with self._db.transaction() as db:
+            rows = db.execute("SELECT marker, option_id, title FROM offers WHERE session_id = ?",
+                              (session_id,)).fetchall()
+        return next(((option_id, title) for marker, option_id, title in rows
+                     if text == str(marker) or reply.strip() == title), None)
 
     def history(self, session_id: str, history_turns: int) -> list[Turn] | None:
         """The newest turns of a live session, oldest first; None if it has ended or is unknown."""
@@ -149,8 +171,9 @@ class SessionStore:
             return
         self._purged = now
         cutoff = now - self.ttl_seconds
-        db.execute("DELETE FROM turns WHERE session_id IN (SELECT id FROM sessions WHERE last_turn < ?)",
-                   (cutoff,))
+        for table in ("turns", "offers"):
+            db.execute(f"DELETE FROM {table} WHERE session_id IN (SELECT id FROM sessions WHERE last_turn < ?)",
+                       (cutoff,))
         db.execute("DELETE FROM sessions WHERE last_turn < ?", (cutoff,))
 
 

@@ -133,7 +133,8 @@ class Service:
     def finish_turn(self, session: Session, answer: Answer) -> AnswerResponse:
         """Record an answered turn: session history, review queue, metrics, log."""
         self.sessions.append(session.id, [Turn(role="user", content=answer.question),
-                                          Turn(role="assistant", content=answer.text)])
+                                          Turn(role="assistant", content=answer.text)],
+                             [(o.marker, o.id, o.title) for o in answer.options])
         review_id = None
         if answer.routing is Routing.REVIEW:
             review_id = self.reviews.add(answer, session.id, session.history, session.customer)

@@ -53,13 +53,16 @@ def answer(body: AnswerRequest, service: ServiceDep, caller: ClientDep) -> Respo
     true and `expired_session` names the session that could not be continued. Each answer
     appends the user and assistant turns. Answers routed to `review` are queued
     (`review_id`). With `option_id` (the `id` of an option a clarify reply offered) that entry
-    answers directly."""
+    answers directly; so does a question that is just the number (or the title) of an option the
+    session's last reply offered."""
     service.require_index()
     service.check_question(body.question, ("body", "question"))
     session = service.sessions.open(body.session_id, service.settings.answer.history_turns, body.customer)
-    if body.option_id is not None:
+    picked = None if body.option_id is not None else service.sessions.picked(session.id, body.question)
+    if body.option_id is not None or picked is not None:
+        option_id, question = (body.option_id, body.question) if picked is None else picked
         try:
-            chosen = service.assistant.choose(body.option_id, body.question, session.history, session.customer)
+            chosen = service.assistant.choose(option_id, question, session.history, session.customer)
         except UnknownEntryError as exc:
             invalid(("body", "option_id"), "value_error", str(exc))
         return json_response(service.finish_turn(session, chosen))
