@@ -4,6 +4,7 @@ with `#` comments, and JSONL; every problem is an InputError naming the file and
 from __future__ import annotations
 
 import codecs
+import importlib.resources
 import json
 import re
 from collections.abc import Iterator
@@ -29,6 +30,12 @@ def content_lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
         line = raw.strip()
         if line and not line.startswith("#"):
             yield number, line
+
+
+def shipped_lines(name: str) -> list[str]:
+    """The content lines (see content_lines) of a file cs_rag ships in its `data/` folder."""
+    with importlib.resources.as_file(importlib.resources.files("cs_rag") / "data" / name) as path:
+        return [line for _, line in content_lines(path, name)]
 
 
 def iter_jsonl(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any]] | InputError]:

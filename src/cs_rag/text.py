@@ -11,7 +11,6 @@ dictionaries; `Tokenizer.fingerprint` identifies them so an index knows what bui
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import re
 import threading
 import unicodedata
@@ -23,7 +22,7 @@ import jieba
 import opencc
 
 from cs_rag.errors import InputError
-from cs_rag.reading import content_lines
+from cs_rag.reading import content_lines, shipped_lines
 
 TOKENIZER_VERSION = "1"
 
@@ -104,9 +103,7 @@ def _read_word_list(path: Path) -> list[str]:
 
 
 def _default_stopwords() -> list[str]:
-    ref = importlib.resources.files("cs_rag") / "data" / "stopwords.txt"
-    with importlib.resources.as_file(ref) as path:
-        return _read_word_list(path)
+    return [normalize(line) for line in shipped_lines("stopwords.txt")]
 
 
 class Tokenizer:

@@ -83,10 +83,7 @@ class Assistant:
                customer: Customer | None = None, where: SearchFilter | None = None) -> Answer:
         """The reply to `question`, given the conversation so far and what is known of the
         customer; `where` limits the knowledge searched (e.g. the product the customer is viewing)."""
-        for item in self._run(question, history, customer, where, streaming=False):
-            if isinstance(item, Answer):
-                return item
-        raise AssertionError("the answer pipeline ended without an answer")
+        return _final(self._run(question, history, customer, where, streaming=False))
 
     def choose(self, option_id: str, question: str, history: list[Turn] | None = None,
                customer: Customer | None = None) -> Answer:
@@ -95,11 +92,8 @@ class Assistant:
         `question` is what the customer picked or typed (e.g. the option's title). The message
         is still guarded and the answer checked. UnknownEntryError when the live index has no
         such entry with text (e.g. it was removed since it was offered)."""
-        chosen = self._chosen_hit(option_id)
-        for item in self._run(question, history, customer, None, streaming=False, chosen=chosen):
-            if isinstance(item, Answer):
-                return item
-        raise AssertionError("the answer pipeline ended without an answer")
+        return _final(self._run(question, history, customer, None, streaming=False,
+                                chosen=self._chosen_hit(option_id)))
 
     def stream(self, question: str, history: list[Turn] | None = None,
                customer: Customer | None = None,
@@ -362,6 +356,14 @@ class Assistant:
 
 
 # ---- helpers -----------------------------------------------------------------------------
+
+def _final(items: Iterator[str | Answer]) -> Answer:
+    """The Answer a pipeline run ends with (the text pieces before it are dropped)."""
+    for item in items:
+        if isinstance(item, Answer):
+            return item
+    raise AssertionError("the answer pipeline ended without an answer")
+
 
 def _checked_question(question: str) -> str:
     if not isinstance(question, str) or not question.strip():

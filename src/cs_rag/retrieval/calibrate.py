@@ -21,13 +21,13 @@ the knowledge's words and topic but ask what it does not answer.
 
 from __future__ import annotations
 
-import importlib.resources
 import random
 from dataclasses import dataclass
 
 import numpy as np
 
 from cs_rag.config import RetrievalSettings
+from cs_rag.reading import shipped_lines
 from cs_rag.index.embedded import EmbeddedIndex, Row
 from cs_rag.models.adapter import fit_adapter
 from cs_rag.models.embedding import Embedder
@@ -94,8 +94,7 @@ def carve(index: EmbeddedIndex, seed: int = 0) -> tuple[EmbeddedIndex, list[Carv
 
 def background_questions() -> list[str]:
     """The shipped off-topic questions (one a line, `#` comments)."""
-    text = (importlib.resources.files("cs_rag") / "data" / "background_questions.txt").read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return shipped_lines("background_questions.txt")
 
 
 def fit_calibration(index: EmbeddedIndex, tokenizer: Tokenizer, embedder: Embedder,

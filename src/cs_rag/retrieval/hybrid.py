@@ -174,11 +174,12 @@ class HybridRetriever:
             timings["rerank"] = _ms(mark)
         offset = self.settings.passage_offset
         ranked = hits[:max(k, FEATURE_DEPTH)]
-        weights = self.index.term_weights(tokens)
+        weights = self.index.term_weights(tokens)   # one lookup gives the BM25 scale and known share
+        ceiling = sum(weights[t] for t in tokens if t in weights)
+        known_share = sum(t in weights for t in tokens) / len(tokens) if tokens else 0.0
         uncovered = [uncovered_share(tokens, hit_tokens[hit.id], weights) for hit in ranked]
-        features = _features(query, ranked, dense_scores + offset * passage,
-                             bm25_scores, self.index.keyword_ceiling(tokens),
-                             self.index.known_share(tokens), uncovered, offset)
+        features = _features(query, ranked, dense_scores + offset * passage, bm25_scores, ceiling,
+                             known_share, uncovered, offset)
         return hits[:k], features[:k], timings
 
     def repaired(self, query: str) -> str:

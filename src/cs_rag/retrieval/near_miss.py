@@ -9,11 +9,11 @@ a plausible one the knowledge never uses (`data/near_miss_terms.txt`).
 
 from __future__ import annotations
 
-import importlib.resources
 import random
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
+from cs_rag.reading import shipped_lines
 from cs_rag.text import Tokenizer, normalize
 
 
@@ -35,8 +35,7 @@ def uncovered_share(query_tokens: Sequence[str], hit_tokens: frozenset[str],
 @lru_cache(maxsize=1)
 def near_miss_terms() -> tuple[str, ...]:
     """The shipped terms probes swap in (one a line, `#` comments)."""
-    text = (importlib.resources.files("cs_rag") / "data" / "near_miss_terms.txt").read_text(encoding="utf-8")
-    return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return tuple(shipped_lines("near_miss_terms.txt"))
 
 
 def terms_unknown_to(weights_of: Callable[[Sequence[str]], dict[str, float]], tokenizer: Tokenizer,

@@ -11,13 +11,13 @@ Two repairs, both conservative (a question that needs neither is returned unchan
 
 from __future__ import annotations
 
-import importlib.resources
 import re
 from collections.abc import Iterable
 from functools import lru_cache
 
 from pypinyin import lazy_pinyin
 
+from cs_rag.reading import shipped_lines
 from cs_rag.text import Tokenizer, normalize
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
@@ -33,8 +33,7 @@ def _sound(text: str) -> str:
 @lru_cache(maxsize=1)
 def shorthand() -> dict[str, str]:
     """The shipped Latin shorthand -> the words it stands for."""
-    text = (importlib.resources.files("cs_rag") / "data" / "shorthand.txt").read_text(encoding="utf-8")
-    pairs = (line.split(maxsplit=1) for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    pairs = (line.split(maxsplit=1) for line in shipped_lines("shorthand.txt"))
     return {short.lower(): word.strip() for short, word in pairs}
 
 
