@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-cs-rag ingest knowledge --index .demo-index
-python scripts/demo_questions.py --index .demo-index --questions eval/questions.jsonl -n 6
+cs-rag --config knowledge/cs_rag.toml ingest knowledge --index .demo-index
+python scripts/demo_questions.py --config knowledge/cs_rag.toml --index .demo-index --questions eval/questions.jsonl -n 6

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from cs_rag.answering.assistant import Assistant
+from cs_rag.config import load_settings
 from cs_rag.types import Answer, Customer, Turn
 
 
@@ -16,10 +17,11 @@ def main() -> None:
     parser.add_argument("--index", required=True)
     parser.add_argument("--questions", required=True, type=Path)
     parser.add_argument("-n", type=int, default=6, help="how many questions (spread over the file)")
+    parser.add_argument("--config", type=Path, help="settings file (the sample company's: knowledge/cs_rag.toml)")
     args = parser.parse_args()
     questions = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line]
     step = max(1, len(questions) // args.n)
-    assistant = Assistant.open(args.index)
+    assistant = Assistant.open(args.index, load_settings(args.config))
     for q in questions[::step][:args.n]:
         answer = assistant.answer(q["question"])
         _show(q["question"], answer, f"gold {q['gold_ids'] or 'out of scope'}")

@@ -11,7 +11,7 @@ from cs_rag.config import Settings
 from cs_rag.errors import IndexStoreError
 from cs_rag.testing.local_postgres import LocalPostgres, pg_home
 
-from helpers import write_knowledge
+from helpers import SAMPLE_COMPANY, write_knowledge
 
 @pytest.fixture
 def knowledge_dir(tmp_path: Path) -> Path:
@@ -38,5 +38,7 @@ def pg_server():
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    """Default settings: the real e5-small model, built once into the user's cache."""
-    return Settings()
+    """Default settings speaking for the sample company (knowledge/cs_rag.toml's [company]),
+    whose knowledge helpers.write_knowledge writes: the real e5-small model, built once into
+    the user's cache."""
+    return Settings(company=SAMPLE_COMPANY)

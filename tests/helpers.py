@@ -6,6 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cs_rag.config import load_settings
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+SAMPLE_CONFIG = REPOSITORY / "knowledge" / "cs_rag.toml"   # the sample company's settings
+SAMPLE_COMPANY = load_settings(SAMPLE_CONFIG, environ={}).company
+
 FAQ = [
     {"id": "f-refund", "question": "退款多久到账", "similar_questions": ["钱什么时候退回来", "退款几天能到"],
      "answer": "退款审核通过后3-5个工作日原路退回。", "category": "售后退款"},

@@ -2,7 +2,7 @@
 
 from cs_rag.answering.assistant import Assistant
 from cs_rag.answering.llm.openai_compatible import ChatModel
-from cs_rag.config import Fusion, Settings, load_settings
+from cs_rag.config import CompanySettings, Fusion, MemberLevel, Settings, load_settings
 from cs_rag.errors import (ConfigError, CsRagError, DatabaseUnavailableError, E5ConversionError,
                            EmbeddingError, ExtensionMissingError, IndexMismatchError,
                            IndexStoreError, InputError, LLMError, LLMFailure, MissingExtraError,
@@ -26,6 +26,7 @@ __all__ = [
     "ChatModel",
     "Chunk",
     "Citation",
+    "CompanySettings",
     "ConfigError",
     "CsRagError",
     "Customer",
@@ -52,6 +53,7 @@ __all__ = [
     "KnowledgeBase",
     "LLMError",
     "LLMFailure",
+    "MemberLevel",
     "MissingExtraError",
     "Outcome",
     "ReviewConflict",

@@ -228,9 +228,45 @@ class IndexSettings(_Section):
     pool_size: int = Field(default=4, ge=1, le=100)   # connections per process
 
 
+class MemberLevel(_Section):
+    """How one customer level is named and reached (`[company.levels.<level>]`)."""
+
+    name: str = Field(min_length=1)     # how a reply addresses the member: "PLUS会员"
+    contact: str | None = None          # the level's own line, e.g. an exclusive hotline
+    hours: str | None = None            # when that line answers: "7×24小时"
+
+
+class CompanySettings(_Section):
+    """Who the bot speaks for, filled into the phrases and prompts (answering/company.py).
+
+    Nothing set: replies are neutral ("您好！"); no company's name or number is built in.
+    """
+
+    name: str | None = None            # "闪电优选"
+    name_en: str | None = None         # the name in English replies; unset: `name`
+    hotline: str | None = None         # the customer-service number replies may give
+    service_hours: str | None = None   # when people answer: "每天8:00-22:00"
+    # Customer levels with their own contact (Customer.level, compared case-insensitively).
+    levels: dict[str, MemberLevel] = Field(default_factory=dict)
+    # Other contact data that is not personal (service e-mail addresses, numbers): the guard
+    # never masks these, nor the hotline and the levels' contacts.
+    public_contacts: list[str] = Field(default_factory=list)
+
+    @field_validator("levels")
+    @classmethod
+    def _level_keys_folded(cls, value: dict[str, MemberLevel]) -> dict[str, MemberLevel]:
+        return {key.strip().lower(): level for key, level in value.items()}
+
+    def contacts(self) -> list[str]:
+        """Every contact the company publishes: the hotline, the levels' lines, public_contacts."""
+        found = [self.hotline, *(level.contact for level in self.levels.values()), *self.public_contacts]
+        return [contact for contact in found if contact]
+
+
 class Settings(_Section):
     """All cs_rag settings."""
 
+    company: CompanySettings = Field(default_factory=CompanySettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     text: TextSettings = Field(default_factory=TextSettings)

@@ -70,7 +70,7 @@ def test_library_reloads_an_edited_template(tmp_path):
     folder = _prompt_copy(tmp_path)
     library = PromptLibrary(folder)
     path = folder / "zh" / "answer.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("闪电优选的专业客服专员", "测试客服小闪"),
+    path.write_text(path.read_text(encoding="utf-8").replace("的专业客服专员", "的测试客服小闪"),
                     encoding="utf-8")
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
@@ -86,14 +86,6 @@ def test_broken_edit_raises_and_names_the_file(tmp_path):
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     with pytest.raises(ConfigError, match="rewrite.md"):
         library.template("rewrite", "en")
-
-
-def test_phrases_close_by_customer_level(library):
-    phrases = library.phrases("zh")
-    assert "400-820-6699" in phrases.closing_for(Customer(level="plus"))
-    assert "400-820-6699" in phrases.closing_for(Customer(level="VIP"))
-    assert phrases.closing_for(Customer(level="普通")) == phrases.closing
-    assert phrases.closing_for(None) == phrases.closing
 
 
 def test_render_fills_every_part_and_splits_system_and_user(library):
@@ -155,12 +147,3 @@ def test_truncate_and_language_helpers():
     cut = truncate_tokens(text, 3)
     assert text.startswith(cut) and count_tokens(cut) <= 3 and "\ufffd" not in cut
     assert detect_language("那运费呢？") == "zh" and detect_language("Where is my parcel?") == "en"
-
-
-def test_placeholder_in_a_phrase_fails_at_load(tmp_path):
-    folder = _prompt_copy(tmp_path)
-    path = folder / "zh" / "phrases.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace('opening = "您好', 'opening = "{name}您好', 1),
-                    encoding="utf-8")
-    with pytest.raises(ConfigError, match="opening: phrases take no placeholders"):
-        PromptLibrary(folder)

@@ -13,7 +13,7 @@ import pytest
 
 from cs_rag.index.versions import current_version
 
-from helpers import write_jsonl
+from helpers import SAMPLE_CONFIG, write_jsonl
 
 pytestmark = pytest.mark.slow
 
@@ -126,10 +126,10 @@ def test_ask_with_history_and_customer_files(tmp_path, small_index):
         {"role": "user", "content": "下单后多久发货"}, {"role": "assistant", "content": "现货24小时内发货。"}])
     customer = tmp_path / "customer.json"
     customer.write_text(json.dumps({"level": "VIP", "tags": ["老客户"]}), encoding="utf-8")
-    answer = json.loads(cs_rag("ask", "那退款呢？", "--index", small_index, "--json",
-                               "--history", str(history), "--customer", str(customer)).stdout)
+    answer = json.loads(cs_rag("--config", str(SAMPLE_CONFIG), "ask", "那退款呢？", "--index", small_index,
+                               "--json", "--history", str(history), "--customer", str(customer)).stdout)
     assert answer["trace"]["rewrite"]["question"] == "下单后多久发货，退款呢？"
-    assert "400-820-6699" in answer["text"]
+    assert "400-820-6699" in answer["text"]   # the sample company's VIP line, from its settings
 
 
 def test_ask_bad_history_names_the_file_and_line(tmp_path, small_index):

@@ -19,6 +19,8 @@ from cs_rag.guard.pii import find_pii, id_checksum_ok, luhn_ok
 from cs_rag.guard.reload import Reloading
 from cs_rag.types import FlagKind, Routing
 
+from helpers import SAMPLE_COMPANY
+
 VALID_ID = "11010519491231002X"      # GB 11643 check digit X
 VALID_CARD = "6222021234567890128"   # passes Luhn
 
@@ -530,11 +532,13 @@ def test_asking_how_to_complain_is_no_threat(guard, text):
     assert FlagKind.ESCALATION_THREAT not in kinds(guard.check_message(text))
 
 
-def test_the_sample_companys_addresses_are_not_personal_data(guard):
+def test_the_companys_public_contacts_are_not_personal_data():
     answer = "请发邮件至 tousu@sparkmall.cn 或 global@sparkmall.cn"
-    result = guard.check_answer(answer, [answer])
+    assert FlagKind.PII in kinds(Guard(offensive_model=None).check_answer(answer, [answer]))
+    company = Guard(offensive_model=None, public_contacts=SAMPLE_COMPANY.contacts())
+    result = company.check_answer(answer, [answer])
     assert result.flags == [] and result.masked_text == answer
-    assert FlagKind.PII in kinds(guard.check_answer("请联系 zhang.wei@example.com", []))
+    assert FlagKind.PII in kinds(company.check_answer("请联系 zhang.wei@example.com", []))
 
 
 @pytest.mark.parametrize("text", ["据我所知，包邮门槛是99元", "我猜是地址填错了", "这个我不是很清楚"])

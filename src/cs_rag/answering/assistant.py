@@ -24,12 +24,8 @@ from pathlib import Path
 
 from cs_rag.answering.extractive import extract_answer
 from cs_rag.answering.llm.openai_compatible import ChatModel, chat_model_from
-from cs_rag.answering.prompt import (
-    Phrases,
-    PromptLibrary,
-    fit_answer_prompt,
-    format_customer,
-)
+from cs_rag.answering.phrases import Phrases
+from cs_rag.answering.prompt import PromptLibrary, fit_answer_prompt, format_customer
 from cs_rag.answering.rewrite import Rewrite, previous_question, rewrite_followup
 from cs_rag.answering.smalltalk import small_talk
 from cs_rag.config import Settings
@@ -70,8 +66,9 @@ class Assistant:
                  guard: Guard | None = None, chat_model: ChatModel | None | object = _UNSET) -> None:
         self.knowledge_base = knowledge_base
         self.settings: Settings = knowledge_base.settings
-        self.prompts = prompts or PromptLibrary(self.settings.answer.prompts_dir)
-        self.guard = guard or Guard(self.settings.guard, prompts_dir=self.prompts.directory)
+        self.prompts = prompts or PromptLibrary(self.settings.answer.prompts_dir, self.settings.company)
+        self.guard = guard or Guard(self.settings.guard, prompts_dir=self.prompts.directory,
+                                   public_contacts=self.settings.company.contacts())
         self.chat_model: ChatModel | None = (chat_model_from(self.settings.llm)
                                              if chat_model is _UNSET else chat_model)  # type: ignore[assignment]
 

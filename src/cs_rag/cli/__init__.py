@@ -6,13 +6,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from cs_rag.cli import answers, evaluation, guard, knowledge, operator
+from cs_rag.cli import answers, evaluation, guard, knowledge, operator, starting
 from cs_rag.cli.operator import EXIT_REGRESSION
 from cs_rag.config import load_settings
 from cs_rag.errors import CsRagError
 
 EXIT_ERROR = 1
+DEFAULT_CONFIG = Path("cs_rag.toml")
 
 __all__ = ["EXIT_ERROR", "EXIT_REGRESSION", "main"]
 
@@ -21,19 +23,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        settings = load_settings(args.config)
-        return args.run(args, settings)
+        config = config_path(args.config)
+        if not getattr(args, "loads_settings", True):   # init, doctor: their own settings handling
+            return args.run(args, config)
+        return args.run(args, load_settings(config))
     except CsRagError as exc:
         print(f"cs-rag: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 
 
+def config_path(given: str | None) -> Path | None:
+    """The settings file: `--config`, else a cs_rag.toml in the working directory, else none."""
+    if given is not None:
+        return Path(given)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cs-rag", description=__doc__)
-    parser.add_argument("--config", metavar="FILE", help="TOML settings file "
-                        "(CS_RAG_<SECTION>_<KEY> environment variables override it)")
+    parser.add_argument("--config", metavar="FILE", help="TOML settings file (default: "
+                        "cs_rag.toml in the working directory, if there is one; "
+                        "CS_RAG_<SECTION>_<KEY> environment variables override it)")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     # in the order `cs-rag --help` lists them
+    starting.add_starting_commands(commands)
     knowledge.add_ingest(commands)
     knowledge.add_search(commands)
     evaluation.add_eval(commands)

@@ -30,7 +30,7 @@ def _guard(args: argparse.Namespace, settings: Settings) -> int:
     from cs_rag.guard import Guard
 
     items = _read_guard_input(args.file, args.answers)
-    guard = Guard(settings.guard)
+    guard = Guard(settings.guard, public_contacts=settings.company.contacts())
     if args.answers:
         results = [guard.check_answer(text, evidence) for _, text, evidence in items]
     else:

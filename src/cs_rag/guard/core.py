@@ -112,18 +112,21 @@ class Guard:
     when they change, checked at most every `settings.reload_seconds`. Soothing scripts come
     from `prompts_dir/<language>/soothing.txt` (default: the shipped prompts/). The offensive
     check also uses `offensive_model`: "shipped" loads `cs_rag.guard.classifier`'s model on
-    first use when that module is installed, None uses the lexicon alone. Nothing is read
-    before the first check. Thread-safe.
+    first use when that module is installed, None uses the lexicon alone. `public_contacts`
+    (the company's service addresses and numbers, CompanySettings.contacts) are never masked as
+    personal data. Nothing is read before the first check. Thread-safe.
     """
 
     def __init__(self, settings: GuardSettings | None = None, *, prompts_dir: Path | None = None,
-                 offensive_model: OffensiveModel | None | Literal["shipped"] = "shipped") -> None:
+                 offensive_model: OffensiveModel | None | Literal["shipped"] = "shipped",
+                 public_contacts: Sequence[str] = ()) -> None:
         self.settings = settings or GuardSettings()
         operator_dir = self.settings.lexicon_dir
         if operator_dir is not None and not operator_dir.is_dir():
             raise ConfigError("guard.lexicon_dir", f"not a folder: {operator_dir}")
         folders = [lexicon.shipped_dir(), *([operator_dir] if operator_dir else [])]
-        self._lexicons = Reloading(lambda: lexicon.build_lexicons(folders),
+        contacts = tuple(public_contacts)
+        self._lexicons = Reloading(lambda: lexicon.build_lexicons(folders, contacts),
                                    lambda: [f for d in folders for f in lexicon.lexicon_files(d)],
                                    self.settings.reload_seconds)
         prompts = Path(prompts_dir) if prompts_dir else default_prompts_dir()

@@ -194,11 +194,12 @@ def lexicon_files(folder: Path) -> list[Path]:
     return files
 
 
-def build_lexicons(folders: Iterable[Path]) -> Lexicons:
-    """Lexicons from the files of `folders` merged (shipped first, then the operator's)."""
+def build_lexicons(folders: Iterable[Path], public_contacts: Iterable[str] = ()) -> Lexicons:
+    """Lexicons from the files of `folders` merged (shipped first, then the operator's);
+    `public_contacts` join the pii.allow.txt entries."""
     terms: dict[str, list[_Term]] = {MESSAGE: [], ANSWER: []}
     allow: dict[str, list[tuple[str, str]]] = {MESSAGE: [], ANSWER: []}
-    pii_allow: set[str] = set()
+    pii_allow = {k for k in map(pii_key, public_contacts) if k}
     for folder in folders:
         for path in lexicon_files(folder):
             if path.name == PII_ALLOW:

@@ -24,6 +24,7 @@ from cs_rag.types import (
 
 # Files in a knowledge folder that configure the tokenizer and query preparation; not knowledge.
 DICTIONARY_FILES = frozenset({"userdict.txt", "synonyms.txt", "stopwords.txt"})
+SETTINGS_FILE = "cs_rag.toml"   # a folder's settings (cs-rag init writes one), not knowledge
 TABLE_SUFFIXES = frozenset({".csv", ".xlsx"})
 JSONL_SUFFIXES = frozenset({".jsonl"})
 
@@ -82,7 +83,7 @@ def _knowledge_files(root: Path) -> list[Path]:
     if root.is_file():
         return [root]
     return sorted(p for p in root.rglob("*")
-                  if p.is_file() and p.name not in DICTIONARY_FILES
+                  if p.is_file() and p.name not in DICTIONARY_FILES and p.name != SETTINGS_FILE
                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
