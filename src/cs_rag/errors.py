@@ -155,3 +155,12 @@ class ReviewDecisionError(CsRagError):
         self.field = field
         self.kind = kind
         super().__init__(message)
+
+
+class UnknownAnswerError(CsRagError):
+    """Feedback names an answer (its trace id) that was never given or is no longer kept."""
+
+
+class LearningConflict(CsRagError):
+    """A learning-queue action lost a race: the group was already handled, or the action was
+    already undone."""

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "cs_rag"
 # public face, may import any part.
 LAYERS = [
     {"errors"},                                     # core: errors,
-    {"types", "config", "reading", "extras"},       #   the data types, settings, file reading,
+    {"types", "config", "reading", "extras", "sqlite"},   # the data types, settings, file reading,
     {"text"},                                       #   and the one tokenizer
     {"ingest", "models", "guard"},
     {"index"},
@@ -20,6 +20,7 @@ LAYERS = [
     {"knowledge_base"},
     {"answering"},
     {"ops"},
+    {"learning"},           # the learning loop: answers, feedback, the learning queue
     {"service"},
     {"cli"},
     {"testing"},            # reusable test suites: nothing in the library imports them

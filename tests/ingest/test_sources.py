@@ -9,6 +9,8 @@ from cs_rag.errors import InputError
 from cs_rag.ingest.sources import collect_documents
 from cs_rag.types import DocumentKind
 
+from helpers import write_jsonl, write_knowledge
+
 
 def _faq(path: Path, *records: dict) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
@@ -138,3 +140,35 @@ def test_one_string_of_products_is_split_as_in_a_spreadsheet_cell(tmp_path: Path
     (tmp_path / "promo.md").write_text("---\nproducts: 手机, 平板、耳机\n---\n# 活动\n正文\n", encoding="utf-8")
     (promo,) = collect_documents([tmp_path]).documents
     assert promo.products == ["手机", "平板", "耳机"]
+
+
+def test_extensions_teach_an_entry_defined_in_another_file(tmp_path: Path):
+    write_knowledge(tmp_path / "team")
+    (tmp_path / "service").mkdir()
+    write_jsonl(tmp_path / "service" / "learned.jsonl", [
+        {"extends": "f-refund", "similar_questions": ["钱咋还没退回来", "退款几天能到"], "action": 3},
+        {"extends": "f-ship", "answer": "现货商品当天发货。"},
+        {"extends": "f-gone", "similar_questions": ["已删除的条目"]},
+        {"id": "learned-4", "question": "能开专票吗", "answer": "可以。"},
+    ])
+    collected = collect_documents([tmp_path / "team", tmp_path / "service"])
+    faq = {doc.id: doc.faq for doc in collected.documents if doc.faq}
+    assert faq["f-refund"].similar_questions == ["钱什么时候退回来", "退款几天能到", "钱咋还没退回来"]
+    assert faq["f-ship"].answer == "现货商品当天发货。" and faq["f-ship"].question == "下单后多久发货"
+    assert "learned-4" in faq
+    assert [s.reason for s in collected.skipped] == \
+        ["extends FAQ entry 'f-gone', which no knowledge file defines"]       # skipped, never an error
+    assert collected.skipped[0].source.endswith("learned.jsonl line 3")
+
+
+@pytest.mark.parametrize("record, problem", [
+    ({"extends": "", "similar_questions": ["a"]}, "'extends' must name an FAQ entry id"),
+    ({"extends": "f-refund", "similar_questions": "a"}, "similar_questions must be a list"),
+    ({"extends": "f-refund"}, "an extension adds similar_questions or an answer"),
+    ({"extends": "f-refund", "answer": " "}, "answer must be a non-empty text"),
+])
+def test_bad_extensions_name_the_line(tmp_path: Path, record, problem):
+    write_jsonl(tmp_path / "learned.jsonl", [record])
+    with pytest.raises(InputError, match=problem) as error:
+        collect_documents([tmp_path / "learned.jsonl"])
+    assert error.value.line == 1

@@ -14,7 +14,8 @@ from cs_rag.service.reviews import ReviewStatus, ReviewStore
 from cs_rag.service.auth import ApiKeys, TokenBuckets
 from cs_rag.service.metrics import Metrics
 from cs_rag.service.storage import KnowledgeFolder, upload_name
-from cs_rag.service.sessions import Database, SessionStore
+from cs_rag.service.sessions import SessionStore
+from cs_rag.sqlite import Database
 from cs_rag.types import Answer, Customer, FaqEntry, Flag, FlagKind, Outcome, Routing, Turn
 
 

@@ -29,6 +29,19 @@ TABLE_SUFFIXES = frozenset({".csv", ".xlsx"})
 JSONL_SUFFIXES = frozenset({".jsonl"})
 
 
+@dataclass(frozen=True)
+class FaqExtension:
+    """A JSONL record `{"extends": ID, "similar_questions": [...], "answer": ...}`: more phrasings
+    for, or a new answer to, an FAQ entry defined in another file (the learning loop writes
+    these into the service's own knowledge, so they survive a re-ingest of the team's files)."""
+
+    target: str
+    similar_questions: list[str]
+    answer: str | None
+    source: str
+    line: int
+
+
 @dataclass
 class CollectedSources:
     """What `collect_documents` found: documents in input order, what was skipped, and the
@@ -44,9 +57,12 @@ def collect_documents(paths: Iterable[str | Path], *, skip_bad: bool = False) ->
 
     Raises InputError on the first bad file, line or row unless `skip_bad`, in which case the
     bad part is left out and listed in `skipped`. Duplicate ids are an error naming both places.
+    FaqExtensions are applied to their entries once everything is read; one whose entry is
+    gone is always skipped (never an error: the team may have deleted the entry).
     """
     result = CollectedSources()
     seen: dict[str, str] = {}
+    extensions: list[FaqExtension] = []
     for root in (Path(p) for p in paths):
         if not root.exists():
             raise InputError(str(root), "no such file or directory")
@@ -64,13 +80,35 @@ def collect_documents(paths: Iterable[str | Path], *, skip_bad: bool = False) ->
                 if isinstance(item, InputError):
                     _skip_or_raise(item, skip_bad, result)
                     continue
+                if isinstance(item, FaqExtension):
+                    extensions.append(item)
+                    continue
                 if item.id in seen:
                     _skip_or_raise(InputError(source, f"duplicate id {item.id!r} (first defined in "
                                               f"{seen[item.id]})", field="id"), skip_bad, result)
                     continue
                 seen[item.id] = source
                 result.documents.append(item)
+    _extend(result, extensions)
     return result
+
+
+def _extend(result: CollectedSources, extensions: list[FaqExtension]) -> None:
+    """Apply each extension, in order, to the FAQ entry it names."""
+    position = {doc.id: i for i, doc in enumerate(result.documents) if doc.faq is not None}
+    for extension in extensions:
+        if extension.target not in position:
+            result.skipped.append(SkippedInput(
+                source=f"{extension.source} line {extension.line}",
+                reason=f"extends FAQ entry {extension.target!r}, which no knowledge file defines"))
+            continue
+        doc = result.documents[position[extension.target]]
+        entry = doc.faq
+        known = {entry.question, *entry.similar_questions}
+        added = [q for q in dict.fromkeys(extension.similar_questions) if q not in known]
+        entry = entry.model_copy(update={"similar_questions": [*entry.similar_questions, *added],
+                                         "answer": extension.answer or entry.answer})
+        result.documents[position[extension.target]] = doc.model_copy(update={"faq": entry})
 
 
 def _skip_or_raise(error: InputError, skip_bad: bool, result: CollectedSources) -> None:
@@ -94,7 +132,7 @@ def _display_name(path: Path) -> str:
         return str(path)
 
 
-def _read_file(path: Path, source: str) -> Iterable[Document | InputError]:
+def _read_file(path: Path, source: str) -> Iterable[Document | FaqExtension | InputError]:
     """Documents from one file; bad records come back as InputError items, a bad file as one."""
     suffix = path.suffix.lower()
     try:
@@ -114,14 +152,18 @@ def _read_file(path: Path, source: str) -> Iterable[Document | InputError]:
         yield exc
 
 
-def _read_jsonl(path: Path, source: str) -> Iterable[Document | InputError]:
-    """A JSONL file holds FAQ entries (`question` key) or passages (`text` key), not both."""
+def _read_jsonl(path: Path, source: str) -> Iterable[Document | FaqExtension | InputError]:
+    """A JSONL file holds FAQ entries (`question` key) or passages (`text` key), not both;
+    FAQ extensions (`extends` key) may stand beside either."""
     kind: DocumentKind | None = None
     for item in iter_jsonl(path, source):
         if isinstance(item, InputError):
             yield item
             continue
         line, record = item
+        if "extends" in record:
+            yield _extension(record, source, line)
+            continue
         record_kind = (DocumentKind.FAQ if "question" in record
                        else DocumentKind.PASSAGE if "text" in record else None)
         if record_kind is None:
@@ -141,6 +183,20 @@ def _read_jsonl(path: Path, source: str) -> Iterable[Document | InputError]:
                 yield _passage_document(record, source, line)
         except InputError as exc:
             yield exc
+
+
+def _extension(record: dict, source: str, line: int) -> FaqExtension | InputError:
+    target, similar, answer = record["extends"], record.get("similar_questions", []), record.get("answer")
+    if not isinstance(target, str) or not target.strip():
+        return InputError(source, "'extends' must name an FAQ entry id", line=line, field="extends")
+    if not isinstance(similar, list) or not all(isinstance(q, str) and q.strip() for q in similar):
+        return InputError(source, "similar_questions must be a list of non-empty texts", line=line,
+                          field="similar_questions")
+    if answer is not None and (not isinstance(answer, str) or not answer.strip()):
+        return InputError(source, "answer must be a non-empty text", line=line, field="answer")
+    if not similar and answer is None:
+        return InputError(source, "an extension adds similar_questions or an answer", line=line)
+    return FaqExtension(target, [q.strip() for q in similar], answer, source, line)
 
 
 def _faq_document(entry: FaqEntry, source: str) -> Document:

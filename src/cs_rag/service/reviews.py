@@ -12,7 +12,7 @@ from enum import Enum
 from pydantic import BaseModel, Field
 
 from cs_rag.errors import ReviewConflict
-from cs_rag.service.sessions import Database
+from cs_rag.sqlite import Database
 from cs_rag.types import Answer, Customer, FlagKind, Turn
 
 _SCHEMA = """

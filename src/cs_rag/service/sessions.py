@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
+from cs_rag.sqlite import Database
 from cs_rag.types import Customer, Turn
 
 PURGE_EVERY_SECONDS = 60.0
@@ -39,40 +37,6 @@ CREATE TABLE IF NOT EXISTS offers (
     PRIMARY KEY (session_id, marker)
 );
 """
-
-
-class Database:
-    """One SQLite file shared by the service's stores; `transaction()` serialises access, so
-    one instance may be used from every thread."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                           timeout=30.0)
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute("PRAGMA synchronous=NORMAL")
-
-    def create(self, schema: str) -> None:
-        with self._lock:
-            self._connection.executescript(schema)
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """The connection inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK on an exception)."""
-        with self._lock:
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._connection
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-            self._connection.execute("COMMIT")
-
-    def close(self) -> None:
-        with self._lock:
-            self._connection.close()
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ from cs_rag.service.metrics import Metrics
 from cs_rag.service.responses import invalid
 from cs_rag.service.reviews import ReviewStore
 from cs_rag.service.schemas import AnswerResponse
-from cs_rag.service.sessions import Database, Session, SessionStore
+from cs_rag.service.sessions import Session, SessionStore
+from cs_rag.sqlite import Database
 from cs_rag.service.storage import KnowledgeFolder
 from cs_rag.types import Answer, IngestReport, Routing, Turn
 

@@ -1,0 +1,122 @@
+"""Every answer given, kept so that feedback can name it (by its trace id) and the learning
+queue can find the questions the bot could not serve."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cs_rag.sqlite import Database
+from cs_rag.types import Answer, DocumentKind, Outcome
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    trace_id TEXT PRIMARY KEY,
+    at REAL NOT NULL,
+    session_id TEXT,
+    question TEXT NOT NULL,
+    standalone TEXT NOT NULL,
+    language TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    routing TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    first_id TEXT,
+    first_kind TEXT,
+    options TEXT NOT NULL,
+    picked INTEGER NOT NULL DEFAULT 0,
+    latency_ms REAL,
+    answer TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS answers_at ON answers(at);
+CREATE INDEX IF NOT EXISTS answers_session ON answers(session_id, at);
+"""
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One answer as the log keeps it; `question` was masked by the pipeline."""
+
+    trace_id: str
+    at: dt.datetime
+    session_id: str | None
+    question: str
+    standalone: str        # the question after the follow-up rewrite: what was searched
+    language: str
+    outcome: Outcome
+    routing: str
+    confidence: float
+    first_id: str | None   # the entry or document cited (answered) or ranked first
+    first_kind: DocumentKind | None
+    options: list[str]     # the entry ids a clarify reply offered
+    picked: bool           # a clarify reply one of whose options the customer then picked
+    latency_ms: float | None
+
+    def answer(self, database: Database) -> Answer:
+        """The whole Answer, with its trace (read on demand: it is the largest column)."""
+        with database.transaction() as db:
+            row = db.execute("SELECT answer FROM answers WHERE trace_id = ?", (self.trace_id,)).fetchone()
+        return Answer.model_validate_json(row[0])
+
+
+class AnswerLog:
+    """The answers table. Thread-safe (through the Database)."""
+
+    COLUMNS = ("trace_id, at, session_id, question, standalone, language, outcome, routing, "
+               "confidence, first_id, first_kind, options, picked, latency_ms")
+
+    def __init__(self, database: Database, clock: Callable[[], float] = time.time) -> None:
+        self.database = database
+        self._clock = clock
+        database.create(_SCHEMA)
+
+    def remember(self, answer: Answer, session_id: str | None = None) -> AnswerRecord:
+        """Keep `answer`; a choice of an offered option also marks that session's latest
+        clarify reply as picked."""
+        first_id, first_kind = _first(answer)
+        standalone = answer.trace.get("rewrite", {}).get("question") or answer.question
+        latency = answer.trace.get("timings_ms", {}).get("total")
+        row = (answer.trace_id, self._clock(), session_id, answer.question, standalone, answer.language,
+               answer.outcome.value, answer.routing.value, float(answer.confidence), first_id,
+               first_kind, json.dumps([o.id for o in answer.options]), 0, latency)
+        with self.database.transaction() as db:
+            db.execute(f"INSERT OR REPLACE INTO answers ({self.COLUMNS}, answer) VALUES "
+                       f"({', '.join('?' * len(row))}, ?)", (*row, answer.model_dump_json()))
+            chosen = answer.trace.get("chosen_option")
+            if chosen and session_id:
+                db.execute("UPDATE answers SET picked = 1 WHERE trace_id = (SELECT trace_id FROM answers "
+                           "WHERE session_id = ? AND outcome = ? AND trace_id != ? ORDER BY at DESC LIMIT 1)",
+                           (session_id, Outcome.CLARIFY.value, answer.trace_id))
+        return _record(row)
+
+    def get(self, trace_id: str) -> AnswerRecord | None:
+        with self.database.transaction() as db:
+            row = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE trace_id = ?", (trace_id,)).fetchone()
+        return _record(row) if row else None
+
+    def between(self, since: dt.datetime | None = None, until: dt.datetime | None = None) -> list[AnswerRecord]:
+        """Answers given in [since, until), oldest first (either bound may be open)."""
+        low = since.timestamp() if since else float("-inf")
+        high = until.timestamp() if until else float("inf")
+        with self.database.transaction() as db:
+            rows = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE at >= ? AND at < ? ORDER BY at",
+                              (low, high)).fetchall()
+        return [_record(row) for row in rows]
+
+
+def _first(answer: Answer) -> tuple[str | None, str | None]:
+    if answer.citations:
+        return answer.citations[0].doc_id, answer.citations[0].kind.value
+    hits = answer.trace.get("retrieval", {}).get("hits") or []
+    return (hits[0]["id"].split("#")[0], None) if hits else (None, None)
+
+
+def _record(row: tuple) -> AnswerRecord:
+    (trace_id, at, session_id, question, standalone, language, outcome, routing, confidence,
+     first_id, first_kind, options, picked, latency_ms) = row
+    return AnswerRecord(trace_id, dt.datetime.fromtimestamp(at, tz=dt.timezone.utc), session_id, question,
+                        standalone, language, Outcome(outcome), routing, confidence, first_id,
+                        DocumentKind(first_kind) if first_kind else None, json.loads(options),
+                        bool(picked), latency_ms)
