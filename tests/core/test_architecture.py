@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "cs_rag"
 # public face, may import any part.
 LAYERS = [
     {"errors"},                                     # core: errors,
-    {"types", "config", "reading", "extras", "sqlite"},   # the data types, settings, file reading,
+    {"types", "config", "reading", "extras", "sqlite", "edits"},   # data types, settings, files,
     {"text"},                                       #   and the one tokenizer
     {"ingest", "models", "guard"},
     {"index"},

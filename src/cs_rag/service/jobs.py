@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from cs_rag.guard import mask_pii
 from cs_rag.knowledge_base import Progress
-from cs_rag.service.storage import Undo
+from cs_rag.edits import Undo
 from cs_rag.types import IngestReport
 
 log = logging.getLogger("cs_rag.service")

@@ -4,18 +4,14 @@ undoable."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import threading
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 
+from cs_rag.edits import FileEditor, Undo
 from cs_rag.ingest.sources import JSONL_SUFFIXES
 from cs_rag.types import FaqEntry
 
 REVIEWED_FAQ = "reviewed_faq.jsonl"
-Undo = Callable[[], None]   # puts a file back as it was before a change
 _UNSAFE_NAME = re.compile(r"[^0-9A-Za-z_\-\u3400-\u9fff]+")
 
 
@@ -33,17 +29,17 @@ class KnowledgeFolder:
         self.uploads.mkdir(parents=True, exist_ok=True)
         if not self.reviewed.exists():
             self.reviewed.write_bytes(b"")
-        self._lock = threading.Lock()
+        self.editor = FileEditor()
 
     def owns(self, file: Path) -> bool:
         return self.root.resolve() in file.resolve().parents
 
     def put(self, path: Path, data: bytes) -> Undo:
-        return self._edit(path, lambda _old: data)
+        return self.editor.edit(path, lambda _old: data)
 
     def add_faq(self, entry: FaqEntry) -> Undo:
         line = (entry.model_dump_json(exclude_none=True) + "\n").encode("utf-8")
-        return self._edit(self.reviewed, lambda old: (old or b"") + line)
+        return self.editor.edit(self.reviewed, lambda old: (old or b"") + line)
 
     def remove_document(self, file: Path, doc_id: str) -> Undo:
         """Remove one document: its line from a JSONL file (the file itself once empty, except
@@ -56,20 +52,7 @@ class KnowledgeFolder:
             if not kept and file.resolve() != self.reviewed.resolve():
                 return None
             return "".join(kept).encode("utf-8")
-        return self._edit(file, change)
-
-    def _edit(self, path: Path, change: Callable[[bytes | None], bytes | None]) -> Undo:
-        with self._lock:
-            before = path.read_bytes() if path.exists() else None
-            after = change(before)
-            _write(path, after)
-
-        def undo() -> None:
-            with self._lock:
-                now = path.read_bytes() if path.exists() else None
-                if now == after:
-                    _write(path, before)
-        return undo
+        return self.editor.edit(file, change)
 
 
 def _record_id(line: str) -> str | None:
@@ -78,15 +61,6 @@ def _record_id(line: str) -> str | None:
     except json.JSONDecodeError:
         return None
     return record.get("id") if isinstance(record, dict) else None
-
-
-def _write(path: Path, data: bytes | None) -> None:
-    if data is None:
-        path.unlink(missing_ok=True)
-        return
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def upload_name(filename: str | None) -> tuple[str, str]:

@@ -1,0 +1,256 @@
+"""The learning queue (知识点学习): the questions the bot could not serve, grouped by meaning, for
+an operator to teach the knowledge base, one group at a time.
+
+An item is an answer (by trace id) with a reason: refused, clarified (no option picked),
+handed off for want of knowledge, disliked, or a review rejected or edited. Open items are
+grouped by meaning as `cs-rag gaps` groups questions (their standalone wordings embedded,
+agglomerative clustering). A group's id is stable while its oldest item is open. Actions:
+`link` (the wordings become similar questions of an entry), `create` (a new FAQ entry whose
+similar questions they are), `ignore` (with a reason) and `undo`. Each action closes the
+group's items in the same transaction that audits it (who, when, what), so two operators acting
+on one group cannot both win: the second gets LearningConflict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from enum import Enum
+
+import numpy as np
+from pydantic import BaseModel
+
+from cs_rag.errors import LearningConflict
+from cs_rag.learning.answers import AnswerLog, AnswerRecord
+from cs_rag.ops.insights import DEFAULT_GAP_THRESHOLD, cluster
+from cs_rag.sqlite import Database
+
+Embed = Callable[[list[str]], np.ndarray]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS learning_items (
+    trace_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at REAL NOT NULL,
+    action_id INTEGER,
+    PRIMARY KEY (trace_id, reason)
+);
+CREATE INDEX IF NOT EXISTS learning_items_open ON learning_items(action_id, at);
+CREATE TABLE IF NOT EXISTS learning_actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    entry_id TEXT,
+    detail TEXT NOT NULL,
+    at REAL NOT NULL,
+    given_by TEXT NOT NULL,
+    undone_by INTEGER,
+    undoes INTEGER
+);
+"""
+
+
+class ItemReason(str, Enum):
+    """Why a question is in the learning queue."""
+
+    REFUSED = "refused"
+    CLARIFIED = "clarified"            # offered choices, none picked
+    HANDED_OFF = "handed_off"          # handed to a person with no confident knowledge
+    DISLIKED = "disliked"
+    REVIEW_REJECTED = "review_rejected"
+    REVIEW_EDITED = "review_edited"
+
+
+class ActionKind(str, Enum):
+    LINK = "link"
+    CREATE = "create"
+    IGNORE = "ignore"
+    UNDO = "undo"
+
+
+class Wording(BaseModel):
+    text: str
+    count: int
+    first: dt.datetime
+    last: dt.datetime
+
+
+class Candidate(BaseModel):
+    id: str
+    question: str
+    score: float
+
+
+class LearningGroup(BaseModel):
+    """Open items that mean the same thing, with the entries they most nearly matched."""
+
+    id: str
+    count: int                       # items, repeats included
+    wordings: list[Wording]          # distinct standalone questions, most asked first
+    sources: dict[str, int]          # items by ItemReason
+    candidates: list[Candidate]      # the 3 FAQ entries the group's wording matches best
+    trace_ids: list[str]
+
+
+class LearningAction(BaseModel):
+    """One audited action."""
+
+    id: int
+    group_id: str
+    kind: ActionKind
+    entry_id: str | None = None
+    detail: dict
+    at: dt.datetime
+    given_by: str
+    undone_by: int | None = None
+    undoes: int | None = None
+
+
+class LearningItems:
+    """The items and the audit log in SQLite, and the grouping. Thread-safe."""
+
+    def __init__(self, database: Database, answers: AnswerLog, embed: Embed,
+                 candidates: Callable[[str], list[Candidate]], *, threshold: float = DEFAULT_GAP_THRESHOLD,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.database = database
+        self.answers = answers
+        self._embed = embed
+        self._candidates = candidates
+        self._threshold = threshold
+        self._clock = clock
+        database.create(_SCHEMA)
+
+    def add(self, trace_id: str, reason: ItemReason) -> None:
+        with self.database.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO learning_items (trace_id, reason, at) VALUES (?, ?, ?)",
+                       (trace_id, reason.value, self._clock()))
+
+    def withdraw(self, trace_id: str, reason: ItemReason) -> None:
+        """Drop an open item whose reason no longer holds (a dislike turned into a like)."""
+        with self.database.transaction() as db:
+            db.execute("DELETE FROM learning_items WHERE trace_id = ? AND reason = ? AND action_id IS NULL",
+                       (trace_id, reason.value))
+
+    def groups(self) -> list[LearningGroup]:
+        """Open items grouped by meaning, largest group first."""
+        with self.database.transaction() as db:
+            rows = db.execute("SELECT trace_id, reason FROM learning_items WHERE action_id IS NULL "
+                              "ORDER BY at, trace_id").fetchall()
+        reasons: dict[str, list[str]] = {}
+        for trace_id, reason in rows:
+            reasons.setdefault(trace_id, []).append(reason)
+        records = [r for r in (self.answers.get(t) for t in reasons) if r is not None]
+        # a clarify reply whose option was picked later served its customer after all
+        records = [r for r in records if not (r.picked and reasons[r.trace_id] == [ItemReason.CLARIFIED.value])]
+        if not records:
+            return []
+        distinct = list(dict.fromkeys(r.standalone.strip() for r in records))
+        labels = cluster(np.asarray(self._embed(distinct), dtype=np.float32), self._threshold)
+        label_of = dict(zip(distinct, labels.tolist()))
+        members: dict[int, list[AnswerRecord]] = {}
+        for record in records:
+            members.setdefault(label_of[record.standalone.strip()], []).append(record)
+        groups = [self._group(group, reasons) for group in members.values()]
+        groups.sort(key=lambda g: (-g.count, g.wordings[0].text))
+        return groups
+
+    def group(self, group_id: str) -> LearningGroup:
+        """The open group `group_id`: KeyError if there is none, LearningConflict if its items
+        were handled already."""
+        for group in self.groups():
+            if group.id == group_id:
+                return group
+        with self.database.transaction() as db:
+            rows = db.execute("SELECT trace_id, action_id FROM learning_items WHERE action_id IS NOT NULL").fetchall()
+        handled = next((action for trace_id, action in rows if group_id_of(trace_id) == group_id), None)
+        if handled is not None:
+            raise LearningConflict(f"group {group_id} was already handled by action {handled}")
+        raise KeyError(group_id)
+
+    def _group(self, records: list[AnswerRecord], reasons: dict[str, list[str]]) -> LearningGroup:
+        by_text: dict[str, list[AnswerRecord]] = {}
+        for record in records:
+            by_text.setdefault(record.standalone.strip(), []).append(record)
+        wordings = [Wording(text=text, count=len(rs), first=rs[0].at, last=rs[-1].at) for text, rs in by_text.items()]
+        wordings.sort(key=lambda w: (-w.count, w.first))
+        sources = Counter(reason for r in records for reason in reasons[r.trace_id])
+        return LearningGroup(id=group_id_of(records[0].trace_id), count=len(records), wordings=wordings,
+                             sources=dict(sources.most_common()), candidates=self._candidates(wordings[0].text),
+                             trace_ids=[r.trace_id for r in records])
+
+    # ---- actions -------------------------------------------------------------------------
+
+    def act(self, group: LearningGroup, kind: ActionKind, entry_id: str | None, detail: dict,
+            given_by: str, apply: Callable[[int], str | None]) -> LearningAction:
+        """Audit an action on `group` and close its items, then `apply(action_id)` (the file
+        change, returning the entry id it wrote, if any) inside the same transaction: an
+        exception leaves nothing behind. LearningConflict when an item was closed meanwhile."""
+        with self.database.transaction() as db:
+            marks = ",".join("?" * len(group.trace_ids))
+            taken = db.execute(f"SELECT action_id FROM learning_items WHERE trace_id IN ({marks}) "
+                               "AND action_id IS NOT NULL LIMIT 1", group.trace_ids).fetchone() if marks else None
+            if taken is not None:
+                raise LearningConflict(f"group {group.id} was already handled by action {taken[0]}")
+            cursor = db.execute("INSERT INTO learning_actions (group_id, kind, entry_id, detail, at, given_by) "
+                                "VALUES (?, ?, ?, ?, ?, ?)", (group.id, kind.value, entry_id,
+                                                              json.dumps(detail, ensure_ascii=False),
+                                                              self._clock(), given_by))
+            action_id = int(cursor.lastrowid)
+            if marks:
+                db.execute(f"UPDATE learning_items SET action_id = ? WHERE trace_id IN ({marks}) "
+                           "AND action_id IS NULL", (action_id, *group.trace_ids))
+            written = apply(action_id)
+            if written is not None:
+                db.execute("UPDATE learning_actions SET entry_id = ? WHERE id = ?", (written, action_id))
+        return self.action(action_id)
+
+    def undo(self, group_id: str, action_id: int, given_by: str, apply: Callable[[], None]) -> LearningAction:
+        """Reverse action `action_id` of group `group_id`: its items reopen, `apply()` removes
+        what it wrote. KeyError if there is no such action; LearningConflict if it is an undo
+        or was undone already."""
+        with self.database.transaction() as db:
+            row = db.execute("SELECT kind, undone_by FROM learning_actions WHERE id = ? AND group_id = ?",
+                             (action_id, group_id)).fetchone()
+            if row is None:
+                raise KeyError(action_id)
+            if row[0] == ActionKind.UNDO.value or row[1] is not None:
+                raise LearningConflict(f"action {action_id} is an undo or was undone already")
+            cursor = db.execute("INSERT INTO learning_actions (group_id, kind, detail, at, given_by, undoes) "
+                                "VALUES (?, ?, '{}', ?, ?, ?)",
+                                (group_id, ActionKind.UNDO.value, self._clock(), given_by, action_id))
+            undo_id = int(cursor.lastrowid)
+            db.execute("UPDATE learning_actions SET undone_by = ? WHERE id = ?", (undo_id, action_id))
+            db.execute("UPDATE learning_items SET action_id = NULL WHERE action_id = ?", (action_id,))
+            apply()
+        return self.action(undo_id)
+
+    def action(self, action_id: int) -> LearningAction:
+        with self.database.transaction() as db:
+            row = db.execute("SELECT id, group_id, kind, entry_id, detail, at, given_by, undone_by, undoes "
+                             "FROM learning_actions WHERE id = ?", (action_id,)).fetchone()
+        if row is None:
+            raise KeyError(action_id)
+        return _action(row)
+
+    def actions(self, limit: int = 100) -> list[LearningAction]:
+        """The audit log, newest first."""
+        with self.database.transaction() as db:
+            rows = db.execute("SELECT id, group_id, kind, entry_id, detail, at, given_by, undone_by, undoes "
+                              "FROM learning_actions ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [_action(row) for row in rows]
+
+
+def group_id_of(trace_id: str) -> str:
+    """A group is named after its oldest item."""
+    return "g-" + hashlib.sha1(trace_id.encode("utf-8")).hexdigest()[:12]
+
+
+def _action(row: tuple) -> LearningAction:
+    action_id, group_id, kind, entry_id, detail, at, given_by, undone_by, undoes = row
+    return LearningAction(id=action_id, group_id=group_id, kind=kind, entry_id=entry_id,
+                          detail=json.loads(detail), at=dt.datetime.fromtimestamp(at, tz=dt.timezone.utc),
+                          given_by=given_by, undone_by=undone_by, undoes=undoes)
