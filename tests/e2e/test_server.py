@@ -591,8 +591,10 @@ def test_review_approved_as_similar_question(server: Server):
     assert result["review"]["status"] == "approved" and result["review"]["final_text"] == answer["text"]
     assert server.wait_job(result["job"]["id"])["status"] == "done"
     hit = server.json("POST", "/v1/search", {"query": "钱退到哪里去了怎么还没收到", "k": 1})["hits"][0]
-    assert hit["id"] == f"review-{answer['review_id']}"
-    assert hit["text"] == next(e["answer"] for e in FAQ if e["id"] == "f-refund")
+    assert hit["id"] == "f-refund"      # the entry itself learned the phrasing: no copied answer
+    assert result["review"]["faq_id"] == "f-refund"
+    [taught] = server.json("GET", "/v1/learning/actions", key=ADMIN_KEY)["actions"]
+    assert taught["group_id"] == f"review-{answer['review_id']}" and taught["entry_id"] == "f-refund"
     approved = server.json("GET", "/v1/reviews?status=approved", key=ADMIN_KEY)
     assert approved["total"] >= 1 and all(r["status"] == "approved" for r in approved["reviews"])
 

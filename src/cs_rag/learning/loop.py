@@ -121,6 +121,10 @@ class LearningLoop:
         return self.items.undo(group_id, action_id, given_by,
                                lambda: self.learned.remove_action(action_id))
 
+    def rollback(self, action: LearningAction) -> None:
+        """Undo `action` because the ingest applying it failed: nothing stays half-applied."""
+        self.undo(action.group_id, action.id, "system:failed-ingest")
+
     def teach(self, entry_id: str, given_by: str, origin: str, *, similar_questions: list[str] | None = None,
               answer: str | None = None, old_answer: str | None = None) -> LearningAction:
         """Outside the queue (a review's save): add phrasings to, or replace the answer of, an

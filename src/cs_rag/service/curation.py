@@ -19,7 +19,8 @@ def check_decision(review: Review, action: str, text: str | None, save_as: Saved
         raise ReviewDecisionError("text", "missing", "an edit needs the corrected text")
     if action == "reject" and save_as is not None:
         raise ReviewDecisionError("save_as", "value_error", "a rejected answer cannot be saved")
-    if save_as is SavedAs.FAQ_ANSWER and action == "approve" and review.answer.outcome is not Outcome.ANSWERED:
+    if save_as in (SavedAs.FAQ_ANSWER, SavedAs.ENTRY_ANSWER) and action == "approve" and \
+            review.answer.outcome is not Outcome.ANSWERED:
         raise ReviewDecisionError("save_as", "value_error", f"the draft is a {review.answer.outcome.value} "
                                   "reply, not an answer: edit it to save it as an FAQ answer")
 
@@ -29,9 +30,9 @@ def final_text(review: Review, action: str, text: str | None) -> str | None:
     return None if action == "reject" else (text or review.answer.text)
 
 
-def similar_question_target(review: Review, faq_id: str | None) -> str:
-    """The FAQ entry a `similar_question` save adds a phrasing to: `faq_id`, else the first
-    FAQ entry the answer cites."""
+def entry_target(review: Review, faq_id: str | None) -> str:
+    """The FAQ entry a `similar_question` or `entry_answer` save teaches: `faq_id`, else the
+    first FAQ entry the answer cites."""
     target_id = faq_id or next((c.doc_id for c in review.answer.citations if c.kind is DocumentKind.FAQ), None)
     if target_id is None:
         raise ReviewDecisionError("faq_id", "missing", "the answer cites no FAQ entry; name one in faq_id")
@@ -46,16 +47,19 @@ def new_faq_entry(assistant: Assistant, review: Review, text: str, question: str
                     answer=_without_greetings(assistant, review, text), category=category, tags=["reviewed"])
 
 
-def similar_question_entry(assistant: Assistant, review: Review, target_id: str, question: str | None,
-                           category: str | None) -> FaqEntry:
-    """A `similar_question` save: the customer's question answered as FAQ entry `target_id` is
-    (which must be in the live index with an answer)."""
+def taught_question(review: Review, question: str | None) -> str:
+    """The phrasing a `similar_question` save teaches: `question`, else the standalone question."""
+    return question or _standalone(review)
+
+
+def entry_answer(assistant: Assistant, review: Review, target_id: str, text: str) -> tuple[str, str]:
+    """An `entry_answer` save: (the new answer without the greeting and closing lines, the
+    entry's current answer, which must exist in the live index)."""
     target = next((c for c in assistant.knowledge_base.document_chunks(target_id)
                    if c.id == target_id and c.kind is DocumentKind.FAQ), None)
     if target is None or not target.text:
         raise ReviewDecisionError("faq_id", "value_error", f"no FAQ entry {target_id!r} with an answer in the index")
-    return FaqEntry(id=f"review-{review.id}", question=question or _standalone(review), answer=target.text,
-                    category=category or target.category, tags=["reviewed", f"similar-to:{target_id}"])
+    return _without_greetings(assistant, review, text), target.text
 
 
 def _standalone(review: Review) -> str:

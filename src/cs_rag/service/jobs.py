@@ -30,6 +30,7 @@ class JobKind(str, Enum):
     UPLOAD = "upload"
     DELETE = "delete"
     REVIEW = "review"      # an FAQ entry saved from a review
+    LEARNING = "learning"  # a learning-queue action (link, create, undo) applied
 
 
 class JobStatus(str, Enum):

@@ -56,6 +56,7 @@ class SavedAs(str, Enum):
 
     FAQ_ANSWER = "faq_answer"              # a new FAQ entry: the question with the final text
     SIMILAR_QUESTION = "similar_question"  # the question as a new phrasing of a cited FAQ entry
+    ENTRY_ANSWER = "entry_answer"          # the final text replaces a cited FAQ entry's answer
 
 
 class Review(BaseModel):

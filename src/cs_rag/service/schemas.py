@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from cs_rag.answering.assistant import MAX_QUESTION_CHARS
 from cs_rag.answering.suggest import Suggestion
 from cs_rag.index.base import SearchFilter
+from cs_rag.learning.feedback import MAX_COMMENT_CHARS, Feedback, FeedbackReason
+from cs_rag.learning.queue import Candidate, LearningAction, Wording
 from cs_rag.service.jobs import Job
 from cs_rag.service.reviews import Review, SavedAs
 from cs_rag.types import Answer, Customer, DocumentKind, Flag, Hit, Turn
@@ -173,8 +175,9 @@ class ReviewAction(str, Enum):
 class ReviewDecision(BaseModel):
     """A reviewer's decision. `edit` needs `text`. An approved or edited answer may be saved:
     `faq_answer` writes a new FAQ entry (`question`, default the standalone question, with the
-    final text); `similar_question` writes the customer's question as a new phrasing of the FAQ
-    entry `faq_id` (default: the first FAQ entry the answer cites), answered as that entry is."""
+    final text); `similar_question` teaches the FAQ entry `faq_id` (default: the first FAQ entry
+    the answer cites) the customer's question as one more phrasing; `entry_answer` replaces that
+    entry's answer with the final text (the old one stays in the learning audit log)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -187,6 +190,73 @@ class ReviewDecision(BaseModel):
     category: str | None = Field(default=None, max_length=200)
 
 
+
+
+class FeedbackRequest(BaseModel):
+    """A customer's rating of an answer: `answer_id` is the answer's `trace_id`; `reason` only
+    with `helpful: false`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer_id: str = Field(min_length=1, max_length=64)
+    helpful: bool
+    reason: FeedbackReason | None = None
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT_CHARS)
+
+
+class FeedbackResult(BaseModel):
+    feedback: Feedback
+    review_id: int | None = None   # a disliked answer that was sent joins the review queue
+
+
+class LearningGroupView(BaseModel):
+    id: str
+    count: int
+    wordings: list[Wording]
+    sources: dict[str, int]
+    candidates: list[Candidate]
+
+
+class LearningGroups(BaseModel):
+    groups: list[LearningGroupView]
+
+
+class LinkAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["link"]
+    entry_id: str = Field(min_length=1, max_length=200)
+
+
+class CreateAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["create"]
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    answer: str = Field(min_length=1, max_length=20000)
+    category: str | None = Field(default=None, max_length=200)
+
+
+class IgnoreAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["ignore"]
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class UndoAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["undo"]
+    action_id: int = Field(ge=1, le=2**63 - 1)
+
+
+LearningRequest = Annotated[LinkAction | CreateAction | IgnoreAction | UndoAction, Field(discriminator="action")]
+
+
+class LearningResult(BaseModel):
+    action: LearningAction
+    job: Job | None = None    # the ingest that applies it (none for ignore)
+
+
+class LearningLog(BaseModel):
+    actions: list[LearningAction]
 
 
 class ReviewList(BaseModel):

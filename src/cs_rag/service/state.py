@@ -18,6 +18,8 @@ from cs_rag.config import ServiceSettings, Settings
 from cs_rag.errors import CsRagError, InputError
 from cs_rag.guard import mask_pii
 from cs_rag.knowledge_base import KnowledgeBase, Progress
+from cs_rag.learning.knowledge import LEARNED_FILE
+from cs_rag.learning.loop import LearningLoop
 from cs_rag.ops.insights import log_record
 from cs_rag.service.auth import (
     ADMIN_KEYS_ENV,
@@ -62,6 +64,9 @@ class Service:
         self.database = database
         self.sessions = SessionStore(database, self.limits.session_ttl_minutes * 60)
         self.reviews = ReviewStore(database)
+        self.learning = LearningLoop(database, self.knowledge_base, self.folder.root / LEARNED_FILE,
+                                     editor=self.folder.editor)
+        self.answers, self.feedback = self.learning.answers, self.learning.feedback
         self.buckets = TokenBuckets(self.limits.rate_limit_per_minute, self.limits.rate_limit_burst)
         self.metrics = Metrics()
         self.question_log = data_dir / "questions"   # one JSONL a day, for cs-rag report/hotwords/gaps
@@ -144,9 +149,10 @@ class Service:
                               expired_session=session.expired, review_id=review_id)
 
     def record(self, answer: Answer, session_id: str | None) -> None:
-        """Metrics, a masked log line, and a question-log record (the question is already
-        masked by the pipeline)."""
+        """Metrics, a masked log line, a question-log record (the question is already masked
+        by the pipeline), and the learning loop's answer log."""
         self.metrics.answer(answer)
+        self.learning.remember(answer, session_id)
         record = log_record(answer, latency_ms=answer.trace.get("timings_ms", {}).get("total"))
         with self._log_lock:
             self.question_log.mkdir(parents=True, exist_ok=True)

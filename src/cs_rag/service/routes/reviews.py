@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from cs_rag.errors import ReviewConflict, ReviewDecisionError
+from cs_rag.learning.queue import LearningAction
 from cs_rag.service import curation
 from cs_rag.service.deps import AdminDep, ServiceDep
 from cs_rag.service.jobs import JobKind
@@ -24,6 +25,7 @@ from cs_rag.service.schemas import (
 from cs_rag.service.state import Service
 from cs_rag.types import FaqEntry, FlagKind
 
+REVIEW_TO_LEARN = ("rejected", "edited")   # decisions whose question joins the learning queue
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 
 
@@ -57,7 +59,7 @@ def decide_review(review_id: RowId, body: ReviewDecision, service: ServiceDep, c
     if review is None:
         raise HTTPException(404, f"no review {review_id}")
     try:
-        entry = _decided_entry(service, review, body)
+        entry, target = _saved(service, review, body)
     except ReviewDecisionError as exc:
         invalid(("body", exc.field), exc.kind, str(exc))
     text = curation.final_text(review, body.action.value, body.text)
@@ -65,27 +67,47 @@ def decide_review(review_id: RowId, body: ReviewDecision, service: ServiceDep, c
     try:
         decided = service.reviews.decide(review_id, status, final_text=text, note=body.note,
                                          decided_by=caller.id, saved_as=body.save_as,
-                                         faq_id=entry.id if entry else None)
+                                         faq_id=entry.id if entry else target)
     except ReviewConflict as exc:
         raise HTTPException(409, str(exc)) from None
+    if status.value in REVIEW_TO_LEARN:
+        service.learning.review_decided(review.answer.trace_id, status.value)
     job = None
     if entry is not None:
         undo = service.folder.add_faq(entry)
         job = service.jobs.submit(JobKind.REVIEW, f"review {review_id}: FAQ entry {entry.id}",
                                   on_failure=undo)
+    elif target is not None:
+        action = _teach(service, review, body, target, caller.id)
+        job = service.jobs.submit(JobKind.REVIEW, f"review {review_id}: FAQ entry {target} taught",
+                                  on_failure=lambda: service.learning.rollback(action))
+    if job is not None:
         service.reviews.set_job(review_id, job.id)
         decided = decided.model_copy(update={"job_id": job.id})
     return json_response(ReviewResult(review=decided, job=job))
 
 
-def _decided_entry(service: Service, review: Review, body: ReviewDecision) -> FaqEntry | None:
-    """The FAQ entry the decision saves, if any; ReviewDecisionError when a rule is broken."""
+def _saved(service: Service, review: Review, body: ReviewDecision) -> tuple[FaqEntry | None, str | None]:
+    """(the new FAQ entry a `faq_answer` save writes, the existing entry a `similar_question`
+    or `entry_answer` save teaches); ReviewDecisionError when a rule is broken."""
     curation.check_decision(review, body.action.value, body.text, body.save_as)
     if body.save_as is SavedAs.FAQ_ANSWER:
         return curation.new_faq_entry(service.assistant, review, curation.final_text(review, body.action.value, body.text),
-                                      body.question, body.category)
-    if body.save_as is SavedAs.SIMILAR_QUESTION:
-        target_id = curation.similar_question_target(review, body.faq_id)
+                                      body.question, body.category), None
+    if body.save_as in (SavedAs.SIMILAR_QUESTION, SavedAs.ENTRY_ANSWER):
         service.require_index()
-        return curation.similar_question_entry(service.assistant, review, target_id, body.question, body.category)
-    return None
+        target = curation.entry_target(review, body.faq_id)
+        curation.entry_answer(service.assistant, review, target, "")   # the entry must exist now
+        return None, target
+    return None, None
+
+
+def _teach(service: Service, review: Review, body: ReviewDecision, target: str, by: str) -> LearningAction:
+    """A `similar_question` or `entry_answer` save, audited by the learning loop."""
+    origin = f"review-{review.id}"
+    if body.save_as is SavedAs.SIMILAR_QUESTION:
+        return service.learning.teach(target, by, origin,
+                                      similar_questions=[curation.taught_question(review, body.question)])
+    new, old = curation.entry_answer(service.assistant, review, target,
+                                     curation.final_text(review, body.action.value, body.text) or "")
+    return service.learning.teach(target, by, origin, answer=new, old_answer=old)

@@ -1,0 +1,107 @@
+"""Feedback on answers and the learning queue: rate an answer; list what the bot could not serve
+and teach the knowledge base from it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import Response
+
+from cs_rag.errors import LearningConflict, UnknownAnswerError, UnknownEntryError
+from cs_rag.learning.queue import ActionKind, LearningAction
+from cs_rag.service.deps import AdminDep, ClientDep, ServiceDep
+from cs_rag.service.jobs import JobKind
+from cs_rag.service.responses import invalid, json_response
+from cs_rag.service.schemas import (
+    ADMIN_ERRORS,
+    CLIENT_ERRORS,
+    CreateAction,
+    FeedbackRequest,
+    FeedbackResult,
+    IgnoreAction,
+    LearningGroups,
+    LearningGroupView,
+    LearningLog,
+    LearningRequest,
+    LearningResult,
+    LinkAction,
+    UndoAction,
+    error_responses,
+)
+from cs_rag.service.state import Service
+from cs_rag.types import Routing
+
+router = APIRouter(tags=["learning"])
+
+
+@router.post("/v1/feedback", response_model=FeedbackResult, status_code=201,
+             responses={**CLIENT_ERRORS, **error_responses(404),
+                        200: {"model": FeedbackResult, "description": "an earlier rating replaced"}})
+def feedback(body: FeedbackRequest, service: ServiceDep, caller: ClientDep) -> Response:
+    """Rate an answer (201; 200 when it replaces an earlier rating). A dislike of an answer that
+    was sent to the customer queues it for review once."""
+    before = service.feedback.get(body.answer_id)
+    try:
+        stored, created = service.learning.record_feedback(body.answer_id, body.helpful, body.reason,
+                                                           body.comment, caller.id)
+    except UnknownAnswerError as exc:
+        raise HTTPException(404, str(exc)) from None
+    except ValueError as exc:
+        field, _, problem = str(exc).partition(": ")
+        invalid(("body", field), "value_error", problem)
+    review_id = None
+    record = service.answers.get(body.answer_id)
+    newly_disliked = not body.helpful and (before is None or before.helpful)
+    if newly_disliked and record is not None and record.routing == Routing.SEND.value:
+        review_id = service.reviews.add(record.answer(service.database), record.session_id, [], None)
+    return json_response(FeedbackResult(feedback=stored, review_id=review_id), status=201 if created else 200)
+
+
+@router.get("/v1/learning", response_model=LearningGroups, responses=ADMIN_ERRORS)
+def learning_groups(service: ServiceDep, caller: AdminDep) -> Response:
+    """What the bot could not serve, grouped by meaning, largest group first."""
+    service.require_index()
+    groups = [LearningGroupView(**g.model_dump(exclude={"trace_ids"})) for g in service.learning.groups()]
+    return json_response(LearningGroups(groups=groups))
+
+
+@router.get("/v1/learning/actions", response_model=LearningLog, responses=ADMIN_ERRORS)
+def learning_actions(service: ServiceDep, caller: AdminDep) -> Response:
+    """The audit log of learning actions (who, when, what), newest first."""
+    return json_response(LearningLog(actions=service.learning.items.actions()))
+
+
+@router.post("/v1/learning/{group_id}", response_model=LearningResult,
+             responses={**ADMIN_ERRORS, **error_responses(404, 409)})
+def learning_action(group_id: str, body: LearningRequest, service: ServiceDep, caller: AdminDep) -> Response:
+    """Link the group to an entry, create an entry for it, ignore it, or undo an earlier action;
+    link, create and undo return the ingest job that applies them."""
+    service.require_index()
+    try:
+        action = _act(service, group_id, body, caller.id)
+    except KeyError:
+        raise HTTPException(404, f"no action {body.action_id} of group {group_id}" if isinstance(body, UndoAction)
+                            else f"no open learning group {group_id}") from None
+    except UnknownEntryError as exc:
+        raise HTTPException(404, str(exc)) from None
+    except LearningConflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    except ValueError as exc:
+        field, _, problem = str(exc).partition(": ")
+        invalid(("body", field), "value_error", problem)
+    job = None
+    if action.kind is not ActionKind.IGNORE:
+        rollback = None if action.kind is ActionKind.UNDO else (lambda: service.learning.rollback(action))
+        job = service.jobs.submit(JobKind.LEARNING, f"learning action {action.id} ({action.kind.value})",
+                                  on_failure=rollback)
+    return json_response(LearningResult(action=action, job=job))
+
+
+def _act(service: Service, group_id: str, body: LearningRequest, by: str) -> LearningAction:
+    loop = service.learning
+    if isinstance(body, LinkAction):
+        return loop.link(group_id, body.entry_id, by)
+    if isinstance(body, CreateAction):
+        return loop.create(group_id, body.question, body.answer, body.category, by)
+    if isinstance(body, IgnoreAction):
+        return loop.ignore(group_id, body.reason, by)
+    return loop.undo(group_id, body.action_id, by)
