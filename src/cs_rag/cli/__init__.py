@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cs_rag.cli import answers, evaluation, guard, knowledge, operator, starting
+from cs_rag.cli import answers, evaluation, guard, knowledge, learning, operator, starting
 from cs_rag.cli.operator import EXIT_REGRESSION
 from cs_rag.config import load_settings
 from cs_rag.errors import CsRagError
@@ -56,4 +56,5 @@ def _parser() -> argparse.ArgumentParser:
     answers.add_serve(commands)
     knowledge.add_db(commands)
     operator.add_operator_commands(commands)
+    learning.add_learning(commands)
     return parser

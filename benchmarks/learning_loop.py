@@ -1,0 +1,180 @@
+"""Does the learning loop make the bot better? Replays traffic through the real service path
+(create_app + TestClient: /v1/answer, /v1/learning, the ingest jobs) and lets a simulated
+operator work the learning queue with the gold labels.
+
+    python benchmarks/learning_loop.py [--questions eval/questions.jsonl] [--knowledge knowledge]
+                                       [--config knowledge/cs_rag.toml] [--seed 7]
+
+Any questions.jsonl and knowledge folder will do. The questions are shuffled with the seed and
+split: the first half is traffic, the second half is the test. The traffic half comes in two
+batches (two weeks): after each, the operator works every group of the queue once. A group's
+gold is the majority gold of its wordings' questions: an FAQ entry -> `link` to it; out of
+scope -> `ignore`; a policy document -> `ignore` too (`link` needs an FAQ entry, and writing an
+answer is a person's work the simulation cannot do). The test half is answered before any
+learning, after round 1 and after round 2; the operator never sees its labels.
+
+Ordering effect, stated in the output: a test question gains only when its gold entry was also
+asked about in the traffic (the same entry asked twice); the share of such test questions is
+printed beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from _common import REPO, print_table, read_jsonl
+
+from cs_rag import Assistant, KnowledgeBase, load_settings
+from cs_rag.ops.evaluate import QuestionOutcome, decision_metrics
+from cs_rag.types import Decision
+
+ADMIN = "learning-loop-admin"
+DECISION = {"answered": Decision.ANSWER, "clarify": Decision.CLARIFY}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--questions", type=Path, default=REPO / "eval" / "questions.jsonl")
+    parser.add_argument("--knowledge", type=Path, default=REPO / "knowledge")
+    parser.add_argument("--config", type=Path, default=REPO / "knowledge" / "cs_rag.toml")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    questions = read_jsonl(args.questions)
+    random.Random(args.seed).shuffle(questions)
+    half = len(questions) // 2
+    traffic, test = questions[:half], questions[half:]
+    weeks = [traffic[:half // 2], traffic[half // 2:]]
+    with tempfile.TemporaryDirectory() as tmp:
+        client, service = _service(Path(tmp), args.knowledge, args.config)
+        with client:
+            service.warm.wait(120)
+            rows, actions_total = [], 0
+            before = _measure(client, test)
+            rows.append(["before", *_figures(before), "-", "-"])
+            taught: set[str] = set()
+            for week, batch in enumerate(weeks, start=1):
+                for q in batch:
+                    _ask(client, q["question"])
+                actions, linked = _operate(client, {q["question"].strip(): q["gold_ids"] for q in batch})
+                actions_total += actions
+                taught |= linked
+                after = _measure(client, test)
+                gained = (after["resolved_rate"] - before["resolved_rate"]) * 100
+                per_point = f"{actions_total / gained:.1f}" if gained > 0 else "-"
+                rows.append([f"after round {week}", *_figures(after), actions_total, per_point])
+    seen = {g for q in traffic for g in q["gold_ids"]}
+    repeat = sum(1 for q in test if set(q["gold_ids"]) & seen) / len(test)
+    helped = sum(1 for q in test if set(q["gold_ids"]) & taught) / len(test)
+    title = (f"Learning loop on {args.questions.relative_to(REPO) if args.questions.is_relative_to(REPO) else args.questions}"
+             f" (seed {args.seed}; traffic {len(traffic)} in 2 rounds, test {len(test)})")
+    print_table(title, ["test half", "R@1", "wrong", "resolved", "OOS handled", "clarify",
+                        "operator actions", "actions per resolved point"], rows)
+    print(f"test questions whose gold entry was asked about in the traffic: {repeat:.3f}; "
+          f"whose gold entry the operator linked: {helped:.3f}")
+
+
+def _service(root: Path, knowledge: Path, config: Path):
+    from fastapi.testclient import TestClient
+
+    from cs_rag.service import create_app
+    from cs_rag.service.auth import ApiKeys
+
+    settings = load_settings(config)
+    index_dir = root / "index"
+    KnowledgeBase(index_dir, settings).ingest([knowledge])
+    app = create_app(index_dir, [knowledge], settings=settings, data_dir=root / "data",
+                     keys=ApiKeys([], [ADMIN]), assistant=Assistant.open(index_dir, settings))
+    client = TestClient(app)
+    return client, app.state.service
+
+
+def _ask(client, question: str) -> dict:
+    response = client.post("/v1/answer", json={"question": question})
+    response.raise_for_status()
+    return response.json()
+
+
+def _measure(client, test: list[dict]) -> dict:
+    """The decision metrics of the test half, asked without sessions (no learning from them:
+    the operator acts only after traffic rounds, and test answers are not worked)."""
+    outcomes = []
+    for q in test:
+        answer = _ask(client, q["question"])
+        hits = answer["trace"].get("retrieval", {}).get("hits", [])
+        docs = list(dict.fromkeys(h["id"].split("#")[0] for h in hits))
+        rank = next((i + 1 for i, d in enumerate(docs) if d in q["gold_ids"]), None)
+        outcomes.append(QuestionOutcome(
+            id=q["id"], question=q["question"], category=q.get("category"), gold_ids=q["gold_ids"],
+            hit_ids=[h["id"] for h in hits], hit_docs=docs, rank=rank,
+            decision=DECISION.get(answer["outcome"], Decision.NONE),
+            option_docs=[o["doc_id"] for o in answer["options"]], confidence=answer["confidence"], latency_ms=0.0))
+    metrics = decision_metrics(outcomes)
+    in_scope = [o for o in outcomes if o.gold_ids]
+    metrics["r_at_1"] = sum(o.right for o in in_scope) / len(in_scope) if in_scope else 0.0
+    _clear_queue_of_test_answers(client)
+    return metrics
+
+
+def _clear_queue_of_test_answers(client) -> None:
+    """Test answers must not teach: the service would queue the unserved ones, so each group
+    they formed is ignored before the next traffic round (and not counted as an action)."""
+    for group in client.get("/v1/learning", headers=_admin()).json()["groups"]:
+        client.post(f"/v1/learning/{group['id']}", json={"action": "ignore", "reason": "benchmark test half"},
+                    headers=_admin())
+
+
+def _operate(client, gold_of: dict[str, list[str]]) -> tuple[int, set[str]]:
+    """Work every open group once with the traffic's gold labels; returns (actions, linked ids)."""
+    actions, linked, jobs = 0, set(), []
+    for group in client.get("/v1/learning", headers=_admin()).json()["groups"]:
+        votes = Counter()
+        for wording in group["wordings"]:
+            golds = gold_of.get(wording["text"].strip())
+            if golds is not None:
+                votes[golds[0] if golds else ""] += wording["count"]
+        gold = votes.most_common(1)[0][0] if votes else ""
+        if gold.startswith("faq-"):
+            body = {"action": "link", "entry_id": gold}
+        else:
+            body = {"action": "ignore", "reason": "out of scope" if not gold else "policy detail: needs a writer"}
+        response = client.post(f"/v1/learning/{group['id']}", json=body, headers=_admin())
+        if response.status_code != 200:
+            print(f"operator: {body['action']} on {group['id']} -> {response.status_code} {response.text[:200]}",
+                  file=sys.stderr)
+            continue
+        actions += 1
+        if body["action"] == "link":
+            linked.add(gold)
+        if response.json()["job"]:
+            jobs.append(response.json()["job"]["id"])
+    for job_id in jobs:
+        _wait(client, job_id)
+    return actions, linked
+
+
+def _wait(client, job_id: str) -> None:
+    for _ in range(3000):
+        status = client.get(f"/v1/jobs/{job_id}", headers=_admin()).json()["status"]
+        if status in ("done", "failed"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"job {job_id} did not finish")
+
+
+def _admin() -> dict:
+    return {"Authorization": f"Bearer {ADMIN}"}
+
+
+def _figures(metrics: dict) -> list[float]:
+    return [metrics["r_at_1"], metrics["wrong_answer_rate"], metrics["resolved_rate"],
+            metrics["oos_handled"], metrics["clarify_share"]]
+
+
+if __name__ == "__main__":
+    main()

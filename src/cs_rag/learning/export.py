@@ -1,0 +1,46 @@
+"""The FAQ entries learning touched, merged with the team's own, as a file for the master copy."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import openpyxl
+
+from cs_rag.errors import InputError
+from cs_rag.ingest.sources import collect_documents
+from cs_rag.learning.knowledge import LearnedKnowledge
+from cs_rag.types import FaqEntry
+
+COLUMNS = ("id", "question", "similar_questions", "answer", "category", "products", "valid_from", "valid_to")
+
+
+def export_learned(paths: Sequence[Path], learned_file: Path, out: Path) -> int:
+    """Write every FAQ entry the learned file extends or creates, as the next ingest of `paths`
+    (the team's knowledge and the learned file's folder) would see it, to `out` (.jsonl or
+    .xlsx, whose columns cs_rag reads back); returns how many."""
+    if out.suffix.lower() not in (".jsonl", ".xlsx"):
+        raise InputError(str(out), "export to a .jsonl or .xlsx file")
+    touched = set()
+    for record in LearnedKnowledge(learned_file).records():
+        touched.add(record.get("extends") or record.get("id"))
+    collected = collect_documents(paths, skip_bad=True)
+    entries = [d.faq for d in collected.documents if d.faq is not None and d.id in touched]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".jsonl":
+        out.write_text("".join(e.model_dump_json(exclude_none=True) + "\n" for e in entries), encoding="utf-8")
+    else:
+        _write_xlsx(entries, out)
+    return len(entries)
+
+
+def _write_xlsx(entries: list[FaqEntry], out: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "FAQ"
+    sheet.append(list(COLUMNS))
+    for entry in entries:
+        row = json.loads(entry.model_dump_json())
+        sheet.append(["\n".join(row[c]) if isinstance(row[c], list) else row[c] for c in COLUMNS])
+    workbook.save(out)

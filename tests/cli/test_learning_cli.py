@@ -1,0 +1,60 @@
+"""cs-rag learning list|apply|export on a service's data folder."""
+
+import json
+import uuid
+
+import openpyxl
+import pytest
+
+from cs_rag import KnowledgeBase
+from cs_rag.cli import main
+from cs_rag.ingest.faq import iter_faq_table
+from cs_rag.learning.knowledge import LEARNED_FILE
+from cs_rag.learning.loop import LearningLoop
+from cs_rag.sqlite import Database
+from cs_rag.types import Answer, Outcome, Routing
+
+pytestmark = pytest.mark.slow   # a real ingest
+
+UNSERVED = ["你们的货从哪个仓库发出", "你们的货是从哪个仓库发的"]
+
+
+@pytest.fixture
+def served(tmp_path, knowledge_dir, settings):
+    index = tmp_path / "index"
+    knowledge_base = KnowledgeBase(index, settings)
+    knowledge_base.ingest([knowledge_dir])
+    data = tmp_path / "index.service"
+    database = Database(data / "service.db")
+    loop = LearningLoop(database, knowledge_base, data / "knowledge" / LEARNED_FILE)
+    for question in UNSERVED:
+        trace_id = uuid.uuid4().hex
+        loop.remember(Answer(question=question, text="抱歉", outcome=Outcome.REFUSED, routing=Routing.SEND,
+                             confidence=0.1, language="zh", trace_id=trace_id, trace={"trace_id": trace_id}))
+    database.close()
+    return index, knowledge_dir
+
+
+def test_list_apply_and_export(served, tmp_path, capsys):
+    index, knowledge_dir = served
+    assert main(["learning", "list", "--index", str(index), "--json"]) == 0
+    [group] = json.loads(capsys.readouterr().out)
+    assert [w["text"] for w in group["wordings"]] == UNSERVED and "trace_ids" not in group
+    assert main(["learning", "apply", group["id"], "--index", str(index)]) == 1
+    assert "exactly one of --link" in capsys.readouterr().err
+    assert main(["learning", "apply", "g-000000000000", "--ignore", "x", "--index", str(index)]) == 1
+    assert "no open group g-000000000000" in capsys.readouterr().err
+    assert main(["learning", "apply", group["id"], "--link", "f-ship", "--index", str(index),
+                 "--knowledge", str(knowledge_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("action 1: link f-ship") and "updated 1" in out
+    assert main(["learning", "list", "--index", str(index)]) == 0
+    assert capsys.readouterr().out.startswith("0 groups")
+    for name in ("learned.xlsx", "learned.jsonl"):
+        target = tmp_path / name
+        assert main(["learning", "export", "--index", str(index), "--knowledge", str(knowledge_dir),
+                     "--out", str(target)]) == 0
+    [entry] = [e for e in iter_faq_table(tmp_path / "learned.xlsx", "learned.xlsx")]
+    assert entry.id == "f-ship" and entry.similar_questions[-2:] == UNSERVED
+    assert json.loads((tmp_path / "learned.jsonl").read_text(encoding="utf-8"))["id"] == "f-ship"
+    assert openpyxl.load_workbook(tmp_path / "learned.xlsx").active.title == "FAQ"
