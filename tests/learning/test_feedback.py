@@ -80,6 +80,10 @@ def test_bad_feedback_is_refused_and_nothing_is_stored(stores):
     answers.remember(_answer("t1"))
     with pytest.raises(ValueError, match="reason: only an unhelpful answer"):
         feedback.record("t1", True, FeedbackReason.WRONG)
+    with pytest.raises(ValueError, match="reason: one of wrong, irrelevant"):
+        feedback.record("t1", False, "boring")
+    assert feedback.record("t1", False, "wrong")[0].reason is FeedbackReason.WRONG   # by name too
+    feedback.record("t1", True)
     with pytest.raises(ValueError, match="comment: at most"):
         feedback.record("t1", False, comment="长" * (MAX_COMMENT_CHARS + 1))
-    assert feedback.all() == {}
+    assert feedback.get("t1").helpful is True              # the bad one changed nothing

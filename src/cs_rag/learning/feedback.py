@@ -63,11 +63,15 @@ class FeedbackStore:
         self._clock = clock
         database.create(_SCHEMA)
 
-    def record(self, answer_id: str, helpful: bool, reason: FeedbackReason | None = None,
+    def record(self, answer_id: str, helpful: bool, reason: FeedbackReason | str | None = None,
                comment: str | None = None, given_by: str = "-") -> tuple[Feedback, bool]:
         """Store the rating of answer `answer_id`, replacing an earlier one; returns it and
         whether it is the first. UnknownAnswerError if no such answer was given; ValueError for
-        a reason on a helpful answer or a comment over MAX_COMMENT_CHARS."""
+        an unknown reason, a reason on a helpful answer or a comment over MAX_COMMENT_CHARS."""
+        if isinstance(reason, str) and not isinstance(reason, FeedbackReason):
+            if reason not in {r.value for r in FeedbackReason}:
+                raise ValueError(f"reason: one of {', '.join(r.value for r in FeedbackReason)}")
+            reason = FeedbackReason(reason)
         if helpful and reason is not None:
             raise ValueError("reason: only an unhelpful answer has a reason")
         if comment is not None and len(comment) > MAX_COMMENT_CHARS:
