@@ -4,6 +4,8 @@ folder, metrics and the service settings."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -12,11 +14,12 @@ from cs_rag.errors import ConfigError
 from cs_rag.errors import ReviewConflict
 from cs_rag.service.reviews import ReviewStatus, ReviewStore
 from cs_rag.service.auth import ApiKeys, TokenBuckets
+from cs_rag.service.jobs import Job, JobKind, JobRunner, JobStatus
 from cs_rag.service.metrics import Metrics
 from cs_rag.service.storage import KnowledgeFolder, upload_name
 from cs_rag.service.sessions import SessionStore
 from cs_rag.sqlite import Database
-from cs_rag.types import Answer, Customer, FaqEntry, Flag, FlagKind, Outcome, Routing, Turn
+from cs_rag.types import Answer, Customer, FaqEntry, Flag, FlagKind, IngestReport, Outcome, Routing, Turn
 
 
 class Clock:
@@ -163,3 +166,51 @@ def test_service_settings_from_the_environment():
     assert settings.service.session_ttl_minutes == 5 and settings.service.max_question_chars == 2000
     with pytest.raises(ConfigError, match="CS_RAG_SERVICE_MAX_QUESTION_CHARS"):
         load_settings(environ={"CS_RAG_SERVICE_MAX_QUESTION_CHARS": "5000"})
+
+
+def _wait_for(runner: JobRunner, job_id: str) -> Job:
+    for _ in range(500):
+        job = runner.get(job_id)
+        if job.status in (JobStatus.DONE, JobStatus.FAILED):
+            return job
+        time.sleep(0.01)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_jobs_queued_during_an_ingest_share_the_next_one():
+    release, calls = threading.Event(), []
+
+    def ingest(progress):
+        calls.append(len(calls))
+        release.wait(5)
+        return IngestReport(seconds=0.0)
+
+    runner = JobRunner(ingest, count=lambda status: None, after=lambda: None)
+    first = runner.submit(JobKind.REINDEX)
+    for _ in range(100):
+        if runner.get(first.id).status is JobStatus.RUNNING:
+            break
+        time.sleep(0.01)
+    queued = [runner.submit(JobKind.LEARNING, f"action {n}") for n in range(3)]
+    release.set()
+    assert all(_wait_for(runner, job.id).status is JobStatus.DONE for job in [first, *queued])
+    assert calls == [0, 1]                        # three queued jobs, one more ingest
+    runner.close()
+
+
+def test_a_failed_shared_ingest_fails_every_job_and_undoes_each_change():
+    release, undone = threading.Event(), []
+
+    def ingest(progress):
+        release.wait(5)
+        raise RuntimeError("disk full")
+
+    runner = JobRunner(ingest, count=lambda status: None, after=lambda: None)
+    first = runner.submit(JobKind.REINDEX)
+    time.sleep(0.05)
+    queued = [runner.submit(JobKind.LEARNING, on_failure=lambda n=n: undone.append(n)) for n in range(2)]
+    release.set()
+    failed = [_wait_for(runner, job.id) for job in queued]
+    assert all(j.status is JobStatus.FAILED and j.error.endswith("(the change was undone)") for j in failed)
+    assert undone == [1, 0] and _wait_for(runner, first.id).error == "RuntimeError: disk full"
+    runner.close()

@@ -83,8 +83,9 @@ class LearningLoop:
 
     # ---- the queue -----------------------------------------------------------------------
 
-    def groups(self) -> list[LearningGroup]:
-        return self.items.groups()
+    def groups(self, limit: int | None = None) -> list[LearningGroup]:
+        """What the bot could not serve, grouped by meaning, largest group first."""
+        return self.items.groups(limit)
 
     def link(self, group_id: str, entry_id: str, given_by: str) -> LearningAction:
         """The group's wordings become similar questions of FAQ entry `entry_id`."""

@@ -135,8 +135,14 @@ class LearningItems:
             db.execute("DELETE FROM learning_items WHERE trace_id = ? AND reason = ? AND action_id IS NULL",
                        (trace_id, reason.value))
 
-    def groups(self) -> list[LearningGroup]:
-        """Open items grouped by meaning, largest group first."""
+    def groups(self, limit: int | None = None) -> list[LearningGroup]:
+        """Open items grouped by meaning, largest group first (the first `limit`), with their
+        candidate entries."""
+        chosen = self._open_groups()
+        chosen = chosen[:limit] if limit is not None else chosen
+        return [g.model_copy(update={"candidates": self._candidates(g.wordings[0].text)}) for g in chosen]
+
+    def _open_groups(self) -> list[LearningGroup]:
         with self.database.transaction() as db:
             rows = db.execute("SELECT trace_id, reason FROM learning_items WHERE action_id IS NULL "
                               "ORDER BY at, trace_id").fetchall()
@@ -161,7 +167,7 @@ class LearningItems:
     def group(self, group_id: str) -> LearningGroup:
         """The open group `group_id`: KeyError if there is none, LearningConflict if its items
         were handled already."""
-        for group in self.groups():
+        for group in self._open_groups():
             if group.id == group_id:
                 return group
         with self.database.transaction() as db:
@@ -179,7 +185,7 @@ class LearningItems:
         wordings.sort(key=lambda w: (-w.count, w.first))
         sources = Counter(reason for r in records for reason in reasons[r.trace_id])
         return LearningGroup(id=group_id_of(records[0].trace_id), count=len(records), wordings=wordings,
-                             sources=dict(sources.most_common()), candidates=self._candidates(wordings[0].text),
+                             sources=dict(sources.most_common()), candidates=[],
                              trace_ids=[r.trace_id for r in records])
 
     # ---- actions -------------------------------------------------------------------------

@@ -70,9 +70,9 @@ class JobList(BaseModel):
 
 
 class JobRunner:
-    """Runs ingest jobs one at a time, in submission order, on one worker thread. A job that
-    fails runs its `on_failure` undo; after one is done, `after` runs. Remembers the newest
-    RECENT_JOBS jobs. Thread-safe."""
+    """Runs ingest jobs one ingest at a time, in submission order, on one worker thread; jobs
+    queued while an ingest runs share the next one. A job that fails runs its `on_failure` undo;
+    after an ingest is done, `after` runs. Remembers the newest RECENT_JOBS jobs. Thread-safe."""
 
     def __init__(self, ingest: Callable[[Progress], IngestReport], count: Callable[[JobStatus], None],
                  after: Callable[[], None]) -> None:
@@ -126,37 +126,55 @@ class JobRunner:
             item = self._queue.get()
             if item is None:
                 return
-            self._run(*item)
+            batch, stop = [item], False
+            while not self._queue.empty():   # jobs queued meanwhile share one ingest
+                more = self._queue.get_nowait()
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            self._run(batch)
+            if stop:
+                return
 
-    def _run(self, job: Job, on_failure: Undo | None) -> None:
+    def _run(self, batch: list[tuple[Job, Undo | None]]) -> None:
+        """One ingest for every job of `batch` (each ingest reads all knowledge, so one run
+        applies them all): all are done with its report, or all fail and each change is undone."""
+        jobs = [job for job, _ in batch]
         with self._lock:
-            job.status, job.started = JobStatus.RUNNING, _now()
+            for job in jobs:
+                job.status, job.started = JobStatus.RUNNING, _now()
 
         def progress(done: int, total: int) -> None:
             with self._lock:
-                job.progress = JobProgress(embedded=done, to_embed=total)
+                for job in jobs:
+                    job.progress = JobProgress(embedded=done, to_embed=total)
 
         try:
             report = self._ingest(progress)
         except Exception as exc:  # noqa: BLE001 - a failed job is reported, the worker goes on
-            error = f"{type(exc).__name__}: {exc}"
-            if on_failure is not None:
-                try:
-                    on_failure()
-                    error += " (the change was undone)"
-                except Exception as undo_exc:  # noqa: BLE001
-                    error += f" (undoing the change failed: {undo_exc})"
-            log.warning("ingest job %s (%s) failed: %s", job.id, job.kind.value, mask_pii(error))
-            with self._lock:
-                job.status, job.error, job.finished = JobStatus.FAILED, error, _now()
-            self._count(JobStatus.FAILED)
+            for job, on_failure in reversed(batch):
+                self._fail(job, on_failure, f"{type(exc).__name__}: {exc}")
             return
         with self._lock:
-            job.status, job.report, job.finished = JobStatus.DONE, report, _now()
-        self._count(JobStatus.DONE)
-        log.info("ingest job %s (%s) done: %s", job.id, job.kind.value, report.summary())
+            for job in jobs:
+                job.status, job.report, job.finished = JobStatus.DONE, report, _now()
+        for job in jobs:
+            self._count(JobStatus.DONE)
+            log.info("ingest job %s (%s) done: %s", job.id, job.kind.value, report.summary())
         self._after()
 
+    def _fail(self, job: Job, on_failure: Undo | None, error: str) -> None:
+        if on_failure is not None:
+            try:
+                on_failure()
+                error += " (the change was undone)"
+            except Exception as undo_exc:  # noqa: BLE001
+                error += f" (undoing the change failed: {undo_exc})"
+        log.warning("ingest job %s (%s) failed: %s", job.id, job.kind.value, mask_pii(error))
+        with self._lock:
+            job.status, job.error, job.finished = JobStatus.FAILED, error, _now()
+        self._count(JobStatus.FAILED)
 
 
 def _now() -> dt.datetime:

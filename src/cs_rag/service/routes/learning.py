@@ -3,7 +3,9 @@ and teach the knowledge base from it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from cs_rag.errors import LearningConflict, UnknownAnswerError, UnknownEntryError
@@ -57,10 +59,11 @@ def feedback(body: FeedbackRequest, service: ServiceDep, caller: ClientDep) -> R
 
 
 @router.get("/v1/learning", response_model=LearningGroups, responses=ADMIN_ERRORS)
-def learning_groups(service: ServiceDep, caller: AdminDep) -> Response:
-    """What the bot could not serve, grouped by meaning, largest group first."""
+def learning_groups(service: ServiceDep, caller: AdminDep,
+                    limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Response:
+    """What the bot could not serve, grouped by meaning, largest group first (at most `limit`)."""
     service.require_index()
-    groups = [LearningGroupView(**g.model_dump(exclude={"trace_ids"})) for g in service.learning.groups()]
+    groups = [LearningGroupView(**g.model_dump(exclude={"trace_ids"})) for g in service.learning.groups(limit)]
     return json_response(LearningGroups(groups=groups))
 
 
