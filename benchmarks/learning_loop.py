@@ -7,11 +7,17 @@ operator work the learning queue with the gold labels.
 
 Any questions.jsonl and knowledge folder will do. The questions are shuffled with the seed and
 split: the first half is traffic, the second half is the test. The traffic half comes in two
-batches (two weeks): after each, the operator works every group of the queue once. A group's
-gold is the majority gold of its wordings' questions: an FAQ entry -> `link` to it; out of
-scope -> `ignore`; a policy document -> `ignore` too (`link` needs an FAQ entry, and writing an
-answer is a person's work the simulation cannot do). The test half is answered before any
-learning, after round 1 and after round 2; the operator never sees its labels.
+batches (two weeks); after each, the operator works the queue until it is empty.
+
+Simulated customers in the traffic behave as the gold labels say: one offered the right entry
+among a clarify reply's choices picks it (same session, `option_id`); one answered wrongly rates
+the answer unhelpful (`wrong`) with probability `--dislike-share` (default 0.5: not everyone
+rates). The simulated operator knows each traffic wording's gold: an FAQ entry -> `link` to it;
+out of scope -> `ignore`; a policy document -> `ignore` too (`link` needs an FAQ entry, and
+writing an answer is a person's work the simulation cannot do). A group whose wordings have
+different golds is worked part by part (`wordings` narrows an action), as a person reading it
+would. The test half is answered before any learning and after each round; its answers never
+teach (their queue items are ignored) and the operator never sees its labels.
 
 Ordering effect, stated in the output: a test question gains only when its gold entry was also
 asked about in the traffic (the same entry asked twice); the share of such test questions is
@@ -26,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from _common import REPO, print_table, read_jsonl
@@ -44,7 +51,10 @@ def main() -> None:
     parser.add_argument("--knowledge", type=Path, default=REPO / "knowledge")
     parser.add_argument("--config", type=Path, default=REPO / "knowledge" / "cs_rag.toml")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--dislike-share", type=float, default=0.5,
+                        help="share of wrongly answered traffic customers who rate the answer unhelpful")
     args = parser.parse_args()
+    rater = random.Random(args.seed + 1)
     questions = read_jsonl(args.questions)
     random.Random(args.seed).shuffle(questions)
     half = len(questions) // 2
@@ -60,7 +70,7 @@ def main() -> None:
             taught: set[str] = set()
             for week, batch in enumerate(weeks, start=1):
                 for q in batch:
-                    _ask(client, q["question"])
+                    _customer(client, q, lambda: rater.random() < args.dislike_share)
                 actions, linked = _operate(client, {q["question"].strip(): q["gold_ids"] for q in batch})
                 actions_total += actions
                 taught |= linked
@@ -72,7 +82,8 @@ def main() -> None:
     repeat = sum(1 for q in test if set(q["gold_ids"]) & seen) / len(test)
     helped = sum(1 for q in test if set(q["gold_ids"]) & taught) / len(test)
     title = (f"Learning loop on {args.questions.relative_to(REPO) if args.questions.is_relative_to(REPO) else args.questions}"
-             f" (seed {args.seed}; traffic {len(traffic)} in 2 rounds, test {len(test)})")
+             f" (seed {args.seed}; traffic {len(traffic)} in 2 rounds, test {len(test)}; "
+             f"dislike share {args.dislike_share})")
     print_table(title, ["test half", "R@1", "wrong", "resolved", "OOS handled", "clarify",
                         "operator actions", "actions per resolved point"], rows)
     print(f"test questions whose gold entry was asked about in the traffic: {repeat:.3f}; "
@@ -95,10 +106,21 @@ def _service(root: Path, knowledge: Path, config: Path):
     return client, app.state.service
 
 
-def _ask(client, question: str) -> dict:
-    response = client.post("/v1/answer", json={"question": question})
+def _ask(client, question: str, **extra) -> dict:
+    response = client.post("/v1/answer", json={"question": question, **extra})
     response.raise_for_status()
     return response.json()
+
+
+def _customer(client, q: dict, rates: Callable[[], bool]) -> None:
+    """One traffic customer: asks; picks the right offered choice; may dislike a wrong answer."""
+    answer = _ask(client, q["question"])
+    if answer["outcome"] == "clarify":
+        right = next((o for o in answer["options"] if o["doc_id"] in q["gold_ids"]), None)
+        if right is not None:
+            _ask(client, q["question"], session_id=answer["session_id"], option_id=right["id"])
+    elif answer["outcome"] == "answered" and answer["citations"][0]["doc_id"] not in q["gold_ids"] and rates():
+        client.post("/v1/feedback", json={"answer_id": answer["trace_id"], "helpful": False, "reason": "wrong"})
 
 
 def _measure(client, test: list[dict]) -> dict:
@@ -125,35 +147,41 @@ def _measure(client, test: list[dict]) -> dict:
 def _clear_queue_of_test_answers(client) -> None:
     """Test answers must not teach: the service would queue the unserved ones, so each group
     they formed is ignored before the next traffic round (and not counted as an action)."""
-    for group in client.get("/v1/learning", headers=_admin()).json()["groups"]:
+    for group in client.get("/v1/learning", headers=_admin(), params={"limit": 500}).json()["groups"]:
         client.post(f"/v1/learning/{group['id']}", json={"action": "ignore", "reason": "benchmark test half"},
                     headers=_admin())
 
 
 def _operate(client, gold_of: dict[str, list[str]]) -> tuple[int, set[str]]:
-    """Work every open group once with the traffic's gold labels; returns (actions, linked ids)."""
+    """Work the queue with the traffic's gold labels until it is empty: each group's wordings
+    are split by gold, and each part gets its own action (link to its FAQ entry, else ignore);
+    returns (actions, linked entry ids)."""
     actions, linked, jobs = 0, set(), []
-    for group in client.get("/v1/learning", headers=_admin()).json()["groups"]:
-        votes = Counter()
-        for wording in group["wordings"]:
-            golds = gold_of.get(wording["text"].strip())
-            if golds is not None:
-                votes[golds[0] if golds else ""] += wording["count"]
-        gold = votes.most_common(1)[0][0] if votes else ""
-        if gold.startswith("faq-"):
-            body = {"action": "link", "entry_id": gold}
-        else:
-            body = {"action": "ignore", "reason": "out of scope" if not gold else "policy detail: needs a writer"}
-        response = client.post(f"/v1/learning/{group['id']}", json=body, headers=_admin())
-        if response.status_code != 200:
-            print(f"operator: {body['action']} on {group['id']} -> {response.status_code} {response.text[:200]}",
-                  file=sys.stderr)
-            continue
-        actions += 1
-        if body["action"] == "link":
-            linked.add(gold)
-        if response.json()["job"]:
-            jobs.append(response.json()["job"]["id"])
+    for _ in range(10):                       # a pass acts on one part of each group
+        groups = client.get("/v1/learning", headers=_admin(), params={"limit": 500}).json()["groups"]
+        if not groups:
+            break
+        for group in groups:
+            parts: dict[str, list[str]] = {}
+            for wording in group["wordings"]:
+                golds = gold_of.get(wording["text"].strip(), [])
+                parts.setdefault(golds[0] if golds else "", []).append(wording["text"])
+            gold, wordings = max(parts.items(), key=lambda item: len(item[1]))
+            if gold.startswith("faq-"):
+                body = {"action": "link", "entry_id": gold, "wordings": wordings}
+            else:
+                body = {"action": "ignore", "wordings": wordings,
+                        "reason": "out of scope" if not gold else "policy detail: needs a writer"}
+            response = client.post(f"/v1/learning/{group['id']}", json=body, headers=_admin())
+            if response.status_code != 200:
+                print(f"operator: {body['action']} on {group['id']} -> {response.status_code} "
+                      f"{response.text[:200]}", file=sys.stderr)
+                continue
+            actions += 1
+            if body["action"] == "link":
+                linked.add(gold)
+            if response.json()["job"]:
+                jobs.append(response.json()["job"]["id"])
     for job_id in jobs:
         _wait(client, job_id)
     return actions, linked

@@ -39,7 +39,7 @@ def test_list_apply_and_export(served, tmp_path, capsys):
     index, knowledge_dir = served
     assert main(["learning", "list", "--index", str(index), "--json"]) == 0
     [group] = json.loads(capsys.readouterr().out)
-    assert [w["text"] for w in group["wordings"]] == UNSERVED and "trace_ids" not in group
+    assert [w["text"] for w in group["wordings"]] == UNSERVED and "members" not in group
     assert main(["learning", "apply", group["id"], "--index", str(index)]) == 1
     assert "exactly one of --link" in capsys.readouterr().err
     assert main(["learning", "apply", "g-000000000000", "--ignore", "x", "--index", str(index)]) == 1

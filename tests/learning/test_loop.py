@@ -110,3 +110,17 @@ def test_ignore_needs_a_reason_and_feedback_feeds_the_queue(loop):
     assert loop.groups() == []                                       # the dislike was withdrawn
     assert [a.kind for a in loop.items.actions()] == [ActionKind.IGNORE]
     assert json.loads(json.dumps(loop.items.actions()[0].model_dump(mode="json")))["given_by"] == "ops:li"
+
+
+def test_an_action_on_some_wordings_leaves_the_others_open(loop):
+    loop, _ = loop
+    for question in WAREHOUSE:
+        loop.remember(_unserved(question))
+    group = _group_of(loop, WAREHOUSE[0])
+    with pytest.raises(ValueError, match="wordings: '别的问题' is not a wording of group"):
+        loop.link(group.id, "f-ship", "ops:li", wordings=["别的问题"])
+    action = loop.link(group.id, "f-ship", "ops:li", wordings=[WAREHOUSE[1]])
+    assert action.detail["wordings"] == [WAREHOUSE[1]]
+    [rest] = loop.groups()
+    assert [w.text for w in rest.wordings] == [WAREHOUSE[0]]
+    assert loop.learned.records()[0]["similar_questions"] == [WAREHOUSE[1]]

@@ -67,7 +67,7 @@ def _learning(args: argparse.Namespace, settings: Settings) -> int:
 def _list(loop: LearningLoop, as_json: bool) -> int:
     groups = loop.groups()
     if as_json:
-        print(json.dumps([g.model_dump(mode="json", exclude={"trace_ids"}) for g in groups],
+        print(json.dumps([g.model_dump(mode="json", exclude={"members"}) for g in groups],
                          ensure_ascii=False, indent=1))
         return 0
     print(f"{len(groups)} groups, {sum(g.count for g in groups)} questions")

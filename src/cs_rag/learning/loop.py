@@ -87,33 +87,37 @@ class LearningLoop:
         """What the bot could not serve, grouped by meaning, largest group first."""
         return self.items.groups(limit)
 
-    def link(self, group_id: str, entry_id: str, given_by: str) -> LearningAction:
-        """The group's wordings become similar questions of FAQ entry `entry_id`."""
+    def link(self, group_id: str, entry_id: str, given_by: str,
+             wordings: list[str] | None = None) -> LearningAction:
+        """The group's wordings (or only `wordings` of them; the others stay open) become similar
+        questions of FAQ entry `entry_id`."""
         self._require_entry(entry_id)
-        group = self.items.group(group_id)
+        group = self.items.group(group_id).only(wordings)
         wordings = [w.text for w in group.wordings]
         return self.items.act(group, ActionKind.LINK, entry_id, {"wordings": wordings}, given_by,
                               lambda action: self.learned.extend(action, entry_id, wordings))
 
     def create(self, group_id: str, question: str, answer: str, category: str | None,
-               given_by: str) -> LearningAction:
+               given_by: str, wordings: list[str] | None = None) -> LearningAction:
         """A new FAQ entry answering the group; its wordings become the entry's similar questions.
         ValueError naming the field for an empty question or answer."""
         for field, value in (("question", question), ("answer", answer)):
             if not value or not value.strip():
                 raise ValueError(f"{field}: a new entry needs a non-empty {field}")
-        group = self.items.group(group_id)
+        group = self.items.group(group_id).only(wordings)
         wordings = [w.text for w in group.wordings]
         detail = {"question": question.strip(), "answer": answer.strip(), "category": category, "wordings": wordings}
         return self.items.act(group, ActionKind.CREATE, None, detail, given_by,
                               lambda action: self.learned.create(action, question.strip(), answer.strip(),
                                                                  category, wordings))
 
-    def ignore(self, group_id: str, reason: str, given_by: str) -> LearningAction:
-        """Close the group without teaching anything; ValueError for an empty reason."""
+    def ignore(self, group_id: str, reason: str, given_by: str,
+               wordings: list[str] | None = None) -> LearningAction:
+        """Close the group (or its `wordings`) without teaching anything; ValueError for an
+        empty reason."""
         if not reason or not reason.strip():
             raise ValueError("reason: say why the group is ignored")
-        group = self.items.group(group_id)
+        group = self.items.group(group_id).only(wordings)
         return self.items.act(group, ActionKind.IGNORE, None, {"reason": reason.strip(),
                               "wordings": [w.text for w in group.wordings]}, given_by, lambda _action: None)
 
@@ -132,7 +136,7 @@ class LearningLoop:
         FAQ entry; audited under the group name `origin`, the old answer kept in the audit."""
         self._require_entry(entry_id)
         detail = {"wordings": similar_questions or [], "answer": answer, "old_answer": old_answer}
-        group = LearningGroup(id=origin, count=0, wordings=[], sources={}, candidates=[], trace_ids=[])
+        group = LearningGroup(id=origin, count=0, wordings=[], sources={}, candidates=[], members={})
         return self.items.act(group, ActionKind.LINK, entry_id, detail, given_by,
                               lambda action: self.learned.extend(action, entry_id, similar_questions, answer))
 

@@ -93,7 +93,22 @@ class LearningGroup(BaseModel):
     wordings: list[Wording]          # distinct standalone questions, most asked first
     sources: dict[str, int]          # items by ItemReason
     candidates: list[Candidate]      # the 3 FAQ entries the group's wording matches best
-    trace_ids: list[str]
+    members: dict[str, str]          # trace id -> its wording, oldest first (not shown to clients)
+
+    def only(self, wordings: list[str] | None) -> "LearningGroup":
+        """The group narrowed to the items of `wordings` (None: all); ValueError naming a
+        wording that is not the group's."""
+        if wordings is None:
+            return self
+        known = {w.text for w in self.wordings}
+        stray = next((w for w in wordings if w not in known), None)
+        if stray is not None or not wordings:
+            raise ValueError(f"wordings: {stray!r} is not a wording of group {self.id}" if stray
+                             else "wordings: name at least one")
+        chosen = set(wordings)
+        return self.model_copy(update={
+            "wordings": [w for w in self.wordings if w.text in chosen],
+            "members": {t: w for t, w in self.members.items() if w in chosen}})
 
 
 class LearningAction(BaseModel):
@@ -186,19 +201,21 @@ class LearningItems:
         sources = Counter(reason for r in records for reason in reasons[r.trace_id])
         return LearningGroup(id=group_id_of(records[0].trace_id), count=len(records), wordings=wordings,
                              sources=dict(sources.most_common()), candidates=[],
-                             trace_ids=[r.trace_id for r in records])
+                             members={r.trace_id: r.standalone.strip() for r in records})
 
     # ---- actions -------------------------------------------------------------------------
 
     def act(self, group: LearningGroup, kind: ActionKind, entry_id: str | None, detail: dict,
             given_by: str, apply: Callable[[int], str | None]) -> LearningAction:
-        """Audit an action on `group` and close its items, then `apply(action_id)` (the file
+        """Audit an action on `group` (maybe narrowed to some wordings, see LearningGroup.only:
+        the other items stay open) and close its items, then `apply(action_id)` (the file
         change, returning the entry id it wrote, if any) inside the same transaction: an
         exception leaves nothing behind. LearningConflict when an item was closed meanwhile."""
         with self.database.transaction() as db:
-            marks = ",".join("?" * len(group.trace_ids))
+            traces = list(group.members)
+            marks = ",".join("?" * len(traces))
             taken = db.execute(f"SELECT action_id FROM learning_items WHERE trace_id IN ({marks}) "
-                               "AND action_id IS NOT NULL LIMIT 1", group.trace_ids).fetchone() if marks else None
+                               "AND action_id IS NOT NULL LIMIT 1", traces).fetchone() if marks else None
             if taken is not None:
                 raise LearningConflict(f"group {group.id} was already handled by action {taken[0]}")
             cursor = db.execute("INSERT INTO learning_actions (group_id, kind, entry_id, detail, at, given_by) "
@@ -208,7 +225,7 @@ class LearningItems:
             action_id = int(cursor.lastrowid)
             if marks:
                 db.execute(f"UPDATE learning_items SET action_id = ? WHERE trace_id IN ({marks}) "
-                           "AND action_id IS NULL", (action_id, *group.trace_ids))
+                           "AND action_id IS NULL", (action_id, *traces))
             written = apply(action_id)
             if written is not None:
                 db.execute("UPDATE learning_actions SET entry_id = ? WHERE id = ?", (written, action_id))

@@ -221,15 +221,22 @@ class LearningGroups(BaseModel):
     groups: list[LearningGroupView]
 
 
+_Wordings = Annotated[list[Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS)]] | None,
+                     Field(default=None, min_length=1, max_length=500,
+                           description="only these wordings of the group (the others stay open); default all")]
+
+
 class LinkAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: Literal["link"]
     entry_id: str = Field(min_length=1, max_length=200)
+    wordings: _Wordings = None
 
 
 class CreateAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: Literal["create"]
+    wordings: _Wordings = None
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     answer: str = Field(min_length=1, max_length=20000)
     category: str | None = Field(default=None, max_length=200)
@@ -238,6 +245,7 @@ class CreateAction(BaseModel):
 class IgnoreAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: Literal["ignore"]
+    wordings: _Wordings = None
     reason: str = Field(min_length=1, max_length=2000)
 
 

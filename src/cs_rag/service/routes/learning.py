@@ -63,7 +63,7 @@ def learning_groups(service: ServiceDep, caller: AdminDep,
                     limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Response:
     """What the bot could not serve, grouped by meaning, largest group first (at most `limit`)."""
     service.require_index()
-    groups = [LearningGroupView(**g.model_dump(exclude={"trace_ids"})) for g in service.learning.groups(limit)]
+    groups = [LearningGroupView(**g.model_dump(exclude={"members"})) for g in service.learning.groups(limit)]
     return json_response(LearningGroups(groups=groups))
 
 
@@ -102,9 +102,9 @@ def learning_action(group_id: str, body: LearningRequest, service: ServiceDep, c
 def _act(service: Service, group_id: str, body: LearningRequest, by: str) -> LearningAction:
     loop = service.learning
     if isinstance(body, LinkAction):
-        return loop.link(group_id, body.entry_id, by)
+        return loop.link(group_id, body.entry_id, by, body.wordings)
     if isinstance(body, CreateAction):
-        return loop.create(group_id, body.question, body.answer, body.category, by)
+        return loop.create(group_id, body.question, body.answer, body.category, by, body.wordings)
     if isinstance(body, IgnoreAction):
-        return loop.ignore(group_id, body.reason, by)
+        return loop.ignore(group_id, body.reason, by, body.wordings)
     return loop.undo(group_id, body.action_id, by)
