@@ -96,6 +96,13 @@ class AnswerLog:
             row = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE trace_id = ?", (trace_id,)).fetchone()
         return _record(row) if row else None
 
+    def latest_clarify(self, session_id: str) -> AnswerRecord | None:
+        """The session's newest clarify reply."""
+        with self.database.transaction() as db:
+            row = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE session_id = ? AND outcome = ? "
+                             "ORDER BY at DESC LIMIT 1", (session_id, Outcome.CLARIFY.value)).fetchone()
+        return _record(row) if row else None
+
     def between(self, since: dt.datetime | None = None, until: dt.datetime | None = None) -> list[AnswerRecord]:
         """Answers given in [since, until), oldest first (either bound may be open)."""
         low = since.timestamp() if since else float("-inf")

@@ -53,6 +53,10 @@ class LearningLoop:
         reason = self._unserved(answer)
         if reason is not None:
             self.items.add(answer.trace_id, reason)
+        if answer.trace.get("chosen_option") and session_id:   # the choice served the clarify reply
+            clarified = self.answers.latest_clarify(session_id)
+            if clarified is not None and clarified.picked:
+                self.items.withdraw(clarified.trace_id, ItemReason.CLARIFIED)
         return record
 
     def record_feedback(self, answer_id: str, helpful: bool, reason: FeedbackReason | None = None,
@@ -145,8 +149,8 @@ class LearningLoop:
         if not any(c.kind is DocumentKind.FAQ for c in chunks):
             raise UnknownEntryError(f"no FAQ entry {entry_id!r} in the live index")
 
-    def _embed(self, texts: list[str]):
-        return self.knowledge_base.retriever().embedder.encode(texts, "query")
+    def _embed(self, text: str):
+        return self.knowledge_base.retriever().embedder.encode_query(text)   # cached: just searched
 
     def _candidates(self, question: str) -> list[Candidate]:
         seen: dict[str, Candidate] = {}

@@ -2,9 +2,11 @@
 an operator to teach the knowledge base, one group at a time.
 
 An item is an answer (by trace id) with a reason: refused, clarified (no option picked),
-handed off for want of knowledge, disliked, or a review rejected or edited. Open items are
-grouped by meaning as `cs-rag gaps` groups questions (their standalone wordings embedded,
-agglomerative clustering). A group's id is stable while its oldest item is open. Actions:
+handed off for want of knowledge, disliked, or a review rejected or edited. An item joins a
+group when it arrives: the open group whose items are nearest its standalone wording on average
+(cosine distance at most the gap threshold `cs-rag gaps` uses, i.e. average linkage), else a new
+group named after it. Groups are therefore stable: an action on some of a group's items leaves
+the others in the same group, and listing is a read, not a re-clustering. Actions:
 `link` (the wordings become similar questions of an entry), `create` (a new FAQ entry whose
 similar questions they are), `ignore` (with a reason) and `undo`. Each action closes the
 group's items in the same transaction that audits it (who, when, what), so two operators acting
@@ -26,20 +28,22 @@ from pydantic import BaseModel
 
 from cs_rag.errors import LearningConflict
 from cs_rag.learning.answers import AnswerLog, AnswerRecord
-from cs_rag.ops.insights import DEFAULT_GAP_THRESHOLD, cluster
+from cs_rag.ops.insights import DEFAULT_GAP_THRESHOLD
 from cs_rag.sqlite import Database
 
-Embed = Callable[[list[str]], np.ndarray]
+Embed = Callable[[str], np.ndarray]   # one wording -> its vector
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS learning_items (
     trace_id TEXT NOT NULL,
     reason TEXT NOT NULL,
     at REAL NOT NULL,
+    group_id TEXT NOT NULL,
+    vector BLOB NOT NULL,
     action_id INTEGER,
     PRIMARY KEY (trace_id, reason)
 );
-CREATE INDEX IF NOT EXISTS learning_items_open ON learning_items(action_id, at);
+CREATE INDEX IF NOT EXISTS learning_items_open ON learning_items(action_id, group_id);
 CREATE TABLE IF NOT EXISTS learning_actions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     group_id TEXT NOT NULL,
@@ -140,66 +144,89 @@ class LearningItems:
         database.create(_SCHEMA)
 
     def add(self, trace_id: str, reason: ItemReason) -> None:
+        """Queue answer `trace_id` (which must be in the answer log) for `reason`, in the group
+        its other items are in, else the nearest open group, else a new one."""
+        record = self.answers.get(trace_id)
+        if record is None:
+            return
         with self.database.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO learning_items (trace_id, reason, at) VALUES (?, ?, ?)",
-                       (trace_id, reason.value, self._clock()))
+            known = db.execute("SELECT group_id, vector FROM learning_items WHERE trace_id = ? LIMIT 1",
+                               (trace_id,)).fetchone()
+        if known is not None:
+            group_id, blob = known
+        else:
+            vector = np.asarray(self._embed(record.standalone.strip()), dtype=np.float32)
+            vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
+            group_id, blob = self._nearest_group(vector) or group_id_of(trace_id), vector.tobytes()
+        with self.database.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO learning_items (trace_id, reason, at, group_id, vector) "
+                       "VALUES (?, ?, ?, ?, ?)", (trace_id, reason.value, self._clock(), group_id, blob))
+
+    def _nearest_group(self, vector: np.ndarray) -> str | None:
+        with self.database.transaction() as db:
+            rows = db.execute("SELECT group_id, vector FROM learning_items WHERE action_id IS NULL").fetchall()
+        if not rows:
+            return None
+        distance = 1.0 - np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float32).reshape(
+            len(rows), -1) @ vector
+        by_group: dict[str, list[float]] = {}
+        for (group_id, _), d in zip(rows, distance.tolist()):
+            by_group.setdefault(group_id, []).append(d)
+        best = min(by_group, key=lambda g: sum(by_group[g]) / len(by_group[g]))
+        return best if sum(by_group[best]) / len(by_group[best]) <= self._threshold else None
 
     def withdraw(self, trace_id: str, reason: ItemReason) -> None:
-        """Drop an open item whose reason no longer holds (a dislike turned into a like)."""
+        """Drop an open item whose reason no longer holds (a dislike turned into a like, a
+        clarify reply whose choice was picked)."""
         with self.database.transaction() as db:
             db.execute("DELETE FROM learning_items WHERE trace_id = ? AND reason = ? AND action_id IS NULL",
                        (trace_id, reason.value))
 
     def groups(self, limit: int | None = None) -> list[LearningGroup]:
-        """Open items grouped by meaning, largest group first (the first `limit`), with their
-        candidate entries."""
+        """Open groups, largest first (the first `limit`), with their candidate entries."""
         chosen = self._open_groups()
         chosen = chosen[:limit] if limit is not None else chosen
         return [g.model_copy(update={"candidates": self._candidates(g.wordings[0].text)}) for g in chosen]
 
-    def _open_groups(self) -> list[LearningGroup]:
+    def _open_groups(self, group_id: str | None = None) -> list[LearningGroup]:
+        query = "SELECT trace_id, reason, group_id FROM learning_items WHERE action_id IS NULL"
         with self.database.transaction() as db:
-            rows = db.execute("SELECT trace_id, reason FROM learning_items WHERE action_id IS NULL "
-                              "ORDER BY at, trace_id").fetchall()
+            rows = db.execute(query + (" AND group_id = ?" if group_id else "") + " ORDER BY at, trace_id",
+                              (group_id,) if group_id else ()).fetchall()
         reasons: dict[str, list[str]] = {}
-        for trace_id, reason in rows:
+        group_of: dict[str, str] = {}
+        for trace_id, reason, group in rows:
             reasons.setdefault(trace_id, []).append(reason)
-        records = [r for r in (self.answers.get(t) for t in reasons) if r is not None]
-        # a clarify reply whose option was picked later served its customer after all
-        records = [r for r in records if not (r.picked and reasons[r.trace_id] == [ItemReason.CLARIFIED.value])]
-        if not records:
-            return []
-        distinct = list(dict.fromkeys(r.standalone.strip() for r in records))
-        labels = cluster(np.asarray(self._embed(distinct), dtype=np.float32), self._threshold)
-        label_of = dict(zip(distinct, labels.tolist()))
-        members: dict[int, list[AnswerRecord]] = {}
-        for record in records:
-            members.setdefault(label_of[record.standalone.strip()], []).append(record)
-        groups = [self._group(group, reasons) for group in members.values()]
+            group_of[trace_id] = group
+        members: dict[str, list[AnswerRecord]] = {}
+        for record in (r for r in (self.answers.get(t) for t in reasons) if r is not None):
+            members.setdefault(group_of[record.trace_id], []).append(record)
+        groups = [self._group(group, records, reasons) for group, records in members.items()]
         groups.sort(key=lambda g: (-g.count, g.wordings[0].text))
         return groups
 
     def group(self, group_id: str) -> LearningGroup:
         """The open group `group_id`: KeyError if there is none, LearningConflict if its items
         were handled already."""
-        for group in self._open_groups():
-            if group.id == group_id:
-                return group
+        found = self._open_groups(group_id)
+        if found:
+            return found[0]
         with self.database.transaction() as db:
-            rows = db.execute("SELECT trace_id, action_id FROM learning_items WHERE action_id IS NOT NULL").fetchall()
-        handled = next((action for trace_id, action in rows if group_id_of(trace_id) == group_id), None)
+            handled = db.execute("SELECT action_id FROM learning_items WHERE group_id = ? AND action_id "
+                                 "IS NOT NULL ORDER BY action_id DESC LIMIT 1", (group_id,)).fetchone()
         if handled is not None:
-            raise LearningConflict(f"group {group_id} was already handled by action {handled}")
+            raise LearningConflict(f"group {group_id} was already handled by action {handled[0]}")
         raise KeyError(group_id)
 
-    def _group(self, records: list[AnswerRecord], reasons: dict[str, list[str]]) -> LearningGroup:
+    @staticmethod
+    def _group(group_id: str, records: list[AnswerRecord], reasons: dict[str, list[str]]) -> LearningGroup:
         by_text: dict[str, list[AnswerRecord]] = {}
         for record in records:
             by_text.setdefault(record.standalone.strip(), []).append(record)
         wordings = [Wording(text=text, count=len(rs), first=rs[0].at, last=rs[-1].at) for text, rs in by_text.items()]
         wordings.sort(key=lambda w: (-w.count, w.first))
         sources = Counter(reason for r in records for reason in reasons[r.trace_id])
-        return LearningGroup(id=group_id_of(records[0].trace_id), count=len(records), wordings=wordings,
+        return LearningGroup(id=group_id, count=len(records), wordings=wordings,
                              sources=dict(sources.most_common()), candidates=[],
                              members={r.trace_id: r.standalone.strip() for r in records})
 
@@ -268,7 +295,7 @@ class LearningItems:
 
 
 def group_id_of(trace_id: str) -> str:
-    """A group is named after its oldest item."""
+    """A group is named after the item that opened it."""
     return "g-" + hashlib.sha1(trace_id.encode("utf-8")).hexdigest()[:12]
 
 
