@@ -18,6 +18,8 @@ from cs_rag.config import ServiceSettings, Settings
 from cs_rag.errors import CsRagError, InputError
 from cs_rag.guard import mask_pii
 from cs_rag.knowledge_base import KnowledgeBase, Progress
+from cs_rag.learning.answers import AnswerLog
+from cs_rag.learning.feedback import FeedbackStore
 from cs_rag.ops.insights import log_record
 from cs_rag.service.auth import (
     ADMIN_KEYS_ENV,
@@ -62,6 +64,8 @@ class Service:
         self.database = database
         self.sessions = SessionStore(database, self.limits.session_ttl_minutes * 60)
         self.reviews = ReviewStore(database)
+        self.answers = AnswerLog(database)
+        self.feedback = FeedbackStore(database, self.answers)
         self.buckets = TokenBuckets(self.limits.rate_limit_per_minute, self.limits.rate_limit_burst)
         self.metrics = Metrics()
         self.question_log = data_dir / "questions"   # one JSONL a day, for cs-rag report/hotwords/gaps
@@ -147,6 +151,7 @@ class Service:
         """Metrics, a masked log line, and a question-log record (the question is already
         masked by the pipeline)."""
         self.metrics.answer(answer)
+        self.answers.remember(answer, session_id)
         record = log_record(answer, latency_ms=answer.trace.get("timings_ms", {}).get("total"))
         with self._log_lock:
             self.question_log.mkdir(parents=True, exist_ok=True)
