@@ -164,6 +164,8 @@ def _operate(client, gold_of: dict[str, list[str]]) -> tuple[int, set[str]]:
         for group in groups:
             parts: dict[str, list[str]] = {}
             for wording in group["wordings"]:
+                if wording["text"].strip() not in gold_of:
+                    print(f"operator: no traffic label for {wording['text']!r}", file=sys.stderr)
                 golds = gold_of.get(wording["text"].strip(), [])
                 parts.setdefault(golds[0] if golds else "", []).append(wording["text"])
             gold, wordings = max(parts.items(), key=lambda item: len(item[1]))

@@ -3,10 +3,15 @@ as `from helpers import ...`; fixtures live in conftest.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
+import numpy as np
+
 from cs_rag.config import load_settings
+from cs_rag.index.embedded import EmbeddedIndex, Row
+from cs_rag.types import Chunk, DocumentKind
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SAMPLE_CONFIG = REPOSITORY / "knowledge" / "cs_rag.toml"   # the sample company's settings
@@ -65,3 +70,55 @@ def faq_entries(n: int) -> list[dict]:
     return [{"id": f"f{i}", "question": f"{topics[i % 10]}问题第{i}条怎么办",
              "similar_questions": [f"请问{topics[i % 10]}第{i}条", f"{topics[i % 10]}的事情{i}"],
              "answer": f"第{i}条的答案。", "category": "测试"} for i in range(n)]
+
+
+# ---- a hand-made index for the knowledge health (no model) --------------------------------
+
+HEALTH_NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
+_TODAY = HEALTH_NOW.date()
+
+
+def unit(*values: float) -> list[float]:
+    vector = np.asarray(values, dtype=np.float32)
+    return list(vector / np.linalg.norm(vector))
+
+
+def _faq(entry_id: str, texts: list[str], category: str | None = None, **validity) -> Chunk:
+    return Chunk(id=entry_id, doc_id=entry_id, kind=DocumentKind.FAQ, source="faq.jsonl", text="答",
+                 match_texts=texts, question=texts[0], category=category, **validity)
+
+
+# FAQ entries and a document as chunks, each with one vector per match text, chosen by hand:
+# a near-duplicate pair, an answer row, an expired entry and its successor (never valid
+# together), one not valid yet, a policy ending in 40 days.
+HEALTH_CONTENT = [
+    (_faq("f-refund", ["退款多久到账", "退款几天到"], "售后退款"), [unit(1, 0, 0, 0), unit(1, 0.3, 0, 0)]),
+    (_faq("f-refund-2", ["退款几天能到账"], "售后退款"), [unit(1, 0.01, 0, 0)]),   # the same question again
+    (_faq("f-ship", ["多久发货"], "物流配送"), [unit(0, 1, 0, 0)]),
+    (_faq("f-ship", ["多久发货"], "物流配送").model_copy(update={"id": "f-ship#answer", "answer_field": True,
+                                                              "match_texts": ["24小时内发货"]}),
+     [unit(0, 1, 0, 0)]),                          # an answer row: not a question, never compared
+    (_faq("f-old-promo", ["去年双11满减"], "促销活动", valid_to=dt.date(2020, 11, 30)), [unit(0, 0, 1, 0)]),
+    (_faq("f-promo", ["今年双11满减"], "促销活动", valid_from=dt.date(2026, 11, 1),
+          valid_to=_TODAY + dt.timedelta(days=10)), [unit(0, 0, 1, 0.001)]),   # never valid with the old one
+    (_faq("f-soon", ["明年的活动"], "促销活动", valid_from=_TODAY + dt.timedelta(days=5)), [unit(0, 0, 0, 1)]),
+    (Chunk(id="退换货政策#0", doc_id="退换货政策", kind=DocumentKind.POLICY, source="退换货政策.md", text="七天",
+           match_texts=["退换货政策\n七天无理由"], heading_path=["退换货政策", "七天无理由退货"],
+           valid_to=_TODAY + dt.timedelta(days=40)), [unit(0, 1, 1, 0)]),
+]
+
+
+class HandMadeKnowledgeBase:
+    """What the knowledge health reads of a KnowledgeBase (its content), over HEALTH_CONTENT."""
+
+    def __init__(self) -> None:
+        chunks, rows, vectors = [], [], []
+        for ordinal, (chunk, chunk_vectors) in enumerate(HEALTH_CONTENT):
+            chunks.append(chunk)
+            rows += [Row(ordinal, f"{chunk.id}/{i}", list(text)) for i, text in enumerate(chunk.match_texts)]
+            vectors += chunk_vectors
+        self.index = EmbeddedIndex.build(chunks, rows, np.asarray(vectors, dtype=np.float32),
+                                         embedding_model="hand-made", tokenizer_fingerprint="-", documents={})
+
+    def content(self) -> EmbeddedIndex:
+        return self.index

@@ -4,6 +4,7 @@
     ├── ConfigError                a setting is missing or invalid (names the key and its file)
     ├── MissingExtraError          an optional dependency is not installed (names the pip extra)
     ├── InputError                 a knowledge file is unreadable or malformed (names file and line/row/field)
+    ├── WindowError                a time window's bound cannot be used (names since or until)
     ├── EmbeddingError             the embedding model cannot be built or loaded
     │   └── E5ConversionError      the shipped e5 weights are missing or malformed
     ├── IndexStoreError            an index is missing, corrupt, unreachable or incompatible
@@ -85,6 +86,14 @@ class InputError(CsRagError):
         field = ".".join(str(p) for p in first.get("loc", ())) or None
         return cls(source, prefix + first["msg"], line=line, row=row, field=field)
 
+
+class WindowError(CsRagError, ValueError):
+    """A bound of a time window (the team's figures) cannot be used; `field` names it (since
+    or until), and so does the message."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {problem}")
 
 class EmbeddingError(CsRagError):
     """The embedding model cannot be built or loaded."""

@@ -90,6 +90,18 @@ class KnowledgeBase:
         """The live chunks of one document, in order (an FAQ entry is one chunk)."""
         return self.index().document_chunks(doc_id)
 
+    def content(self) -> EmbeddedIndex:
+        """The live version's whole content: every chunk, its match texts and their stored
+        vectors. On the embedded backend the loaded index itself; on PostgreSQL an export,
+        read in full at each call."""
+        index = self.index()
+        if isinstance(index, EmbeddedIndex):
+            return index
+        exported = self.store.export()
+        if exported is None:
+            raise IndexMismatchError(f"{self.index_dir} holds no index")
+        return exported
+
     def search(self, query: str, k: int = 10, where: SearchFilter | None = None) -> list[Hit]:
         """Ranked hits for a customer's question."""
         return self.retrieve(query, k=k, where=where).hits

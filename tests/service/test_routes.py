@@ -137,6 +137,20 @@ def test_knowledge_lists_documents_and_refuses_unknown_types(client):
     assert client.get("/v1/jobs/nope", headers=AS_ADMIN).status_code == 404
 
 
+# ---- figures ------------------------------------------------------------------------------
+
+def test_stats_and_the_knowledge_health_of_the_answers_given(client):
+    client.post("/v1/answer", json={"question": "退款多久到账"}, headers=AS_CLIENT)
+    stats = client.get("/v1/stats", headers=AS_ADMIN).json()
+    refunds = next(c for c in stats["categories"] if c["category"] == "售后退款")
+    assert refunds["answered"] >= 1 and stats["total"]["questions"] >= refunds["questions"]
+    health = client.get("/v1/knowledge/health", params={"days": 7}, headers=AS_ADMIN).json()
+    assert health["entries"] == 6 and [e["id"] for e in health["expired"]] == ["f-old-promo"]
+    assert "f-refund" not in {e["id"] for e in health["never_matched"]}
+    assert "f-ship" not in {e["id"] for e in health["never_matched"]}   # asked in the chat test
+    assert health["near_duplicates"] == []
+
+
 # ---- operations ---------------------------------------------------------------------------
 
 def test_health_and_metrics_need_no_key(client):
@@ -151,4 +165,6 @@ def test_the_openapi_document_lists_every_router(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/answer", "/v1/chat/completions", "/v1/models", "/v1/search", "/v1/suggest", "/v1/reviews",
             "/v1/reviews/{review_id}", "/v1/knowledge", "/v1/knowledge/{doc_id}", "/v1/knowledge/reindex",
-            "/v1/jobs", "/v1/jobs/{job_id}", "/healthz", "/metrics"} == set(paths)
+            "/v1/jobs", "/v1/jobs/{job_id}", "/v1/stats", "/v1/knowledge/health", "/v1/feedback",
+            "/v1/learning", "/v1/learning/actions", "/v1/learning/{group_id}", "/healthz",
+            "/metrics"} == set(paths)

@@ -20,11 +20,22 @@ def add_operator_commands(commands) -> None:
                     "(charts in DIR/plots/) from `cs-rag eval --json` output: recall@k, confidence "
                     "by result, decision mix, latency, guard flags (from --log), per-category "
                     "accuracy and, with --previous, each metric against that run with regressions "
-                    "marked. The question-log format is described in cs_rag.ops.insights.")
+                    "marked. The question-log format is described in cs_rag.ops.insights. With the "
+                    "service's data folder (--service-data, or --index's), the team's figures over "
+                    "the last --days days; with --index too, the knowledge health.")
     report.add_argument("--eval", required=True, metavar="RESULTS.json", type=Path, dest="eval_results")
     report.add_argument("--log", metavar="PATH", type=Path,
                         help="the question log: a JSONL file or a folder of *.jsonl")
     report.add_argument("--previous", metavar="RESULTS.json", type=Path, help="an earlier eval run")
+    report.add_argument("--service-data", metavar="DIR", type=Path,
+                        help="the service's data folder, holding service.db (`cs-rag serve --data-dir`; "
+                             "default with --index: INDEX.service): adds the team's figures")
+    report.add_argument("--index", metavar="DIR",
+                        help="the service's index: categories for the team's figures, and the "
+                             "knowledge health")
+    report.add_argument("--days", type=_positive_days, default=30,
+                        help="the team's figures and the knowledge health cover this many days, "
+                             "up to today (default 30)")
     report.add_argument("--out", required=True, metavar="DIR", type=Path)
     report.add_argument("--tolerance", type=float, default=0.01,
                         help="a quality metric dropping more than this is a regression (default 0.01)")
@@ -91,12 +102,49 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     previous = load_eval(args.previous) if args.previous else None
     log = load_records(args.log) if args.log else None
     words = hot_words(log, _settings_tokenizer(settings), top=10) if log else None
+    data_dir = args.service_data or (Path(f"{args.index}.service") if args.index else None)
+    sections = _learning_sections(data_dir, args.index, args.days, settings) if data_dir else []
     files = write_report(run, args.out, log=log, previous=previous, hot_words=words,
-                         tolerance=args.tolerance, latency_tolerance=args.latency_tolerance)
+                         tolerance=args.tolerance, latency_tolerance=args.latency_tolerance,
+                         sections=sections)
     print(f"wrote {files.html} and {files.markdown} ({len(files.plots)} charts)")
     if files.headline:
         print(files.headline)
     return EXIT_REGRESSION if args.fail_on_regression and files.regressions else 0
+
+
+def _learning_sections(data_dir: Path, index: str | None, days: int, settings: Settings) -> list:
+    """The team's figures from the service's database and, with its index, the knowledge health."""
+    from cs_rag.errors import InputError
+    from cs_rag.learning.answers import AnswerLog
+    from cs_rag.learning.feedback import FeedbackStore
+    from cs_rag.learning.report_sections import figure_blocks, health_blocks
+    from cs_rag.learning.stats import window
+    from cs_rag.service.figures import service_figures, service_health
+    from cs_rag.service.reviews import ReviewStore
+    from cs_rag.sqlite import Database
+
+    if not (data_dir / "service.db").is_file():
+        raise InputError(str(data_dir), "no service.db here: --service-data is the folder `cs-rag serve "
+                                        "--data-dir` writes (by default INDEX.service)")
+    knowledge_base = KnowledgeBase(index, settings) if index else None
+    database = Database(data_dir / "service.db")
+    try:
+        answers, reviews = AnswerLog(database), ReviewStore(database)
+        feedback = FeedbackStore(database, answers)
+        since, until = window(days=days)
+        sections = [figure_blocks(service_figures(knowledge_base, answers, feedback, reviews, since, until))]
+        if knowledge_base is not None:
+            sections.append(health_blocks(service_health(knowledge_base, answers, feedback, reviews, days)))
+    finally:
+        database.close()
+    return sections
+
+
+def _positive_days(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 366:
+        raise argparse.ArgumentTypeError(f"a number of days from 1 to 366: {text!r}")
+    return int(text)
 
 
 def _hotwords(args: argparse.Namespace, settings: Settings) -> int:

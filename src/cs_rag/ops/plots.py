@@ -106,6 +106,26 @@ def grouped_bars(series: Mapping[str, Mapping[str, float]], title: str, ylabel: 
     return _png(fig)
 
 
+def trend(labels: Sequence[str], series: Mapping[str, Sequence[float | None]], title: str,
+          ylabel: str, percent: bool = False) -> bytes:
+    """One line per series over `labels` (e.g. days); a None value is a gap in its line."""
+    fig, ax = _figure()
+    xs = range(len(labels))
+    for (name, values), colour in zip(series.items(), [CURRENT, GOOD, NEUTRAL, BAD, PREVIOUS]):
+        ys = [np.nan if v is None else v for v in values]
+        ax.plot(xs, ys, marker="o", markersize=3, color=colour, label=name)
+    step = max(1, len(labels) // 10)   # at most about ten tick labels
+    ax.set_xticks(list(xs)[::step], list(labels)[::step], rotation=45, ha="right", fontsize=8)
+    if percent:
+        ax.set_ylim(0, 1.05)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if len(series) > 1:
+        ax.legend()
+    return _png(fig)
+
+
 def latency_histogram(latencies_ms: Sequence[float]) -> bytes:
     """Histogram of latencies up to the 99th percentile (the slowest 1% would flatten the
     rest), with the median and 95th percentile marked."""

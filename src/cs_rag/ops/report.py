@@ -25,6 +25,7 @@ import datetime as dt
 import html
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -159,6 +160,12 @@ def headline(changes: list[Change]) -> str:
     return ", ".join(parts)
 
 
+# A block is a piece of the report's content, rendered as HTML and as Markdown: ("h2", text),
+# ("p", text), ("table", headers, rows of cells, indexes of rows flagged in red),
+# ("img", file name without .png, png bytes, caption). Every text and cell is a str.
+Block = tuple
+
+
 class ReportFiles(BaseModel):
     """What `write_report` wrote."""
 
@@ -172,13 +179,16 @@ class ReportFiles(BaseModel):
 def write_report(run: EvalRun, out_dir: Path, *, log: list[QuestionRecord] | None = None,
                  previous: EvalRun | None = None, hot_words: HotWords | None = None,
                  tolerance: float = 0.01, latency_tolerance: float = 0.25,
+                 sections: Sequence[list[Block]] = (),
                  title: str = "cs_rag operator report") -> ReportFiles:
     """Write `report.html` (charts embedded as base64 PNG data URIs: one file, readable
     offline), `report.md` and the charts as `plots/*.png` (which the Markdown links) into
-    `out_dir`, created if needed."""
+    `out_dir`, created if needed. `sections` (lists of blocks, see Block) come last, e.g.
+    the team's figures and the knowledge health of `cs_rag.learning.report_sections`."""
     changes = compare(run, previous, tolerance=tolerance,
                       latency_tolerance=latency_tolerance) if previous else []
     blocks = _blocks(run, log, previous, hot_words, changes, tolerance, latency_tolerance)
+    blocks += [block for section in sections for block in section]
     out_dir.mkdir(parents=True, exist_ok=True)
     plot_dir = out_dir / "plots"
     plot_dir.mkdir(exist_ok=True)
@@ -196,8 +206,6 @@ def write_report(run: EvalRun, out_dir: Path, *, log: list[QuestionRecord] | Non
                        headline=headline(changes) if previous else None)
 
 
-# Blocks are the report's content, rendered twice: ("h2", text), ("p", text),
-# ("table", headers, rows, flagged_row_indexes), ("img", name, png, caption).
 
 def _blocks(run, log, previous, hot_words, changes, tolerance, latency_tolerance) -> list[tuple]:
     blocks: list[tuple] = [("p", f"Generated {dt.datetime.now().isoformat(timespec='seconds')} "

@@ -144,6 +144,17 @@ class ReviewStore:
         with self._db.transaction() as db:
             db.execute("UPDATE reviews SET job_id = ? WHERE id = ?", (job_id, review_id))
 
+    def rejected(self, since: dt.datetime | None = None) -> list[tuple[str, str | None]]:
+        """(trace id, first cited entry or document id) of every rejected answer queued at or
+        after `since`, oldest first: what the team's figures and the knowledge health count."""
+        with self._db.transaction() as db:
+            rows = db.execute("SELECT json_extract(answer, '$.trace_id'), "
+                              "json_extract(answer, '$.citations[0].doc_id') FROM reviews "
+                              "WHERE status = ? AND created >= ? ORDER BY id",
+                              (ReviewStatus.REJECTED.value,
+                               since.timestamp() if since else float("-inf"))).fetchall()
+        return [(trace_id, first) for trace_id, first in rows]
+
     def pending(self) -> int:
         with self._db.transaction() as db:
             return db.execute("SELECT COUNT(*) FROM reviews WHERE status = ?",
