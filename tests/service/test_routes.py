@@ -151,4 +151,4 @@ def test_the_openapi_document_lists_every_router(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/answer", "/v1/chat/completions", "/v1/models", "/v1/search", "/v1/suggest", "/v1/reviews",
             "/v1/reviews/{review_id}", "/v1/knowledge", "/v1/knowledge/{doc_id}", "/v1/knowledge/reindex",
-            "/v1/jobs", "/v1/jobs/{job_id}", "/healthz", "/metrics"} == set(paths)
+            "/v1/jobs", "/v1/jobs/{job_id}", "/healthz", "/metrics", "/retrieval"} == set(paths)
