@@ -22,8 +22,8 @@ LAYERS = [
     {"ops"},
     {"service"},
     {"cli"},
-    {"testing"},            # reusable test suites: nothing in the library imports them
-]
+    {"testing", "integrations"},    # reusable test suites and adapters to other frameworks:
+]                                   # nothing in the library imports them
 LAYER_OF = {part: n for n, parts in enumerate(LAYERS) for part in parts}
 MAX_LINES = 500
 
