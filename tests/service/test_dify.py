@@ -128,6 +128,8 @@ def test_a_body_the_contract_does_not_allow_is_400_naming_the_field(client, body
 def test_malformed_json_and_a_too_large_body_are_answered_in_difys_body(client):
     broken = client.post("/retrieval", content=b'{"query": ', headers={**AS_DIFY, "Content-Type": "application/json"})
     assert broken.status_code == 400 and "JSON" in broken.json()["error_msg"]
+    not_text = client.post("/retrieval", content=b"\xff\xfe{", headers={**AS_DIFY, "Content-Type": "application/json"})
+    assert not_text.status_code == 400 and not_text.json()["error_code"] == 400
     big = client.post("/retrieval", json=ask(query="退" * 5000), headers=AS_DIFY)
     assert big.status_code == 413 and big.json()["error_code"] == 413
 

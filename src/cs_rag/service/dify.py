@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import BaseModel, Field
 
 from cs_rag.retrieval.records import Record
@@ -69,7 +70,7 @@ def dify_error(status: int, code: int, message: str) -> HTTPException:
     return HTTPException(status, error_body(code, message))
 
 
-def error_response(exc: HTTPException) -> JSONResponse:
+def error_response(exc: StarletteHTTPException) -> JSONResponse:
     """`exc` in Dify's body (an error not made by `dify_error` has its status as the code)."""
     body = exc.detail if isinstance(exc.detail, dict) else error_body(exc.status_code, str(exc.detail))
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)

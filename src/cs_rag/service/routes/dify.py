@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cs_rag.errors import IndexStoreError
 from cs_rag.guard import mask_pii
@@ -49,7 +50,7 @@ class DifyRoute(APIRoute):
                 return await handle(request)
             except RequestValidationError as exc:
                 return error_response(HTTPException(400, _describe(exc.errors())))
-            except HTTPException as exc:
+            except StarletteHTTPException as exc:   # FastAPI's own (a bad body) are Starlette's
                 return error_response(exc)
             except IndexStoreError as exc:
                 log.error("index unavailable: %s", mask_pii(str(exc)))
