@@ -1,10 +1,15 @@
-"""cs_rag as a LangChain retriever: langchain-tests' standard retriever suite, and what the
-suite does not check (the Documents' content and metadata, filters, errors)."""
+"""cs_rag as a LangChain retriever: langchain-tests' standard retriever suite, what the suite
+does not check (the Documents' content and metadata, filters, errors), and docs/langchain.md's
+example."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from langchain_core.documents import Document
@@ -82,3 +87,16 @@ def test_bad_construction_and_k_name_the_field(tmp_path, knowledge_base):
     with pytest.raises(ValueError, match="k: 0 is not"):
         CsRagRetriever(knowledge_base=knowledge_base).invoke("退款", k=0)
     assert isinstance(CsRagRetriever(knowledge_base=knowledge_base).invoke("退款")[0], Document)
+
+
+def test_the_example_in_docs_langchain_md_runs(small_index, tmp_path):
+    page = (Path(__file__).resolve().parents[2] / "docs" / "langchain.md").read_text(encoding="utf-8")
+    example = page.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "my-index").symlink_to(small_index, target_is_directory=True)
+    (tmp_path / "example.py").write_text(example, encoding="utf-8")
+    run = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].endswith("退款多久到账 退款审核通过后3-5个工作日原路退回。")
+    assert "资料：" in run.stdout and "问题：退款多久到账" in run.stdout
