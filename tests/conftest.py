@@ -7,6 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from cs_rag import KnowledgeBase
 from cs_rag.config import Settings
 from cs_rag.errors import IndexStoreError
 from cs_rag.testing.local_postgres import LocalPostgres, pg_home
@@ -42,3 +43,13 @@ def settings() -> Settings:
     whose knowledge helpers.write_knowledge writes: the real e5-small model, built once into
     the user's cache."""
     return Settings(company=SAMPLE_COMPANY)
+
+
+@pytest.fixture(scope="session")
+def small_index(tmp_path_factory, settings) -> Path:
+    """An index of helpers' small knowledge (write_knowledge), built once per session with the
+    real model. Tests only read it."""
+    root = tmp_path_factory.mktemp("small-index")
+    index_dir = root / "index"
+    KnowledgeBase(index_dir, settings).ingest([write_knowledge(root / "knowledge")])
+    return index_dir

@@ -169,6 +169,11 @@ class Hit(BaseModel):
     scores: dict[str, float] = Field(default_factory=dict)  # per-retriever scores
     confidence: float | None = None   # calibrated P(this hit answers the question)
 
+    @property
+    def title(self) -> str:
+        """The FAQ standard question, else the heading path, else the source."""
+        return self.question or " > ".join(self.heading_path) or self.source
+
 
 class Retrieval(BaseModel):
     """Hits for a question with the decision they support."""
@@ -284,9 +289,8 @@ class Citation(BaseModel):
     @classmethod
     def from_hit(cls, marker: int, hit: "Hit") -> "Citation":
         """The citation `[marker]` of a retrieved hit, titled by its question or heading path."""
-        title = hit.question or " > ".join(hit.heading_path) or hit.source
         return cls(marker=marker, id=hit.id, doc_id=hit.doc_id, source=hit.source, kind=hit.kind,
-                   title=title, heading_path=hit.heading_path, score=round(hit.score, 4),
+                   title=hit.title, heading_path=hit.heading_path, score=round(hit.score, 4),
                    confidence=None if hit.confidence is None else round(hit.confidence, 4))
 
 

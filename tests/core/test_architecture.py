@@ -23,8 +23,8 @@ LAYERS = [
     {"learning"},           # the learning loop: answers, feedback, the learning queue
     {"service"},
     {"cli"},
-    {"testing"},            # reusable test suites: nothing in the library imports them
-]
+    {"testing", "integrations"},    # reusable test suites and adapters to other frameworks:
+]                                   # nothing in the library imports them
 LAYER_OF = {part: n for n, parts in enumerate(LAYERS) for part in parts}
 MAX_LINES = 500
 

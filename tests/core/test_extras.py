@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 _WITHOUT_EXTRAS = textwrap.dedent("""
     import importlib.abc, sys
     BLOCKED = {"fastapi", "starlette", "uvicorn", "multipart", "matplotlib", "psycopg",
-               "psycopg_pool", "pgvector", "openai"}
+               "psycopg_pool", "pgvector", "openai", "langchain_core"}
     class Block(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
             if name.split(".")[0] in BLOCKED:
@@ -37,6 +37,7 @@ _WITHOUT_EXTRAS = textwrap.dedent("""
     print(extra_named(lambda: __import__("cs_rag.ops.report")))
     print(extra_named(lambda: cs_rag.ChatModel(LLMSettings(model="m"))))
     print(extra_named(lambda: cs_rag.index.postgres.PostgresStore("postgresql://x", "kb")))
+    print(extra_named(lambda: __import__("cs_rag.integrations.langchain")))
     print(sorted(m.split(".")[0] for m in sys.modules if m.split(".")[0] in BLOCKED))
 """)
 
@@ -50,10 +51,11 @@ def test_the_core_imports_without_extras_and_features_name_theirs():
     assert lines[1].startswith("('report', ") and "cs-rag[report]" in lines[1]
     assert lines[2].startswith("('llm', ") and "cs-rag[llm]" in lines[2]
     assert lines[3].startswith("('postgres', ") and "cs-rag[postgres]" in lines[3]
-    assert lines[4] == "[]"   # nothing optional was imported on the way
+    assert lines[4].startswith("('langchain', ") and "cs-rag[langchain]" in lines[4]
+    assert lines[5] == "[]"   # nothing optional was imported on the way
 
 
 def test_the_all_extra_is_every_other_runtime_extra():
     extras = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
-    runtime = {"server", "postgres", "report", "llm", "local-llm"}
+    runtime = {"server", "postgres", "report", "llm", "local-llm", "langchain"}
     assert set(extras["all"]) == {req for name in runtime for req in extras[name]}

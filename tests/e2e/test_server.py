@@ -1,27 +1,17 @@
-"""The HTTP service end to end: real uvicorn processes on 127.0.0.1, spoken to over HTTP.
-
-Server A has client and admin keys and a small knowledge folder (built by the service at
-start); server B runs on a copy of A's index in open mode (no keys), with a tiny session TTL
-and a tight rate limit.
-"""
+"""The HTTP service end to end: real uvicorn processes on 127.0.0.1, spoken to over HTTP
+(servers A and B of conftest.py)."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,158 +19,20 @@ import pytest
 
 from cs_rag.answering.prompt import PromptLibrary
 
-from helpers import FAQ, write_knowledge
+from helpers import FAQ
+from servers import (
+    ADMIN_KEY,
+    B_BURST,
+    B_TTL_MINUTES,
+    CLIENT_KEY,
+    CORS_ORIGIN,
+    MAX_BODY_BYTES,
+    MAX_QUESTION_CHARS,
+    UPLOAD_MAX_BYTES,
+    Server,
+)
 
 pytestmark = pytest.mark.slow
-
-CLIENT_KEY = "client-key-0123456789"
-ADMIN_KEY = "admin-key-0123456789"
-CORS_ORIGIN = "https://desk.example"
-MAX_QUESTION_CHARS = 500
-MAX_BODY_BYTES = 32768
-UPLOAD_MAX_BYTES = 100_000
-B_TTL_MINUTES = 0.03        # 1.8 s
-B_BURST = 5
-READY_SECONDS = 180
-
-
-@dataclass
-class Server:
-    url: str
-    port: int
-    process: subprocess.Popen
-    log: Path
-    data_dir: Path
-    index_dir: Path
-
-    def call(self, method: str, path: str, body: dict | bytes | None = None, key: str | None = None,
-             headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, dict, bytes]:
-        """(status, headers, body) of one request; never raises for HTTP errors."""
-        data = json.dumps(body).encode() if isinstance(body, dict) else body
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        if isinstance(body, dict):
-            request.add_header("Content-Type", "application/json")
-        if key:
-            request.add_header("Authorization", f"Bearer {key}")
-        for name, value in (headers or {}).items():
-            request.add_header(name, value)
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return response.status, dict(response.headers), response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, dict(exc.headers), exc.read()
-
-    def json(self, method: str, path: str, body: dict | None = None, key: str | None = CLIENT_KEY,
-             expect: int = 200) -> dict:
-        status, _, raw = self.call(method, path, body, key)
-        assert status == expect, (status, raw[:500])
-        return json.loads(raw)
-
-    def upload(self, filename: str, content: bytes, key: str = ADMIN_KEY) -> tuple[int, dict]:
-        boundary = uuid.uuid4().hex
-        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-                f"filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-                ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
-        status, _, raw = self.call("POST", "/v1/knowledge", body, key,
-                                   {"Content-Type": f"multipart/form-data; boundary={boundary}"})
-        return status, json.loads(raw)
-
-    def wait_job(self, job_id: str, timeout: float = 120) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            job = self.json("GET", f"/v1/jobs/{job_id}", key=ADMIN_KEY)
-            if job["status"] in ("done", "failed"):
-                return job
-            time.sleep(0.2)
-        raise AssertionError(f"job {job_id} did not finish in {timeout} s")
-
-    def log_text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start(root: Path, name: str, index_dir: Path, knowledge: Path, env: dict[str, str]) -> Server:
-    port = _free_port()
-    data_dir = root / f"{name}-data"
-    log = root / f"{name}.log"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("CS_RAG_")}
-    environment.update({"HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **env})
-    if "CS_RAG_CACHE_DIR" in os.environ:
-        environment["CS_RAG_CACHE_DIR"] = os.environ["CS_RAG_CACHE_DIR"]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cs_rag.cli", "serve", "--index", str(index_dir), "--knowledge",
-             str(knowledge), "--port", str(port), "--data-dir", str(data_dir)],
-            cwd=root, env=environment, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", port, process, log, data_dir, index_dir)
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server {name} exited {process.returncode}:\n{server.log_text()}")
-        try:
-            status, _, raw = server.call("GET", "/healthz", timeout=5)
-            if status == 200 and json.loads(raw)["ready"]:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.3)
-    _stop(server)
-    raise AssertionError(f"server {name} not ready in {READY_SECONDS} s:\n{server.log_text()}")
-
-
-def _stop(server: Server) -> None:
-    server.process.send_signal(signal.SIGTERM)
-    try:
-        server.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("service")
-
-
-@pytest.fixture(scope="module")
-def knowledge(root: Path) -> Path:
-    return write_knowledge(root / "knowledge")
-
-
-@pytest.fixture(scope="module")
-def server(root: Path, knowledge: Path):
-    """Server A: keys, a knowledge folder, an index it builds itself at start."""
-    server = _start(root, "a", root / "index-a", knowledge, {
-        "CS_RAG_API_KEYS": f"{CLIENT_KEY}, another-client-key",
-        "CS_RAG_ADMIN_KEYS": ADMIN_KEY,
-        "CS_RAG_SERVICE_MAX_QUESTION_CHARS": str(MAX_QUESTION_CHARS),
-        "CS_RAG_SERVICE_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
-        "CS_RAG_SERVICE_UPLOAD_MAX_BYTES": str(UPLOAD_MAX_BYTES),
-        "CS_RAG_SERVICE_RATE_LIMIT_PER_MINUTE": "1000000",
-        "CS_RAG_SERVICE_RATE_LIMIT_BURST": "100000",
-        "CS_RAG_SERVICE_CORS_ORIGINS": CORS_ORIGIN,
-    })
-    yield server
-    _stop(server)
-
-
-@pytest.fixture(scope="module")
-def open_server(root: Path, knowledge: Path, server: Server):
-    """Server B: no keys at all, sessions ending after 1.8 s, a burst of B_BURST requests."""
-    index = root / "index-b"
-    shutil.copytree(server.index_dir, index, ignore=shutil.ignore_patterns(".lock"))
-    server_b = _start(root, "b", index, knowledge, {
-        "CS_RAG_SERVICE_SESSION_TTL_MINUTES": str(B_TTL_MINUTES),
-        "CS_RAG_SERVICE_RATE_LIMIT_PER_MINUTE": "120",
-        "CS_RAG_SERVICE_RATE_LIMIT_BURST": str(B_BURST),
-    })
-    yield server_b
-    _stop(server_b)
 
 
 def _sse_events(raw: bytes) -> list[tuple[str | None, str]]:

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from helpers import FAQ, write_jsonl
-from test_server import ADMIN_KEY, CLIENT_KEY, _start, _stop
+from servers import ADMIN_KEY, CLIENT_KEY, start, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -27,9 +27,9 @@ def test_two_services_share_one_postgres_knowledge_base(tmp_path, pg_server):
     env = {"CS_RAG_INDEX_BACKEND": "postgres", "CS_RAG_PG_DSN": pg_server.dsn,
            "CS_RAG_INDEX_PG_SCHEMA": "shop_kb", "CS_RAG_API_KEYS": CLIENT_KEY,
            "CS_RAG_ADMIN_KEYS": ADMIN_KEY}
-    first = _start(tmp_path, "pg-a", tmp_path / "kb", knowledge, env)
+    first = start(tmp_path, "pg-a", tmp_path / "kb", knowledge, env)
     try:
-        second = _start(tmp_path, "pg-b", tmp_path / "kb", knowledge, env)
+        second = start(tmp_path, "pg-b", tmp_path / "kb", knowledge, env)
         try:
             answer = second.json("POST", "/v1/answer", {"question": "退款多久到账"})
             assert answer["outcome"] == "answered" and answer["citations"][0]["id"] == "f-refund"
@@ -44,6 +44,6 @@ def test_two_services_share_one_postgres_knowledge_base(tmp_path, pg_server):
             assert hits["hits"][0]["id"] == "f-gift-card"
             assert json.loads(second.call("GET", "/healthz")[2])["documents"] == len(FAQ) + 1
         finally:
-            _stop(second)
+            stop(second)
     finally:
-        _stop(first)
+        stop(first)

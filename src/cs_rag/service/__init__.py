@@ -3,7 +3,8 @@
 Layout (FastAPI's "bigger applications"): `routes/` holds one APIRouter per area, `deps` the
 shared dependencies (the service state, the caller's key), `schemas` the request and response
 bodies, `state` the `Service` every route shares; `auth`, `metrics`, `jobs`, `storage`,
-`sessions`, `reviews` and `gate` are its parts.
+`sessions`, `reviews` and `gate` are its parts; `dify` and `dify_conditions` hold Dify's
+External Knowledge API contract (routes/dify.py serves it).
 """
 
 from cs_rag.extras import require

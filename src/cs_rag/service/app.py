@@ -7,7 +7,8 @@ models; `/openapi.json` describes every route.
 
 Keys come from the environment only: CS_RAG_API_KEYS (clients) and CS_RAG_ADMIN_KEYS (admins),
 comma-separated, sent as `Authorization: Bearer KEY`. Client routes (answer, chat, search,
-suggest) take a client or an admin key, and are open when no client key is configured. Admin
+suggest, and Dify's `/retrieval`) take a client or an admin key, and are open when no client
+key is configured. `/retrieval` answers its errors in Dify's body (`service/dify.py`). Admin
 routes (reviews, knowledge, jobs) take an admin key only and are never open: a missing or
 unknown key is 401, a client key 403. `/healthz` and `/metrics` need no key.
 
@@ -73,8 +74,8 @@ def create_app(index_dir: str | Path, knowledge: Sequence[str | Path] = (), *,
     keys = keys if keys is not None else ApiKeys.from_environment()
     service = Service(index_dir, [Path(p) for p in knowledge], settings, data_dir, keys, assistant)
     if not keys.client_configured:
-        log.warning("no client keys (%s): answer, chat, search and suggest are open to anyone "
-                    "who can reach this address", API_KEYS_ENV)
+        log.warning("no client keys (%s): answer, chat, search, suggest and Dify's retrieval "
+                    "are open to anyone who can reach this address", API_KEYS_ENV)
     if not keys.admin_configured:
         log.warning("no admin keys (%s): review and knowledge routes are closed (401)", ADMIN_KEYS_ENV)
 

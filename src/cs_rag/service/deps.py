@@ -10,8 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from cs_rag.service.auth import ADMIN_KEYS_ENV, API_KEYS_ENV, Caller
 from cs_rag.service.state import Service
 
-_bearer = HTTPBearer(auto_error=False, description=f"Client keys from {API_KEYS_ENV}, admin keys "
-                     f"from {ADMIN_KEYS_ENV} (comma-separated environment variables).")
+bearer = HTTPBearer(auto_error=False, description=f"Client keys from {API_KEYS_ENV}, admin keys "
+                    f"from {ADMIN_KEYS_ENV} (comma-separated environment variables).")
 
 
 def _service(request: Request) -> Service:
@@ -19,12 +19,12 @@ def _service(request: Request) -> Service:
 
 
 def _client(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                                     Depends(_bearer)]) -> Caller:
+                                                     Depends(bearer)]) -> Caller:
     return _service(request).authorize(credentials, request, admin=False)
 
 
 def _admin(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                                    Depends(_bearer)]) -> Caller:
+                                                    Depends(bearer)]) -> Caller:
     return _service(request).authorize(credentials, request, admin=True)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from starlette.routing import Match
 
 from cs_rag.guard import mask_pii
+from cs_rag.service.dify import DIFY_PATH, error_body
 from cs_rag.service.state import Service
 
 log = logging.getLogger("cs_rag.service")
@@ -22,7 +23,8 @@ MULTIPART_OVERHEAD = 64 * 1024      # allowed on top of upload_max_bytes for the
 
 class Gate:
     """Outermost middleware: the request body limit (413), request metrics, the access log
-    (paths with personal data masked) and a masked log of any unhandled error (answered 500)."""
+    (paths with personal data masked) and a masked log of any unhandled error (answered 500).
+    Its own errors are in Dify's body on Dify's route."""
 
     def __init__(self, app: Any, service: Service, routes: Sequence[Any] = ()) -> None:
         self.app = app
@@ -48,7 +50,7 @@ class Gate:
         except Exception as exc:  # noqa: BLE001 - logged masked here, never by the server
             log_exception(exc)
             if not status["sent"]:
-                await _send_json(send_and_note, 500, {"detail": "internal error; see the service log"})
+                await _send_error(send_and_note, scope, 500, "internal error; see the service log")
         finally:
             route = scope.get("route") or next(
                 (r for r in self.routes if r.matches(scope)[0] is not Match.NONE), None)
@@ -71,7 +73,7 @@ class Gate:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _send_json(send, 413, {"detail": f"the request body is larger than {limit} bytes"})
+            await _send_error(send, scope, 413, f"the request body is larger than {limit} bytes")
             return None
         chunks, size = [], 0
         while True:
@@ -81,7 +83,7 @@ class Gate:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await _send_json(send, 413, {"detail": f"the request body is larger than {limit} bytes"})
+                await _send_error(send, scope, 413, f"the request body is larger than {limit} bytes")
                 return None
             chunks.append(chunk)
             if not message.get("more_body"):
@@ -98,7 +100,9 @@ class Gate:
         return replay
 
 
-async def _send_json(send: Callable, status: int, payload: dict) -> None:
+async def _send_error(send: Callable, scope: dict, status: int, message: str) -> None:
+    """The error in the body of the route's contract: Dify's on Dify's route, else `detail`."""
+    payload = error_body(status, message) if scope["path"] == DIFY_PATH else {"detail": message}
     body = json.dumps(payload).encode("utf-8")
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
