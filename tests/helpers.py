@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -122,3 +123,23 @@ class HandMadeKnowledgeBase:
 
     def content(self) -> EmbeddedIndex:
         return self.index
+
+
+@contextmanager
+def service_client(root: Path, settings, client_keys: list[str], admin_keys: list[str]):
+    """A FastAPI TestClient over `create_app` on the knowledge above (written and indexed under
+    `root` with the real model), its models loaded; for tests of the service's routes."""
+    from fastapi.testclient import TestClient
+
+    from cs_rag import Assistant, KnowledgeBase
+    from cs_rag.service import create_app
+    from cs_rag.service.auth import ApiKeys
+
+    knowledge = write_knowledge(root / "knowledge")
+    index_dir = root / "index"
+    KnowledgeBase(index_dir, settings).ingest([knowledge])
+    app = create_app(index_dir, [knowledge], settings=settings, data_dir=root / "data",
+                     keys=ApiKeys(client_keys, admin_keys), assistant=Assistant.open(index_dir, settings))
+    with TestClient(app) as client:
+        client.app.state.service.warm.wait(60)
+        yield client

@@ -5,13 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from fastapi.testclient import TestClient
 
-from cs_rag import Assistant, KnowledgeBase
-from cs_rag.service import create_app
-from cs_rag.service.auth import ApiKeys
-
-from helpers import write_knowledge
+from helpers import service_client
 
 pytestmark = pytest.mark.slow   # a small index with the real embedding model, and ingest jobs
 
@@ -23,14 +18,7 @@ UNSERVED = ["你们的货从哪个仓库发出", "你们的货是从哪个仓库
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, settings):
-    root = tmp_path_factory.mktemp("learning-routes")
-    knowledge = write_knowledge(root / "knowledge")
-    index_dir = root / "index"
-    KnowledgeBase(index_dir, settings).ingest([knowledge])
-    app = create_app(index_dir, [knowledge], settings=settings, data_dir=root / "data",
-                     keys=ApiKeys([CLIENT, FLOOD], [ADMIN]), assistant=Assistant.open(index_dir, settings))
-    with TestClient(app) as client:
-        client.app.state.service.warm.wait(60)
+    with service_client(tmp_path_factory.mktemp("learning-routes"), settings, [CLIENT, FLOOD], [ADMIN]) as client:
         yield client
 
 

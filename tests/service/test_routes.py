@@ -3,15 +3,9 @@ what a route answers, and who may call it. tests/e2e/test_server.py runs the rea
 
 from __future__ import annotations
 
-
 import pytest
-from fastapi.testclient import TestClient
 
-from cs_rag import Assistant, KnowledgeBase
-from cs_rag.service import create_app
-from cs_rag.service.auth import ApiKeys
-
-from helpers import write_knowledge
+from helpers import service_client
 
 pytestmark = pytest.mark.slow   # builds a small index with the real embedding model, once
 
@@ -22,14 +16,7 @@ AS_ADMIN = {"Authorization": f"Bearer {ADMIN}"}
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, settings):
-    root = tmp_path_factory.mktemp("routes")
-    knowledge = write_knowledge(root / "knowledge")
-    index_dir = root / "index"
-    KnowledgeBase(index_dir, settings).ingest([knowledge])
-    app = create_app(index_dir, [knowledge], settings=settings, data_dir=root / "data",
-                     keys=ApiKeys([CLIENT], [ADMIN]), assistant=Assistant.open(index_dir, settings))
-    with TestClient(app) as client:
-        client.app.state.service.warm.wait(60)
+    with service_client(tmp_path_factory.mktemp("routes"), settings, [CLIENT], [ADMIN]) as client:
         yield client
 
 

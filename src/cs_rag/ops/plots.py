@@ -96,14 +96,7 @@ def grouped_bars(series: Mapping[str, Mapping[str, float]], title: str, ylabel: 
         bars = ax.bar(xs, heights, width=width, color=colour, label=name)
         ax.bar_label(bars, labels=[f"{h:.0%}" if percent else f"{h:g}" for h in heights], fontsize=8)
     ax.set_xticks(range(len(labels)), labels)
-    if percent:
-        ax.set_ylim(0, 1.1)
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    if len(series) > 1:
-        ax.legend()
-    return _png(fig)
+    return _finish(fig, ax, title, ylabel, percent=percent, top=1.1, legend=len(series) > 1)
 
 
 def trend(labels: Sequence[str], series: Mapping[str, Sequence[float | None]], title: str,
@@ -116,12 +109,17 @@ def trend(labels: Sequence[str], series: Mapping[str, Sequence[float | None]], t
         ax.plot(xs, ys, marker="o", markersize=3, color=colour, label=name)
     step = max(1, len(labels) // 10)   # at most about ten tick labels
     ax.set_xticks(list(xs)[::step], list(labels)[::step], rotation=45, ha="right", fontsize=8)
+    return _finish(fig, ax, title, ylabel, percent=percent, top=1.05, legend=len(series) > 1)
+
+
+def _finish(fig, ax, title: str, ylabel: str, *, percent: bool, top: float, legend: bool) -> bytes:
+    """Axis labels, a 0-`top` percent scale when `percent`, the legend; the chart as PNG."""
     if percent:
-        ax.set_ylim(0, 1.05)
+        ax.set_ylim(0, top)
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    if len(series) > 1:
+    if legend:
         ax.legend()
     return _png(fig)
 

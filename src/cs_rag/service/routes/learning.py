@@ -3,7 +3,7 @@ and teach the knowledge base from it."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
@@ -48,8 +48,7 @@ def feedback(body: FeedbackRequest, service: ServiceDep, caller: ClientDep) -> R
     except UnknownAnswerError as exc:
         raise HTTPException(404, str(exc)) from None
     except ValueError as exc:
-        field, _, problem = str(exc).partition(": ")
-        invalid(("body", field), "value_error", problem)
+        _invalid_field(exc)
     review_id = None
     record = service.answers.get(body.answer_id)
     newly_disliked = not body.helpful and (before is None or before.helpful)
@@ -89,8 +88,7 @@ def learning_action(group_id: str, body: LearningRequest, service: ServiceDep, c
     except LearningConflict as exc:
         raise HTTPException(409, str(exc)) from None
     except ValueError as exc:
-        field, _, problem = str(exc).partition(": ")
-        invalid(("body", field), "value_error", problem)
+        _invalid_field(exc)
     job = None
     if action.kind is not ActionKind.IGNORE:
         rollback = None if action.kind is ActionKind.UNDO else (lambda: service.learning.rollback(action))
@@ -108,3 +106,9 @@ def _act(service: Service, group_id: str, body: LearningRequest, by: str) -> Lea
     if isinstance(body, IgnoreAction):
         return loop.ignore(group_id, body.reason, by, body.wordings)
     return loop.undo(group_id, body.action_id, by)
+
+
+def _invalid_field(exc: ValueError) -> NoReturn:
+    """A 422 naming the body field of a "field: problem" ValueError from the learning loop."""
+    field, _, problem = str(exc).partition(": ")
+    invalid(("body", field), "value_error", problem)
