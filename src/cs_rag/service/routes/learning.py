@@ -73,7 +73,7 @@ def learning_actions(service: ServiceDep, caller: AdminDep) -> Response:
 
 
 @router.post("/v1/learning/{group_id}", response_model=LearningResult,
-             responses={**ADMIN_ERRORS, **error_responses(404, 409)})
+             responses={**ADMIN_ERRORS, **error_responses(400, 404, 409)})
 def learning_action(group_id: str, body: LearningRequest, service: ServiceDep, caller: AdminDep) -> Response:
     """Link the group to an entry, create an entry for it, ignore it, or undo an earlier action;
     link, create and undo return the ingest job that applies them."""
