@@ -84,7 +84,7 @@ def main() -> None:
     title = (f"Learning loop on {args.questions.relative_to(REPO) if args.questions.is_relative_to(REPO) else args.questions}"
              f" (seed {args.seed}; traffic {len(traffic)} in 2 rounds, test {len(test)}; "
              f"dislike share {args.dislike_share})")
-    print_table(title, ["test half", "R@1", "wrong", "resolved", "OOS handled", "clarify",
+    print_table(title, ["test half", "R@1", "wrong", "resolved", "right directly", "OOS handled", "clarify",
                         "operator actions", "actions per resolved point"], rows)
     print(f"test questions whose gold entry was asked about in the traffic: {repeat:.3f}; "
           f"whose gold entry the operator linked: {helped:.3f}")
@@ -204,7 +204,7 @@ def _admin() -> dict:
 
 def _figures(metrics: dict) -> list[float]:
     return [metrics["r_at_1"], metrics["wrong_answer_rate"], metrics["resolved_rate"],
-            metrics["oos_handled"], metrics["clarify_share"]]
+            metrics["answered_right_directly"], metrics["oos_handled"], metrics["clarify_share"]]
 
 
 if __name__ == "__main__":

@@ -124,3 +124,17 @@ def test_an_action_on_some_wordings_leaves_the_others_open(loop):
     [rest] = loop.groups()
     assert [w.text for w in rest.wordings] == [WAREHOUSE[0]]
     assert loop.learned.records()[0]["similar_questions"] == [WAREHOUSE[1]]
+
+
+def test_a_picked_choice_becomes_a_suggestion_to_confirm(loop):
+    loop, _ = loop
+    clarify = _unserved(CARD, Outcome.CLARIFY)
+    loop.remember(clarify, session_id="s-1")
+    assert _group_of(loop, CARD).sources == {"clarified": 1}
+    trace_id = uuid.uuid4().hex
+    picked = Answer(question="2", text="…", outcome=Outcome.ANSWERED, routing=Routing.SEND, confidence=0.9,
+                    language="zh", trace_id=trace_id, trace={"trace_id": trace_id, "chosen_option": "f-invoice"})
+    loop.remember(picked, session_id="s-1")
+    group = _group_of(loop, CARD)
+    assert group.sources == {"picked": 1} and group.suggested == {"f-invoice": 1}
+    assert loop.link(group.id, "f-invoice", "ops:li").detail["wordings"] == [CARD]

@@ -79,7 +79,7 @@ def test_a_linked_wording_is_answered_from_the_entry_after_the_job(client):
     assert client.get("/v1/learning", headers=AS_CLIENT).status_code == 403
     groups = client.get("/v1/learning", headers=AS_ADMIN).json()["groups"]
     group = next(g for g in groups if UNSERVED[0] in [w["text"] for w in g["wordings"]])
-    assert group["count"] >= 2 and set(group) == {"id", "count", "wordings", "sources", "candidates"}
+    assert group["count"] >= 2 and set(group) == {"id", "count", "wordings", "sources", "candidates", "suggested"}
     assert {"id", "question", "score"} <= set(group["candidates"][0])
     url = f"/v1/learning/{group['id']}"
     assert client.post(url, json={"action": "link", "entry_id": "f-nothing"}, headers=AS_ADMIN).status_code == 404

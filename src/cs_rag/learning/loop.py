@@ -53,10 +53,13 @@ class LearningLoop:
         reason = self._unserved(answer)
         if reason is not None:
             self.items.add(answer.trace_id, reason)
-        if answer.trace.get("chosen_option") and session_id:   # the choice served the clarify reply
+        chosen = answer.trace.get("chosen_option")
+        if chosen and session_id:   # the choice served the clarify reply, and says what it meant
             clarified = self.answers.latest_clarify(session_id)
             if clarified is not None and clarified.picked:
                 self.items.withdraw(clarified.trace_id, ItemReason.CLARIFIED)
+                entry = answer.citations[0].doc_id if answer.citations else chosen
+                self.items.add(clarified.trace_id, ItemReason.PICKED, suggested=entry)
         return record
 
     def record_feedback(self, answer_id: str, helpful: bool, reason: FeedbackReason | None = None,

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS learning_items (
     at REAL NOT NULL,
     group_id TEXT NOT NULL,
     vector BLOB NOT NULL,
+    suggested TEXT,
     action_id INTEGER,
     PRIMARY KEY (trace_id, reason)
 );
@@ -63,6 +64,7 @@ class ItemReason(str, Enum):
 
     REFUSED = "refused"
     CLARIFIED = "clarified"            # offered choices, none picked
+    PICKED = "picked"                  # offered choices, one picked: a wording to confirm
     HANDED_OFF = "handed_off"          # handed to a person with no confident knowledge
     DISLIKED = "disliked"
     REVIEW_REJECTED = "review_rejected"
@@ -97,6 +99,7 @@ class LearningGroup(BaseModel):
     wordings: list[Wording]          # distinct standalone questions, most asked first
     sources: dict[str, int]          # items by ItemReason
     candidates: list[Candidate]      # the 3 FAQ entries the group's wording matches best
+    suggested: dict[str, int] = {}   # entries customers picked from the choices offered, with counts
     members: dict[str, str]          # trace id -> its wording, oldest first (not shown to clients)
 
     def only(self, wordings: list[str] | None) -> "LearningGroup":
@@ -143,9 +146,10 @@ class LearningItems:
         self._clock = clock
         database.create(_SCHEMA)
 
-    def add(self, trace_id: str, reason: ItemReason) -> None:
+    def add(self, trace_id: str, reason: ItemReason, suggested: str | None = None) -> None:
         """Queue answer `trace_id` (which must be in the answer log) for `reason`, in the group
-        its other items are in, else the nearest open group, else a new one."""
+        its other items are in, else the nearest open group, else a new one; `suggested` is the
+        entry the customer picked, for a PICKED item."""
         record = self.answers.get(trace_id)
         if record is None:
             return
@@ -159,8 +163,8 @@ class LearningItems:
             vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
             group_id, blob = self._nearest_group(vector) or group_id_of(trace_id), vector.tobytes()
         with self.database.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO learning_items (trace_id, reason, at, group_id, vector) "
-                       "VALUES (?, ?, ?, ?, ?)", (trace_id, reason.value, self._clock(), group_id, blob))
+            db.execute("INSERT OR IGNORE INTO learning_items (trace_id, reason, at, group_id, vector, suggested) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (trace_id, reason.value, self._clock(), group_id, blob, suggested))
 
     def _nearest_group(self, vector: np.ndarray) -> str | None:
         with self.database.transaction() as db:
@@ -189,19 +193,24 @@ class LearningItems:
         return [g.model_copy(update={"candidates": self._candidates(g.wordings[0].text)}) for g in chosen]
 
     def _open_groups(self, group_id: str | None = None) -> list[LearningGroup]:
-        query = "SELECT trace_id, reason, group_id FROM learning_items WHERE action_id IS NULL"
+        query = "SELECT trace_id, reason, group_id, suggested FROM learning_items WHERE action_id IS NULL"
         with self.database.transaction() as db:
             rows = db.execute(query + (" AND group_id = ?" if group_id else "") + " ORDER BY at, trace_id",
                               (group_id,) if group_id else ()).fetchall()
         reasons: dict[str, list[str]] = {}
         group_of: dict[str, str] = {}
-        for trace_id, reason, group in rows:
+        picked: dict[str, Counter] = {}
+        for trace_id, reason, group, suggested in rows:
             reasons.setdefault(trace_id, []).append(reason)
             group_of[trace_id] = group
+            if suggested:
+                picked.setdefault(group, Counter())[suggested] += 1
         members: dict[str, list[AnswerRecord]] = {}
         for record in (r for r in (self.answers.get(t) for t in reasons) if r is not None):
             members.setdefault(group_of[record.trace_id], []).append(record)
-        groups = [self._group(group, records, reasons) for group, records in members.items()]
+        groups = [self._group(group, records, reasons).model_copy(
+            update={"suggested": dict(picked.get(group, Counter()).most_common())})
+            for group, records in members.items()]
         groups.sort(key=lambda g: (-g.count, g.wordings[0].text))
         return groups
 

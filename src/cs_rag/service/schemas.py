@@ -215,6 +215,7 @@ class LearningGroupView(BaseModel):
     wordings: list[Wording]
     sources: dict[str, int]
     candidates: list[Candidate]
+    suggested: dict[str, int]   # entries customers picked from offered choices, with counts
 
 
 class LearningGroups(BaseModel):
