@@ -51,6 +51,8 @@ def main() -> None:
     parser.add_argument("--knowledge", type=Path, default=REPO / "knowledge")
     parser.add_argument("--config", type=Path, default=REPO / "knowledge" / "cs_rag.toml")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--skip-picks", action="store_true",
+                        help="the operator does not confirm what customers picked (ignores groups of picks only)")
     parser.add_argument("--dislike-share", type=float, default=0.5,
                         help="share of wrongly answered traffic customers who rate the answer unhelpful")
     args = parser.parse_args()
@@ -71,7 +73,8 @@ def main() -> None:
             for week, batch in enumerate(weeks, start=1):
                 for q in batch:
                     _customer(client, q, lambda: rater.random() < args.dislike_share)
-                actions, linked = _operate(client, {q["question"].strip(): q["gold_ids"] for q in batch})
+                actions, linked = _operate(client, {q["question"].strip(): q["gold_ids"] for q in batch},
+                                           args.skip_picks)
                 actions_total += actions
                 taught |= linked
                 after = _measure(client, test)
@@ -81,7 +84,8 @@ def main() -> None:
     seen = {g for q in traffic for g in q["gold_ids"]}
     repeat = sum(1 for q in test if set(q["gold_ids"]) & seen) / len(test)
     helped = sum(1 for q in test if set(q["gold_ids"]) & taught) / len(test)
-    title = (f"Learning loop on {args.questions.relative_to(REPO) if args.questions.is_relative_to(REPO) else args.questions}"
+    title = (("Learning loop, picks not confirmed, on " if args.skip_picks else "Learning loop on ") +
+             f"{args.questions.relative_to(REPO) if args.questions.is_relative_to(REPO) else args.questions}"
              f" (seed {args.seed}; traffic {len(traffic)} in 2 rounds, test {len(test)}; "
              f"dislike share {args.dislike_share})")
     print_table(title, ["test half", "R@1", "wrong", "resolved", "right directly", "OOS handled", "clarify",
@@ -152,10 +156,10 @@ def _clear_queue_of_test_answers(client) -> None:
                     headers=_admin())
 
 
-def _operate(client, gold_of: dict[str, list[str]]) -> tuple[int, set[str]]:
+def _operate(client, gold_of: dict[str, list[str]], skip_picks: bool) -> tuple[int, set[str]]:
     """Work the queue with the traffic's gold labels until it is empty: each group's wordings
-    are split by gold, and each part gets its own action (link to its FAQ entry, else ignore);
-    returns (actions, linked entry ids)."""
+    are split by gold, and each part gets its own action (link to its FAQ entry, else ignore;
+    with `skip_picks`, a group of picks only is ignored); returns (actions, linked entry ids)."""
     actions, linked, jobs = 0, set(), []
     for _ in range(10):                       # a pass acts on one part of each group
         groups = client.get("/v1/learning", headers=_admin(), params={"limit": 500}).json()["groups"]
@@ -169,7 +173,9 @@ def _operate(client, gold_of: dict[str, list[str]]) -> tuple[int, set[str]]:
                 golds = gold_of.get(wording["text"].strip(), [])
                 parts.setdefault(golds[0] if golds else "", []).append(wording["text"])
             gold, wordings = max(parts.items(), key=lambda item: len(item[1]))
-            if gold.startswith("faq-"):
+            if skip_picks and set(group["sources"]) == {"picked"}:
+                body = {"action": "ignore", "wordings": wordings, "reason": "picks not confirmed"}
+            elif gold.startswith("faq-"):
                 body = {"action": "link", "entry_id": gold, "wordings": wordings}
             else:
                 body = {"action": "ignore", "wordings": wordings,

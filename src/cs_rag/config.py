@@ -344,10 +344,15 @@ def _section_fields(section: str) -> list[str]:
 
 
 def _unknown(loc: tuple[str, ...]) -> str:
-    """What to say about an unknown section (loc of one part) or setting (two parts)."""
+    """What to say about an unknown section (loc of one part) or setting (more parts: the keys
+    of the table it is in, e.g. a [company.levels.vip] level's)."""
     if len(loc) == 1:
         return f"unknown section; sections: {', '.join(sorted(Settings.model_fields))}"
-    return f"unknown setting; {loc[0]} has: {', '.join(sorted(_section_fields(loc[0])))}"
+    model: Any = Settings.model_fields[loc[0]].annotation
+    for part in loc[1:-1]:   # down through nested tables; a dict's key (a level name) keeps its value type
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        model = field.annotation if field is not None else getattr(model, "__args__", (None, model))[-1]
+    return f"unknown setting; {'.'.join(loc[:-1])} has: {', '.join(sorted(model.model_fields))}"
 
 
 def _as_config_error(exc: ValidationError, origins: dict[tuple[str, str], str],

@@ -54,6 +54,9 @@ def test_list_apply_and_export(served, tmp_path, capsys):
         target = tmp_path / name
         assert main(["learning", "export", "--index", str(index), "--knowledge", str(knowledge_dir),
                      "--out", str(target)]) == 0
+    assert capsys.readouterr().out.endswith("wrote 1 FAQ entry to " + str(tmp_path / "learned.jsonl") + "\n")
+    assert main(["learning", "export", "--index", str(index), "--out", str(tmp_path / "alone.jsonl")]) == 0
+    assert "1 learned entry was left out" in capsys.readouterr().out      # f-ship lives in the team's files
     [entry] = [e for e in iter_faq_table(tmp_path / "learned.xlsx", "learned.xlsx")]
     assert entry.id == "f-ship" and entry.similar_questions[-2:] == UNSERVED
     assert json.loads((tmp_path / "learned.jsonl").read_text(encoding="utf-8"))["id"] == "f-ship"

@@ -94,3 +94,13 @@ def test_fusion_is_checked_when_settings_load(tmp_path: Path):
         load_settings(path, environ={})
     with pytest.raises(ConfigError, match=r"CS_RAG_RETRIEVAL_FUSION.*one of: rrf, weighted, zscore$"):
         load_settings(environ={"CS_RAG_RETRIEVAL_FUSION": "magic"})
+
+
+def test_a_misspelt_key_in_a_nested_table_lists_that_tables_keys(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[company]\nname = "青禾家居"\n[company.levels.vip]\nname = "VIP"\ncontakt = "1"\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert str(caught.value) == (f"{path}: company.levels.vip.contakt: unknown setting; "
+                                 "company.levels.vip has: contact, hours, name")

@@ -149,13 +149,14 @@ def test_extensions_teach_an_entry_defined_in_another_file(tmp_path: Path):
         {"extends": "f-refund", "similar_questions": ["钱咋还没退回来", "退款几天能到"], "action": 3},
         {"extends": "f-ship", "answer": "现货商品当天发货。"},
         {"extends": "f-gone", "similar_questions": ["已删除的条目"]},
-        {"id": "learned-4", "question": "能开专票吗", "answer": "可以。"},
+        {"creates": {"id": "learned-4", "question": "能开专票吗", "answer": "可以。"}, "action": 4},
+        {"extends": "learned-4", "similar_questions": ["专用发票能开不"]},
     ])
     collected = collect_documents([tmp_path / "team", tmp_path / "service"])
     faq = {doc.id: doc.faq for doc in collected.documents if doc.faq}
     assert faq["f-refund"].similar_questions == ["钱什么时候退回来", "退款几天能到", "钱咋还没退回来"]
     assert faq["f-ship"].answer == "现货商品当天发货。" and faq["f-ship"].question == "下单后多久发货"
-    assert "learned-4" in faq
+    assert faq["learned-4"].similar_questions == ["专用发票能开不"]    # a proposal can be extended too
     assert [s.reason for s in collected.skipped] == \
         ["extends FAQ entry 'f-gone', which no knowledge file defines"]       # skipped, never an error
     assert collected.skipped[0].source.endswith("learned.jsonl line 3")
@@ -172,3 +173,19 @@ def test_bad_extensions_name_the_line(tmp_path: Path, record, problem):
     with pytest.raises(InputError, match=problem) as error:
         collect_documents([tmp_path / "learned.jsonl"])
     assert error.value.line == 1
+
+
+def test_a_learned_entry_the_team_merged_into_its_own_files_yields_to_them(tmp_path: Path):
+    team = write_knowledge(tmp_path / "team")
+    write_jsonl(team / "merged.jsonl", [{"id": "learned-4", "question": "能开专票吗", "answer": "可以，请在订单页申请。",
+                                         "similar_questions": ["专票"]}])
+    (tmp_path / "service").mkdir()
+    write_jsonl(tmp_path / "service" / "learned.jsonl",
+                [{"creates": {"id": "learned-4", "question": "能开专票吗", "answer": "可以。"}, "action": 4},
+                 {"creates": {"id": "learned-5", "question": "x"}}])
+    collected = collect_documents([team, tmp_path / "service"])
+    learned = next(d.faq for d in collected.documents if d.id == "learned-4")
+    assert learned.answer == "可以，请在订单页申请。" and "learned-5" in {d.id for d in collected.documents}
+    [skipped] = collected.skipped
+    assert skipped.reason.startswith("learned entry 'learned-4' is now defined in ")
+    assert skipped.reason.endswith("team/merged.jsonl; that definition is used")

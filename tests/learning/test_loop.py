@@ -87,7 +87,7 @@ def test_create_writes_an_entry_whose_similar_questions_are_the_wordings(loop):
     action = loop.create(group.id, "可以信用卡分期吗", "支持招商、工商等12家银行的信用卡分期。", "支付", "ops:li")
     assert action.entry_id == f"learned-{action.id}"
     [record] = loop.learned.records()
-    assert record["id"] == action.entry_id and record["similar_questions"] == [CARD]
+    assert record["creates"]["id"] == action.entry_id and record["creates"]["similar_questions"] == [CARD]
     loop.knowledge_base.ingest([knowledge_dir, loop.learned.path.parent])
     answer = Assistant(loop.knowledge_base).answer(CARD)
     assert answer.outcome is Outcome.ANSWERED and answer.citations[0].id == action.entry_id

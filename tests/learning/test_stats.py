@@ -9,7 +9,7 @@ import pytest
 from cs_rag.learning.answers import AnswerLog
 from cs_rag.learning.feedback import FeedbackReason, FeedbackStore
 from cs_rag.errors import WindowError
-from cs_rag.learning.stats import MAX_DAYS, Granularity, figures, parse_bound, team_figures, window
+from cs_rag.learning.stats import MAX_DAYS, Granularity, figures, parse_bound, team_figures, team_timezone, window
 from cs_rag.sqlite import Database
 from cs_rag.types import Answer, Citation, DocumentKind, Outcome, Routing
 
@@ -146,3 +146,10 @@ def test_a_daily_breakdown_is_limited_to_a_year(log):
     with pytest.raises(WindowError, match=f"^since: a daily breakdown covers at most {MAX_DAYS} days"):
         team_figures(answers, feedback, since=since, tz=UTC)
     assert team_figures(answers, feedback, since=since, granularity=Granularity.TOTAL, tz=UTC).total.questions == 8
+
+
+def test_days_are_counted_in_the_zone_validity_dates_use():
+    shanghai = team_timezone("Asia/Shanghai")
+    assert str(shanghai) == "Asia/Shanghai" and team_timezone(None) is not None
+    start, end = window("2026-11-01", "2026-11-01", tz=shanghai)
+    assert start.isoformat() == "2026-11-01T00:00:00+08:00" and end - start == dt.timedelta(days=1)

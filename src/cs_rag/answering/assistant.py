@@ -114,7 +114,7 @@ class Assistant:
         clock = time.perf_counter()
         message = self.guard.check_message(question)
         safe_question = message.masked_text
-        language = detect_language(safe_question)
+        language = _reply_language(safe_question, turns)
         phrases = self.prompts.phrases(language)
         timings["guard_message"] = _ms(clock)
 
@@ -151,7 +151,7 @@ class Assistant:
         generator = "fixed"
         if message.routing is Routing.HANDOFF:
             outcome = Outcome.HANDOFF
-            text = phrases.handoff
+            text = _join(language, phrases.handoff, phrases.level_line(customer))
             # what the knowledge says, for the person taking over, only when retrieval is sure
             citations = ([Citation.from_hit(i, hit) for i, hit in enumerate(retrieval.hits[:3], start=1)]
                          if retrieval.decision is Decision.ANSWER else [])
@@ -177,7 +177,7 @@ class Assistant:
             text = self._clarify_text(rewrite.question, options, language, phrases, trace)
         else:
             outcome = Outcome.REFUSED
-            text = phrases.refusal
+            text = _join(language, phrases.refusal, phrases.level_line(customer))
 
         if outcome is not Outcome.ANSWERED:
             yield text
@@ -410,6 +410,15 @@ def _reasons(flags: list[Flag], routing: Routing, message: GuardResult) -> list[
     """Reason codes for the routing: the guard's own codes, then each flag kind, unique."""
     codes = [*message.reasons, *(f.kind.value for f in flags if f.routing is not Routing.SEND)]
     return list(dict.fromkeys(codes)) if routing is not Routing.SEND else []
+
+
+def _reply_language(question: str, turns: list[Turn]) -> str:
+    """The question's language; one without letters ("1", "？") takes the conversation's newest
+    turn that has some, else Chinese (cs_rag is Chinese first)."""
+    for text in (question, *(t.content for t in reversed(turns))):
+        if any(ch.isalpha() for ch in text):
+            return detect_language(text)
+    return "zh"
 
 
 def _retrieval_trace(retrieval: Retrieval) -> dict:

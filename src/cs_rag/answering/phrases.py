@@ -76,9 +76,14 @@ class Phrases:
 
     def closing_for(self, customer: Customer | None) -> str:
         """The closing line for this customer's level, or the standard one."""
+        return self.level_line(customer) or self.closing
+
+    def level_line(self, customer: Customer | None) -> str:
+        """The closing of this customer's level (its own line, e.g. a 24/7 member hotline), or ""
+        for a customer without a configured level; refusals and hand-offs end with it too."""
         if customer is not None and customer.level:
-            return self.level_closings.get(customer.level.strip().lower(), self.closing)
-        return self.closing
+            return self.level_closings.get(customer.level.strip().lower(), "")
+        return ""
 
 
 def load_phrases(path: Path, company: CompanySettings | None = None,

@@ -56,8 +56,11 @@ def _learning(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "export":
             if args.out is None:
                 raise InputError("cs-rag learning export", "--out FILE is required")
-            count = export_learned([*args.knowledge, learned.parent], learned, args.out)
-            print(f"wrote {count} FAQ entries to {args.out}")
+            count, missing = export_learned([*args.knowledge, learned.parent], learned, args.out)
+            print(f"wrote {count} FAQ {'entry' if count == 1 else 'entries'} to {args.out}")
+            if missing:
+                print(f"{missing} learned {'entry was' if missing == 1 else 'entries were'} left out: they "
+                      "extend entries of your own knowledge files; name them with --knowledge")
             return 0
         return _apply(args, loop, knowledge_base, learned)
     finally:

@@ -119,7 +119,7 @@ def _learning_sections(data_dir: Path, index: str | None, days: int, settings: S
     from cs_rag.learning.answers import AnswerLog
     from cs_rag.learning.feedback import FeedbackStore
     from cs_rag.learning.report_sections import figure_blocks, health_blocks
-    from cs_rag.learning.stats import window
+    from cs_rag.learning.stats import team_timezone, window
     from cs_rag.service.figures import service_figures, service_health
     from cs_rag.service.reviews import ReviewStore
     from cs_rag.sqlite import Database
@@ -132,10 +132,12 @@ def _learning_sections(data_dir: Path, index: str | None, days: int, settings: S
     try:
         answers, reviews = AnswerLog(database), ReviewStore(database)
         feedback = FeedbackStore(database, answers)
-        since, until = window(days=days)
-        sections = [figure_blocks(service_figures(knowledge_base, answers, feedback, reviews, since, until))]
+        tz = team_timezone(settings.retrieval.timezone)
+        since, until = window(days=days, tz=tz)
+        sections = [figure_blocks(service_figures(knowledge_base, answers, feedback, reviews, since, until,
+                                                  tz=tz))]
         if knowledge_base is not None:
-            sections.append(health_blocks(service_health(knowledge_base, answers, feedback, reviews, days)))
+            sections.append(health_blocks(service_health(knowledge_base, answers, feedback, reviews, days, tz=tz)))
     finally:
         database.close()
     return sections

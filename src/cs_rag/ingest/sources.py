@@ -42,6 +42,16 @@ class FaqExtension:
     line: int
 
 
+@dataclass(frozen=True)
+class FaqProposal:
+    """A JSONL record `{"creates": {FAQ entry}, ...}`: an entry the learning loop wrote, used
+    only while no other knowledge file defines its id (a team that merged it into its own
+    files owns it from then on)."""
+
+    document: Document
+    line: int
+
+
 @dataclass
 class CollectedSources:
     """What `collect_documents` found: documents in input order, what was skipped, and the
@@ -57,12 +67,15 @@ def collect_documents(paths: Iterable[str | Path], *, skip_bad: bool = False) ->
 
     Raises InputError on the first bad file, line or row unless `skip_bad`, in which case the
     bad part is left out and listed in `skipped`. Duplicate ids are an error naming both places.
-    FaqExtensions are applied to their entries once everything is read; one whose entry is
-    gone is always skipped (never an error: the team may have deleted the entry).
+    FaqProposals whose id no other file defines are added once everything is read, then
+    FaqExtensions are applied to their entries; a proposal whose id the team now defines, and an
+    extension whose entry is gone, are skipped and listed (never an error: the team may have
+    merged or deleted the entry).
     """
     result = CollectedSources()
     seen: dict[str, str] = {}
     extensions: list[FaqExtension] = []
+    proposals: list[FaqProposal] = []
     for root in (Path(p) for p in paths):
         if not root.exists():
             raise InputError(str(root), "no such file or directory")
@@ -83,12 +96,23 @@ def collect_documents(paths: Iterable[str | Path], *, skip_bad: bool = False) ->
                 if isinstance(item, FaqExtension):
                     extensions.append(item)
                     continue
+                if isinstance(item, FaqProposal):
+                    proposals.append(item)
+                    continue
                 if item.id in seen:
                     _skip_or_raise(InputError(source, f"duplicate id {item.id!r} (first defined in "
                                               f"{seen[item.id]})", field="id"), skip_bad, result)
                     continue
                 seen[item.id] = source
                 result.documents.append(item)
+    for proposal in proposals:
+        doc = proposal.document
+        if doc.id in seen:
+            result.skipped.append(SkippedInput(source=f"{doc.source} line {proposal.line}", reason=(
+                f"learned entry {doc.id!r} is now defined in {seen[doc.id]}; that definition is used")))
+            continue
+        seen[doc.id] = doc.source
+        result.documents.append(doc)
     _extend(result, extensions)
     return result
 
@@ -132,7 +156,7 @@ def _display_name(path: Path) -> str:
         return str(path)
 
 
-def _read_file(path: Path, source: str) -> Iterable[Document | FaqExtension | InputError]:
+def _read_file(path: Path, source: str) -> Iterable[Document | FaqExtension | FaqProposal | InputError]:
     """Documents from one file; bad records come back as InputError items, a bad file as one."""
     suffix = path.suffix.lower()
     try:
@@ -152,9 +176,9 @@ def _read_file(path: Path, source: str) -> Iterable[Document | FaqExtension | In
         yield exc
 
 
-def _read_jsonl(path: Path, source: str) -> Iterable[Document | FaqExtension | InputError]:
+def _read_jsonl(path: Path, source: str) -> Iterable[Document | FaqExtension | FaqProposal | InputError]:
     """A JSONL file holds FAQ entries (`question` key) or passages (`text` key), not both;
-    FAQ extensions (`extends` key) may stand beside either."""
+    FAQ extensions (`extends` key) and proposals (`creates` key) may stand beside either."""
     kind: DocumentKind | None = None
     for item in iter_jsonl(path, source):
         if isinstance(item, InputError):
@@ -163,6 +187,9 @@ def _read_jsonl(path: Path, source: str) -> Iterable[Document | FaqExtension | I
         line, record = item
         if "extends" in record:
             yield _extension(record, source, line)
+            continue
+        if "creates" in record:
+            yield _proposal(record["creates"], source, line)
             continue
         record_kind = (DocumentKind.FAQ if "question" in record
                        else DocumentKind.PASSAGE if "text" in record else None)
@@ -197,6 +224,15 @@ def _extension(record: dict, source: str, line: int) -> FaqExtension | InputErro
     if not similar and answer is None:
         return InputError(source, "an extension adds similar_questions or an answer", line=line)
     return FaqExtension(target, [q.strip() for q in similar], answer, source, line)
+
+
+def _proposal(entry: object, source: str, line: int) -> FaqProposal | InputError:
+    if not isinstance(entry, dict):
+        return InputError(source, "'creates' must be an FAQ entry object", line=line, field="creates")
+    try:
+        return FaqProposal(_faq_document(read_faq_jsonl_record(entry, source, line), source), line)
+    except InputError as exc:
+        return exc
 
 
 def _faq_document(entry: FaqEntry, source: str) -> Document:

@@ -16,23 +16,24 @@ from cs_rag.types import FaqEntry
 COLUMNS = ("id", "question", "similar_questions", "answer", "category", "products", "valid_from", "valid_to")
 
 
-def export_learned(paths: Sequence[Path], learned_file: Path, out: Path) -> int:
+def export_learned(paths: Sequence[Path], learned_file: Path, out: Path) -> tuple[int, int]:
     """Write every FAQ entry the learned file extends or creates, as the next ingest of `paths`
     (the team's knowledge and the learned file's folder) would see it, to `out` (.jsonl or
-    .xlsx, whose columns cs_rag reads back); returns how many."""
+    .xlsx, whose columns cs_rag reads back); returns (entries written, touched entries that
+    `paths` do not define, e.g. the team's files were not given)."""
     if out.suffix.lower() not in (".jsonl", ".xlsx"):
         raise InputError(str(out), "export to a .jsonl or .xlsx file")
-    touched = set()
-    for record in LearnedKnowledge(learned_file).records():
-        touched.add(record.get("extends") or record.get("id"))
+    touched = {record.get("extends") or record["creates"]["id"]
+               for record in LearnedKnowledge(learned_file).records()}
     collected = collect_documents(paths, skip_bad=True)
     entries = [d.faq for d in collected.documents if d.faq is not None and d.id in touched]
+    missing = len(touched - {e.id for e in entries})
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".jsonl":
         out.write_text("".join(e.model_dump_json(exclude_none=True) + "\n" for e in entries), encoding="utf-8")
     else:
         _write_xlsx(entries, out)
-    return len(entries)
+    return len(entries), missing
 
 
 def _write_xlsx(entries: list[FaqEntry], out: Path) -> None:

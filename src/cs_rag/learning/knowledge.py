@@ -1,6 +1,8 @@
 """The knowledge the learning loop writes: one JSONL file that every ingest includes.
 
-It holds FAQ entries created from the learning queue (`learned-<action>`) and extension records
+It holds FAQ entries created from the learning queue (`{"creates": {entry learned-<action>},
+"action": N}`, cs_rag.ingest.sources.FaqProposal: used while the team's files do not define that
+id, so an exported entry merged into the team's Excel simply takes over) and extension records
 (`{"extends": ID, "similar_questions": [...], "answer": ..., "action": N}`, see
 cs_rag.ingest.sources.FaqExtension) that teach entries defined in the team's own files. Because
 the file lives apart from the team's folders, a re-ingest of those folders keeps what was
@@ -52,13 +54,12 @@ class LearnedKnowledge:
         entry = FaqEntry(id=created_entry_id(action_id), question=question, answer=answer,
                          category=category, similar_questions=[q for q in similar_questions if q != question],
                          tags=["learned"])
-        self._append(json.loads(entry.model_dump_json(exclude_none=True)))
+        self._append({"creates": json.loads(entry.model_dump_json(exclude_none=True)), "action": action_id})
         return entry.id
 
     def remove_action(self, action_id: int) -> None:
         """Drop every record `action_id` wrote (its extensions, or the entry it created)."""
-        created = created_entry_id(action_id)
-        self._rewrite(lambda record: record.get("action") != action_id and record.get("id") != created)
+        self._rewrite(lambda record: record.get("action") != action_id)
 
     def records(self) -> list[dict]:
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Mapping
 from enum import Enum
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from pydantic import BaseModel
@@ -202,6 +203,12 @@ def parse_bound(text: str, field: str, *, end: bool = False, tz: dt.tzinfo | Non
         raise WindowError(field, "not an ISO date (2026-11-01) or date-time "
                                  f"(2026-11-01T08:00:00+08:00): {text!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def team_timezone(name: str | None) -> dt.tzinfo:
+    """The zone whose days the figures count: `retrieval.timezone` (the one validity dates use)
+    when set, else the machine's."""
+    return ZoneInfo(name) if name else local_timezone()
 
 
 def local_timezone() -> dt.tzinfo:

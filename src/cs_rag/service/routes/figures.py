@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from cs_rag.errors import WindowError
 from cs_rag.learning.health import DUPLICATE_COSINE, KnowledgeHealth
-from cs_rag.learning.stats import Granularity, TeamFigures, window
+from cs_rag.learning.stats import Granularity, TeamFigures, team_timezone, window
 from cs_rag.service.deps import AdminDep, ServiceDep
 from cs_rag.service.figures import service_figures, service_health
 from cs_rag.service.responses import invalid, json_response
@@ -17,7 +17,7 @@ from cs_rag.service.schemas import ADMIN_ERRORS, error_responses
 
 router = APIRouter(prefix="/v1", tags=["figures"])
 
-_WHEN = ("an ISO date (2026-11-01: that day's first moment in the service's time zone; as "
+_WHEN = ("an ISO date (2026-11-01: that day's first moment in retrieval.timezone, else the server's; as "
          "`until`, the day is included) or date-time (2026-11-01T08:00:00+08:00)")
 
 
@@ -32,9 +32,10 @@ def stats(service: ServiceDep, caller: AdminDep,
     of ratings saying "wrong", latency p50/p95; in total, by day and by category. Small talk
     is left out of every rate. Each figure is defined in `cs_rag.learning.stats.Figures`."""
     try:
-        start, end = window(since, until)
+        tz = team_timezone(service.settings.retrieval.timezone)
+        start, end = window(since, until, tz=tz)
         figures = service_figures(service.knowledge_base, service.answers, service.feedback,
-                                  service.reviews, start, end, granularity)
+                                  service.reviews, start, end, granularity, tz)
     except WindowError as exc:
         invalid(("query", exc.field), "value_error", str(exc))
     return json_response(figures)
@@ -51,4 +52,5 @@ def health(service: ServiceDep, caller: AdminDep,
     `cs_rag.learning.health.KnowledgeHealth`)."""
     service.require_index()
     return json_response(service_health(service.knowledge_base, service.answers, service.feedback,
-                                        service.reviews, days, limit=limit, duplicate_cosine=duplicate_cosine))
+                                        service.reviews, days, limit=limit, duplicate_cosine=duplicate_cosine,
+                                        tz=team_timezone(service.settings.retrieval.timezone)))
