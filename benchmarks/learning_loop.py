@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=REPO / "knowledge" / "cs_rag.toml")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-picks", action="store_true",
-                        help="the operator does not confirm what customers picked (ignores groups of picks only)")
+                        help="the operator does not confirm what customers picked (ignores wordings of picks only)")
     parser.add_argument("--dislike-share", type=float, default=0.5,
                         help="share of wrongly answered traffic customers who rate the answer unhelpful")
     args = parser.parse_args()
@@ -159,7 +159,8 @@ def _clear_queue_of_test_answers(client) -> None:
 def _operate(client, gold_of: dict[str, list[str]], skip_picks: bool) -> tuple[int, set[str]]:
     """Work the queue with the traffic's gold labels until it is empty: each group's wordings
     are split by gold, and each part gets its own action (link to its FAQ entry, else ignore;
-    with `skip_picks`, a group of picks only is ignored); returns (actions, linked entry ids)."""
+    with `skip_picks`, wordings that only customers' picks brought are ignored); returns
+    (actions, linked entry ids)."""
     actions, linked, jobs = 0, set(), []
     for _ in range(10):                       # a pass acts on one part of each group
         groups = client.get("/v1/learning", headers=_admin(), params={"limit": 500}).json()["groups"]
@@ -171,9 +172,10 @@ def _operate(client, gold_of: dict[str, list[str]], skip_picks: bool) -> tuple[i
                 if wording["text"].strip() not in gold_of:
                     print(f"operator: no traffic label for {wording['text']!r}", file=sys.stderr)
                 golds = gold_of.get(wording["text"].strip(), [])
-                parts.setdefault(golds[0] if golds else "", []).append(wording["text"])
+                unconfirmed = skip_picks and set(wording["sources"]) == {"picked"}
+                parts.setdefault("picked" if unconfirmed else (golds[0] if golds else ""), []).append(wording["text"])
             gold, wordings = max(parts.items(), key=lambda item: len(item[1]))
-            if skip_picks and set(group["sources"]) == {"picked"}:
+            if gold == "picked":
                 body = {"action": "ignore", "wordings": wordings, "reason": "picks not confirmed"}
             elif gold.startswith("faq-"):
                 body = {"action": "link", "entry_id": gold, "wordings": wordings}

@@ -83,6 +83,7 @@ class Wording(BaseModel):
     count: int
     first: dt.datetime
     last: dt.datetime
+    sources: dict[str, int] = {}   # its items by ItemReason
 
 
 class Candidate(BaseModel):
@@ -232,7 +233,9 @@ class LearningItems:
         by_text: dict[str, list[AnswerRecord]] = {}
         for record in records:
             by_text.setdefault(record.standalone.strip(), []).append(record)
-        wordings = [Wording(text=text, count=len(rs), first=rs[0].at, last=rs[-1].at) for text, rs in by_text.items()]
+        wordings = [Wording(text=text, count=len(rs), first=rs[0].at, last=rs[-1].at,
+                            sources=dict(Counter(reason for r in rs for reason in reasons[r.trace_id])))
+                    for text, rs in by_text.items()]
         wordings.sort(key=lambda w: (-w.count, w.first))
         sources = Counter(reason for r in records for reason in reasons[r.trace_id])
         return LearningGroup(id=group_id, count=len(records), wordings=wordings,
