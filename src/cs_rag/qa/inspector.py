@@ -47,9 +47,10 @@ class Inspector:
         """True when wrong_info is checked (a knowledge base was given)."""
         return self.facts is not None
 
-    def inspect(self, conversations: Sequence[Conversation]) -> list[Inspection]:
+    def inspect(self, conversations: Sequence[Conversation], *, check_facts: bool = True) -> list[Inspection]:
         """One Inspection per conversation, in order; the guard reads every customer message
-        of the batch at once."""
+        of the batch at once. `check_facts=False` leaves wrong_info out even with a knowledge
+        base (the service before its index exists)."""
         places = [(n, i) for n, c in enumerate(conversations)
                   for i, t in enumerate(c.turns) if t.role is Role.CUSTOMER]
         texts = [conversations[n].turns[i].text for n, i in places]
@@ -57,18 +58,19 @@ class Inspector:
         for (n, i), result in zip(places, self.guard.check_messages(texts) if texts else []):
             moods[n][i] = self._mood(result)
         phrases = self._phrases.get()
-        return [self._inspect(c, phrases, moods[n]) for n, c in enumerate(conversations)]
+        facts = self.facts if check_facts else None
+        return [self._inspect(c, phrases, moods[n], facts) for n, c in enumerate(conversations)]
 
-    def _inspect(self, conversation: Conversation, phrases: PhraseLists,
-                 moods: dict[int, rules.Mood]) -> Inspection:
+    def _inspect(self, conversation: Conversation, phrases: PhraseLists, moods: dict[int, rules.Mood],
+                 facts: FactChecker | None) -> Inspection:
         read = rules.Read(conversation, [phrases.find(t.text) for t in conversation.turns], moods)
         findings: list[Finding] = [*rules.timing(read, self.settings.qa), *rules.language(read)]
-        if self.facts is not None:
-            findings += self.facts.check(conversation)
+        if facts is not None:
+            findings += facts.check(conversation)
         findings += rules.unresolved(read)
         findings.sort(key=lambda f: f.turn)
         return Inspection(id=conversation.id, agent_id=conversation.agent_id, findings=findings,
-                          scores=score(findings), measures=self._measures(read, findings))
+                          scores=score(findings), measures=self._measures(read, findings, facts is not None))
 
     def _mood(self, result: GuardResult) -> rules.Mood:
         emotion = next((f for f in result.flags if f.kind is FlagKind.NEGATIVE_EMOTION), None)
@@ -81,7 +83,8 @@ class Inspector:
         return rules.Mood(emotion=result.emotion.value, level=level, upset=upset,
                           span=tuple(span) if span else None)
 
-    def _measures(self, read: rules.Read, findings: list[Finding]) -> Measures:
+    @staticmethod
+    def _measures(read: rules.Read, findings: list[Finding], checked: bool) -> Measures:
         conversation = read.conversation
         pair = rules.first_response(read)
         customers = read.of(Role.CUSTOMER)
@@ -95,4 +98,4 @@ class Inspector:
             emotion_start=read.moods[customers[0]].emotion if customers else "neutral",
             emotion_end=read.moods[customers[-1]].emotion if customers else "neutral",
             upset_level=max((m.level for m in read.moods.values()), default=0),
-            wrong_info_checked=self.facts is not None)
+            wrong_info_checked=checked)

@@ -59,8 +59,12 @@ def first_response(read: Read) -> tuple[int, int] | None:
 
 def timing(read: Read, settings: QaSettings) -> list[Finding]:
     """slow_first_response, slow_reply (each later agent reply, timed from the first customer
-    message since the agent's previous turn) and long_handling (first to last turn)."""
+    message since the agent's previous turn) and long_handling (first to last turn); none
+    when no agent took part."""
     turns = read.conversation.turns
+    agents = read.of(Role.AGENT)
+    if not agents:
+        return []
     findings = []
     pair = first_response(read)
     if pair is not None:
@@ -69,7 +73,6 @@ def timing(read: Read, settings: QaSettings) -> list[Finding]:
             findings.append(Finding(code=FindingCode.SLOW_FIRST_RESPONSE, turn=pair[1],
                                     evidence=f"first reply {waited:.0f} s after the customer's "
                                              f"message (turn {pair[0]})"))
-    agents = read.of(Role.AGENT)
     for previous, current in zip(agents, agents[1:]):
         waiting = [i for i in range(previous + 1, current) if turns[i].role is Role.CUSTOMER]
         if waiting:
