@@ -8,8 +8,8 @@ Each line of the file is a conversation (docs/qa.md) with a "labels" list of {"c
 A finding matches a label when code and conversation agree (the main table: a conversation
 either has a code or not); the turn-level table also asks for the same turn (a label of a
 code at turn t is found when a finding of that code is at t). wrong_info is checked against an
-index of the repository's knowledge/ (built with `cs-rag ingest` into
-benchmarks/results/qa-index unless --index names one). Throughput: the whole set inspected
+index of the repository's knowledge/ with `index.faq_answers = true` (built with `cs-rag
+ingest` into benchmarks/results/qa-index-answers unless --index names one). Throughput: the whole set inspected
 without wrong_info (no index) and with it, then --repeat conversations (default 10,000: the set
 repeated with new ids and shifted clocks) without wrong_info, in batches of --batch.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import subprocess
 import sys
 import time
@@ -93,11 +94,13 @@ def main() -> None:
     parser.add_argument("--errors", action="store_true", help="print every conversation-level error")
     args = parser.parse_args()
 
-    settings = load_settings(REPO / "knowledge" / "cs_rag.toml", environ={})
-    index = args.index or str(RESULTS / "qa-index")
+    # FAQ answers are match texts too: an agent's statement reads like an answer, not a question
+    settings = load_settings(REPO / "knowledge" / "cs_rag.toml", environ={"CS_RAG_INDEX_FAQ_ANSWERS": "true"})
+    index = args.index or str(RESULTS / "qa-index-answers")
     if not args.index:
         subprocess.run([sys.executable, "-m", "cs_rag.cli", "--config", str(REPO / "knowledge" / "cs_rag.toml"),
                         "ingest", str(REPO / "knowledge"), "--index", index], check=True,
+                       env={**os.environ, "CS_RAG_INDEX_FAQ_ANSWERS": "true"},
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     records = read_jsonl(args.file)
     conversations = [parse_conversation(r, args.file, n) for n, r in enumerate(records, start=1)]

@@ -131,3 +131,11 @@ def test_operator_phrases_are_added_to_the_shipped_ones(tmp_path):
     mine = Inspector(Settings(qa=QaSettings(lexicon_dir=tmp_path)))
     result = mine.inspect([chat([("customer", 0, "在吗"), ("agent", 5, "您好，我亲自帮您看，保证没事。" + BYE)])])[0]
     assert [(f.code.value, f.evidence) for f in result.findings] == [("banned_phrase", "亲自、保证")]
+
+
+def test_a_bare_last_word_does_not_take_back_an_unsettled_message(codes):
+    turns = [("customer", 0, "付款提示超出限额"), ("agent", 10, HELLO + "，需要联系发卡银行提高限额"),
+             ("customer", 20, "那只能明天再说了"), ("agent", 30, "抱歉，还有其他可以帮您的吗？"), ("customer", 40, "没了")]
+    assert codes(turns) == {"unresolved": [2]}
+    thanked = [*turns[:4], ("customer", 40, "好的，谢谢")]
+    assert codes(thanked) == {}

@@ -1,15 +1,18 @@
-"""wrong_info: the facts an agent states (days, amounts, rates, times, dates) checked against
-the knowledge base.
+"""wrong_info: the facts an agent states (days, amounts, rates, points, times, dates) checked
+against the knowledge base.
 
-Each sentence piece of an agent's message (cut at 。！？；, and line breaks) that states a
-number (`cs_rag.guard.claims`) is searched in the knowledge base; the hits' texts are cut
-the same way. A claim is compared with the knowledge pieces that state a number of the same
-measure (durations in one time scale, with working days as days, and months and years in
-another; amounts per currency; percentages; discounts; multiples; counts; clock times;
-dates) and share the most words with the agent's piece (at least `MIN_SHARED`, numbers and
-units aside). When none of those pieces states the agent's number, the claim contradicts
-the knowledge: wrong_info. A claim no knowledge piece speaks about (an order's own amount, a
-delivery date) is not judged.
+Each clause of an agent's message (cut at 。！？；，、: and line breaks) that states a number
+(`claims_in`) is searched in the knowledge base, and so is the customer's last message before
+it; the hits' texts are cut into clauses the same way. A knowledge clause speaks of the claim
+when it states a number of the same measure (durations in one time scale, working days as
+days, months and years in another; amounts per currency; percentages; discounts; multiples;
+counts; points; clock times; dates), shares a character bigram with the agent's clause and
+`MIN_SHARED` with the clause and its sentence and title. If any clause that speaks of it
+states the agent's number, or a range holding it, the claim stands. Otherwise the best of
+those sharing `MIN_CLAUSE_SHARED` bigrams with the agent's clause itself (ranked by bigrams
+shared with clause, sentence and title, then by the clause's own, rarer ones weighing more)
+is the knowledge the claim contradicts: wrong_info. A number of two or more digits that the
+hits state in a form `extract_claims` does not parse (满299减30) is never judged.
 """
 
 from __future__ import annotations
@@ -18,18 +21,22 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from cs_rag.guard.claims import Claim, extract_claims
+from cs_rag.guard.claims import Claim, extract_claims, parse_number
 from cs_rag.guard.fold import normal_view
 from cs_rag.knowledge_base import KnowledgeBase
 from cs_rag.qa.conversation import Conversation, Role
 from cs_rag.qa.findings import Finding, FindingCode
 from cs_rag.text import normalize
 
-MIN_SHARED = 2   # words shared with a knowledge piece and its context before numbers compare
+MIN_SHARED = 2         # bigrams an agent's clause shares with a knowledge clause and its context
+MIN_CLAUSE_SHARED = 2  # ... and with the knowledge clause itself, before their numbers compare
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+")
 _CLAUSE = re.compile(r"[^。！？；;!?\n,，、:：]+")
 _RUN = re.compile(r"[a-z]+|[\u3400-\u9fff]+")
 _NUMBER = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+)?(?![0-9])")
+_NUM = r"([0-9]+(?:\.[0-9]+)?|[零一二两三四五六七八九十百千万]+)"
+_EXTRA = (("amount", re.compile(rf"满\s*{_NUM}\s*减\s*{_NUM}")),
+          ("points", re.compile(rf"{_NUM}\s*(?:个)?积分")))
 _SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "workday": 86400, "week": 604800}
 _MONTHS = {"month": 1, "year": 12}
 
@@ -77,7 +84,7 @@ class FactChecker:
                 continue
             view = normal_view(turn.text)
             for match in _CLAUSE.finditer(view.text):
-                claims = extract_claims(match.group())
+                claims = claims_in(match.group())
                 if not claims:
                     continue
                 knowledge = self._contradiction(match.group(), claims, asked)
@@ -104,16 +111,37 @@ class FactChecker:
                 continue    # the knowledge states it in a form claims do not parse (满299减30)
             comparable = [c for c in clauses if any(measure(other)[0] == mine[0] for other in c.claims)]
             spread = Counter(b for c in comparable for b in c.words & words)
+            relevant = [c for c in comparable
+                        if words & c.words and len(words & (c.words | c.context)) >= MIN_SHARED]
+            if any(_agrees(claim, mine, c) for c in relevant):
+                continue    # a clause that speaks of it says the same
             ranked = [(len(words & (c.words | c.context)), sum(1 / spread[b] for b in c.words & words), c)
-                      for c in comparable]
-            ranked = [r for r in ranked if r[1] > 0 and r[0] >= MIN_SHARED]
-            if not ranked:
-                continue
-            best = max(r[:2] for r in ranked)
-            closest = [c for *rank, c in ranked if tuple(rank) == best]
-            if not any(_agrees(claim, mine, other) for c in closest for other in c.claims):
-                return closest[0].text.strip()
+                      for c in relevant if len(words & c.words) >= MIN_CLAUSE_SHARED]
+            if ranked:
+                best = max(r[:2] for r in ranked)
+                return next(c for *rank, c in ranked if tuple(rank) == best).text.strip()
         return None
+
+
+def claims_in(text: str) -> list[Claim]:
+    """`extract_claims` plus two forms customer service states often: 满300减40 (two amounts,
+    no 元 needed) and points (100积分)."""
+    claims = extract_claims(text)
+    taken = [False] * len(text)
+    for claim in claims:
+        taken[claim.start:claim.end] = [True] * (claim.end - claim.start)
+    for kind, pattern in _EXTRA:
+        for m in pattern.finditer(text):
+            if any(taken[m.start():m.end()]):
+                continue
+            values = [(parse_number(m.group(g)), m.start(g), m.end(g)) for g in range(1, len(m.groups()) + 1)]
+            if any(v is None for v, _, _ in values):
+                continue
+            taken[m.start():m.end()] = [True] * (m.end() - m.start())
+            # each number its own span: 满99减10 is a threshold and a discount, not a range
+            claims += [Claim(kind, (kind, v, "cny") if kind == "amount" else (kind, v), start, end)
+                       for v, start, end in values]
+    return sorted(claims, key=lambda c: c.start)
 
 
 def _clauses(text: str, title: str) -> list[_Clause]:
@@ -121,10 +149,10 @@ def _clauses(text: str, title: str) -> list[_Clause]:
     heading = _bigrams(normalize(title), [])
     out = []
     for sentence in _SENTENCE.finditer(normalize(text)):
-        pieces = [(m.group(), extract_claims(m.group())) for m in _CLAUSE.finditer(sentence.group())]
+        pieces = [(m.group(), claims_in(m.group())) for m in _CLAUSE.finditer(sentence.group())]
         if not any(claims for _, claims in pieces):
             continue
-        context = heading | _bigrams(sentence.group(), extract_claims(sentence.group()))
+        context = heading | _bigrams(sentence.group(), claims_in(sentence.group()))
         out += [_Clause(piece, claims, _bigrams(piece, claims), context) for piece, claims in pieces if claims]
     return out
 
@@ -145,15 +173,21 @@ def _bigrams(text: str, claims: list[Claim]) -> frozenset[str]:
 
 
 def _loose_numbers(text: str) -> set[str]:
-    """Numbers in the text outside any claim."""
+    """Numbers in the text outside any claim `extract_claims` finds (so 299 of 满299减30 is
+    one: an agent stating it is never judged)."""
     claimed = [False] * len(text)
     for claim in extract_claims(text):
         claimed[claim.start:claim.end] = [True] * (claim.end - claim.start)
     return {m.group() for m in _NUMBER.finditer(text) if not any(claimed[m.start():m.end()])}
 
 
-def _agrees(claim: Claim, mine: tuple[tuple, float], other: Claim) -> bool:
+def _agrees(claim: Claim, mine: tuple[tuple, float], clause: _Clause) -> bool:
+    """The clause states the claim's value, or a range (3-7个工作日) that holds it."""
     if claim.kind in ("date", "time"):
-        return claim.grounded_by(other)
-    theirs = measure(other)
-    return theirs[0] == mine[0] and abs(theirs[1] - mine[1]) < 1e-6
+        return any(claim.grounded_by(other) for other in clause.claims)
+    spans: dict[tuple[int, int], list[float]] = {}
+    for other in clause.claims:
+        theirs = measure(other)
+        if theirs[0] == mine[0]:
+            spans.setdefault((other.start, other.end), []).append(theirs[1])
+    return any(min(values) - 1e-6 <= mine[1] <= max(values) + 1e-6 for values in spans.values())

@@ -145,8 +145,8 @@ def settled(read: Read) -> bool:
 
 
 def unresolved(read: Read) -> list[Finding]:
-    """The customer's problem is not solved by the end: their last message says so or is
-    clearly upset, or asks a question no one answers, or the agent's last word puts the matter
+    """The customer's problem is not solved by the end: their last message (or the one before,
+    unless the last says the matter is settled) says so, or the last is clearly upset, or asks a question no one answers, or the agent's last word puts the matter
     off (or refuses it) and the customer does not then say it is settled."""
     turns = read.conversation.turns
     customers = read.of(Role.CUSTOMER)
@@ -154,10 +154,13 @@ def unresolved(read: Read) -> list[Finding]:
     if not customers or not agents:
         return []
     last = customers[-1]
-    found = read.phrases[last].get("unsettled")
-    if found:
-        return [Finding(code=FindingCode.UNRESOLVED, turn=last, span=(found[0].start, found[0].end),
-                        evidence=found[0].term)]
+    # a bare last word (没了 to 还有其他问题吗) does not take back what the message before said
+    window = [last] if read.has(last, "settled") else customers[-2:][::-1]
+    for turn in window:
+        found = read.phrases[turn].get("unsettled")
+        if found:
+            return [Finding(code=FindingCode.UNRESOLVED, turn=turn, span=(found[0].start, found[0].end),
+                            evidence=found[0].term)]
     mood = read.moods.get(last)
     if mood is not None and mood.upset:
         return [_excerpt(read, FindingCode.UNRESOLVED, last)]
