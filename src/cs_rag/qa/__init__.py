@@ -8,7 +8,13 @@
 See docs/qa.md for the input format, the finding codes and how the scores are computed.
 """
 
-from cs_rag.qa.conversation import Conversation, QaTurn, Role, parse_conversation, read_conversations
+from cs_rag.qa.conversation import (
+           Conversation,
+           QaTurn,
+           Role,
+           parse_conversation,
+           read_conversations,
+)
 from cs_rag.qa.findings import Finding, FindingCode, Inspection, Scores
 from cs_rag.qa.inspector import Inspector
 

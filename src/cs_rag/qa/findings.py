@@ -23,11 +23,6 @@ class FindingCode(StrEnum):
     UNRESOLVED = "unresolved"
 
 
-TIMING_CODES = (FindingCode.SLOW_FIRST_RESPONSE, FindingCode.SLOW_REPLY, FindingCode.LONG_HANDLING)
-LANGUAGE_CODES = (FindingCode.NO_GREETING, FindingCode.NO_CLOSING, FindingCode.IMPOLITE,
-                  FindingCode.BANNED_PHRASE, FindingCode.NO_EMPATHY)
-
-
 class Finding(BaseModel):
     """One problem at one turn (0-based index into `turns`). `evidence` is the text that shows
     it (a phrase, an excerpt, or for timing codes the measured time); `span` is the evidence's

@@ -69,7 +69,7 @@ class PhraseLists:
         self._allow = _automaton(allow)
 
     @classmethod
-    def load(cls, folders: Iterable[Path]) -> "PhraseLists":
+    def load(cls, folders: Iterable[Path]) -> PhraseLists:
         """The lists of `folders` merged (shipped first, then the operator's)."""
         phrases: list[tuple[str, str]] = []
         allow: list[tuple[str, str]] = []

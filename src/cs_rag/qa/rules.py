@@ -5,6 +5,7 @@ from a `Read` conversation to findings. docs/qa.md states each rule."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from cs_rag.config import QaSettings
 from cs_rag.qa.conversation import Conversation, Role
@@ -73,7 +74,7 @@ def timing(read: Read, settings: QaSettings) -> list[Finding]:
             findings.append(Finding(code=FindingCode.SLOW_FIRST_RESPONSE, turn=pair[1],
                                     evidence=f"first reply {waited:.0f} s after the customer's "
                                              f"message (turn {pair[0]})"))
-    for previous, current in zip(agents, agents[1:]):
+    for previous, current in pairwise(agents):
         waiting = [i for i in range(previous + 1, current) if turns[i].role is Role.CUSTOMER]
         if waiting:
             waited = _seconds(turns[current].ts - turns[waiting[0]].ts)
