@@ -184,6 +184,22 @@ class GuardSettings(_Section):
     reload_seconds: float = Field(default=2.0, ge=0.0)  # how often lexicon files are re-checked
 
 
+class QaSettings(_Section):
+    """Quality inspection of human agents' conversations (`cs-rag qa`, see cs_rag.qa)."""
+
+    lexicon_dir: Path | None = None   # operator phrase lists, merged over the shipped ones
+    reload_seconds: float = Field(default=2.0, ge=0.0)   # how often they are re-checked
+    first_response_seconds: float = Field(default=30.0, gt=0.0)   # slow_first_response past this
+    reply_seconds: float = Field(default=60.0, gt=0.0)            # slow_reply past this
+    handling_minutes: float = Field(default=8.0, gt=0.0)          # long_handling past this
+    # the standards the report holds each agent to, where the data allow
+    resolution_target: float = Field(default=0.85, ge=0.0, le=1.0)    # one-contact resolution
+    satisfaction_target: float = Field(default=0.95, ge=0.0, le=1.0)  # share of satisfied ratings
+    satisfied_from: int = Field(default=4, ge=1, le=5)   # a rating this high (1-5) is satisfied
+    upset_level: int = Field(default=2, ge=1, le=3)      # guard emotion level of a clearly upset customer
+    evidence_hits: int = Field(default=5, ge=1, le=50)   # wrong_info: hits read per agent sentence
+
+
 class ServiceSettings(_Section):
     """The HTTP service (cs_rag.server). API keys are never settings: they come from
     CS_RAG_API_KEYS (clients) and CS_RAG_ADMIN_KEYS (admins), comma-separated."""
@@ -275,6 +291,7 @@ class Settings(_Section):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     guard: GuardSettings = Field(default_factory=GuardSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    qa: QaSettings = Field(default_factory=QaSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
 
 
@@ -314,8 +331,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     base = path.resolve().parent
     # files named in the config are relative to the config file, not the cwd
     for section, keys in (("text", ("user_dict", "stopwords", "synonyms")),
-                          ("guard", ("lexicon_dir",)), ("answer", ("prompts_dir",)),
-                          ("service", ("data_dir",))):
+                          ("guard", ("lexicon_dir",)), ("qa", ("lexicon_dir",)),
+                          ("answer", ("prompts_dir",)), ("service", ("data_dir",))):
         values = data.get(section)
         if isinstance(values, dict):
             for key in keys:

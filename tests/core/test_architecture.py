@@ -20,7 +20,7 @@ LAYERS = [
     {"knowledge_base"},
     {"answering"},
     {"ops"},
-    {"learning"},           # the learning loop: answers, feedback, the learning queue
+    {"learning", "qa"},     # the learning loop; quality inspection of agents' conversations
     {"service"},
     {"cli"},
     {"testing", "integrations"},    # reusable test suites and adapters to other frameworks:

@@ -1,5 +1,5 @@
 """The cs-rag command line: ingest knowledge, search it, evaluate retrieval, answer questions,
-guard messages and answers."""
+guard messages and answers, inspect agents' conversations."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cs_rag.cli import answers, evaluation, guard, knowledge, learning, operator, starting
+from cs_rag.cli import answers, evaluation, guard, knowledge, learning, operator, quality, starting
 from cs_rag.cli.operator import EXIT_REGRESSION
 from cs_rag.config import load_settings
 from cs_rag.errors import CsRagError
@@ -57,4 +57,5 @@ def _parser() -> argparse.ArgumentParser:
     knowledge.add_db(commands)
     operator.add_operator_commands(commands)
     learning.add_learning(commands)
+    quality.add_qa(commands)
     return parser

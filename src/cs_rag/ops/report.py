@@ -20,9 +20,7 @@ than `tolerance` (absolute) or a latency percentile that grows by more than
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import html
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -33,6 +31,7 @@ from pydantic import BaseModel, Field
 from cs_rag.errors import InputError
 from cs_rag.ops import plots
 from cs_rag.ops.insights import HotWords, QuestionRecord
+from cs_rag.ops.render import Block, write_blocks
 
 QUALITY_METRICS = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "R@1_with_refusal",
                    "refusal_precision", "refusal_recall")
@@ -160,12 +159,6 @@ def headline(changes: list[Change]) -> str:
     return ", ".join(parts)
 
 
-# A block is a piece of the report's content, rendered as HTML and as Markdown: ("h2", text),
-# ("p", text), ("table", headers, rows of cells, indexes of rows flagged in red),
-# ("img", file name without .png, png bytes, caption). Every text and cell is a str.
-Block = tuple
-
-
 class ReportFiles(BaseModel):
     """What `write_report` wrote."""
 
@@ -189,22 +182,10 @@ def write_report(run: EvalRun, out_dir: Path, *, log: list[QuestionRecord] | Non
                       latency_tolerance=latency_tolerance) if previous else []
     blocks = _blocks(run, log, previous, hot_words, changes, tolerance, latency_tolerance)
     blocks += [block for section in sections for block in section]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    plot_dir = out_dir / "plots"
-    plot_dir.mkdir(exist_ok=True)
-    written = []
-    for block in blocks:
-        if block[0] == "img":
-            path = plot_dir / f"{block[1]}.png"
-            path.write_bytes(block[2])
-            written.append(path)
-    html_path, md_path = out_dir / "report.html", out_dir / "report.md"
-    html_path.write_text(_html(blocks, title), encoding="utf-8")
-    md_path.write_text(_markdown(blocks, title), encoding="utf-8")
+    html_path, md_path, written = write_blocks(blocks, out_dir, title)
     return ReportFiles(html=html_path, markdown=md_path, plots=written,
                        regressions=[c.metric for c in changes if c.regression],
                        headline=headline(changes) if previous else None)
-
 
 
 def _blocks(run, log, previous, hot_words, changes, tolerance, latency_tolerance) -> list[tuple]:
@@ -387,61 +368,3 @@ def _signed(delta: float | None) -> str:
     if delta is None:
         return "-"
     return f"{delta:+.0f}" if float(delta).is_integer() else f"{delta:+.3f}"
-
-
-_STYLE = """body{font-family:system-ui,'Noto Sans CJK SC','Microsoft YaHei',sans-serif;max-width:960px;
-margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:0.5em 0 1em}
-td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f3f3f3}
-tr.regression td{color:#c00;font-weight:600}img{max-width:100%}figcaption{color:#555;font-size:90%}"""
-
-
-def _html(blocks: list[tuple], title: str) -> str:
-    parts = [f"<!DOCTYPE html>\n<html lang=\"zh\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
-             f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
-    for block in blocks:
-        kind = block[0]
-        if kind == "h2":
-            parts.append(f"<h2>{html.escape(block[1])}</h2>")
-        elif kind == "p":
-            parts.append(f"<p>{html.escape(block[1])}</p>")
-        elif kind == "img":
-            data = base64.b64encode(block[2]).decode("ascii")
-            parts.append(f'<figure><img alt="{html.escape(block[1])}" src="data:image/png;base64,{data}">'
-                         f"<figcaption>{html.escape(block[3])}</figcaption></figure>")
-        else:
-            _, headers, rows, flagged = block
-            head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-            body = "".join(
-                ('<tr class="regression">' if i in flagged else "<tr>")
-                + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-                for i, row in enumerate(rows))
-            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
-
-
-def _markdown(blocks: list[tuple], title: str) -> str:
-    lines = [f"# {title}", ""]
-    for block in blocks:
-        kind = block[0]
-        if kind == "h2":
-            lines += [f"## {block[1]}", ""]
-        elif kind == "p":
-            lines += [block[1], ""]
-        elif kind == "img":
-            lines += [f"![{block[1]}](plots/{block[1]}.png)", "", f"*{block[3]}*", ""]
-        else:
-            _, headers, rows, flagged = block
-            lines.append("| " + " | ".join(headers) + " |")
-            lines.append("|" + "---|" * len(headers))
-            for i, row in enumerate(rows):
-                cells = [_md_cell(c) for c in row]
-                if i in flagged:
-                    cells = [f"**{c}**" if c else c for c in cells]
-                lines.append("| " + " | ".join(cells) + " |")
-            lines.append("")
-    return "\n".join(lines)
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")

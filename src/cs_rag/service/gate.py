@@ -67,9 +67,12 @@ class Gate:
         """A receive that replays the whole body, or None after answering 413 (or when the
         client went away)."""
         limits = self.service.limits
-        limit = (limits.upload_max_bytes + MULTIPART_OVERHEAD
-                 if scope["path"] == "/v1/knowledge" and scope["method"] == "POST"
-                 else limits.max_body_bytes)
+        if scope["method"] == "POST" and scope["path"] == "/v1/knowledge":
+            limit = limits.upload_max_bytes + MULTIPART_OVERHEAD
+        elif scope["method"] == "POST" and scope["path"] == "/v1/qa":   # batches of conversations
+            limit = limits.upload_max_bytes
+        else:
+            limit = limits.max_body_bytes
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):

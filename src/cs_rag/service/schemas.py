@@ -13,6 +13,7 @@ from cs_rag.answering.suggest import Suggestion
 from cs_rag.index.base import SearchFilter
 from cs_rag.learning.feedback import MAX_COMMENT_CHARS, Feedback, FeedbackReason
 from cs_rag.learning.queue import Candidate, LearningAction, Wording
+from cs_rag.qa import Conversation, Inspection
 from cs_rag.service.jobs import Job
 from cs_rag.service.reviews import Review, SavedAs
 from cs_rag.types import Answer, Customer, DocumentKind, Flag, Hit, Turn
@@ -336,4 +337,27 @@ def event_stream_doc(description: str, events: list[str] | None) -> dict[str, An
     return {"text/event-stream": {"schema": {"type": "object", "properties": properties,
                                              "required": ["data"], "description": description}}}
 
+
+# ---- quality inspection -----------------------------------------------------------------------
+
+class QaRequest(BaseModel):
+    """Conversations to inspect, each in the shape of a `cs-rag qa` line (docs/qa.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conversations: list[Conversation] = Field(min_length=1, max_length=1000)
+
+
+class QaTotals(BaseModel):
+    """The batch in sum: findings by code and the mean scores."""
+
+    conversations: int
+    findings: dict[str, int]            # by code, every code listed
+    scores: dict[str, float]            # mean per dimension and overall
+    wrong_info_checked: bool            # false while the service has no index
+
+
+class QaResponse(BaseModel):
+    results: list[Inspection]
+    totals: QaTotals
 

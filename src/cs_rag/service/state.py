@@ -21,6 +21,7 @@ from cs_rag.knowledge_base import KnowledgeBase, Progress
 from cs_rag.learning.knowledge import LEARNED_FILE
 from cs_rag.learning.loop import LearningLoop
 from cs_rag.ops.insights import log_record
+from cs_rag.qa import Inspector
 from cs_rag.service.auth import (
     ADMIN_KEYS_ENV,
     ApiKeys,
@@ -73,10 +74,19 @@ class Service:
         self._log_lock = threading.Lock()
         self.jobs = JobRunner(self._ingest, self.metrics.job, after=self._ingested)
         self.warm = threading.Event()
+        self._inspector: Inspector | None = None
+        self._inspector_lock = threading.Lock()
         if self.knowledge_base.exists:
             threading.Thread(target=self._warm_up, name="cs-rag-warm-up", daemon=True).start()
         else:
             self.jobs.submit(JobKind.BUILD, "the index did not exist at start")
+
+    def inspector(self) -> Inspector:
+        """The quality inspector (facts checked against the live index), built on first use."""
+        with self._inspector_lock:
+            if self._inspector is None:
+                self._inspector = Inspector(self.settings, knowledge_base=self.knowledge_base)
+            return self._inspector
 
     def knowledge_paths(self) -> list[Path]:
         """What every ingest is given: the sources, then the service's own folder."""

@@ -1,0 +1,193 @@
+"""wrong_info: the facts an agent states (days, amounts, rates, points, times, dates) checked
+against the knowledge base.
+
+Each clause of an agent's message (cut at 。！？；，、: and line breaks) that states a number
+(`claims_in`) is searched in the knowledge base, and so is the customer's last message before
+it; the hits' texts are cut into clauses the same way. A knowledge clause speaks of the claim
+when it states a number of the same measure (durations in one time scale, working days as
+days, months and years in another; amounts per currency; percentages; discounts; multiples;
+counts; points; clock times; dates), shares a character bigram with the agent's clause and
+`MIN_SHARED` with the clause and its sentence and title. If any clause that speaks of it
+states the agent's number, or a range holding it, the claim stands. Otherwise the best of
+those sharing `MIN_CLAUSE_SHARED` bigrams with the agent's clause itself (ranked by bigrams
+shared with clause, sentence and title, then by the clause's own, rarer ones weighing more)
+is the knowledge the claim contradicts: wrong_info. A number of two or more digits that the
+hits state in a form `extract_claims` does not parse (满299减30) is never judged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from cs_rag.guard.claims import Claim, extract_claims, parse_number
+from cs_rag.guard.fold import normal_view
+from cs_rag.knowledge_base import KnowledgeBase
+from cs_rag.qa.conversation import Conversation, Role
+from cs_rag.qa.findings import Finding, FindingCode
+from cs_rag.text import normalize
+
+MIN_SHARED = 2         # bigrams an agent's clause shares with a knowledge clause and its context
+MIN_CLAUSE_SHARED = 2  # ... and with the knowledge clause itself, before their numbers compare
+_SENTENCE = re.compile(r"[^。！？；;!?\n]+")
+_CLAUSE = re.compile(r"[^。！？；;!?\n,，、:：]+")
+_RUN = re.compile(r"[a-z]+|[\u3400-\u9fff]+")
+_NUMBER = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+)?(?![0-9])")
+_NUM = r"([0-9]+(?:\.[0-9]+)?|[零一二两三四五六七八九十百千万]+)"
+_EXTRA = (("amount", re.compile(rf"满\s*{_NUM}\s*减\s*{_NUM}")),
+          ("points", re.compile(rf"{_NUM}\s*(?:个)?积分")))
+_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "workday": 86400, "week": 604800}
+_MONTHS = {"month": 1, "year": 12}
+
+
+@dataclass(frozen=True)
+class _Clause:
+    text: str                   # normalised
+    claims: list[Claim]
+    words: frozenset[str]       # the clause's own bigrams
+    context: frozenset[str]     # its sentence's and its hit's title's bigrams
+
+
+def measure(claim: Claim) -> tuple[tuple, float]:
+    """(what the claim measures, its value in that measure's unit): 3天 and 72小时 are both
+    (("duration", "time"), 259200.0); a date or a time compares by its whole key."""
+    kind = claim.kind
+    if kind == "duration":
+        _, value, unit = claim.key
+        if unit in _SECONDS:
+            return ("duration", "time"), value * _SECONDS[unit]
+        return ("duration", "calendar"), value * _MONTHS[unit]
+    if kind == "amount":
+        _, value, currency = claim.key
+        return ("amount", currency), value
+    if kind in ("date", "time"):
+        return (kind,), 0.0
+    return (kind,), claim.key[1]
+
+
+class FactChecker:
+    """Checks agents' messages against a knowledge base's hits (`evidence_hits` per query)."""
+
+    def __init__(self, knowledge_base: KnowledgeBase, evidence_hits: int = 5) -> None:
+        self.knowledge_base = knowledge_base
+        self.evidence_hits = evidence_hits
+
+    def check(self, conversation: Conversation) -> list[Finding]:
+        """One wrong_info finding per agent clause whose claim the knowledge contradicts."""
+        findings = []
+        asked = ""
+        for index, turn in enumerate(conversation.turns):
+            if turn.role is Role.CUSTOMER:
+                asked = turn.text
+            if turn.role is not Role.AGENT:
+                continue
+            view = normal_view(turn.text)
+            for match in _CLAUSE.finditer(view.text):
+                claims = claims_in(match.group())
+                if not claims:
+                    continue
+                knowledge = self._contradiction(match.group(), claims, asked)
+                if knowledge is not None:
+                    start, end = view.original_span(match.start(), match.end())
+                    findings.append(Finding(code=FindingCode.WRONG_INFO, turn=index, span=(start, end),
+                                            evidence=f"{turn.text[start:end].strip()} | knowledge: {knowledge}"))
+        return findings
+
+    def _contradiction(self, text: str, claims: list[Claim], asked: str) -> str | None:
+        """The knowledge clause that a claim of `text` (an agent's clause answering `asked`)
+        contradicts, or None."""
+        hits = {}
+        for query in (text, asked):
+            if query.strip():
+                hits.update((h.id, h) for h in self.knowledge_base.search(query, k=self.evidence_hits))
+        clauses = [c for hit in hits.values() for c in _clauses(hit.text, hit.title)]
+        loose = {n for hit in hits.values() for n in _loose_numbers(normalize(hit.text))}
+        words = _bigrams(text, claims)
+        for claim in claims:
+            mine = measure(claim)
+            number = f"{claim.key[1]:g}" if claim.kind not in ("date", "time") else ""
+            if len(number) >= 2 and number in loose:
+                continue    # the knowledge states it in a form claims do not parse (满299减30)
+            comparable = [c for c in clauses if any(measure(other)[0] == mine[0] for other in c.claims)]
+            spread = Counter(b for c in comparable for b in c.words & words)
+            relevant = [c for c in comparable
+                        if words & c.words and len(words & (c.words | c.context)) >= MIN_SHARED]
+            if any(_agrees(claim, mine, c) for c in relevant):
+                continue    # a clause that speaks of it says the same
+            ranked = [(len(words & (c.words | c.context)), sum(1 / spread[b] for b in c.words & words), c)
+                      for c in relevant if len(words & c.words) >= MIN_CLAUSE_SHARED]
+            if ranked:
+                best = max(r[:2] for r in ranked)
+                return next(c for *rank, c in ranked if tuple(rank) == best).text.strip()
+        return None
+
+
+def claims_in(text: str) -> list[Claim]:
+    """`extract_claims` plus two forms customer service states often: 满300减40 (two amounts,
+    no 元 needed) and points (100积分)."""
+    claims = extract_claims(text)
+    taken = [False] * len(text)
+    for claim in claims:
+        taken[claim.start:claim.end] = [True] * (claim.end - claim.start)
+    for kind, pattern in _EXTRA:
+        for m in pattern.finditer(text):
+            if any(taken[m.start():m.end()]):
+                continue
+            values = [(parse_number(m.group(g)), m.start(g), m.end(g)) for g in range(1, len(m.groups()) + 1)]
+            if any(v is None for v, _, _ in values):
+                continue
+            taken[m.start():m.end()] = [True] * (m.end() - m.start())
+            # each number its own span: 满99减10 is a threshold and a discount, not a range
+            claims += [Claim(kind, (kind, v, "cny") if kind == "amount" else (kind, v), start, end)
+                       for v, start, end in values]
+    return sorted(claims, key=lambda c: c.start)
+
+
+def _clauses(text: str, title: str) -> list[_Clause]:
+    """The clauses of a knowledge text that state a number."""
+    heading = _bigrams(normalize(title), [])
+    out = []
+    for sentence in _SENTENCE.finditer(normalize(text)):
+        pieces = [(m.group(), claims_in(m.group())) for m in _CLAUSE.finditer(sentence.group())]
+        if not any(claims for _, claims in pieces):
+            continue
+        context = heading | _bigrams(sentence.group(), claims_in(sentence.group()))
+        out += [_Clause(piece, claims, _bigrams(piece, claims), context) for piece, claims in pieces if claims]
+    return out
+
+
+def _bigrams(text: str, claims: list[Claim]) -> frozenset[str]:
+    """The text's character bigrams (Latin words whole), its claims' numbers and units left
+    out: tokenisation differences (金卡会员 / 金卡) do not hide shared words."""
+    kept = list(text)
+    for claim in claims:
+        kept[claim.start:claim.end] = " " * (claim.end - claim.start)
+    out = set()
+    for run in _RUN.findall("".join(kept)):
+        if run.isascii():
+            out.add(run)
+        else:
+            out.update(run[i:i + 2] for i in range(len(run) - 1))
+    return frozenset(out)
+
+
+def _loose_numbers(text: str) -> set[str]:
+    """Numbers in the text outside any claim `extract_claims` finds (so 299 of 满299减30 is
+    one: an agent stating it is never judged)."""
+    claimed = [False] * len(text)
+    for claim in extract_claims(text):
+        claimed[claim.start:claim.end] = [True] * (claim.end - claim.start)
+    return {m.group() for m in _NUMBER.finditer(text) if not any(claimed[m.start():m.end()])}
+
+
+def _agrees(claim: Claim, mine: tuple[tuple, float], clause: _Clause) -> bool:
+    """The clause states the claim's value, or a range (3-7个工作日) that holds it."""
+    if claim.kind in ("date", "time"):
+        return any(claim.grounded_by(other) for other in clause.claims)
+    spans: dict[tuple[int, int], list[float]] = {}
+    for other in clause.claims:
+        theirs = measure(other)
+        if theirs[0] == mine[0]:
+            spans.setdefault((other.start, other.end), []).append(theirs[1])
+    return any(min(values) - 1e-6 <= mine[1] <= max(values) + 1e-6 for values in spans.values())

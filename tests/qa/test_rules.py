@@ -1,0 +1,141 @@
+"""Each finding code on hand-made conversations, found where it should be and not elsewhere
+(wrong_info, which needs knowledge, is in test_facts.py)."""
+
+from __future__ import annotations
+
+from cs_rag.config import QaSettings, Settings
+from cs_rag.qa import Inspector
+
+from conftest import chat
+
+HELLO = "您好，我是客服小李，很高兴为您服务"
+BYE = "不客气，祝您生活愉快"
+
+
+def test_a_clean_conversation_has_no_finding(codes):
+    assert codes([("customer", 0, "退款多久到账"), ("agent", 12, HELLO + "，退款1-3个工作日到账"),
+                  ("customer", 30, "好的，谢谢"), ("agent", 40, BYE)]) == {}
+
+
+def test_slow_first_response_is_timed_from_the_first_unanswered_customer_message(codes):
+    assert codes([("customer", 0, "在吗"), ("customer", 20, "我要退款"), ("agent", 35, HELLO),
+                  ("customer", 40, "好的谢谢"), ("agent", 45, BYE)]) == {"slow_first_response": [2]}
+    assert codes([("customer", 0, "在吗"), ("agent", 30, HELLO),
+                  ("customer", 40, "好的谢谢"), ("agent", 45, BYE)]) == {}   # 30 s is not more than 30 s
+
+
+def test_a_bot_hand_off_does_not_stop_the_clock_but_a_bot_answer_does(codes):
+    handed = [("customer", 0, "转人工"), ("bot", 2, "正在为您转接人工客服，请稍候"), ("system", 3, "客服已接入会话"),
+              ("agent", 33, HELLO), ("customer", 40, "好的谢谢"), ("agent", 45, BYE)]
+    assert codes(handed) == {"slow_first_response": [3]}   # 33 s after the customer, 31 s after the bot
+    answered = [("customer", 0, "退款多久到"), ("bot", 2, "1-3个工作日"), ("customer", 100, "还是转人工吧"),
+                ("bot", 101, "正在为您转接人工客服"), ("agent", 120, HELLO), ("customer", 130, "好的谢谢"),
+                ("agent", 135, BYE)]
+    assert codes(answered) == {}
+
+
+def test_slow_reply_needs_a_customer_message_waiting(codes):
+    slow = [("customer", 0, "你好"), ("agent", 10, HELLO), ("customer", 20, "优惠券怎么用"),
+            ("agent", 90, "结算时会自动使用"), ("customer", 100, "好的谢谢"), ("agent", 105, BYE)]
+    assert codes(slow) == {"slow_reply": [3]}
+    held = [("customer", 0, "我的退款呢"), ("agent", 10, HELLO + "，请稍等我查一下"),
+            ("agent", 200, "已经退回了"), ("customer", 210, "好的谢谢"), ("agent", 215, BYE)]
+    assert codes(held) == {}
+
+
+def test_long_handling_is_first_to_last_turn(codes):
+    turns = [("customer", 0, "你好"), ("agent", 10, HELLO), ("customer", 430, "好的谢谢"), ("agent", 481, BYE)]
+    assert codes(turns) == {"long_handling": [3]}
+    assert codes(turns[:3] + [("agent", 480, BYE)]) == {}
+
+
+def test_thresholds_are_settings():
+    strict = Inspector(Settings(qa=QaSettings(first_response_seconds=5)))
+    found = strict.inspect([chat([("customer", 0, "你好"), ("agent", 10, HELLO)])])[0]
+    assert [f.code.value for f in found.findings] == ["slow_first_response", "no_closing"]
+
+
+def test_no_greeting_looks_at_the_agents_first_message_only(codes):
+    assert codes([("customer", 0, "改地址"), ("agent", 10, "订单号发一下"), ("customer", 20, "123"),
+                  ("agent", 30, "您好，已经改好了。" + BYE)]) == {"no_greeting": [1]}
+    assert codes([("customer", 0, "改地址"), ("agent", 10, "亲，订单号发一下"), ("customer", 20, "好的谢谢"),
+                  ("agent", 30, BYE)]) == {}
+
+
+def test_no_closing_when_the_agent_ends_or_the_matter_is_settled(codes):
+    assert codes([("customer", 0, "积分怎么用"), ("agent", 10, "您好，100积分抵1元")]) == {"no_closing": [1]}
+    assert codes([("customer", 0, "积分怎么用"), ("agent", 10, "您好，100积分抵1元"),
+                  ("customer", 20, "好的，谢谢")]) == {"no_closing": [1]}
+    # the customer walks away with the problem open: no closing was due, the problem is unresolved
+    assert codes([("customer", 0, "积分怎么用"), ("agent", 10, "您好，看页面"),
+                  ("customer", 20, "算了，不问了")]) == {"unresolved": [2]}
+
+
+def test_impolite_and_banned_phrases_are_found_per_agent_turn(codes):
+    found = codes([("customer", 0, "明天能到吗"), ("agent", 10, "您好，保证明天到"), ("customer", 20, "真的吗"),
+                   ("agent", 30, "不是跟你说了吗，绝对没问题"), ("customer", 40, "好的谢谢"), ("agent", 45, BYE)])
+    assert found == {"banned_phrase": [1, 3], "impolite": [3]}
+
+
+def test_allow_phrases_and_customers_words_are_not_held_against_the_agent(codes):
+    assert codes([("customer", 0, "你能保证明天到吗？我也没办法等了"),
+                  ("agent", 10, "您好，具体时间无法保证，一般1-5天送达"),
+                  ("customer", 20, "好的谢谢"), ("agent", 30, BYE)]) == {}
+
+
+def test_inspection_evidence_is_the_phrase_and_its_span(inspector):
+    result = inspector.inspect([chat([("customer", 0, "在吗"), ("agent", 5, "您好，这个你自己看")])])[0]
+    impolite = next(f for f in result.findings if f.code == "impolite")
+    text = "您好，这个你自己看"
+    assert impolite.evidence == "你自己看" and text[slice(*impolite.span)] == "你自己看"
+
+
+def test_no_empathy_needs_a_clearly_upset_customer(codes):
+    angry = [("customer", 0, "气死我了！！退款十天了还没到"), ("agent", 10, "您好，请提供订单号"),
+             ("customer", 20, "123"), ("agent", 30, "已经退了，今天到账。" + BYE), ("customer", 40, "好的")]
+    assert codes(angry) == {"no_empathy": [0]}
+    soothed = [angry[0], ("agent", 10, "您好，非常抱歉让您久等了，请提供订单号"), *angry[2:]]
+    assert codes(soothed) == {}
+    mild = [("customer", 0, "怎么还没到"), ("agent", 10, "您好，今天派送。" + BYE), ("customer", 20, "好的")]
+    assert codes(mild) == {}
+
+
+def test_unresolved_whatever_the_input_says(codes):
+    said_no = [("customer", 0, "优惠券不见了"), ("agent", 10, "您好，过期了无法补发"),
+               ("customer", 20, "那我怎么办，还是没解决啊"), ("agent", 30, BYE)]
+    assert codes(said_no, resolved=True) == {"unresolved": [2]}
+    put_off = [("customer", 0, "账号被锁了"), ("agent", 10, "您好，这个目前无法处理，后续会有专人联系您，" + BYE)]
+    assert codes(put_off) == {"unresolved": [1]}
+    unanswered = [("customer", 0, "分期能退吗"), ("agent", 10, "您好，可以。" + BYE), ("customer", 20, "手续费退吗？")]
+    assert codes(unanswered) == {"unresolved": [2]}
+    thanked = [("customer", 0, "分期能退吗"), ("agent", 10, "您好，可以。" + BYE), ("customer", 20, "好的谢谢")]
+    assert codes(thanked, resolved=False) == {}
+
+
+def test_a_conversation_no_agent_joined_has_no_finding(codes):
+    assert codes([("customer", 0, "发票"), ("bot", 1, "在订单页下载"), ("customer", 600, "算了")]) == {}
+
+
+def test_measures_feed_the_report(inspector):
+    result = inspector.inspect([chat([("customer", 0, "气死我了！！"), ("agent", 20, "您好，抱歉"),
+                                      ("customer", 80, "好的谢谢"), ("agent", 90, BYE)], satisfaction=4)])[0]
+    measures = result.measures
+    assert measures.first_response_seconds == 20 and measures.handling_seconds == 90
+    assert measures.emotion_start == "angry" and measures.emotion_end == "neutral" and measures.upset_level == 3
+    assert measures.resolved and measures.satisfaction == 4 and not measures.wrong_info_checked
+    assert "measures" not in result.model_dump()
+
+
+def test_operator_phrases_are_added_to_the_shipped_ones(tmp_path):
+    (tmp_path / "banned.txt").write_text("# ours\n亲自\n", encoding="utf-8")
+    mine = Inspector(Settings(qa=QaSettings(lexicon_dir=tmp_path)))
+    result = mine.inspect([chat([("customer", 0, "在吗"), ("agent", 5, "您好，我亲自帮您看，保证没事。" + BYE)])])[0]
+    assert [(f.code.value, f.evidence) for f in result.findings] == [("banned_phrase", "亲自、保证")]
+
+
+def test_a_bare_last_word_does_not_take_back_an_unsettled_message(codes):
+    turns = [("customer", 0, "付款提示超出限额"), ("agent", 10, HELLO + "，需要联系发卡银行提高限额"),
+             ("customer", 20, "那只能明天再说了"), ("agent", 30, "抱歉，还有其他可以帮您的吗？"), ("customer", 40, "没了")]
+    assert codes(turns) == {"unresolved": [2]}
+    thanked = [*turns[:4], ("customer", 40, "好的，谢谢")]
+    assert codes(thanked) == {}
