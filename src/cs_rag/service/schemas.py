@@ -326,7 +326,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 CLIENT_ERRORS = error_responses(400, 401, 413, 429, 503)
-ADMIN_ERRORS = error_responses(401, 403, 413, 429)
+ADMIN_ERRORS = error_responses(400, 401, 403, 413, 429)   # 400: a body that is not JSON
 RowId = Annotated[int, FastApiPath(ge=1, le=2**63 - 1)]   # SQLite's INTEGER range
 
 
