@@ -126,20 +126,24 @@ class HandMadeKnowledgeBase:
 
 
 @contextmanager
-def service_client(root: Path, settings, client_keys: list[str], admin_keys: list[str]):
-    """A FastAPI TestClient over `create_app` on the knowledge above (written and indexed under
-    `root` with the real model), its models loaded; for tests of the service's routes."""
+def service_client(root: Path, settings, client_keys: list[str], admin_keys: list[str], *,
+                   knowledge: bool = True):
+    """A FastAPI TestClient over `create_app`, its models loaded: on the knowledge above
+    (written and indexed under `root` with the real model), or with `knowledge=False` on an
+    empty index the service builds itself; for tests of the service's routes."""
     from fastapi.testclient import TestClient
 
     from cs_rag import Assistant, KnowledgeBase
     from cs_rag.service import create_app
     from cs_rag.service.auth import ApiKeys
 
-    knowledge = write_knowledge(root / "knowledge")
-    index_dir = root / "index"
-    KnowledgeBase(index_dir, settings).ingest([knowledge])
-    app = create_app(index_dir, [knowledge], settings=settings, data_dir=root / "data",
-                     keys=ApiKeys(client_keys, admin_keys), assistant=Assistant.open(index_dir, settings))
+    index_dir, sources, assistant = root / "index", [], None
+    if knowledge:
+        sources = [write_knowledge(root / "knowledge")]
+        KnowledgeBase(index_dir, settings).ingest(sources)
+        assistant = Assistant.open(index_dir, settings)
+    app = create_app(index_dir, sources, settings=settings, data_dir=root / "data",
+                     keys=ApiKeys(client_keys, admin_keys), assistant=assistant)
     with TestClient(app) as client:
-        client.app.state.service.warm.wait(60)
+        assert client.app.state.service.warm.wait(60)
         yield client

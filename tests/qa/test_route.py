@@ -4,12 +4,10 @@ only, results as `cs-rag qa --json` gives them plus totals, bad bodies named by 
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from cs_rag.service import create_app
-from cs_rag.service.auth import ApiKeys
 
 from conftest import record
+from helpers import service_client
 
 CLIENT, ADMIN = "client-key-qa", "admin-key-qa"
 AS_ADMIN = {"Authorization": f"Bearer {ADMIN}"}
@@ -22,11 +20,7 @@ BODY = {"conversations": [
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, settings):
-    root = tmp_path_factory.mktemp("qa-route")
-    app = create_app(root / "index", [], settings=settings, data_dir=root / "data",
-                     keys=ApiKeys([CLIENT], [ADMIN]))
-    with TestClient(app) as client:
-        assert client.app.state.service.warm.wait(60)   # the empty index is built
+    with service_client(tmp_path_factory.mktemp("qa-route"), settings, [CLIENT], [ADMIN], knowledge=False) as client:
         yield client
 
 

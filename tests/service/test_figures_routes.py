@@ -5,13 +5,12 @@ tests/service/test_routes.py reads the health of a real index."""
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
 from cs_rag.learning.feedback import FeedbackReason
-from cs_rag.service import create_app
-from cs_rag.service.auth import ApiKeys
 from cs_rag.service.reviews import ReviewStatus
 from cs_rag.types import Answer, Citation, DocumentKind, Outcome, Routing
+
+from helpers import service_client
 
 CLIENT, ADMIN = "client-key-figures", "admin-key-figures"
 AS_CLIENT = {"Authorization": f"Bearer {CLIENT}"}
@@ -20,11 +19,7 @@ AS_ADMIN = {"Authorization": f"Bearer {ADMIN}"}
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, settings):
-    root = tmp_path_factory.mktemp("figures")
-    app = create_app(root / "index", [], settings=settings, data_dir=root / "data",
-                     keys=ApiKeys([CLIENT], [ADMIN]))
-    with TestClient(app) as client:
-        assert client.app.state.service.warm.wait(60)   # the empty index is built
+    with service_client(tmp_path_factory.mktemp("figures"), settings, [CLIENT], [ADMIN], knowledge=False) as client:
         yield client
 
 

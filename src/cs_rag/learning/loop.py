@@ -52,14 +52,14 @@ class LearningLoop:
         record = self.answers.remember(answer, session_id)
         reason = self._unserved(answer)
         if reason is not None:
-            self.items.add(answer.trace_id, reason)
+            self.items.add(record, reason)
         chosen = answer.trace.get("chosen_option")
         if chosen and session_id:   # the choice served the clarify reply, and says what it meant
             clarified = self.answers.latest_clarify(session_id)
             if clarified is not None and clarified.picked:
                 self.items.withdraw(clarified.trace_id, ItemReason.CLARIFIED)
                 entry = answer.citations[0].doc_id if answer.citations else chosen
-                self.items.add(clarified.trace_id, ItemReason.PICKED, suggested=entry)
+                self.items.add(clarified, ItemReason.PICKED, suggested=entry)
         return record
 
     def record_feedback(self, answer_id: str, helpful: bool, reason: FeedbackReason | None = None,
@@ -70,13 +70,14 @@ class LearningLoop:
         if helpful:
             self.items.withdraw(answer_id, ItemReason.DISLIKED)
         else:
-            self.items.add(answer_id, ItemReason.DISLIKED)
+            self.items.add(self.answers.get(answer_id), ItemReason.DISLIKED)   # record() checked it exists
         return feedback, created
 
     def review_decided(self, trace_id: str, status: str) -> None:
         """A review rejected or edited: its question joins the learning queue."""
-        if status in REVIEW_STATUSES and self.answers.get(trace_id) is not None:
-            self.items.add(trace_id, REVIEW_STATUSES[status])
+        record = self.answers.get(trace_id) if status in REVIEW_STATUSES else None
+        if record is not None:
+            self.items.add(record, REVIEW_STATUSES[status])
 
     def _unserved(self, answer: Answer) -> ItemReason | None:
         if answer.outcome is Outcome.REFUSED:

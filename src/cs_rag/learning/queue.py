@@ -147,13 +147,11 @@ class LearningItems:
         self._clock = clock
         database.create(_SCHEMA)
 
-    def add(self, trace_id: str, reason: ItemReason, suggested: str | None = None) -> None:
-        """Queue answer `trace_id` (which must be in the answer log) for `reason`, in the group
-        its other items are in, else the nearest open group, else a new one; `suggested` is the
-        entry the customer picked, for a PICKED item."""
-        record = self.answers.get(trace_id)
-        if record is None:
-            return
+    def add(self, record: AnswerRecord, reason: ItemReason, suggested: str | None = None) -> None:
+        """Queue the answer of `record` for `reason`, in the group its other items are in, else
+        the nearest open group, else a new one; `suggested` is the entry the customer picked,
+        for a PICKED item."""
+        trace_id = record.trace_id
         with self.database.transaction() as db:
             known = db.execute("SELECT group_id, vector FROM learning_items WHERE trace_id = ? LIMIT 1",
                                (trace_id,)).fetchone()
@@ -168,17 +166,17 @@ class LearningItems:
                        "VALUES (?, ?, ?, ?, ?, ?)", (trace_id, reason.value, self._clock(), group_id, blob, suggested))
 
     def _nearest_group(self, vector: np.ndarray) -> str | None:
+        """The open group whose items are nearest `vector` on average (cosine distance, unit
+        vectors), if within the threshold."""
         with self.database.transaction() as db:
             rows = db.execute("SELECT group_id, vector FROM learning_items WHERE action_id IS NULL").fetchall()
         if not rows:
             return None
-        distance = 1.0 - np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float32).reshape(
-            len(rows), -1) @ vector
-        by_group: dict[str, list[float]] = {}
-        for (group_id, _), d in zip(rows, distance.tolist()):
-            by_group.setdefault(group_id, []).append(d)
-        best = min(by_group, key=lambda g: sum(by_group[g]) / len(by_group[g]))
-        return best if sum(by_group[best]) / len(by_group[best]) <= self._threshold else None
+        vectors = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float32).reshape(len(rows), -1)
+        names, member_of = np.unique([group for group, _ in rows], return_inverse=True)
+        mean_distance = np.bincount(member_of, weights=1.0 - vectors @ vector) / np.bincount(member_of)
+        best = int(np.argmin(mean_distance))
+        return str(names[best]) if mean_distance[best] <= self._threshold else None
 
     def withdraw(self, trace_id: str, reason: ItemReason) -> None:
         """Drop an open item whose reason no longer holds (a dislike turned into a like, a

@@ -137,9 +137,9 @@ def _index(settings: Settings, index: str) -> Check:
         return Check("index", FAIL, str(exc), "see the message; `cs-rag ingest` (re)builds an index")
     detail = (f"{index}: version {knowledge_base.version()}, {len(manifest.documents)} documents, "
               f"built with {manifest.embedding_model}")
-    starter = example_entries()
-    examples = sorted(doc for doc in manifest.documents if doc in STARTER_POLICIES or any(
-        (doc, chunk.question) in starter for chunk in knowledge_base.document_chunks(doc)[:1]))
+    examples = sorted([doc for doc in STARTER_POLICIES if doc in manifest.documents] + [
+        doc for doc, question in example_entries() if doc in manifest.documents
+        and any(chunk.question == question for chunk in knowledge_base.document_chunks(doc)[:1])])
     if examples:
         return Check("index", WARN, detail + f"; cs-rag init's examples are still in it: {', '.join(examples)}",
                      "replace the example rows and policy with your own knowledge, then ingest again")

@@ -52,14 +52,20 @@ def taught_question(review: Review, question: str | None) -> str:
     return question or _standalone(review)
 
 
-def entry_answer(assistant: Assistant, review: Review, target_id: str, text: str) -> tuple[str, str]:
-    """An `entry_answer` save: (the new answer without the greeting and closing lines, the
-    entry's current answer, which must exist in the live index)."""
+def current_answer(assistant: Assistant, target_id: str) -> str:
+    """The answer FAQ entry `target_id` has in the live index, which a `similar_question` or
+    `entry_answer` save needs to exist; ReviewDecisionError otherwise."""
     target = next((c for c in assistant.knowledge_base.document_chunks(target_id)
                    if c.id == target_id and c.kind is DocumentKind.FAQ), None)
     if target is None or not target.text:
         raise ReviewDecisionError("faq_id", "value_error", f"no FAQ entry {target_id!r} with an answer in the index")
-    return _without_greetings(assistant, review, text), target.text
+    return target.text
+
+
+def answer_body(assistant: Assistant, review: Review, text: str) -> str:
+    """An `entry_answer` save's new answer: the final text without the greeting and closing
+    lines every answer gets anyway."""
+    return _without_greetings(assistant, review, text)
 
 
 def _standalone(review: Review) -> str:

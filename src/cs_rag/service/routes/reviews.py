@@ -59,7 +59,7 @@ def decide_review(review_id: RowId, body: ReviewDecision, service: ServiceDep, c
     if review is None:
         raise HTTPException(404, f"no review {review_id}")
     try:
-        entry, target = _saved(service, review, body)
+        entry, target, old_answer = _saved(service, review, body)
     except ReviewDecisionError as exc:
         invalid(("body", exc.field), exc.kind, str(exc))
     text = curation.final_text(review, body.action.value, body.text)
@@ -78,7 +78,7 @@ def decide_review(review_id: RowId, body: ReviewDecision, service: ServiceDep, c
         job = service.jobs.submit(JobKind.REVIEW, f"review {review_id}: FAQ entry {entry.id}",
                                   on_failure=undo)
     elif target is not None:
-        action = _teach(service, review, body, target, caller.id)
+        action = _teach(service, review, body, target, old_answer, caller.id)
         job = service.jobs.submit(JobKind.REVIEW, f"review {review_id}: FAQ entry {target} taught",
                                   on_failure=lambda: service.learning.rollback(action))
     if job is not None:
@@ -87,27 +87,29 @@ def decide_review(review_id: RowId, body: ReviewDecision, service: ServiceDep, c
     return json_response(ReviewResult(review=decided, job=job))
 
 
-def _saved(service: Service, review: Review, body: ReviewDecision) -> tuple[FaqEntry | None, str | None]:
+def _saved(service: Service, review: Review,
+           body: ReviewDecision) -> tuple[FaqEntry | None, str | None, str | None]:
     """(the new FAQ entry a `faq_answer` save writes, the existing entry a `similar_question`
-    or `entry_answer` save teaches); ReviewDecisionError when a rule is broken."""
+    or `entry_answer` save teaches, that entry's current answer); ReviewDecisionError when a
+    rule is broken, checked before anything is decided."""
     curation.check_decision(review, body.action.value, body.text, body.save_as)
     if body.save_as is SavedAs.FAQ_ANSWER:
         return curation.new_faq_entry(service.assistant, review, curation.final_text(review, body.action.value, body.text),
-                                      body.question, body.category), None
+                                      body.question, body.category), None, None
     if body.save_as in (SavedAs.SIMILAR_QUESTION, SavedAs.ENTRY_ANSWER):
         service.require_index()
         target = curation.entry_target(review, body.faq_id)
-        curation.entry_answer(service.assistant, review, target, "")   # the entry must exist now
-        return None, target
-    return None, None
+        return None, target, curation.current_answer(service.assistant, target)
+    return None, None, None
 
 
-def _teach(service: Service, review: Review, body: ReviewDecision, target: str, by: str) -> LearningAction:
+def _teach(service: Service, review: Review, body: ReviewDecision, target: str, old_answer: str | None,
+           by: str) -> LearningAction:
     """A `similar_question` or `entry_answer` save, audited by the learning loop."""
     origin = f"review-{review.id}"
     if body.save_as is SavedAs.SIMILAR_QUESTION:
         return service.learning.teach(target, by, origin,
                                       similar_questions=[curation.taught_question(review, body.question)])
-    new, old = curation.entry_answer(service.assistant, review, target,
-                                     curation.final_text(review, body.action.value, body.text) or "")
-    return service.learning.teach(target, by, origin, answer=new, old_answer=old)
+    new = curation.answer_body(service.assistant, review,
+                               curation.final_text(review, body.action.value, body.text) or "")
+    return service.learning.teach(target, by, origin, answer=new, old_answer=old_answer)
