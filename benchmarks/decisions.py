@@ -35,12 +35,16 @@ import numpy as np
 from _common import REPO, RESULTS, SHARED_DATA, percentiles_ms, print_table, read_jsonl
 
 from cs_rag import KnowledgeBase
-from cs_rag.config import RetrievalSettings, Settings
+from cs_rag.answering.llm.local import LocalLLMServer
+from cs_rag.answering.llm.openai_compatible import ChatModel
+from cs_rag.answering.prompt import PromptLibrary
+from cs_rag.answering.verify import check_evidence
+from cs_rag.config import LLMSettings, RetrievalSettings, Settings
 from cs_rag.ops.evaluate import QuestionOutcome, decision_metrics, load_questions
 from cs_rag.retrieval import calibrate
 from cs_rag.retrieval.confidence import Calibration
 from cs_rag.retrieval.hybrid import distinct_documents
-from cs_rag.types import Decision
+from cs_rag.types import Decision, Hit
 
 SETS = ["eval", "holdout", "banking77_k10_carve", "stackfaq_sim3_carve"]
 HELD_OUT_ENTRIES = 0.3
@@ -61,6 +65,9 @@ class Scored:
     p1_plain: float       # without near-miss probes in the fit
     p3_plain: float
     seconds: float
+    question: str = ""
+    hit: Hit | None = None       # the first hit, for the LLM's verdict
+    confirmed: bool | None = None  # the LLM's verdict on it, when asked
 
 
 def knowledge_and_questions(name: str) -> tuple[list[Path], list[dict]]:
@@ -131,7 +138,8 @@ def score(kb: KnowledgeBase, questions: list[dict]) -> list[Scored]:
                           dense=hits[0].scores["dense"],
                           p1=float(cal.top1.predict(features[:1])[0]), p3=float(cal.top3.predict(features[:1])[0]),
                           p1_plain=float(plain.top1.predict(features[:1])[0]),
-                          p3_plain=float(plain.top3.predict(features[:1])[0]), seconds=seconds))
+                          p3_plain=float(plain.top3.predict(features[:1])[0]), seconds=seconds,
+                          question=q["question"], hit=hits[0]))
     return out
 
 
@@ -148,6 +156,23 @@ def outcomes(scored: list[Scored], decide) -> list[QuestionOutcome]:
     return out
 
 
+def verify_with_local_llm(scored: list[Scored], below: float, bands: RetrievalSettings) -> float:
+    """Asks the local Qwen (`llm.verify_below`) about every answer with p1 < `below`; the
+    seconds it took per verdict."""
+    asked = [s for s in scored if s.p1 < below
+             and Calibration.decide(s.p1, s.p3, len(s.option_docs), bands) is Decision.ANSWER]
+    if not asked:
+        return 0.0
+    started = time.perf_counter()
+    with LocalLLMServer() as server:
+        model = ChatModel(LLMSettings(model=server.alias, base_url=server.base_url, temperature=0.0,
+                                      timeout=120.0), {})
+        template = PromptLibrary().template("verify", "zh")
+        for s in asked:
+            s.confirmed = check_evidence(model, template, s.question, s.hit).confirmed
+    return (time.perf_counter() - started) / len(asked)
+
+
 def rules(scored: list[Scored], bands: RetrievalSettings) -> dict[str, object]:
     def bands_on(p1: str, p3: str, clarify: bool = True):
         def decide(s: Scored) -> Decision:
@@ -157,8 +182,16 @@ def rules(scored: list[Scored], bands: RetrievalSettings) -> dict[str, object]:
     cs_rag = bands_on("p1", "p3")
     answered = sum(cs_rag(s) is Decision.ANSWER for s in scored) / len(scored)
     dense_t = float(np.quantile([s.dense for s in scored], 1 - answered)) if answered < 1 else -1.0
+    def verified(s: Scored) -> Decision:
+        decision = cs_rag(s)
+        if decision is Decision.ANSWER and s.confirmed is False:
+            return Decision.CLARIFY if len(s.option_docs) >= 2 else Decision.NONE
+        return decision
+    verify_row = ({"cs_rag + local LLM verifies borderline answers": verified}
+                  if any(s.confirmed is not None for s in scored) else {})
     return {
         "cs_rag (near-miss probes, three bands)": cs_rag,
+        **verify_row,
         "cs_rag, answer or refuse (no clarify band)": bands_on("p1", "p3", clarify=False),
         "cs_rag, no near-miss probes in the fit": bands_on("p1_plain", "p3_plain"),
         "always send the first hit": lambda s: Decision.ANSWER,
@@ -184,6 +217,9 @@ def risk_coverage(scored: list[Scored]) -> list[list]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--verify-below", type=float, default=0.0,
+                        help="add a row where the local Qwen verifies answers below this confidence "
+                             "(llm.verify_below; starts the local model, ~3 s per verdict)")
     args = parser.parse_args()
     bands = RetrievalSettings()
     table, curves = [], {}
@@ -191,6 +227,10 @@ def main() -> None:
         knowledge, questions = knowledge_and_questions(name)
         kb = index_for(name, knowledge)
         scored = score(kb, questions)
+        if args.verify_below > 0:
+            seconds = verify_with_local_llm(scored, args.verify_below, bands)
+            print(f"{name}: {sum(s.confirmed is not None for s in scored)} verdicts, "
+                  f"{sum(s.confirmed is True for s in scored)} confirmed, {seconds:.1f} s each", flush=True)
         p50, p95 = percentiles_ms([s.seconds for s in scored])
         in_scope = [s for s in scored if s.gold]
         r1 = sum(1 for s in in_scope if s.first in s.gold or s.first_doc in s.gold) / len(in_scope)

@@ -167,6 +167,11 @@ class LLMSettings(_Section):
     # the evidence is thin, so the extractive default answers instead.
     min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
     rewrite: bool = False            # also use the LLM to rewrite follow-ups the rules miss
+    # Borderline answers: with a confidence below this, the LLM is first asked whether the best
+    # hit answers the question (prompts' verify.md); unless it confirms, the question gets the
+    # clarify reply (or a refusal). 0 turns it off. Off by default: the local 0.5B model
+    # confirmed none of eval/'s answered questions, right or wrong (docs/answers-and-prompts.md).
+    verify_below: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 class AnswerSettings(_Section):

@@ -18,6 +18,7 @@ from cs_rag.index.base import SearchFilter
 from cs_rag.knowledge_base import KnowledgeBase
 from cs_rag.answering.llm.openai_compatible import ChatModel
 from cs_rag.answering.assistant import Assistant
+from cs_rag.answering.verify import read_verdict
 from cs_rag.retrieval.hybrid import distinct_documents
 from cs_rag.types import Answer, Customer, Decision, FlagKind, Outcome, Routing, Turn
 from helpers import FAQ, write_jsonl
@@ -335,3 +336,45 @@ def test_the_llm_is_given_no_answerless_entry_as_evidence(answerless_kb):
         refused = _llm(answerless_kb, api).answer("礼品卡可以退款吗")
         assert not api.chat_requests
     assert refused.outcome is Outcome.REFUSED
+
+
+# ---- borderline answers verified by the chat model -------------------------------------
+
+def test_a_borderline_answer_the_model_rejects_becomes_a_clarify_reply(knowledge_base):
+    with ScriptedOpenAI(["ok:否", "ok:请问您想了解哪一项？"]) as api:
+        answer = _llm(knowledge_base, api, verify_below=1.0).answer("退货的运费谁来出")
+        verify_prompt = api.requests[0].body
+    assert answer.outcome is Outcome.CLARIFY and len(answer.options) >= 2
+    assert "faq-refund-005" in [o.id for o in answer.options]
+    assert answer.trace["verify"] == {"confirmed": False, "reply": "否", "failed": False}
+    assert verify_prompt["max_tokens"] == 4
+    assert "退货的运费谁来出" in verify_prompt["messages"][-1]["content"]
+    assert "运费由闪电优选承担" in verify_prompt["messages"][-1]["content"]
+
+
+def test_a_borderline_answer_the_model_confirms_is_answered(knowledge_base):
+    with ScriptedOpenAI(["ok:是。", "ok:退货运费由闪电优选承担[1]。"]) as api:
+        answer = _llm(knowledge_base, api, verify_below=1.0).answer("退货的运费谁来出")
+    assert answer.outcome is Outcome.ANSWERED and answer.citations[0].id == "faq-refund-005"
+    assert answer.trace["verify"]["confirmed"] is True
+
+
+def test_a_failed_verification_does_not_answer(knowledge_base):
+    with ScriptedOpenAI(["500", "ok:请问您想了解哪一项？"]) as api:
+        answer = _llm(knowledge_base, api, verify_below=1.0, retries=0).answer("退货的运费谁来出")
+    assert answer.outcome in (Outcome.CLARIFY, Outcome.REFUSED)
+    assert answer.trace["verify"]["failed"] is True
+
+
+def test_a_confident_answer_or_verify_off_asks_no_verdict(knowledge_base):
+    with ScriptedOpenAI(["ok:退货运费由闪电优选承担[1]。"]) as api:
+        answer = _llm(knowledge_base, api).answer("退货的运费谁来出")  # verify_below 0: off
+        assert len(api.requests) == 1
+    assert answer.outcome is Outcome.ANSWERED and "verify" not in answer.trace
+
+
+@pytest.mark.parametrize(("reply", "verdict"), [("是", True), ("“是”", True), ("Yes.", True), ("能", True),
+                                                ("否", False), ("不是", False), ("no", False),
+                                                ("不确定", False), ("maybe", None), ("", None)])
+def test_verdicts_are_read_from_the_first_word(reply, verdict):
+    assert read_verdict(reply) is verdict

