@@ -1,0 +1,1 @@
+/* console behaviours: filled in below */
