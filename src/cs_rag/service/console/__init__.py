@@ -10,11 +10,22 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from cs_rag.service.console import dashboard, hittest, learning, reviews, signin, widget
+from cs_rag.service.console import (
+    conversations,
+    dashboard,
+    hittest,
+    knowledge,
+    learning,
+    reviews,
+    settings_page,
+    signin,
+    widget,
+)
 from cs_rag.service.console.render import STATIC, sign_in_page
 from cs_rag.service.console.signin import ConsoleSessions, ForbiddenPost, SignInRequired
 
-ROUTERS = [signin.router, dashboard.router, reviews.router, learning.router, hittest.router, widget.router]
+ROUTERS = [signin.router, dashboard.router, conversations.router, reviews.router, learning.router,
+           knowledge.router, hittest.router, settings_page.router, widget.router]
 
 
 def install(app: FastAPI) -> None:

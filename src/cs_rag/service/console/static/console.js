@@ -97,9 +97,11 @@
             bar.value = job.progress.embedded / job.progress.to_embed;
             stage.textContent = job.progress.embedded + " / " + job.progress.to_embed;
           }
-          if (job.status === "done" || job.status === "failed") {
+          if (job.status === "done") {
             bar.value = 1;
-            if (job.error) { stage.textContent = job.error; }
+            location.reload();   // the page shows what the job changed
+          } else if (job.status === "failed") {
+            bar.value = 1; stage.textContent = job.error || "";
           } else { setTimeout(poll, 400); }
         })
         .catch(function () { setTimeout(poll, 2000); });
