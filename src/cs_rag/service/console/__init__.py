@@ -22,7 +22,8 @@ from cs_rag.service.console import (
     widget,
 )
 from cs_rag.service.console.render import STATIC, sign_in_page
-from cs_rag.service.console.signin import ConsoleSessions, ForbiddenPost, SignInRequired
+from cs_rag.errors import ForbiddenPost, SignInRequired
+from cs_rag.service.console.signin import ConsoleSessions
 
 ROUTERS = [signin.router, dashboard.router, conversations.router, reviews.router, learning.router,
            knowledge.router, hittest.router, settings_page.router, widget.router]

@@ -61,7 +61,7 @@ def html(template: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
 
-def page(request: Request, operator: "Operator", template: str, active: str, title: str,
+def page(request: Request, operator: Operator, template: str, active: str, title: str,
          status: int = 200, **context: Any) -> HTMLResponse:
     """A console page inside the shell (navigation, sign-out form with the CSRF token)."""
     return html(template, status, nav=NAV, active=active, title=title, operator=operator,

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from cs_rag.errors import ForbiddenPost, SignInRequired
 from cs_rag.service.auth import key_fingerprint
 from cs_rag.service.console.render import sign_in_page
 from cs_rag.service.state import Service
@@ -38,19 +39,6 @@ class Operator:
     id: str
     csrf: str
     expires: float
-
-
-class SignInRequired(Exception):
-    """Raised by a page dependency without a valid session: answered with the sign-in page."""
-
-    def __init__(self, next_path: str, message: str | None = None) -> None:
-        super().__init__(message or "sign in")
-        self.next_path = next_path
-        self.message = message
-
-
-class ForbiddenPost(Exception):
-    """A POST without the session's CSRF token or from another origin (answered 403)."""
 
 
 class ConsoleSessions:
