@@ -39,6 +39,8 @@ def test_a_thumbs_down_is_learned_and_answered_next_time(page, console_server: S
     console.get_by_test_id("job-status").filter(has_text="done").wait_for(timeout=120_000)
     assert console.get_by_test_id("learning-group").filter(has_text=UNSERVED).count() == 0
     assert console.get_by_test_id("learning-action").first.inner_text().count("f-refund") == 1
+    console.get_by_test_id("nav-dashboard").click()
+    screenshot(console, "console-dashboard")       # after the other tests: figures to show
 
     page.bring_to_front()
     ask(page, UNSERVED, 1)

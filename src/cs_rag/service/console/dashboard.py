@@ -20,13 +20,15 @@ from cs_rag.service.state import Service
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 DAYS = 30
-HOT_WORDS_SECONDS = 300.0   # hot words are recounted at most this often (tokenizing every question)
+HOT_WORDS_SECONDS = 60.0    # a large log's hot words are recounted at most this often (tokenizing
+FRESH_BELOW = 1000          # every question); a log smaller than FRESH_BELOW at every change
 CHART_WIDTH, CHART_HEIGHT = 300, 90
 
 
 @dataclass
 class _HotWordsCache:
     at: float = -HOT_WORDS_SECONDS
+    counted: int = -1
     terms: list[Term] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -67,13 +69,17 @@ def bar_chart(title: str, days: list[DayFigures], value, percent: bool = False) 
 
 
 def _hot_words(service: Service, since) -> list[Term]:
-    """The window's top terms, recounted at most every HOT_WORDS_SECONDS."""
+    """The window's top terms: recounted when the questions changed, for a large log at most
+    every HOT_WORDS_SECONDS."""
     cache = _hot_cache.setdefault(id(service), _HotWordsCache())
     with cache.lock:
-        if time.monotonic() - cache.at >= HOT_WORDS_SECONDS and service.knowledge_base.exists:
-            records = [QuestionRecord(question=r.question, ts=r.at) for r in service.answers.between(since)
-                       if r.outcome.value != "smalltalk"]
+        if not service.knowledge_base.exists:
+            return cache.terms
+        records = [QuestionRecord(question=r.question, ts=r.at) for r in service.answers.between(since)
+                   if r.outcome.value != "smalltalk"]
+        due = len(records) < FRESH_BELOW or time.monotonic() - cache.at >= HOT_WORDS_SECONDS
+        if len(records) != cache.counted and due:
             tokenizer = service.knowledge_base.retriever().tokenizer
             cache.terms = hot_words(records, tokenizer, top=12).terms if records else []
-            cache.at = time.monotonic()
+            cache.at, cache.counted = time.monotonic(), len(records)
         return cache.terms
