@@ -96,6 +96,23 @@ class AnswerLog:
             row = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE trace_id = ?", (trace_id,)).fetchone()
         return record_from_row(row) if row else None
 
+    def many(self, trace_ids: list[str]) -> dict[str, AnswerRecord]:
+        """The records of `trace_ids` that are kept, by trace id (one query per 500 ids)."""
+        found: dict[str, AnswerRecord] = {}
+        with self.database.transaction() as db:
+            for start in range(0, len(trace_ids), 500):
+                chunk = trace_ids[start:start + 500]
+                rows = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE trace_id IN "
+                                  f"({', '.join('?' * len(chunk))})", chunk).fetchall()
+                found.update((row[0], record_from_row(row)) for row in rows)
+        return found
+
+    def count(self, since: dt.datetime | None = None) -> int:
+        """How many answers were given since `since` (all without it)."""
+        with self.database.transaction() as db:
+            return db.execute("SELECT COUNT(*) FROM answers WHERE at >= ?",
+                              (since.timestamp() if since else float("-inf"),)).fetchone()[0]
+
     def latest_clarify(self, session_id: str) -> AnswerRecord | None:
         """The session's newest clarify reply."""
         with self.database.transaction() as db:

@@ -46,7 +46,7 @@ def dashboard(request: Request, operator: OperatorDep) -> Response:
     charts = [bar_chart("每日提问 · Questions a day", figures.days, lambda d: d.questions),
               bar_chart("每日解决率 · Resolution rate a day", figures.days,
                         lambda d: d.resolution_rate, percent=True)]
-    gaps = service.learning.groups(8) if service.knowledge_base.exists else []
+    gaps = service.learning.groups(8, candidates=False)
     return page(request, operator, "dashboard.html", "dashboard", "概览 · Dashboard", figures=figures,
                 charts=charts, hot=_hot_words(service, start), gaps=gaps, days=DAYS)
 
@@ -75,11 +75,12 @@ def _hot_words(service: Service, since) -> list[Term]:
     with cache.lock:
         if not service.knowledge_base.exists:
             return cache.terms
-        records = [QuestionRecord(question=r.question, ts=r.at) for r in service.answers.between(since)
-                   if r.outcome.value != "smalltalk"]
-        due = len(records) < FRESH_BELOW or time.monotonic() - cache.at >= HOT_WORDS_SECONDS
-        if len(records) != cache.counted and due:
+        count = service.answers.count(since)
+        due = count < FRESH_BELOW or time.monotonic() - cache.at >= HOT_WORDS_SECONDS
+        if count != cache.counted and due:
+            records = [QuestionRecord(question=r.question, ts=r.at) for r in service.answers.between(since)
+                       if r.outcome.value != "smalltalk"]
             tokenizer = service.knowledge_base.retriever().tokenizer
             cache.terms = hot_words(records, tokenizer, top=12).terms if records else []
-            cache.at, cache.counted = time.monotonic(), len(records)
+            cache.at, cache.counted = time.monotonic(), count
         return cache.terms

@@ -18,24 +18,29 @@ from cs_rag.service.state import Service
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
-GROUPS = 100
+GROUPS = 20       # a page
 ACTIONS = 20
 PICKS = 8
 KINDS = {"link": LinkAction, "create": CreateAction, "ignore": IgnoreAction, "undo": UndoAction}
 
 
 @router.get("/learning")
-def learning_queue(request: Request, operator: OperatorDep, job: str | None = None) -> Response:
-    return _queue(request, operator, job=job)
+def learning_queue(request: Request, operator: OperatorDep, job: str | None = None,
+                   page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1) -> Response:
+    return _queue(request, operator, job=job, page_number=page_number)
 
 
 def _queue(request: Request, operator, job: str | None = None, error: str | None = None,
-           status: int = 200) -> Response:
+           status: int = 200, page_number: int = 1) -> Response:
+    """A page of GROUPS groups. Their nearest entries are searched on demand with the picker
+    (a search per group would make a page of them slow)."""
     service: Service = request.app.state.service
-    groups = service.learning.groups(GROUPS) if service.knowledge_base.exists else []
+    groups = service.learning.groups(GROUPS, (page_number - 1) * GROUPS, candidates=False)
+    total = service.learning.items.open_count()
     running = service.jobs.get(job) if job else None
     return page(request, operator, "learning.html", "learning", "学习队列 · Learning queue", status,
-                groups=groups, actions=service.learning.items.actions(ACTIONS), job=running, error=error)
+                groups=groups, total=total, page_number=page_number, pages=max(1, -(-total // GROUPS)),
+                actions=service.learning.items.actions(ACTIONS), job=running, error=error)
 
 
 @router.post("/learning/{group_id}")

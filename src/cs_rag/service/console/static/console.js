@@ -74,6 +74,7 @@
         });
     };
     query.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(search, 250); });
+    query.addEventListener("focus", function () { if (!results.children.length) { search(); } });
     query.addEventListener("keydown", function (event) {
       if (event.key === "Enter") { event.preventDefault(); clearTimeout(timer); search(); }
       if (event.key === "ArrowDown") {
