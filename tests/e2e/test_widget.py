@@ -4,6 +4,8 @@ the language of the page. And the widget key: its origins only, its routes only.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from browser import DESKTOP, PHONE, WIDGET_KEY, WIDGET_ORIGIN, screenshot
@@ -91,7 +93,6 @@ def test_the_widget_key_answers_its_origins_and_routes_only(console_server: Serv
 
     def status(path: str, origin: str | None, body: dict = question) -> int:
         headers = {"Origin": origin} if origin else {}
-        import json
         return console_server.call("POST", path, json.dumps(body).encode(), WIDGET_KEY,
                                    {"Content-Type": "application/json", **headers})[0]
 

@@ -90,6 +90,9 @@ def test_the_widget_key_asks_from_its_origins_only_within_its_own_rate_limit(cli
                for origin in (SHOP, OWN, SHOP, SHOP)]
     assert allowed == [200, 200, 200, 429]                # a burst of 3, then limited
     assert client.post("/v1/answer", json=body, headers={"Authorization": f"Bearer {CLIENT}"}).status_code == 200
+    preflight = client.options("/v1/answer", headers={"Origin": SHOP, "Access-Control-Request-Method": "POST",
+                                                      "Access-Control-Request-Headers": "authorization,content-type"})
+    assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] == SHOP
 
 
 def test_demo_embeds_the_widget_key_and_widget_files_are_served(client):

@@ -3,6 +3,7 @@ words of the window's questions and the largest open learning groups (the knowle
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from cs_rag.learning.stats import DayFigures, Granularity, team_timezone, window
+from cs_rag.learning.stats import DayFigures, Granularity, TeamFigures, team_timezone, window
 from cs_rag.ops.insights import QuestionRecord, Term, hot_words
 from cs_rag.service.console.render import page
 from cs_rag.service.console.signin import OperatorDep
@@ -20,35 +21,64 @@ from cs_rag.service.state import Service
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 DAYS = 30
-HOT_WORDS_SECONDS = 60.0    # a large log's hot words are recounted at most this often (tokenizing
-FRESH_BELOW = 1000          # every question); a log smaller than FRESH_BELOW at every change
+# The figures and hot words are a snapshot: recomputed whenever the answers, ratings or pending
+# reviews changed, but for a log of FRESH_BELOW answers or more at most every SNAPSHOT_SECONDS
+# (counting 10,000 answers and tokenizing their questions takes longer than a page should).
+SNAPSHOT_SECONDS = 30.0
+FRESH_BELOW = 1000
 CHART_WIDTH, CHART_HEIGHT = 300, 90
 
 
 @dataclass
-class _HotWordsCache:
-    at: float = -HOT_WORDS_SECONDS
-    counted: int = -1
-    terms: list[Term] = field(default_factory=list)
+class _Snapshot:
+    key: tuple = ()
+    at: float = -SNAPSHOT_SECONDS
+    taken: dt.datetime | None = None
+    figures: TeamFigures | None = None
+    hot: list[Term] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_hot_cache: dict[int, _HotWordsCache] = {}
+_snapshots: dict[int, _Snapshot] = {}
 
 
 @router.get("")
 def dashboard(request: Request, operator: OperatorDep) -> Response:
     service: Service = request.app.state.service
-    tz = team_timezone(service.settings.retrieval.timezone)
-    start, end = window(None, None, days=DAYS, tz=tz)
-    figures = service_figures(service.knowledge_base, service.answers, service.feedback, service.reviews,
-                              start, end, Granularity.DAY, tz)
+    snapshot = _snapshot(service)
+    figures = snapshot.figures
     charts = [bar_chart("每日提问 · Questions a day", figures.days, lambda d: d.questions),
               bar_chart("每日解决率 · Resolution rate a day", figures.days,
                         lambda d: d.resolution_rate, percent=True)]
     gaps = service.learning.groups(8, candidates=False)
     return page(request, operator, "dashboard.html", "dashboard", "概览 · Dashboard", figures=figures,
-                charts=charts, hot=_hot_words(service, start), gaps=gaps, days=DAYS)
+                charts=charts, hot=snapshot.hot, gaps=gaps, days=DAYS, taken=snapshot.taken)
+
+
+def _snapshot(service: Service) -> _Snapshot:
+    """The service's current snapshot, recomputed when due (see SNAPSHOT_SECONDS)."""
+    tz = team_timezone(service.settings.retrieval.timezone)
+    start, end = window(None, None, days=DAYS, tz=tz)
+    snapshot = _snapshots.setdefault(id(service), _Snapshot())
+    with snapshot.lock:
+        count = service.answers.count(start)
+        key = (start, count, service.feedback.version(), service.reviews.pending())
+        due = count < FRESH_BELOW or time.monotonic() - snapshot.at >= SNAPSHOT_SECONDS
+        if snapshot.figures is None or (key != snapshot.key and due):
+            snapshot.figures = service_figures(service.knowledge_base, service.answers, service.feedback,
+                                               service.reviews, start, end, Granularity.DAY, tz)
+            snapshot.hot = _hot_words(service, start)
+            snapshot.key, snapshot.at = key, time.monotonic()
+            snapshot.taken = dt.datetime.now(tz)
+        return snapshot
+
+
+def _hot_words(service: Service, since: dt.datetime) -> list[Term]:
+    if not service.knowledge_base.exists:
+        return []
+    records = [QuestionRecord(question=r.question, ts=r.at) for r in service.answers.between(since)
+               if r.outcome.value != "smalltalk"]
+    return hot_words(records, service.knowledge_base.retriever().tokenizer, top=12).terms if records else []
 
 
 def bar_chart(title: str, days: list[DayFigures], value, percent: bool = False) -> dict:
@@ -66,21 +96,3 @@ def bar_chart(title: str, days: list[DayFigures], value, percent: bool = False) 
     return {"title": title, "bars": bars, "width": CHART_WIDTH, "height": CHART_HEIGHT,
             "first": str(days[0].day) if days else "", "last": str(days[-1].day) if days else "",
             "peak": f"max {shown_peak}"}
-
-
-def _hot_words(service: Service, since) -> list[Term]:
-    """The window's top terms: recounted when the questions changed, for a large log at most
-    every HOT_WORDS_SECONDS."""
-    cache = _hot_cache.setdefault(id(service), _HotWordsCache())
-    with cache.lock:
-        if not service.knowledge_base.exists:
-            return cache.terms
-        count = service.answers.count(since)
-        due = count < FRESH_BELOW or time.monotonic() - cache.at >= HOT_WORDS_SECONDS
-        if count != cache.counted and due:
-            records = [QuestionRecord(question=r.question, ts=r.at) for r in service.answers.between(since)
-                       if r.outcome.value != "smalltalk"]
-            tokenizer = service.knowledge_base.retriever().tokenizer
-            cache.terms = hot_words(records, tokenizer, top=12).terms if records else []
-            cache.at, cache.counted = time.monotonic(), count
-        return cache.terms
