@@ -4,6 +4,8 @@ themselves are driven in a real browser in tests/e2e/test_console*.py and test_w
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from cs_rag.config import ServiceSettings
@@ -125,3 +127,28 @@ def test_the_question_log_filters_by_outcome_flag_rating_and_text(client):
     assert "c-1" not in ids(rated=Rated.UNRATED)
     rows, _ = find_answers(service.database, service.feedback, LogFilter(text="退款多久"))
     assert rows[0][1].reason is FeedbackReason.WRONG
+
+
+def test_a_large_logs_dashboard_is_retaken_in_the_background(client, monkeypatch):
+    from cs_rag.service.console import dashboard
+
+    def questions() -> int:
+        page = client.get("/console").text
+        return int(page.split('data-testid="kpi-questions"')[1].split('class="value">')[1].split("<")[0])
+
+    client.cookies.clear()
+    sign_in(client)
+    monkeypatch.setattr(dashboard, "FRESH_BELOW", 0)          # every log counts as large
+    monkeypatch.setattr(dashboard, "SNAPSHOT_SECONDS", 0.0)
+    dashboard._snapshots.clear()
+    service = client.app.state.service
+    before = questions()                                        # no snapshot yet: taken now
+    service.record(Answer(question="发票怎么开", text="…", outcome=Outcome.ANSWERED, confidence=0.9,
+                          trace_id="d-1", trace={"trace_id": "d-1"}), None)
+    assert questions() == before                               # the last snapshot, while retaken
+    snapshot = dashboard._snapshots[id(service)]
+    for _ in range(200):
+        if not snapshot.retaking:
+            break
+        time.sleep(0.05)
+    assert questions() == before + 1

@@ -21,9 +21,10 @@ from cs_rag.service.state import Service
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 DAYS = 30
-# The figures and hot words are a snapshot: recomputed whenever the answers, ratings or pending
-# reviews changed, but for a log of FRESH_BELOW answers or more at most every SNAPSHOT_SECONDS
-# (counting 10,000 answers and tokenizing their questions takes longer than a page should).
+# The figures and hot words are a snapshot, retaken whenever the answers, ratings or pending
+# reviews changed: at once for a log of fewer than FRESH_BELOW answers, else on a background
+# thread at most every SNAPSHOT_SECONDS while the page shows the last one (for 10,000 answers,
+# counting them and tokenizing their questions takes seconds: no page should wait for it).
 SNAPSHOT_SECONDS = 30.0
 FRESH_BELOW = 1000
 CHART_WIDTH, CHART_HEIGHT = 300, 90
@@ -36,6 +37,7 @@ class _Snapshot:
     taken: dt.datetime | None = None
     figures: TeamFigures | None = None
     hot: list[Term] = field(default_factory=list)
+    retaking: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -45,32 +47,52 @@ _snapshots: dict[int, _Snapshot] = {}
 @router.get("")
 def dashboard(request: Request, operator: OperatorDep) -> Response:
     service: Service = request.app.state.service
-    snapshot = _snapshot(service)
-    figures = snapshot.figures
+    figures, hot, taken = _snapshot(service)
     charts = [bar_chart("每日提问 · Questions a day", figures.days, lambda d: d.questions),
               bar_chart("每日解决率 · Resolution rate a day", figures.days,
                         lambda d: d.resolution_rate, percent=True)]
     gaps = service.learning.groups(8, candidates=False)
     return page(request, operator, "dashboard.html", "dashboard", "概览 · Dashboard", figures=figures,
-                charts=charts, hot=snapshot.hot, gaps=gaps, days=DAYS, taken=snapshot.taken)
+                charts=charts, hot=hot, gaps=gaps, days=DAYS, taken=taken)
 
 
-def _snapshot(service: Service) -> _Snapshot:
-    """The service's current snapshot, recomputed when due (see SNAPSHOT_SECONDS)."""
+def _snapshot(service: Service) -> tuple[TeamFigures, list[Term], dt.datetime]:
+    """(figures, hot words, when) of the service's snapshot: taken now when there is none or
+    the log is small, else retaken in the background when due (see SNAPSHOT_SECONDS)."""
+    snapshot = _snapshots.setdefault(id(service), _Snapshot())
     tz = team_timezone(service.settings.retrieval.timezone)
     start, end = window(None, None, days=DAYS, tz=tz)
-    snapshot = _snapshots.setdefault(id(service), _Snapshot())
+    count = service.answers.count(start)
+    key = (start, count, service.feedback.version(), service.reviews.pending())
     with snapshot.lock:
-        count = service.answers.count(start)
-        key = (start, count, service.feedback.version(), service.reviews.pending())
-        due = count < FRESH_BELOW or time.monotonic() - snapshot.at >= SNAPSHOT_SECONDS
-        if snapshot.figures is None or (key != snapshot.key and due):
-            snapshot.figures = service_figures(service.knowledge_base, service.answers, service.feedback,
-                                               service.reviews, start, end, Granularity.DAY, tz)
-            snapshot.hot = _hot_words(service, start)
-            snapshot.key, snapshot.at = key, time.monotonic()
-            snapshot.taken = dt.datetime.now(tz)
-        return snapshot
+        stale = key != snapshot.key
+        now = snapshot.figures is None or (stale and count < FRESH_BELOW)
+        later = stale and not snapshot.retaking and time.monotonic() - snapshot.at >= SNAPSHOT_SECONDS
+        if now:
+            _take(service, snapshot, key, start, end, tz)
+        elif later:
+            snapshot.retaking = True
+            threading.Thread(target=_retake, args=(service, snapshot, key, start, end, tz),
+                             name="cs-rag-dashboard", daemon=True).start()
+        return snapshot.figures, snapshot.hot, snapshot.taken
+
+
+def _retake(service: Service, snapshot: _Snapshot, key: tuple, start, end, tz) -> None:
+    try:
+        fresh = _Snapshot()
+        _take(service, fresh, key, start, end, tz)
+        with snapshot.lock:
+            snapshot.key, snapshot.at, snapshot.taken = fresh.key, fresh.at, fresh.taken
+            snapshot.figures, snapshot.hot = fresh.figures, fresh.hot
+    finally:
+        snapshot.retaking = False
+
+
+def _take(service: Service, snapshot: _Snapshot, key: tuple, start, end, tz) -> None:
+    snapshot.figures = service_figures(service.knowledge_base, service.answers, service.feedback,
+                                       service.reviews, start, end, Granularity.DAY, tz)
+    snapshot.hot = _hot_words(service, start)
+    snapshot.key, snapshot.at, snapshot.taken = key, time.monotonic(), dt.datetime.now(tz)
 
 
 def _hot_words(service: Service, since: dt.datetime) -> list[Term]:

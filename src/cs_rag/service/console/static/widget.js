@@ -182,16 +182,22 @@
     var textNode = log.lastChild.querySelector(".text");
     fetch(base + "/v1/answer", {method: "POST", headers: headers(), body: JSON.stringify(body)})
       .then(function (response) {
-        if (!response.ok) { throw new Error(response.status === 429 ? T.busy : T.failed); }
+        if (!response.ok) { throw said(response.status === 429 ? T.busy : T.failed); }
         if (optionId !== null) { return response.json().then(function (answer) { finish(reply, answer); }); }
         return stream(response, function (name, data) {
           if (name === "delta") { reply.text += data.text; textNode.textContent = reply.text; }
           else if (name === "answer") { finish(reply, data); }
-          else if (name === "error") { throw new Error(T.failed); }
+          else if (name === "error") { throw said(T.failed); }
         });
       })
-      .catch(function (error) { reply.text = error.message && error.message.length < 80 ? error.message : T.failed; })
+      .catch(function (error) { reply.text = error && error.said ? error.message : T.failed; })
       .then(function () { busy = false; save(); render(); });
+  }
+
+  function said(message) {   // an error whose message is for the customer's eyes
+    var error = new Error(message);
+    error.said = true;
+    return error;
   }
 
   function stream(response, onEvent) {
