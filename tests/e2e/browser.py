@@ -14,6 +14,7 @@ from servers import ADMIN_KEY
 SCREENSHOTS = REPOSITORY / "test-results" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
+TABLET = {"width": 820, "height": 1180}
 WIDGET_KEY = "widget-key-public-0123"
 WIDGET_ORIGIN = "https://shop.example"
 

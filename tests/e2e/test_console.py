@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser import screenshot, sign_in
+from browser import TABLET, screenshot, sign_in
 from servers import ADMIN_KEY, CLIENT_KEY, Server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -57,6 +57,10 @@ def test_dashboard_shows_the_teams_figures(page, console_server: Server) -> None
     assert str(stats["resolved"]) in page.get_by_test_id("kpi-resolved").inner_text()
     assert page.get_by_test_id("kpi-satisfaction").is_visible()
     screenshot(page, "console-dashboard")
+    page.set_viewport_size(TABLET)                          # usable on a tablet: nothing cut off
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= TABLET["width"]
+    assert page.get_by_test_id("nav-learning").is_visible()
+    screenshot(page, "console-dashboard-tablet")
 
 
 def test_hit_test_ranks_hits_and_shows_a_script_as_text(page, console_server: Server) -> None:
