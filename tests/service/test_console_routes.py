@@ -60,6 +60,7 @@ def test_sign_in_sets_a_strict_expiring_cookie_and_sign_out_ends_it(client):
     session = client.cookies.get(COOKIE)
     assert client.post("/console/logout", headers={"Origin": OWN}).status_code == 403     # no token
     assert client.post("/console/logout", data={"csrf": "forged"}).status_code == 403
+    assert client.post("/console/logout", data={"csrf": "伪造的令牌"}).status_code == 403
     token = page.text.split('name="csrf-token" content="')[1].split('"')[0]
     assert client.post("/console/logout", headers={"X-CSRF-Token": token, "Origin": "https://evil.example"}
                        ).status_code == 403                                      # another site's form

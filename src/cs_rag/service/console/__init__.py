@@ -41,7 +41,7 @@ def install(app: FastAPI) -> None:
 
 async def _sign_in(request: Request, exc: SignInRequired) -> Response:
     status = 200 if request.url.path in ("/console", "/console/") else 401
-    return sign_in_page(request, exc.next_path, exc.message, status)
+    return sign_in_page(exc.next_path, exc.message, status)
 
 
 async def _forbidden(request: Request, exc: ForbiddenPost) -> Response:

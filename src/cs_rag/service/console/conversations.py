@@ -44,7 +44,7 @@ def conversations(request: Request, operator: OperatorDep,
         where, error = LogFilter(text=text), str(exc)
     rows, total = find_answers(service.database, service.feedback, where, PAGE, (page_number - 1) * PAGE)
     chosen = {"outcome": outcome, "flag": flag, "rated": rated, "since": since, "until": until, "text": text}
-    return page(request, operator, "conversations.html", "conversations", "对话记录 · Conversations",
+    return page(operator, "conversations.html", "conversations", "对话记录 · Conversations",
                 rows=rows, total=total, page_number=page_number, pages=max(1, -(-total // PAGE)),
                 chosen=chosen, outcomes=list(Outcome), flags=list(FlagKind), ratings=list(Rated),
                 tz=tz, error=error)
@@ -65,11 +65,11 @@ def conversation(request: Request, trace_id: str, operator: OperatorDep) -> Resp
     service: Service = request.app.state.service
     record = service.answers.get(trace_id)
     if record is None:
-        return page(request, operator, "conversation.html", "conversations", "对话记录 · Conversation", 404,
+        return page(operator, "conversation.html", "conversations", "对话记录 · Conversation", 404,
                     answer=None, error=f"没有这条记录 · No answer {trace_id}")
     answer = record.answer(service.database)
     retrieval = answer.trace.get("retrieval", {})
-    return page(request, operator, "conversation.html", "conversations", "对话记录 · Conversation",
+    return page(operator, "conversation.html", "conversations", "对话记录 · Conversation",
                 record=record, answer=answer, retrieval=retrieval, rewrite=answer.trace.get("rewrite", {}),
                 timings=answer.trace.get("timings_ms", {}), feedback=service.feedback.get(trace_id),
                 tz=team_timezone(service.settings.retrieval.timezone))

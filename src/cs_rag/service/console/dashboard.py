@@ -52,7 +52,7 @@ def dashboard(request: Request, operator: OperatorDep) -> Response:
               bar_chart("每日解决率 · Resolution rate a day", figures.days,
                         lambda d: d.resolution_rate, percent=True)]
     gaps = service.learning.groups(8, candidates=False)
-    return page(request, operator, "dashboard.html", "dashboard", "概览 · Dashboard", figures=figures,
+    return page(operator, "dashboard.html", "dashboard", "概览 · Dashboard", figures=figures,
                 charts=charts, hot=hot, gaps=gaps, days=DAYS, taken=taken)
 
 

@@ -32,4 +32,4 @@ def hit_test(request: Request, operator: OperatorDep,
         rewrite = result.trace.get("rewrite", {}).get("question") or q
         retrieval = service.knowledge_base.retrieve(rewrite, k=HITS)
         context.update(result=result, rewrite=rewrite, retrieval=retrieval, hits=retrieval.hits)
-    return page(request, operator, "hittest.html", "hittest", "命中测试 · Hit test", error=error, **context)
+    return page(operator, "hittest.html", "hittest", "命中测试 · Hit test", error=error, **context)

@@ -73,7 +73,14 @@ def rows(service: Service) -> list[Row]:
 @router.get("/knowledge")
 def knowledge(request: Request, operator: OperatorDep, job: str | None = None,
               q: Annotated[str, Query(max_length=200)] = "", kind: str = "", category: str = "",
-              product: str = "", validity: str = "", error: str | None = None, status: int = 200) -> Response:
+              product: str = "", validity: str = "") -> Response:
+    return _listing(request, operator, job, q, kind, category, product, validity)
+
+
+def _listing(request: Request, operator, job: str | None = None, q: str = "", kind: str = "",
+             category: str = "", product: str = "", validity: str = "", error: str | None = None,
+             status: int = 200) -> Response:
+    """The knowledge page, filtered; with `error` when a form failed."""
     service: Service = request.app.state.service
     today = dt.datetime.now(team_timezone(service.settings.retrieval.timezone)).date()
     everything = rows(service)
@@ -81,7 +88,7 @@ def knowledge(request: Request, operator: OperatorDep, job: str | None = None,
              if (not q or q.lower() in f"{r.id} {r.title}".lower()) and (not kind or r.kind == kind)
              and (not category or r.category == category) and (not product or product in r.products)
              and (not validity or r.validity(today) == validity)]
-    return page(request, operator, "knowledge.html", "knowledge", "知识库 · Knowledge", status,
+    return page(operator, "knowledge.html", "knowledge", "知识库 · Knowledge", status,
                 rows=shown[:PAGE], total=len(shown), documents=len(everything), today=today,
                 chosen={"q": q, "kind": kind, "category": category, "product": product, "validity": validity},
                 kinds=sorted({r.kind for r in everything}),
@@ -93,7 +100,7 @@ def knowledge(request: Request, operator: OperatorDep, job: str | None = None,
 
 def _after(request: Request, operator, result: dict | None, error: str | None) -> Response:
     if error is not None:
-        return knowledge(request, operator, error=error, status=422)
+        return _listing(request, operator, error=error, status=422)
     job = result.get("job", result) if result else None
     return RedirectResponse(f"/console/knowledge?job={job['id']}" if job else "/console/knowledge", status_code=303)
 
@@ -134,7 +141,7 @@ def entry_editor(request: Request, operator: OperatorDep, id: Annotated[str, Que
             if not row.owned:
                 note = f"此条目来自 {row.source}：请在该文件中修改后重建索引；在这里保存需要一个新的 ID。" \
                        f"This entry comes from {row.source}: edit it there, then reindex; saving it here needs an id of its own."
-    return page(request, operator, "entry.html", "knowledge", "FAQ 条目 · FAQ entry", entry=entry,
+    return page(operator, "entry.html", "knowledge", "FAQ 条目 · FAQ entry", entry=entry,
                 editing=bool(entry and note is None), notice=note)
 
 
@@ -157,13 +164,13 @@ def save_entry(request: Request, operator: PostDep,
                          products=[p.strip() for p in products.split(",") if p.strip()],
                          valid_from=valid_from or None, valid_to=valid_to or None)
     except ValidationError as exc:
-        return knowledge(request, operator, error="; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+        return _listing(request, operator, error="; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
                                                           for e in exc.errors()), status=422)
     known = service.knowledge_base.index().manifest.documents.get(id) if service.knowledge_base.exists else None
     undos = []
     if known is not None:
         if not service.folder.owns(Path(known.file)):
-            return knowledge(request, operator, status=409, error=f"{id} 来自 {known.source}，请换一个 ID · "
+            return _listing(request, operator, status=409, error=f"{id} 来自 {known.source}，请换一个 ID · "
                              f"{id} comes from {known.source}: give the new entry an id of its own")
         undos.append(service.folder.remove_document(Path(known.file), id))
     undos.append(service.folder.add_faq(entry))

@@ -38,7 +38,7 @@ def _queue(request: Request, operator, job: str | None = None, error: str | None
     groups = service.learning.groups(GROUPS, (page_number - 1) * GROUPS, candidates=False)
     total = service.learning.items.open_count()
     running = service.jobs.get(job) if job else None
-    return page(request, operator, "learning.html", "learning", "学习队列 · Learning queue", status,
+    return page(operator, "learning.html", "learning", "学习队列 · Learning queue", status,
                 groups=groups, total=total, page_number=page_number, pages=max(1, -(-total // GROUPS)), chosen={},
                 actions=service.learning.items.actions(ACTIONS), job=running, error=error)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from cs_rag.extras import require
@@ -61,12 +60,12 @@ def html(template: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
 
-def page(request: Request, operator: Operator, template: str, active: str, title: str,
+def page(operator: Operator, template: str, active: str, title: str,
          status: int = 200, **context: Any) -> HTMLResponse:
     """A console page inside the shell (navigation, sign-out form with the CSRF token)."""
     return html(template, status, nav=NAV, active=active, title=title, operator=operator,
-                csrf=operator.csrf, path=request.url.path, **context)
+                csrf=operator.csrf, **context)
 
 
-def sign_in_page(request: Request, next_path: str, error: str | None = None, status: int = 200) -> HTMLResponse:
+def sign_in_page(next_path: str, error: str | None = None, status: int = 200) -> HTMLResponse:
     return html("signin.html", status, title="登录 · Sign in", next_path=next_path, error=error)

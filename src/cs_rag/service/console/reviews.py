@@ -33,7 +33,7 @@ def _queue(request: Request, operator, notice: str | None = None, error: str | N
            status: int = 200) -> Response:
     service: Service = request.app.state.service
     reviews, total = service.reviews.list(ReviewStatus.PENDING, None, PAGE, 0)
-    return page(request, operator, "reviews.html", "reviews", "审核队列 · Review queue", status,
+    return page(operator, "reviews.html", "reviews", "审核队列 · Review queue", status,
                 reviews=reviews, total=total, notice=notice, error=error)
 
 

@@ -28,7 +28,7 @@ def settings(request: Request, operator: OperatorDep) -> Response:
                  "embedding_model": getattr(live.manifest, "embedding_model", None),
                  "created": getattr(live.manifest, "created", None)}
     keys = service.keys
-    return page(request, operator, "settings.html", "settings", "设置 · Settings", sections=sections,
+    return page(operator, "settings.html", "settings", "设置 · Settings", sections=sections,
                 index=index, version=__version__, jobs=service.jobs.counts(),
                 keys={"client": keys.client_configured, "admin": keys.admin_configured,
                       "widget": bool(keys.widget)})

@@ -96,7 +96,7 @@ async def _checked_post(request: Request) -> Operator:
     if presented is None and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
         presented = str((await request.form()).get(CSRF_FIELD, ""))
-    if not presented or not hmac.compare_digest(presented, operator.csrf):
+    if not presented or not hmac.compare_digest(presented.encode(), operator.csrf.encode()):
         raise ForbiddenPost("the form's security token is missing or stale: reload the page")
     return operator
 
@@ -125,9 +125,9 @@ def sign_in(request: Request, key: Annotated[str, Form(max_length=512)] = "",
             next_path: Annotated[str, Form(alias="next", max_length=2000)] = "/console") -> Response:
     service: Service = request.app.state.service
     if not same_origin(request):
-        return sign_in_page(request, next_path, "请从本站登录 · Sign in from this site's own page", 403)
+        return sign_in_page(next_path, "请从本站登录 · Sign in from this site's own page", 403)
     if not key or service.keys.role(key) != "admin":
-        return sign_in_page(request, next_path, "管理员密钥无效 · That is not an admin key", 401)
+        return sign_in_page(next_path, "管理员密钥无效 · That is not an admin key", 401)
     operator = sessions_of(request).open(key_fingerprint(key))
     response = RedirectResponse(safe_next(next_path), status_code=303)
     response.set_cookie(COOKIE, operator.session, max_age=int(sessions_of(request).ttl), path="/",
@@ -147,4 +147,4 @@ def sign_out(request: Request, operator: PostDep) -> Response:
 def sign_in_form(request: Request, next_path: Annotated[str, Query(alias="next", max_length=2000)] = "/console") -> Response:
     if sessions_of(request).get(request.cookies.get(COOKIE)) is not None:
         return RedirectResponse(safe_next(next_path), status_code=303)
-    return sign_in_page(request, safe_next(next_path))
+    return sign_in_page(safe_next(next_path))

@@ -1,10 +1,8 @@
 /* cs_rag console behaviours (no framework): the review queue's keys, the entry search picker,
- * ingest job progress, upload with progress. Everything shown is set as text, never HTML.
+ * ingest job progress. Everything shown is set as text, never HTML.
  * Every page works without it; it only saves clicks. */
 (function () {
   "use strict";
-  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-
   function typing(target) {
     return /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable;
   }
@@ -109,6 +107,4 @@
     };
     if (status.textContent !== "done" && status.textContent !== "failed") { poll(); }
   });
-
-  window.csRagConsole = {csrf: csrf};
 })();
