@@ -44,7 +44,7 @@ def test_conversations_filter_and_show_what_happened(page, console_server: Serve
     screenshot(page, "console-conversation")
 
 
-def test_an_uploaded_file_is_found_by_the_hit_test(page, console_server: Server, tmp_path: Path) -> None:
+def test_an_uploaded_file_is_found_by_the_hit_test_until_deleted(page, console_server: Server, tmp_path: Path) -> None:
     document = tmp_path / "以旧换新.md"
     document.write_text("# 以旧换新\n## 补贴标准\n旧手机参加以旧换新，最高可抵扣800元。\n", encoding="utf-8")
     sign_in(page, console_server.url)
@@ -58,6 +58,16 @@ def test_an_uploaded_file_is_found_by_the_hit_test(page, console_server: Server,
     screenshot(page, "console-knowledge")
     hits = hit_test(page, "以旧换新能抵多少钱")
     assert "800元" in hits.first.inner_text()
+    page.get_by_test_id("nav-knowledge").click()             # and deleted again
+    row = page.get_by_test_id("knowledge-row").filter(has_text="以旧换新")
+    row.get_by_role("button", name="删除").click()
+    page.get_by_test_id("job-status").filter(has_text="done").wait_for(timeout=120_000)
+    page.get_by_test_id("knowledge-row").first.wait_for()
+    assert page.get_by_test_id("knowledge-row").filter(has_text="以旧换新").count() == 0
+    page.get_by_test_id("reindex").click()
+    page.get_by_test_id("job-status").filter(has_text="done").wait_for(timeout=120_000)
+    hits = hit_test(page, "以旧换新能抵多少钱")
+    assert "800元" not in hits.first.inner_text()
 
 
 def test_the_entry_editor_writes_an_faq_entry(page, console_server: Server) -> None:
