@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -34,3 +35,10 @@ def print_table(title: str, header: list[str], rows: list[list]) -> str:
     text = "\n".join(lines) + "\n"
     print(text, flush=True)
     return text
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1, for a server a benchmark starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

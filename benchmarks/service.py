@@ -24,14 +24,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 
 import numpy as np
-from _common import REPO, RESULTS, print_table, read_jsonl
+from _common import REPO, RESULTS, free_port, print_table, read_jsonl
 
 KEY = "bench-client-key"
 CLIENTS = (1, 4, 16)
@@ -54,7 +53,7 @@ def main() -> int:
     print(ingest.stdout.strip(), flush=True)
     data_dir = RESULTS / "service-data"
     shutil.rmtree(data_dir, ignore_errors=True)   # sessions and reviews from an earlier run
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "CS_RAG_API_KEYS": KEY,
            "CS_RAG_SERVICE_RATE_LIMIT_PER_MINUTE": "0"}   # measure the service, not the limiter
     log = open(RESULTS / "service.log", "wb")
@@ -184,12 +183,6 @@ def _wait_ready(port: int, server: subprocess.Popen, timeout: float = 600) -> No
             pass
         time.sleep(0.5)
     raise SystemExit("the server did not get ready")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 if __name__ == "__main__":

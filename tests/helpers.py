@@ -127,7 +127,7 @@ class HandMadeKnowledgeBase:
 
 @contextmanager
 def service_client(root: Path, settings, client_keys: list[str], admin_keys: list[str], *,
-                   knowledge: bool = True):
+                   knowledge: bool = True, widget_keys: list[str] = ()):
     """A FastAPI TestClient over `create_app`, its models loaded: on the knowledge above
     (written and indexed under `root` with the real model), or with `knowledge=False` on an
     empty index the service builds itself; for tests of the service's routes."""
@@ -143,7 +143,7 @@ def service_client(root: Path, settings, client_keys: list[str], admin_keys: lis
         KnowledgeBase(index_dir, settings).ingest(sources)
         assistant = Assistant.open(index_dir, settings)
     app = create_app(index_dir, sources, settings=settings, data_dir=root / "data",
-                     keys=ApiKeys(client_keys, admin_keys), assistant=assistant)
+                     keys=ApiKeys(client_keys, admin_keys, widget_keys), assistant=assistant)
     with TestClient(app) as client:
         assert client.app.state.service.warm.wait(60)
         yield client

@@ -217,8 +217,15 @@ class ServiceSettings(_Section):
     cors_origins: list[str] = Field(default_factory=list)         # none: no cross-origin browser calls
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     data_dir: Path | None = None     # sessions, reviews, uploads; default: <index>.service beside the index
+    # The chat widget (/widget.js): its key (CS_RAG_WIDGET_KEYS) is public, so it answers only
+    # pages of these origins (the service's own /demo always) and has a rate limit of its own,
+    # per visitor address.
+    widget_origins: list[str] = Field(default_factory=list)
+    widget_rate_limit_per_minute: float = Field(default=30.0, ge=0.0)   # 0: off
+    widget_rate_limit_burst: int = Field(default=6, ge=1)
+    console_session_minutes: float = Field(default=480.0, gt=0.0)   # a console sign-in lasts this long
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "widget_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         # CS_RAG_SERVICE_CORS_ORIGINS="https://a.example,https://b.example"

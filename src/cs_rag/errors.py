@@ -15,7 +15,11 @@
     ├── LLMError                   a chat model gave no usable reply or cannot run (`reason`: LLMFailure)
     ├── UnknownEntryError          a chosen option names no entry of the live index
     ├── ReviewConflict             the review has already been decided
-    └── ReviewDecisionError        a reviewer's decision breaks a rule (names the field)
+    ├── ReviewDecisionError        a reviewer's decision breaks a rule (names the field)
+    ├── UnknownAnswerError         feedback names an answer that was never given
+    ├── LearningConflict           a learning-queue action lost a race
+    ├── SignInRequired             a console page asked for without a signed-in session
+    └── ForbiddenPost              a console form without its CSRF token or from another origin
 """
 
 from __future__ import annotations
@@ -173,3 +177,17 @@ class UnknownAnswerError(CsRagError):
 class LearningConflict(CsRagError):
     """A learning-queue action lost a race: the group was already handled, or the action was
     already undone."""
+
+
+class SignInRequired(CsRagError):
+    """A console page was asked for without a valid session: the service answers with the
+    sign-in page, which returns to `next_path` (the page asked for) after signing in."""
+
+    def __init__(self, next_path: str, message: str | None = None) -> None:
+        super().__init__(message or "sign in")
+        self.next_path = next_path
+        self.message = message
+
+
+class ForbiddenPost(CsRagError):
+    """A console POST without the session's CSRF token, or sent from another origin (403)."""

@@ -2,7 +2,8 @@
 
 Server A has client and admin keys and a small knowledge folder (built by the service at
 start); server B runs on a copy of A's index in open mode (no keys), with a tiny session TTL
-and a tight rate limit. Tests leave knowledge behind (uploads, reviewed entries), so a test
+and a tight rate limit. The console server, for the browser tests, has a widget key too and
+its own index (those tests teach it). One chromium serves every browser test. Tests leave knowledge behind (uploads, reviewed entries), so a test
 asks about entries of helpers.FAQ and POLICY, which stay.
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from browser import DESKTOP, WIDGET_KEY, WIDGET_ORIGIN, chromium_path
 from helpers import write_knowledge
 from servers import (
     ADMIN_KEY,
@@ -68,3 +70,42 @@ def open_server(root: Path, knowledge: Path, server: Server):
     })
     yield server_b
     stop(server_b)
+
+
+@pytest.fixture(scope="session")
+def console_server(root: Path, knowledge: Path):
+    """The server the browser tests drive: client, admin and widget keys, its own index."""
+    server = start(root, "console", root / "index-console", knowledge, {
+        "CS_RAG_API_KEYS": CLIENT_KEY,
+        "CS_RAG_ADMIN_KEYS": ADMIN_KEY,
+        "CS_RAG_WIDGET_KEYS": WIDGET_KEY,
+        "CS_RAG_SERVICE_WIDGET_ORIGINS": WIDGET_ORIGIN,
+        "CS_RAG_SERVICE_WIDGET_RATE_LIMIT_PER_MINUTE": "6000",
+        "CS_RAG_SERVICE_WIDGET_RATE_LIMIT_BURST": "1000",
+        "CS_RAG_SERVICE_RATE_LIMIT_PER_MINUTE": "1000000",
+        "CS_RAG_SERVICE_RATE_LIMIT_BURST": "100000",
+        "CS_RAG_SERVICE_UPLOAD_MAX_BYTES": str(UPLOAD_MAX_BYTES),
+    })
+    yield server
+    stop(server)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium under Playwright, launched once per session."""
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh desktop-sized page (its own cookies and storage) per test."""
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    context.set_default_timeout(30_000)
+    yield context.new_page()
+    context.close()

@@ -89,19 +89,36 @@ class AnswerLog:
                 db.execute("UPDATE answers SET picked = 1 WHERE trace_id = (SELECT trace_id FROM answers "
                            "WHERE session_id = ? AND outcome = ? AND trace_id != ? ORDER BY at DESC LIMIT 1)",
                            (session_id, Outcome.CLARIFY.value, answer.trace_id))
-        return _record(row)
+        return record_from_row(row)
 
     def get(self, trace_id: str) -> AnswerRecord | None:
         with self.database.transaction() as db:
             row = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE trace_id = ?", (trace_id,)).fetchone()
-        return _record(row) if row else None
+        return record_from_row(row) if row else None
+
+    def many(self, trace_ids: list[str]) -> dict[str, AnswerRecord]:
+        """The records of `trace_ids` that are kept, by trace id (one query per 500 ids)."""
+        found: dict[str, AnswerRecord] = {}
+        with self.database.transaction() as db:
+            for start in range(0, len(trace_ids), 500):
+                chunk = trace_ids[start:start + 500]
+                rows = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE trace_id IN "
+                                  f"({', '.join('?' * len(chunk))})", chunk).fetchall()
+                found.update((row[0], record_from_row(row)) for row in rows)
+        return found
+
+    def count(self, since: dt.datetime | None = None) -> int:
+        """How many answers were given since `since` (all without it)."""
+        with self.database.transaction() as db:
+            return db.execute("SELECT COUNT(*) FROM answers WHERE at >= ?",
+                              (since.timestamp() if since else float("-inf"),)).fetchone()[0]
 
     def latest_clarify(self, session_id: str) -> AnswerRecord | None:
         """The session's newest clarify reply."""
         with self.database.transaction() as db:
             row = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE session_id = ? AND outcome = ? "
                              "ORDER BY at DESC LIMIT 1", (session_id, Outcome.CLARIFY.value)).fetchone()
-        return _record(row) if row else None
+        return record_from_row(row) if row else None
 
     def between(self, since: dt.datetime | None = None, until: dt.datetime | None = None) -> list[AnswerRecord]:
         """Answers given in [since, until), oldest first (either bound may be open)."""
@@ -110,7 +127,7 @@ class AnswerLog:
         with self.database.transaction() as db:
             rows = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE at >= ? AND at < ? ORDER BY at",
                               (low, high)).fetchall()
-        return [_record(row) for row in rows]
+        return [record_from_row(row) for row in rows]
 
 
 def _first(answer: Answer) -> tuple[str | None, str | None]:
@@ -120,7 +137,8 @@ def _first(answer: Answer) -> tuple[str | None, str | None]:
     return (hits[0]["id"].split("#")[0], None) if hits else (None, None)
 
 
-def _record(row: tuple) -> AnswerRecord:
+def record_from_row(row: tuple) -> AnswerRecord:
+    """An AnswerRecord from a row of `AnswerLog.COLUMNS`."""
     (trace_id, at, session_id, question, standalone, language, outcome, routing, confidence,
      first_id, first_kind, options, picked, latency_ms) = row
     return AnswerRecord(trace_id, dt.datetime.fromtimestamp(at, tz=dt.timezone.utc), session_id, question,

@@ -96,6 +96,12 @@ class FeedbackStore:
                              "FROM feedback WHERE answer_id = ?", (answer_id,)).fetchone()
         return _feedback(row) if row else None
 
+    def version(self) -> tuple[int, float]:
+        """(ratings kept, the latest change's time): changes whenever a rating is given or replaced."""
+        with self.database.transaction() as db:
+            count, latest = db.execute("SELECT COUNT(*), MAX(updated) FROM feedback").fetchone()
+        return count, latest or 0.0
+
     def all(self) -> dict[str, Feedback]:
         """Every rating by answer id."""
         with self.database.transaction() as db:

@@ -91,9 +91,10 @@ class LearningLoop:
 
     # ---- the queue -----------------------------------------------------------------------
 
-    def groups(self, limit: int | None = None) -> list[LearningGroup]:
-        """What the bot could not serve, grouped by meaning, largest group first."""
-        return self.items.groups(limit)
+    def groups(self, limit: int | None = None, offset: int = 0, candidates: bool = True) -> list[LearningGroup]:
+        """What the bot could not serve, grouped by meaning, largest group first (`limit` from
+        `offset`); without `candidates`, no search for each group's nearest entries."""
+        return self.items.groups(limit, offset, candidates)
 
     def link(self, group_id: str, entry_id: str, given_by: str,
              wordings: list[str] | None = None) -> LearningAction:

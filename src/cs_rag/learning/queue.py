@@ -185,11 +185,20 @@ class LearningItems:
             db.execute("DELETE FROM learning_items WHERE trace_id = ? AND reason = ? AND action_id IS NULL",
                        (trace_id, reason.value))
 
-    def groups(self, limit: int | None = None) -> list[LearningGroup]:
-        """Open groups, largest first (the first `limit`), with their candidate entries."""
-        chosen = self._open_groups()
+    def groups(self, limit: int | None = None, offset: int = 0, candidates: bool = True) -> list[LearningGroup]:
+        """Open groups, largest first (`limit` of them from `offset`), with their candidate
+        entries (a search each) unless `candidates` is false."""
+        chosen = self._open_groups()[offset:]
         chosen = chosen[:limit] if limit is not None else chosen
+        if not candidates:
+            return chosen
         return [g.model_copy(update={"candidates": self._candidates(g.wordings[0].text)}) for g in chosen]
+
+    def open_count(self) -> int:
+        """How many groups are open."""
+        with self.database.transaction() as db:
+            return db.execute("SELECT COUNT(DISTINCT group_id) FROM learning_items WHERE action_id IS NULL"
+                              ).fetchone()[0]
 
     def _open_groups(self, group_id: str | None = None) -> list[LearningGroup]:
         query = "SELECT trace_id, reason, group_id, suggested FROM learning_items WHERE action_id IS NULL"
@@ -205,7 +214,8 @@ class LearningItems:
             if suggested:
                 picked.setdefault(group, Counter())[suggested] += 1
         members: dict[str, list[AnswerRecord]] = {}
-        for record in (r for r in (self.answers.get(t) for t in reasons) if r is not None):
+        kept = self.answers.many(list(reasons))
+        for record in (kept[t] for t in reasons if t in kept):
             members.setdefault(group_of[record.trace_id], []).append(record)
         groups = [self._group(group, records, reasons).model_copy(
             update={"suggested": dict(picked.get(group, Counter()).most_common())})

@@ -4,6 +4,7 @@ in total, by day and by category, from the answer log and customers' ratings."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from enum import Enum
 from zoneinfo import ZoneInfo
@@ -136,32 +137,33 @@ def team_figures(answers: AnswerLog, feedback: FeedbackStore, *, since: dt.datet
 def figures(records: Iterable[AnswerRecord], ratings: Mapping[str, Feedback],
             rejected: Collection[str] = ()) -> Figures:
     """The figures of `records`, rated by `ratings` (by answer id); see Figures for what counts."""
-    out = Figures()
+    counts: Counter = Counter()   # counted in a plain dict: setting model fields per answer is slow at 10k answers
     latencies = []
     for record in records:
         if record.outcome is Outcome.SMALLTALK:
-            out.smalltalk += 1
+            counts["smalltalk"] += 1
             continue
-        out.questions += 1
+        counts["questions"] += 1
         rating = ratings.get(record.trace_id)
         if record.outcome is Outcome.ANSWERED:
-            out.answered += 1
+            counts["answered"] += 1
             turned_down = record.trace_id in rejected
-            out.rejected_in_review += turned_down
-            out.resolved += not turned_down and (rating is None or rating.helpful)
+            counts["rejected_in_review"] += turned_down
+            counts["resolved"] += not turned_down and (rating is None or rating.helpful)
         elif record.outcome is Outcome.CLARIFY:
-            out.clarified += 1
-            out.resolved += record.picked
+            counts["clarified"] += 1
+            counts["resolved"] += record.picked
         elif record.outcome is Outcome.REFUSED:
-            out.refused += 1
+            counts["refused"] += 1
         else:
-            out.handed_off += 1
+            counts["handed_off"] += 1
         if rating is not None:
-            out.rated += 1
-            out.helpful += rating.helpful
-            out.wrong += rating.reason is FeedbackReason.WRONG
+            counts["rated"] += 1
+            counts["helpful"] += rating.helpful
+            counts["wrong"] += rating.reason is FeedbackReason.WRONG
         if record.latency_ms is not None:
             latencies.append(record.latency_ms)
+    out = Figures(**{name: int(count) for name, count in counts.items()})
     n = out.questions
     out.answered_rate, out.clarify_rate = _share(out.answered, n), _share(out.clarified, n)
     out.no_answer_rate, out.handoff_rate = _share(out.refused, n), _share(out.handed_off, n)

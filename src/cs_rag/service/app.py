@@ -38,6 +38,7 @@ from cs_rag.errors import IndexStoreError, InputError
 from cs_rag.extras import require
 from cs_rag.guard import mask_pii
 from cs_rag.service.auth import ADMIN_KEYS_ENV, API_KEYS_ENV, ApiKeys
+from cs_rag.service.console import install as install_console
 from cs_rag.service.gate import Gate
 from cs_rag.service.routes import ROUTERS
 from cs_rag.service.state import Service
@@ -92,10 +93,12 @@ def create_app(index_dir: str | Path, knowledge: Sequence[str | Path] = (), *,
     app.state.service = service
     for router in ROUTERS:
         app.include_router(router)
+    install_console(app)
     app.add_exception_handler(InputError, _input_error)
     app.add_exception_handler(IndexStoreError, _store_error)
-    if settings.service.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.service.cors_origins,
+    origins = list(dict.fromkeys([*settings.service.cors_origins, *settings.service.widget_origins]))
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins,
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(Gate, service=service, routes=[route for router in ROUTERS for route in router.routes])

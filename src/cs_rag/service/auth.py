@@ -1,5 +1,5 @@
-"""Who may call: client and admin keys from the environment, compared in constant time, and a
-token bucket per caller."""
+"""Who may call: client, admin and widget keys from the environment, compared in constant time,
+and a token bucket per caller."""
 
 from __future__ import annotations
 
@@ -13,24 +13,30 @@ from dataclasses import dataclass
 
 API_KEYS_ENV = "CS_RAG_API_KEYS"
 ADMIN_KEYS_ENV = "CS_RAG_ADMIN_KEYS"
+WIDGET_KEYS_ENV = "CS_RAG_WIDGET_KEYS"
 
 
 class ApiKeys:
-    """Client and admin keys. A presented key is compared with every configured key in
-    constant time (on SHA-256 digests, so not even its length leaks)."""
+    """Client, admin and widget keys. A presented key is compared with every configured key in
+    constant time (on SHA-256 digests, so not even its length leaks). Widget keys are public (a
+    web page carries them): `widget` keeps them, for the demo page to show."""
 
-    def __init__(self, client: Sequence[str] = (), admin: Sequence[str] = ()) -> None:
-        self._digests = [(_digest(k), "admin") for k in admin] + [(_digest(k), "client") for k in client]
+    def __init__(self, client: Sequence[str] = (), admin: Sequence[str] = (),
+                 widget: Sequence[str] = ()) -> None:
+        self._digests = ([(_digest(k), "admin") for k in admin] + [(_digest(k), "client") for k in client]
+                         + [(_digest(k), "widget") for k in widget])
         self.client_configured = bool(client)
         self.admin_configured = bool(admin)
+        self.widget = list(widget)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> "ApiKeys":
         environ = os.environ if environ is None else environ
-        return cls(_split_keys(environ.get(API_KEYS_ENV, "")), _split_keys(environ.get(ADMIN_KEYS_ENV, "")))
+        return cls(_split_keys(environ.get(API_KEYS_ENV, "")), _split_keys(environ.get(ADMIN_KEYS_ENV, "")),
+                   _split_keys(environ.get(WIDGET_KEYS_ENV, "")))
 
     def role(self, presented: str) -> str | None:
-        """"admin", "client" or None for an unknown key."""
+        """"admin", "client", "widget" or None for an unknown key."""
         digest = _digest(presented)
         found = None
         for known, role in self._digests:
@@ -54,7 +60,7 @@ def key_fingerprint(key: str) -> str:
 
 @dataclass(frozen=True)
 class Caller:
-    role: str    # "admin", "client", or "anonymous" on open client routes
+    role: str    # "admin", "client", "widget", or "anonymous" on open client routes
     id: str      # a key fingerprint, or "addr:<client address>" when anonymous
 
 

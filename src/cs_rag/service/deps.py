@@ -1,4 +1,4 @@
-"""What routes depend on: the service state and the caller (a client or admin key)."""
+"""What routes depend on: the service state and the caller (a client, widget or admin key)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ def _client(request: Request, credentials: Annotated[HTTPAuthorizationCredential
     return _service(request).authorize(credentials, request, admin=False)
 
 
+def _asker(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                    Depends(bearer)]) -> Caller:
+    return _service(request).authorize(credentials, request, admin=False, widget=True)
+
+
 def _admin(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
                                                     Depends(bearer)]) -> Caller:
     return _service(request).authorize(credentials, request, admin=True)
@@ -30,5 +35,6 @@ def _admin(request: Request, credentials: Annotated[HTTPAuthorizationCredentials
 
 ServiceDep = Annotated[Service, Depends(_service)]
 ClientDep = Annotated[Caller, Depends(_client)]
+AskerDep = Annotated[Caller, Depends(_asker)]     # a client, or the chat widget (its key)
 AdminDep = Annotated[Caller, Depends(_admin)]
 

@@ -19,6 +19,7 @@ log = logging.getLogger("cs_rag.service")
 
 
 MULTIPART_OVERHEAD = 64 * 1024      # allowed on top of upload_max_bytes for the form around the file
+CONSOLE_UPLOAD = "/console/knowledge/upload"   # the console's upload form (service/console/knowledge.py)
 
 
 class Gate:
@@ -67,7 +68,7 @@ class Gate:
         """A receive that replays the whole body, or None after answering 413 (or when the
         client went away)."""
         limits = self.service.limits
-        if scope["method"] == "POST" and scope["path"] == "/v1/knowledge":
+        if scope["method"] == "POST" and scope["path"] in ("/v1/knowledge", CONSOLE_UPLOAD):
             limit = limits.upload_max_bytes + MULTIPART_OVERHEAD
         elif scope["method"] == "POST" and scope["path"] == "/v1/qa":   # batches of conversations
             limit = limits.upload_max_bytes

@@ -31,6 +31,7 @@ class JobKind(str, Enum):
     DELETE = "delete"
     REVIEW = "review"      # an FAQ entry saved from a review
     LEARNING = "learning"  # a learning-queue action (link, create, undo) applied
+    EDIT = "edit"          # an FAQ entry written in the console's editor
 
 
 class JobStatus(str, Enum):

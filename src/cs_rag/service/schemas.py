@@ -318,14 +318,14 @@ class ErrorBody(BaseModel):
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text = {400: "the body is not valid JSON or multipart", 401: "missing or unknown key", 403: "an admin key is required", 404: "not found",
+    text = {400: "the body is not valid JSON or multipart", 401: "missing or unknown key", 403: "the key may not call this route (a client key on an admin route, a widget key off its routes or origins)", 404: "not found",
             409: "conflicts with the current state", 413: "request body too large",
             415: "file type not accepted", 429: "rate limited; see Retry-After",
             503: "the index is not built yet; see Retry-After"}
     return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
 
 
-CLIENT_ERRORS = error_responses(400, 401, 413, 429, 503)
+CLIENT_ERRORS = error_responses(400, 401, 403, 413, 429, 503)
 ADMIN_ERRORS = error_responses(400, 401, 403, 413, 429)   # 400: a body that is not JSON
 RowId = Annotated[int, FastApiPath(ge=1, le=2**63 - 1)]   # SQLite's INTEGER range
 

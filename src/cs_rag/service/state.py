@@ -69,6 +69,8 @@ class Service:
                                      editor=self.folder.editor)
         self.answers, self.feedback = self.learning.answers, self.learning.feedback
         self.buckets = TokenBuckets(self.limits.rate_limit_per_minute, self.limits.rate_limit_burst)
+        self.widget_buckets = TokenBuckets(self.limits.widget_rate_limit_per_minute,
+                                           self.limits.widget_rate_limit_burst)
         self.metrics = Metrics()
         self.question_log = data_dir / "questions"   # one JSONL a day, for cs-rag report/hotwords/gaps
         self._log_lock = threading.Lock()
@@ -110,9 +112,13 @@ class Service:
     # ---- per request ------------------------------------------------------------------
 
     def authorize(self, credentials: HTTPAuthorizationCredentials | None, request: Request,
-                  admin: bool) -> Caller:
+                  admin: bool, widget: bool = False) -> Caller:
+        """The caller of a client route (`admin` False) or an admin route; `widget`: the route
+        also takes a widget key (from its origins only, on the widget's own rate limit)."""
         presented = credentials.credentials if credentials else None
         role = self.keys.role(presented) if presented else None
+        if role == "widget":
+            return self._widget_caller(request, allowed=widget and not admin)
         if role is not None and (role == "admin" or not admin):
             caller = Caller(role, key_fingerprint(presented))
         elif admin and role == "client":
@@ -127,6 +133,23 @@ class Service:
             raise HTTPException(401, "a valid key is required (Authorization: Bearer KEY)",
                                 headers={"WWW-Authenticate": "Bearer"})
         wait = self.buckets.take(caller.id)
+        if wait > 0:
+            raise HTTPException(429, "too many requests", headers={"Retry-After": str(math.ceil(wait))})
+        request.state.caller = caller.id
+        return caller
+
+    def _widget_caller(self, request: Request, allowed: bool) -> Caller:
+        """A visitor of a page carrying a widget key: a route the widget calls, from an origin
+        configured for it (or the service's own, for /demo), within the widget's rate limit."""
+        if not allowed:
+            raise HTTPException(403, "a widget key may only ask (/v1/answer) and rate (/v1/feedback)")
+        origin = request.headers.get("origin")
+        own = f"{request.url.scheme}://{request.url.netloc}"
+        if origin != own and origin not in self.limits.widget_origins:
+            raise HTTPException(403, f"the widget key does not answer pages of {origin or 'no origin'}; "
+                                     "see service.widget_origins")
+        caller = Caller("widget", f"widget:{request.client.host if request.client else '-'}")
+        wait = self.widget_buckets.take(caller.id)
         if wait > 0:
             raise HTTPException(429, "too many requests", headers={"Retry-After": str(math.ceil(wait))})
         request.state.caller = caller.id

@@ -13,7 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from cs_rag.errors import UnknownEntryError
 from cs_rag.index.base import SearchFilter
-from cs_rag.service.deps import ClientDep, ServiceDep
+from cs_rag.service.deps import AskerDep, ClientDep, ServiceDep
 from cs_rag.service.gate import log_exception
 from cs_rag.service.responses import invalid, json_response, sse_event
 from cs_rag.service.schemas import (
@@ -46,7 +46,7 @@ _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
                  "with stream=true: `delta` events ({\"text\"}) as the answer is written, then "
                  "one `answer` event (the AnswerResponse), or `error` ({\"detail\"})",
                  ["delta", "answer", "error"])}})
-def answer(body: AnswerRequest, service: ServiceDep, caller: ClientDep) -> Response:
+def answer(body: AnswerRequest, service: ServiceDep, caller: AskerDep) -> Response:
     """Answer a customer's question within a session kept by the service.
 
     Without `session_id` (or with one that has ended) a new session starts: `new_session` is

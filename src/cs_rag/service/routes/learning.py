@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from cs_rag.errors import LearningConflict, UnknownAnswerError, UnknownEntryError
 from cs_rag.learning.queue import ActionKind, LearningAction
-from cs_rag.service.deps import AdminDep, ClientDep, ServiceDep
+from cs_rag.service.deps import AdminDep, AskerDep, ServiceDep
 from cs_rag.service.jobs import JobKind
 from cs_rag.service.responses import invalid, json_response
 from cs_rag.service.schemas import (
@@ -38,7 +38,7 @@ router = APIRouter(tags=["learning"])
 @router.post("/v1/feedback", response_model=FeedbackResult, status_code=201,
              responses={**CLIENT_ERRORS, **error_responses(404),
                         200: {"model": FeedbackResult, "description": "an earlier rating replaced"}})
-def feedback(body: FeedbackRequest, service: ServiceDep, caller: ClientDep) -> Response:
+def feedback(body: FeedbackRequest, service: ServiceDep, caller: AskerDep) -> Response:
     """Rate an answer (201; 200 when it replaces an earlier rating). A dislike of an answer that
     was sent to the customer queues it for review once."""
     before = service.feedback.get(body.answer_id)

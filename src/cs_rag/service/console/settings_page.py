@@ -1,0 +1,38 @@
+"""The settings page (read only): the effective configuration by section, the models, the
+live index's statistics and which kinds of keys are configured (never the keys)."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from cs_rag import __version__
+from cs_rag.service.console.render import page
+from cs_rag.service.console.signin import OperatorDep
+from cs_rag.service.state import Service
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+@router.get("/settings")
+def settings(request: Request, operator: OperatorDep) -> Response:
+    service: Service = request.app.state.service
+    sections = {name: {key: _shown(value) for key, value in values.items()}
+                for name, values in service.settings.model_dump(mode="json").items()}
+    index = None
+    if service.knowledge_base.exists:
+        live = service.knowledge_base.index()
+        index = {"version": service.version(), "documents": len(live.manifest.documents), "chunks": len(live),
+                 "embedding_model": getattr(live.manifest, "embedding_model", None),
+                 "created": getattr(live.manifest, "created", None)}
+    keys = service.keys
+    return page(operator, "settings.html", "settings", "设置 · Settings", sections=sections,
+                index=index, version=__version__, jobs=service.jobs.counts(),
+                keys={"client": keys.client_configured, "admin": keys.admin_configured,
+                      "widget": bool(keys.widget)})
+
+
+def _shown(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,67 @@
+"""The people in the loop, in a real browser: a customer's thumbs-down in the widget reaches
+the console's learning queue, an operator links it to an entry, and the widget then answers
+with that entry; a disliked answer reaches the review queue and is approved from the keyboard."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser import screenshot, sign_in
+from servers import ADMIN_KEY, Server
+from test_widget import ask, open_demo
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+UNSERVED = "款项几时返还"     # refused by the small knowledge; means f-refund's question
+
+
+def test_a_thumbs_down_is_learned_and_answered_next_time(page, console_server: Server) -> None:
+    open_demo(page, console_server.url)
+    ask(page, UNSERVED, 0)
+    reply = page.get_by_test_id("chat-answer").first
+    assert "3-5个工作日" not in reply.inner_text()
+    reply.get_by_test_id("feedback-down").click()
+    reply.get_by_test_id("feedback-reason").filter(has_text="答非所问").click()
+    reply.get_by_role("status").filter(has_text="感谢").wait_for()
+
+    console = page.context.new_page()
+    sign_in(console, console_server.url)
+    console.get_by_test_id("nav-learning").click()
+    group = console.get_by_test_id("learning-group").filter(has_text=UNSERVED)
+    assert group.count() == 1
+    screenshot(console, "console-learning")
+    group.get_by_test_id("learning-entry").fill("")
+    group.get_by_test_id("learning-search").fill("退款多久到账")
+    group.get_by_test_id("learning-search").press("Enter")
+    group.locator('[data-testid="learning-pick"][data-entry="f-refund"]').click()
+    assert group.get_by_test_id("learning-entry").input_value() == "f-refund"
+    group.get_by_test_id("learning-link").click()
+    console.get_by_test_id("job-status").filter(has_text="done").wait_for(timeout=120_000)
+    assert console.get_by_test_id("learning-group").filter(has_text=UNSERVED).count() == 0
+    assert console.get_by_test_id("learning-action").first.inner_text().count("f-refund") == 1
+    console.get_by_test_id("nav-dashboard").click()
+    screenshot(console, "console-dashboard")       # after the other tests: figures to show
+
+    page.bring_to_front()
+    ask(page, UNSERVED, 1)
+    assert "3-5个工作日" in page.get_by_test_id("chat-answer").nth(1).inner_text()
+
+
+def test_a_disliked_answer_is_approved_from_the_keyboard(page, console_server: Server) -> None:
+    open_demo(page, console_server.url)
+    ask(page, "下单后多久发货", 0)
+    page.get_by_test_id("chat-answer").first.get_by_test_id("feedback-down").click()
+    page.get_by_test_id("feedback-reason").first.wait_for()
+    pending = console_server.json("GET", "/v1/reviews?status=pending", key=ADMIN_KEY)["reviews"]
+    review = next(r for r in pending if r["answer"]["question"] == "下单后多久发货")
+
+    sign_in(page, console_server.url)
+    page.get_by_test_id("nav-reviews").click()
+    item = page.locator(f"#r-{review['id']}")
+    screenshot(page, "console-reviews")
+    item.focus()
+    page.keyboard.press("a")
+    page.get_by_role("status").filter(has_text="已通过").wait_for()
+    assert page.locator(f"#r-{review['id']}").count() == 0
+    decided = console_server.json("GET", f"/v1/reviews/{review['id']}", key=ADMIN_KEY)
+    assert decided["status"] == "approved" and decided["decided_by"].startswith("key:")
