@@ -11,7 +11,6 @@ is evidence on its own, the head adds what the list misses.
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from cs_rag.guard.classifier import FeatureConfig, hashed_counts, tfidf_values
+from cs_rag.reading import load_data_file
 
 FORMAT_VERSION = 1
 HEADS = ("impolite", "empathy", "greeting", "closing")
@@ -95,10 +95,4 @@ class ReplyModels:
 
 def load_reply_models(path: Path | None = None) -> ReplyModels | None:
     """The shipped reply models (or those at `path`); None when the file does not exist."""
-    if path is not None:
-        return ReplyModels.load(path) if path.is_file() else None
-    ref = importlib.resources.files("cs_rag") / "data" / "qa" / "replies.npz"
-    if not ref.is_file():
-        return None
-    with importlib.resources.as_file(ref) as shipped:
-        return ReplyModels.load(shipped)
+    return load_data_file("qa/replies.npz", ReplyModels.load, path)
