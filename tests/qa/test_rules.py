@@ -157,3 +157,10 @@ def test_an_apology_in_a_rude_reply_acknowledges_nothing(codes):
     angry = [("customer", 0, "气死我了！！优惠券用不了"), ("agent", 10, "您好，不好意思，" + RUDE),
              ("customer", 20, "好的"), ("agent", 30, BYE)]
     assert codes(angry) == {"impolite": [1], "no_empathy": [0]}
+
+
+def test_a_mildly_negative_last_word_leaves_the_matter_unresolved(codes):
+    waiting = [("customer", 0, "快递到哪了"), ("agent", 10, HELLO + "，在路上了，明天到"),
+               ("customer", 20, "等了好久了，怎么还没到")]
+    assert codes(waiting) == {"unresolved": [2]}
+    assert codes([*waiting[:2], ("customer", 20, "好的，谢谢，就是等了好久")]) == {"no_closing": [1]}
