@@ -83,11 +83,15 @@ class Features:
                       for train, test in KFold(FOLDS, shuffle=True, random_state=SEED).split(texts)]
 
 
+def logistic(c: float) -> LogisticRegression:
+    return LogisticRegression(C=c, solver="liblinear", max_iter=1000, random_state=SEED)
+
+
 def out_of_fold(features: Features, labels: np.ndarray, c: float) -> np.ndarray:
     """Out-of-fold P(label), each fold's features weighted by its training part's idf."""
     proba = np.zeros(len(labels))
     for train, test, matrix in features.folds:
-        model = LogisticRegression(C=c, solver="liblinear", max_iter=1000).fit(matrix[train], labels[train])
+        model = logistic(c).fit(matrix[train], labels[train])
         proba[test] = model.predict_proba(matrix[test])[:, 1]
     return proba
 
@@ -160,7 +164,7 @@ def main() -> None:
                                                    ("combined", phrase | model))}}
         if weight != 1.0:
             report[head]["cv_combined_weighted"] = [round(v, 3) for v in prf(phrase | model, labels, weight)]
-        fitted = LogisticRegression(C=c, solver="liblinear", max_iter=1000).fit(matrix, labels)
+        fitted = logistic(c).fit(matrix, labels)
         weights.append(fitted.coef_.ravel())
         biases.append(float(fitted.intercept_[0]))
         thresholds.append(threshold)
