@@ -203,6 +203,7 @@ class QaSettings(_Section):
     satisfied_from: int = Field(default=4, ge=1, le=5)   # a rating this high (1-5) is satisfied
     upset_level: int = Field(default=2, ge=1, le=3)      # guard emotion level of a clearly upset customer
     evidence_hits: int = Field(default=5, ge=1, le=50)   # wrong_info: hits read per agent sentence
+    reply_models: bool = True   # read agents' replies with the shipped models besides the phrase lists
 
 
 class ServiceSettings(_Section):

@@ -7,9 +7,9 @@ import codecs
 import importlib.resources
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from charset_normalizer import from_bytes
 
@@ -30,6 +30,21 @@ def content_lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
         line = raw.strip()
         if line and not line.startswith("#"):
             yield number, line
+
+
+T = TypeVar("T")
+
+
+def load_data_file(name: str, load: Callable[[Path], T], path: Path | None = None) -> T | None:
+    """`load(path)`, or of the file `name` cs_rag ships in its `data/` folder without a path;
+    None when the file does not exist."""
+    if path is not None:
+        return load(path) if path.is_file() else None
+    ref = importlib.resources.files("cs_rag") / "data" / name
+    if not ref.is_file():
+        return None
+    with importlib.resources.as_file(ref) as shipped:
+        return load(shipped)
 
 
 def shipped_lines(name: str) -> list[str]:

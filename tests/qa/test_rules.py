@@ -139,3 +139,28 @@ def test_a_bare_last_word_does_not_take_back_an_unsettled_message(codes):
     assert codes(turns) == {"unresolved": [2]}
     thanked = [*turns[:4], ("customer", 40, "好的，谢谢")]
     assert codes(thanked) == {}
+
+
+RUDE = "规则页面上写得明明白白，您下单前自己不看的吗？"   # no listed phrase: the impolite model finds it
+
+
+def test_the_impolite_model_adds_what_the_phrase_list_misses(inspector):
+    turns = [("customer", 0, "优惠券怎么用不了"), ("agent", 10, "您好，" + RUDE),
+             ("customer", 20, "好的谢谢"), ("agent", 30, BYE)]
+    found = [f for f in inspector.inspect([chat(turns)])[0].findings]
+    assert [(f.code.value, f.turn, f.evidence) for f in found] == [("impolite", 1, "您好，" + RUDE)]
+    rules_only = Inspector(Settings(qa=QaSettings(reply_models=False)))
+    assert rules_only.inspect([chat(turns)])[0].findings == []
+
+
+def test_an_apology_in_a_rude_reply_acknowledges_nothing(codes):
+    angry = [("customer", 0, "气死我了！！优惠券用不了"), ("agent", 10, "您好，不好意思，" + RUDE),
+             ("customer", 20, "好的"), ("agent", 30, BYE)]
+    assert codes(angry) == {"impolite": [1], "no_empathy": [0]}
+
+
+def test_a_mildly_negative_last_word_leaves_the_matter_unresolved(codes):
+    waiting = [("customer", 0, "快递到哪了"), ("agent", 10, HELLO + "，在路上了，明天到"),
+               ("customer", 20, "等了好久了，怎么还没到")]
+    assert codes(waiting) == {"unresolved": [2]}
+    assert codes([*waiting[:2], ("customer", 20, "好的，谢谢，就是等了好久")]) == {"no_closing": [1]}

@@ -9,7 +9,6 @@ buckets, weighted `(1 + log count) * idf` and L2-normalised per text.
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 import zlib
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cs_rag.reading import load_data_file
 from cs_rag.text import normalize
 
 FORMAT_VERSION = 1
@@ -133,7 +133,7 @@ class OffensiveClassifier:
             provenance=np.str_(json.dumps(self.provenance, ensure_ascii=False, sort_keys=True)))
 
     @classmethod
-    def load(cls, path: Path) -> "OffensiveClassifier":
+    def load(cls, path: Path) -> OffensiveClassifier:
         """Read what `save` wrote (with allow_pickle=False); ValueError on another format version."""
         with np.load(path, allow_pickle=False) as data:
             version = int(data["format_version"])
@@ -146,10 +146,4 @@ class OffensiveClassifier:
 
 def load_offensive_classifier(path: Path | None = None) -> OffensiveClassifier | None:
     """The shipped classifier (or the one at `path`); None when the file does not exist."""
-    if path is not None:
-        return OffensiveClassifier.load(path) if path.is_file() else None
-    ref = importlib.resources.files("cs_rag") / "data" / "guard" / "offensive.npz"
-    if not ref.is_file():
-        return None
-    with importlib.resources.as_file(ref) as shipped:
-        return OffensiveClassifier.load(shipped)
+    return load_data_file("guard/offensive.npz", OffensiveClassifier.load, path)

@@ -14,6 +14,7 @@ from cs_rag.qa.conversation import Conversation, Role
 from cs_rag.qa.facts import FactChecker
 from cs_rag.qa.findings import Finding, Inspection, Measures
 from cs_rag.qa.phrases import PhraseLists, list_files, shipped_dir
+from cs_rag.qa.reply_models import load_reply_models
 from cs_rag.qa.scores import score
 from cs_rag.types import FlagKind
 
@@ -26,7 +27,9 @@ class Inspector:
     The customer's side is read by the guard (`guard`, default: one built from
     `settings.guard`). With a `knowledge_base`, agents' stated facts are checked against it
     (wrong_info, `cs_rag.qa.facts`); without one that code is never emitted. Phrase lists
-    (`cs_rag.qa.phrases`) are re-read when their files change. Thread-safe as the guard is.
+    (`cs_rag.qa.phrases`) are re-read when their files change. Agents' replies are also read
+    by the shipped reply models (`cs_rag.qa.reply_models`) unless `qa.reply_models` is off.
+    Thread-safe as the guard is.
     """
 
     def __init__(self, settings: Settings | None = None, *, knowledge_base: KnowledgeBase | None = None,
@@ -41,6 +44,7 @@ class Inspector:
                                   qa.reload_seconds)
         self.guard = guard or Guard(self.settings.guard, public_contacts=self.settings.company.contacts())
         self.facts = FactChecker(knowledge_base, qa.evidence_hits) if knowledge_base else None
+        self.reply_models = load_reply_models() if qa.reply_models else None
 
     @property
     def checks_facts(self) -> bool:
@@ -57,13 +61,20 @@ class Inspector:
         moods: list[dict[int, rules.Mood]] = [{} for _ in conversations]
         for (n, i), result in zip(places, self.guard.check_messages(texts) if texts else []):
             moods[n][i] = self._mood(result)
+        readings: list[dict[int, dict[str, float]]] = [{} for _ in conversations]
+        if self.reply_models is not None:
+            replies = [(n, i) for n, c in enumerate(conversations)
+                       for i, t in enumerate(c.turns) if t.role is Role.AGENT]
+            found = self.reply_models.read([conversations[n].turns[i].text for n, i in replies])
+            for (n, i), heads in zip(replies, found):
+                readings[n][i] = heads
         phrases = self._phrases.get()
         facts = self.facts if check_facts else None
-        return [self._inspect(c, phrases, moods[n], facts) for n, c in enumerate(conversations)]
+        return [self._inspect(c, phrases, moods[n], readings[n], facts) for n, c in enumerate(conversations)]
 
     def _inspect(self, conversation: Conversation, phrases: PhraseLists, moods: dict[int, rules.Mood],
-                 facts: FactChecker | None) -> Inspection:
-        read = rules.Read(conversation, [phrases.find(t.text) for t in conversation.turns], moods)
+                 readings: dict[int, dict[str, float]], facts: FactChecker | None) -> Inspection:
+        read = rules.Read(conversation, [phrases.find(t.text) for t in conversation.turns], moods, readings)
         findings: list[Finding] = [*rules.timing(read, self.settings.qa), *rules.language(read)]
         if facts is not None:
             findings += facts.check(conversation)

@@ -1,10 +1,11 @@
 """The inspection's rules on one conversation: timing (from the turns' timestamps) and
-language (from the phrase lists and the guard's reading of the customer), each a function
-from a `Read` conversation to findings. docs/qa.md states each rule."""
+language (from the phrase lists, the reply models' reading of the agent and the guard's
+reading of the customer), each a function from a `Read` conversation to findings. docs/qa.md
+states each rule."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 from cs_rag.config import QaSettings
@@ -27,17 +28,24 @@ class Mood:
 
 @dataclass(frozen=True)
 class Read:
-    """A conversation with what the phrase lists and the guard found in each turn."""
+    """A conversation with what the phrase lists, the reply models and the guard found in
+    each turn."""
 
     conversation: Conversation
     phrases: list[dict[str, list[Phrase]]]   # per turn, by list name
     moods: dict[int, Mood]                   # per customer turn
+    readings: dict[int, dict[str, float]] = field(default_factory=dict)   # per agent turn: heads that fire
 
     def of(self, role: Role) -> list[int]:
         return [i for i, turn in enumerate(self.conversation.turns) if turn.role is role]
 
     def has(self, turn: int, name: str) -> bool:
+        """A phrase of list `name` is in the turn."""
         return bool(self.phrases[turn].get(name))
+
+    def shows(self, turn: int, name: str) -> bool:
+        """A phrase of list `name` is in the turn, or the reply model of that name fires on it."""
+        return self.has(turn, name) or name in self.readings.get(turn, {})
 
 
 def first_response(read: Read) -> tuple[int, int] | None:
@@ -95,12 +103,13 @@ def handling_seconds(conversation: Conversation) -> float:
 
 
 def language(read: Read) -> list[Finding]:
-    """no_greeting, impolite, banned_phrase, no_empathy and no_closing."""
+    """no_greeting, impolite, banned_phrase, no_empathy and no_closing. A reply the impolite
+    model flags without a listed phrase has its first characters as evidence."""
     agents = read.of(Role.AGENT)
     if not agents:
         return []
     findings = []
-    if not read.has(agents[0], "greeting"):
+    if not read.shows(agents[0], "greeting"):
         findings.append(_excerpt(read, FindingCode.NO_GREETING, agents[0]))
     for turn in agents:
         for name, code in (("impolite", FindingCode.IMPOLITE), ("banned", FindingCode.BANNED_PHRASE)):
@@ -108,6 +117,8 @@ def language(read: Read) -> list[Finding]:
             if found:
                 findings.append(Finding(code=code, turn=turn, span=(found[0].start, found[0].end),
                                         evidence="、".join(dict.fromkeys(p.term for p in found))))
+            elif read.shows(turn, name):
+                findings.append(_excerpt(read, code, turn))
     findings += _empathy(read, agents)
     findings += _closing(read, agents)
     return findings
@@ -118,7 +129,8 @@ def _empathy(read: Read, agents: list[int]) -> list[Finding]:
     if not upset:
         return []
     later = [i for i in agents if i > upset[0]]
-    if not later or any(read.has(i, "empathy") for i in later):
+    # a rude reply acknowledges nothing, whatever polite words it has
+    if not later or any(read.shows(i, "empathy") and not read.shows(i, "impolite") for i in later):
         return []
     mood = read.moods[upset[0]]
     text = read.conversation.turns[upset[0]].text
@@ -129,7 +141,7 @@ def _empathy(read: Read, agents: list[int]) -> list[Finding]:
 
 
 def _closing(read: Read, agents: list[int]) -> list[Finding]:
-    if any(read.has(i, "closing") for i in agents):
+    if any(read.shows(i, "closing") for i in agents):
         return []
     spoken = [i for i, turn in enumerate(read.conversation.turns) if turn.role is not Role.SYSTEM]
     ends_with_agent = read.conversation.turns[spoken[-1]].role is Role.AGENT
@@ -147,8 +159,10 @@ def settled(read: Read) -> bool:
 
 def unresolved(read: Read) -> list[Finding]:
     """The customer's problem is not solved by the end: their last message (or the one before,
-    unless the last says the matter is settled) says so, or the last is clearly upset, or asks a question no one answers, or the agent's last word puts the matter
-    off (or refuses it) and the customer does not then say it is settled."""
+    unless the last says the matter is settled) says so, or the last is clearly upset, or
+    complains at all without a word of settling, or asks a question no one answers, or the
+    agent's last word puts the matter off (or refuses it) and the customer does not then say
+    it is settled."""
     turns = read.conversation.turns
     customers = read.of(Role.CUSTOMER)
     agents = read.of(Role.AGENT)
@@ -163,7 +177,8 @@ def unresolved(read: Read) -> list[Finding]:
             return [Finding(code=FindingCode.UNRESOLVED, turn=turn, span=(found[0].start, found[0].end),
                             evidence=found[0].term)]
     mood = read.moods.get(last)
-    if mood is not None and mood.upset:
+    # a last word that complains, even mildly (怎么还没, 太慢了), is no acceptance
+    if mood is not None and (mood.upset or (mood.level and not read.has(last, "settled"))):
         return [_excerpt(read, FindingCode.UNRESOLVED, last)]
     answered = any(turns[i].role in (Role.AGENT, Role.BOT) for i in range(last + 1, len(turns)))
     if not answered and not read.has(last, "settled") and _asks(turns[last].text):
