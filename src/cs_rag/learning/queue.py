@@ -188,8 +188,15 @@ class LearningItems:
     def groups(self, limit: int | None = None, offset: int = 0, candidates: bool = True) -> list[LearningGroup]:
         """Open groups, largest first (`limit` of them from `offset`), with their candidate
         entries (a search each) unless `candidates` is false."""
-        chosen = self._open_groups()[offset:]
-        chosen = chosen[:limit] if limit is not None else chosen
+        if limit is None:
+            chosen = self._open_groups()[offset:]
+        else:   # only the page's groups are read and built
+            with self.database.transaction() as db:
+                ids = [row[0] for row in db.execute(
+                    "SELECT group_id FROM learning_items WHERE action_id IS NULL GROUP BY group_id "
+                    "ORDER BY COUNT(DISTINCT trace_id) DESC, MIN(at), group_id LIMIT ? OFFSET ?",
+                    (limit, offset)).fetchall()]
+            chosen = self._open_groups(ids) if ids else []
         if not candidates:
             return chosen
         return [g.model_copy(update={"candidates": self._candidates(g.wordings[0].text)}) for g in chosen]
@@ -200,11 +207,13 @@ class LearningItems:
             return db.execute("SELECT COUNT(DISTINCT group_id) FROM learning_items WHERE action_id IS NULL"
                               ).fetchone()[0]
 
-    def _open_groups(self, group_id: str | None = None) -> list[LearningGroup]:
+    def _open_groups(self, group_ids: list[str] | None = None) -> list[LearningGroup]:
+        """Open groups (only `group_ids` when given), largest first, then oldest."""
         query = "SELECT trace_id, reason, group_id, suggested FROM learning_items WHERE action_id IS NULL"
+        if group_ids:
+            query += f" AND group_id IN ({','.join('?' * len(group_ids))})"
         with self.database.transaction() as db:
-            rows = db.execute(query + (" AND group_id = ?" if group_id else "") + " ORDER BY at, trace_id",
-                              (group_id,) if group_id else ()).fetchall()
+            rows = db.execute(query + " ORDER BY at, trace_id", group_ids or ()).fetchall()
         reasons: dict[str, list[str]] = {}
         group_of: dict[str, str] = {}
         picked: dict[str, Counter] = {}
@@ -220,13 +229,13 @@ class LearningItems:
         groups = [self._group(group, records, reasons).model_copy(
             update={"suggested": dict(picked.get(group, Counter()).most_common())})
             for group, records in members.items()]
-        groups.sort(key=lambda g: (-g.count, g.wordings[0].text))
+        groups.sort(key=lambda g: (-g.count, min(w.first for w in g.wordings), g.id))
         return groups
 
     def group(self, group_id: str) -> LearningGroup:
         """The open group `group_id`: KeyError if there is none, LearningConflict if its items
         were handled already."""
-        found = self._open_groups(group_id)
+        found = self._open_groups([group_id])
         if found:
             return found[0]
         with self.database.transaction() as db:
