@@ -146,7 +146,7 @@ class FakeModel:
 
 def test_classifier_probability_at_threshold_flags_offensive_for_review():
     model = FakeModel({"你们真是够了": 0.6, "谢谢": 0.59})
-    results = Guard(offensive_model=model).check_messages(["你们真是够了", "谢谢"])
+    results = Guard(offensive_model=model, message_model=None).check_messages(["你们真是够了", "谢谢"])
     assert model.calls == 1   # one batch
     flag = only(results[0], FlagKind.OFFENSIVE)
     assert flag.routing is Routing.REVIEW and "0.60" in flag.reason
@@ -155,7 +155,7 @@ def test_classifier_probability_at_threshold_flags_offensive_for_review():
 
 def test_lexicon_hit_or_classifier_either_flags_offensive():
     model = FakeModel({})
-    result = Guard(offensive_model=model).check_message("你个白痴")
+    result = Guard(offensive_model=model, message_model=None).check_message("你个白痴")
     assert only(result, FlagKind.OFFENSIVE).evidence == "白痴"
 
 
@@ -571,6 +571,6 @@ def test_punctuation_only_message_is_not_scored_by_the_classifier():
         def predict_proba(self, texts):
             return [0.99] * len(texts)
 
-    guard = Guard(offensive_model=AlwaysOffensive())
+    guard = Guard(offensive_model=AlwaysOffensive(), message_model=None)
     assert guard.check_message("？？？").flags == []
     assert any(f.kind is FlagKind.OFFENSIVE for f in guard.check_message("你们这是什么服务").flags)

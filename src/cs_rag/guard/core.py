@@ -48,6 +48,7 @@ from cs_rag.guard.fold import View, fold, fold_view, normal_view
 from cs_rag.guard.lexicon import Hit, Lexicons
 from cs_rag.guard.pii import LABELS, PiiMatch, find_pii, mask
 from cs_rag.guard.reload import Reloading
+from cs_rag.guard.trajectory import escalation_flag, trajectory
 from cs_rag.guard.understanding import MessageModel, load_message_model
 from cs_rag.text import detect_language, normalize
 from cs_rag.types import EmotionReading, Flag, FlagKind, QuestionType, Routing
@@ -136,10 +137,21 @@ class Guard:
 
     # -- messages -----------------------------------------------------------------------
 
-    def check_message(self, text: str, language: str | None = None) -> GuardResult:
+    def check_message(self, text: str, language: str | None = None,
+                      earlier: Sequence[str] = ()) -> GuardResult:
         """Check a customer's message; `language` ("zh" or "en") picks the soothing script
-        and defaults to zh when the text has Chinese characters, else en."""
-        return self.check_messages([text], language)[0]
+        and defaults to zh when the text has Chinese characters, else en. `earlier` are the
+        customer's earlier messages in the conversation, oldest first: when the levels
+        escalate (cs_rag.guard.trajectory) at this message, an emotion_escalation flag hands
+        the conversation off even if no message is level 3."""
+        if not earlier:
+            return self.check_messages([text], language)[0]
+        *before, result = self.check_messages([*earlier, text], language)
+        flag = escalation_flag(trajectory([r.emotion.level for r in [*before, result]]))
+        if flag is None:
+            return result
+        return _result([*result.flags, flag], result.masked_text, result.emotion,
+                       result.suggested_script, result.question_type, result.priority)
 
     def check_messages(self, texts: Sequence[str], language: str | None = None) -> list[GuardResult]:
         """`check_message` for many texts; the learned classifier scores them in one batch."""
@@ -194,10 +206,7 @@ class Guard:
                 script = scripts.pick_script(self._scripts.get()[lang], emotion.label.value, emotion.level)
         priority = reading.question_type in _PRIORITY_TYPES and emotion.level >= 2
         flags.extend(_pii_flags(pii, severity=1, routing=Routing.SEND))
-        result = _result(flags, mask(text, pii), emotion, script)
-        routing = Routing.strictest([result.routing, Routing.REVIEW]) if priority else result.routing
-        return result.model_copy(update={"question_type": reading.question_type,
-                                         "priority": priority, "routing": routing})
+        return _result(flags, mask(text, pii), emotion, script, reading.question_type, priority)
 
     # -- answers ------------------------------------------------------------------------
 
@@ -223,7 +232,7 @@ class Guard:
         flags.extend(_ungrounded(text, normal, evidence))
         pii = find_pii(text, normal, data.pii_allow)
         flags.extend(_pii_flags(pii, severity=2, routing=Routing.REVIEW))
-        return _result(flags, mask(text, pii), EmotionReading(), None)
+        return _result(flags, mask(text, pii))
 
     # -- personal data ------------------------------------------------------------------
 
@@ -298,10 +307,15 @@ def _ungrounded(text: str, normal: View, evidence: Sequence[str]) -> list[Flag]:
     return flags
 
 
-def _result(flags: list[Flag], masked: str, emotion: EmotionReading, script: str | None) -> GuardResult:
-    return GuardResult(flags=flags, routing=Routing.strictest([f.routing for f in flags]),
+def _result(flags: list[Flag], masked: str, emotion: EmotionReading | None = None,
+            script: str | None = None, question_type: QuestionType | None = None,
+            priority: bool = False) -> GuardResult:
+    """The result of these flags: the strictest routing, at least review when `priority`."""
+    routings = [f.routing for f in flags] + ([Routing.REVIEW] if priority else [])
+    return GuardResult(flags=flags, routing=Routing.strictest(routings),
                        reasons=list(dict.fromkeys(f.kind.value for f in flags)),
-                       masked_text=masked, emotion=emotion, suggested_script=script)
+                       masked_text=masked, emotion=emotion or EmotionReading(),
+                       question_type=question_type, priority=priority, suggested_script=script)
 
 
 _default: Guard | None = None
