@@ -53,6 +53,9 @@ class AnswerRecord:
     options: list[str]     # the entry ids a clarify reply offered
     picked: bool           # a clarify reply one of whose options the customer then picked
     latency_ms: float | None
+    question_type: str | None = None   # the customer message's (QuestionType value)
+    emotion: str = "none"              # the customer message's emotion label (Emotion value)
+    level: int = 0                     # ... and its warning level 0-3
 
     def answer(self, database: Database) -> Answer:
         """The whole Answer, with its trace (read on demand: it is the largest column)."""
@@ -66,6 +69,9 @@ class AnswerLog:
 
     COLUMNS = ("trace_id, at, session_id, question, standalone, language, outcome, routing, "
                "confidence, first_id, first_kind, options, picked, latency_ms")
+    # read from the stored Answer, so logs written before these fields existed read as unknown
+    SELECTED = (COLUMNS + ", json_extract(answer, '$.question_type'), "
+                "json_extract(answer, '$.emotion.label'), json_extract(answer, '$.emotion.level')")
 
     def __init__(self, database: Database, clock: Callable[[], float] = time.time) -> None:
         self.database = database
@@ -89,17 +95,18 @@ class AnswerLog:
                 db.execute("UPDATE answers SET picked = 1 WHERE trace_id = (SELECT trace_id FROM answers "
                            "WHERE session_id = ? AND outcome = ? AND trace_id != ? ORDER BY at DESC LIMIT 1)",
                            (session_id, Outcome.CLARIFY.value, answer.trace_id))
-        return _record(row)
+        return _record((*row, answer.question_type.value if answer.question_type else None,
+                        answer.emotion.label.value, answer.emotion.level))
 
     def get(self, trace_id: str) -> AnswerRecord | None:
         with self.database.transaction() as db:
-            row = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE trace_id = ?", (trace_id,)).fetchone()
+            row = db.execute(f"SELECT {self.SELECTED} FROM answers WHERE trace_id = ?", (trace_id,)).fetchone()
         return _record(row) if row else None
 
     def latest_clarify(self, session_id: str) -> AnswerRecord | None:
         """The session's newest clarify reply."""
         with self.database.transaction() as db:
-            row = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE session_id = ? AND outcome = ? "
+            row = db.execute(f"SELECT {self.SELECTED} FROM answers WHERE session_id = ? AND outcome = ? "
                              "ORDER BY at DESC LIMIT 1", (session_id, Outcome.CLARIFY.value)).fetchone()
         return _record(row) if row else None
 
@@ -108,7 +115,7 @@ class AnswerLog:
         low = since.timestamp() if since else float("-inf")
         high = until.timestamp() if until else float("inf")
         with self.database.transaction() as db:
-            rows = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE at >= ? AND at < ? ORDER BY at",
+            rows = db.execute(f"SELECT {self.SELECTED} FROM answers WHERE at >= ? AND at < ? ORDER BY at",
                               (low, high)).fetchall()
         return [_record(row) for row in rows]
 
@@ -122,8 +129,8 @@ def _first(answer: Answer) -> tuple[str | None, str | None]:
 
 def _record(row: tuple) -> AnswerRecord:
     (trace_id, at, session_id, question, standalone, language, outcome, routing, confidence,
-     first_id, first_kind, options, picked, latency_ms) = row
-    return AnswerRecord(trace_id, dt.datetime.fromtimestamp(at, tz=dt.timezone.utc), session_id, question,
+     first_id, first_kind, options, picked, latency_ms, question_type, emotion, level) = row
+    return AnswerRecord(trace_id, dt.datetime.fromtimestamp(at, tz=dt.UTC), session_id, question,
                         standalone, language, Outcome(outcome), routing, confidence, first_id,
                         DocumentKind(first_kind) if first_kind else None, json.loads(options),
-                        bool(picked), latency_ms)
+                        bool(picked), latency_ms, question_type, emotion or "none", int(level or 0))

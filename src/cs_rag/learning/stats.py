@@ -9,7 +9,7 @@ from enum import Enum
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from cs_rag.errors import WindowError
 from cs_rag.learning.answers import AnswerLog, AnswerRecord
@@ -33,8 +33,8 @@ class Figures(BaseModel):
 
     - `questions`: answers given, small-talk replies (greetings, thanks: `smalltalk`) left out;
       small talk is outside every count and rate below, latency included.
-    - `answered` / `clarified` / `refused` / `handed_off`: answers by outcome; they add up to
-      `questions`. Their rates are over `questions`: `no_answer_rate` (无答案率) is the refused
+    - `answered` / `clarified` / `refused` / `handed_off` / `noted` (suggestions thanked and
+      logged for the product team): answers by outcome; they add up to `questions`. Their rates are over `questions`: `no_answer_rate` (无答案率) is the refused
       share, `handoff_rate` (转人工率) the handed-off share.
     - `resolved`: answered answers not rated unhelpful (and, when review decisions are given,
       whose review was not rejected), plus clarify replies one of whose offered options the
@@ -46,6 +46,11 @@ class Figures(BaseModel):
       satisfaction speaks for those who rated, not for every customer.
     - `wrong`: ratings whose reason is "wrong"; `wrong_share` = wrong / rated.
     - `latency_ms_p50` / `_p95`: the answer pipeline's own total time (`timings_ms.total`).
+    - `question_types`: questions by type (inquiry, howto, fault, complaint, suggestion; 咨询,
+      操作, 故障, 投诉, 建议); `emotion_levels`: questions by the customer's emotion level
+      ("0" calm to "3" strong); `emotions`: the negative ones by kind; `negative_share`: the
+      share of questions at level 1 or more. Answers logged before these were read count
+      under neither type nor kind, at level 0.
 
     A rate over nothing (no questions, no ratings) is None, not 0.
     """
@@ -56,6 +61,7 @@ class Figures(BaseModel):
     clarified: int = 0
     refused: int = 0
     handed_off: int = 0
+    noted: int = 0
     resolved: int = 0
     rated: int = 0
     helpful: int = 0
@@ -71,6 +77,10 @@ class Figures(BaseModel):
     wrong_share: float | None = None
     latency_ms_p50: float | None = None
     latency_ms_p95: float | None = None
+    question_types: dict[str, int] = Field(default_factory=dict)
+    emotion_levels: dict[str, int] = Field(default_factory=dict)
+    emotions: dict[str, int] = Field(default_factory=dict)
+    negative_share: float | None = None
 
 
 class DayFigures(Figures):
@@ -154,8 +164,15 @@ def figures(records: Iterable[AnswerRecord], ratings: Mapping[str, Feedback],
             out.resolved += record.picked
         elif record.outcome is Outcome.REFUSED:
             out.refused += 1
+        elif record.outcome is Outcome.NOTED:
+            out.noted += 1
         else:
             out.handed_off += 1
+        if record.question_type:
+            out.question_types[record.question_type] = out.question_types.get(record.question_type, 0) + 1
+        out.emotion_levels[str(record.level)] = out.emotion_levels.get(str(record.level), 0) + 1
+        if record.level:
+            out.emotions[record.emotion] = out.emotions.get(record.emotion, 0) + 1
         if rating is not None:
             out.rated += 1
             out.helpful += rating.helpful
@@ -167,6 +184,7 @@ def figures(records: Iterable[AnswerRecord], ratings: Mapping[str, Feedback],
     out.no_answer_rate, out.handoff_rate = _share(out.refused, n), _share(out.handed_off, n)
     out.resolution_rate, out.rated_share = _share(out.resolved, n), _share(out.rated, n)
     out.satisfaction, out.wrong_share = _share(out.helpful, out.rated), _share(out.wrong, out.rated)
+    out.negative_share = _share(sum(out.emotions.values()), n)
     if latencies:
         out.latency_ms_p50, out.latency_ms_p95 = (round(float(p), 3) for p in np.percentile(latencies, [50, 95]))
     return out
