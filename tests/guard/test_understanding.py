@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
+from helpers import keyword_message_model
 
 from cs_rag.guard import Emotion, Guard, MessageModel, QuestionType
 from cs_rag.guard.trajectory import escalation_flag, trajectory
 from cs_rag.types import FlagKind, Routing
-
-from helpers import keyword_message_model
 
 # 慢: mildly dissatisfied; 烂: clearly angry complaint; 坏: a fault; 议: a suggestion
 KEYWORDS = {"慢": {"emotion": "dissatisfied", "level": "1"},
@@ -91,10 +92,46 @@ def test_escalation_is_a_rise_to_2_or_2_held_three_messages(levels, escalates_at
 
 
 def test_turning_points_trend_and_the_flag_at_the_newest_message():
-    path = trajectory([0, 0, 2, 2, 0])
-    assert path.turning_points == [2, 4] and path.trend == "rising"   # 0 → 1.33
+    path = trajectory([0, 0, 2, 2, 0, 1, 3, 2])
+    assert path.turning_points == [2, 4, 5, 6] and path.trend == "rising"
     assert trajectory([0, 1, 2, 3]).trend == "rising" and trajectory([3, 2, 0, 0]).trend == "falling"
     assert escalation_flag(trajectory([0, 2])).routing is Routing.HANDOFF
     assert escalation_flag(trajectory([0, 2, 1])) is None
     with pytest.raises(ValueError, match="0-3"):
         trajectory([4])
+
+
+class _Encoder:
+    """Vectors that say "upset" (first component) for texts with 糟, as a stand-in embedder."""
+
+    name = "stand-in"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def encode_queries(self, texts):
+        self.seen.extend(texts)
+        return np.asarray([[1.0, 0.0] if "糟" in t else [0.0, 1.0] for t in texts])
+
+
+def _reading_vectors(model: MessageModel) -> MessageModel:
+    heads = {}
+    for name, head in model.heads.items():
+        embedding = np.zeros((2, len(head.classes)))
+        if name != "question_type":
+            embedding[0, 2] = 20.0      # angry / level 2
+        heads[name] = replace(head, embedding=embedding)
+    return MessageModel(model.idf, heads, model.config,
+                        {**model.params, "embedding_model": "stand-in"}, model.provenance)
+
+
+def test_a_model_reading_vectors_uses_the_encoder_on_masked_text(model):
+    encoder = _Encoder()
+    reader = _reading_vectors(model)
+    guard = Guard(offensive_model=None, message_model=reader, encoder=encoder)
+    upset, calm = guard.check_messages(["真糟 13812345678", "请问几点发货"])
+    assert (upset.emotion.label, upset.emotion.level) == (Emotion.ANGRY, 2)
+    assert calm.emotion.level == 0
+    assert encoder.seen[0] == "真糟 138****5678"
+    with pytest.raises(ValueError, match="encoder"):
+        Guard(offensive_model=None, message_model=reader).check_message("真糟")

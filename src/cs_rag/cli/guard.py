@@ -24,6 +24,9 @@ def add_guard(commands) -> None:
     guard.add_argument("--answers", action="store_true",
                        help="the texts are drafted answers, checked against their evidence")
     guard.add_argument("--out", metavar="FILE", type=Path, help="write there instead of to stdout")
+    guard.add_argument("--embeddings", action="store_true",
+                       help="read messages with the model that also uses the configured embedding "
+                            "model's vectors (as the answer path does); slower to start and run")
     guard.set_defaults(run=_guard)
 
 
@@ -31,7 +34,12 @@ def _guard(args: argparse.Namespace, settings: Settings) -> int:
     from cs_rag.guard import Guard
 
     items = _read_guard_input(args.file, args.answers)
-    guard = Guard(settings.guard, public_contacts=settings.company.contacts())
+    encoder = None
+    if args.embeddings:
+        from cs_rag.models.embedding import Embedder
+
+        encoder = Embedder(settings.embedding)
+    guard = Guard(settings.guard, encoder=encoder, public_contacts=settings.company.contacts())
     if args.answers:
         results = [guard.check_answer(text, evidence) for _, text, evidence in items]
     else:

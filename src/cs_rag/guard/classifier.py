@@ -142,7 +142,7 @@ class OffensiveClassifier:
             provenance=np.str_(json.dumps(self.provenance, ensure_ascii=False, sort_keys=True)))
 
     @classmethod
-    def load(cls, path: Path) -> "OffensiveClassifier":
+    def load(cls, path: Path) -> OffensiveClassifier:
         """Read what `save` wrote (with allow_pickle=False); ValueError on another format version."""
         with np.load(path, allow_pickle=False) as data:
             version = int(data["format_version"])

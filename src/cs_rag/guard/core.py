@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from cs_rag.config import GuardSettings, default_prompts_dir
@@ -97,6 +98,19 @@ class OffensiveModel(Protocol):
         ...
 
 
+class TextEncoder(Protocol):
+    """Sentence embeddings in the query role (cs_rag.models.embedding.Embedder is one)."""
+
+    @property
+    def name(self) -> str:
+        """The embedding model's name."""
+        ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dimension) normalised vectors."""
+        ...
+
+
 class Guard:
     """Checks messages and drafted answers against operator-editable lexicons and rules.
 
@@ -107,7 +121,10 @@ class Guard:
     check also uses `offensive_model`: "shipped" loads `cs_rag.guard.classifier`'s model on
     first use when that module is installed, None uses the lexicon alone. `message_model` reads
     emotion, level and question type ("shipped": `cs_rag.guard.understanding`'s model, loaded
-    on first use; None: the lexicon alone reads emotion, question type unknown). `public_contacts`
+    on first use; None: the lexicon alone reads emotion, question type unknown). With an
+    `encoder` whose model is the one the shipped embedding model was trained with (the
+    embedded default e5), "shipped" is that model, which also reads the message's vector;
+    with none, or another embedding model, the n-gram model. `public_contacts`
     (the company's service addresses and numbers, CompanySettings.contacts) are never masked as
     personal data. Nothing is read before the first check. Thread-safe.
     """
@@ -115,7 +132,7 @@ class Guard:
     def __init__(self, settings: GuardSettings | None = None, *, prompts_dir: Path | None = None,
                  offensive_model: OffensiveModel | None | Literal["shipped"] = "shipped",
                  message_model: MessageModel | None | Literal["shipped"] = "shipped",
-                 public_contacts: Sequence[str] = ()) -> None:
+                 encoder: TextEncoder | None = None, public_contacts: Sequence[str] = ()) -> None:
         self.settings = settings or GuardSettings()
         operator_dir = self.settings.lexicon_dir
         if operator_dir is not None and not operator_dir.is_dir():
@@ -133,7 +150,8 @@ class Guard:
             if isinstance(given, str) and given != "shipped":
                 raise ValueError(f'{name} must be "shipped", None or a model, got {given!r}')
         self._offensive = _Shipped(offensive_model, _load_shipped_model)
-        self._understanding = _Shipped(message_model, load_message_model)
+        self._encoder = encoder
+        self._understanding = _Shipped(message_model, self._shipped_message_model)
 
     # -- messages -----------------------------------------------------------------------
 
@@ -160,23 +178,32 @@ class Guard:
         data = self._lexicons.get()
         model = self._offensive.get()
         scores = list(model.predict_proba(list(texts))) if model is not None and texts else []
-        seen = []
+        seen, pii = [], []
         for text in texts:
             normal = normal_view(text)
             folded = fold_view(normal)
             seen.append(Seen(text, normal, folded, data.message.find(folded.text)))
-        readings = read_messages(self._understanding.get(), seen)
+            pii.append(find_pii(text, normal, data.pii_allow))
+        reader = self._understanding.get()
+        vectors = None
+        if reader is not None and reader.embedding_model is not None and seen:
+            if self._encoder is None:
+                raise ValueError(f"the message model reads {reader.embedding_model} embeddings: "
+                                 "give the Guard an encoder")
+            # masked, as the retriever embeds the question: its query cache then serves both
+            vectors = self._encoder.encode_queries([mask(s.text, p) for s, p in zip(seen, pii)])
+        readings = read_messages(reader, seen, vectors)
         results = []
         for index, item in enumerate(seen):
             # the classifier has learned nothing about text without words ("？？？", "!!")
             score = float(scores[index]) if scores and _WORDS.search(item.text) else None
-            results.append(self._check_message(item, readings[index], language, data, model, score))
+            results.append(self._check_message(item, pii[index], readings[index], language, data,
+                                               model, score))
         return results
 
-    def _check_message(self, item: Seen, reading: Reading, language: str | None, data: Lexicons,
-                       model: OffensiveModel | None, score: float | None) -> GuardResult:
+    def _check_message(self, item: Seen, pii: list[PiiMatch], reading: Reading, language: str | None,
+                       data: Lexicons, model: OffensiveModel | None, score: float | None) -> GuardResult:
         text, hits = item.text, item.hits
-        pii = find_pii(text, item.normal, data.pii_allow)
         flags: list[Flag] = []
         seen: set[tuple[FlagKind, str]] = set()
         for hit in hits:
@@ -207,6 +234,13 @@ class Guard:
         priority = reading.question_type in _PRIORITY_TYPES and emotion.level >= 2
         flags.extend(_pii_flags(pii, severity=1, routing=Routing.SEND))
         return _result(flags, mask(text, pii), emotion, script, reading.question_type, priority)
+
+    def _shipped_message_model(self) -> MessageModel | None:
+        if self._encoder is not None:
+            model = load_message_model(embeddings=True)
+            if model is not None and model.embedding_model == self._encoder.name:
+                return model
+        return load_message_model()
 
     # -- answers ------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 With the learned model (`cs_rag.guard.understanding`), a message is negative when
 P(negative), the mean of the emotion head's and the level head's P(not none), reaches the
-model's `negative_threshold`; the level is the level head's likeliest of 1-3, raised to 3 by a
+model's `negative_threshold`; the level is the level head's likeliest of 1-3 (each probability
+times the model's `level_weights`, chosen in training for the exact level), raised to 3 by a
 threat to go outside or a level-3 insult (the guide the training data follows calls both
 强烈负面); the kind is the emotion head's likeliest negative class. A negated feeling word
 (没生气) or a fault stated calmly is the model's to judge, not the lexicon's. The evidence is
@@ -67,15 +68,18 @@ class Reading:
     p_negative: float | None   # the model's P(negative); None without the model
 
 
-def read_messages(model: MessageModel | None, seen: list[Seen]) -> list[Reading]:
-    """A Reading per message, the model's probabilities computed in one batch."""
+def read_messages(model: MessageModel | None, seen: list[Seen],
+                  vectors: np.ndarray | None = None) -> list[Reading]:
+    """A Reading per message, the model's probabilities computed in one batch; `vectors` are
+    the messages' embeddings when the model reads them."""
     if model is None:
         return [_lexicon_reading(s) for s in seen]
     if not seen:
         return []
     cue_rows = np.stack([s.cues() for s in seen])
-    probabilities = model.probabilities([s.normal.text for s in seen], cue_rows)
+    probabilities = model.probabilities([s.normal.text for s in seen], cue_rows, vectors)
     threshold = float(model.params.get("negative_threshold", 0.5))
+    level_weights = np.asarray(model.params.get("level_weights", (1.0, 1.0, 1.0)))
     readings = []
     for index, item in enumerate(seen):
         p_emotion, p_level = probabilities["emotion"][index], probabilities["level"][index]
@@ -85,7 +89,7 @@ def read_messages(model: MessageModel | None, seen: list[Seen]) -> list[Reading]
         if p_negative < threshold:
             readings.append(Reading(EmotionReading(), question_type, None, p_negative))
             continue
-        level = 1 + int(np.argmax(p_level[1:]))
+        level = 1 + int(np.argmax(p_level[1:] * level_weights))
         notes = [f"P(negative)={p_negative:.2f}"]
         cue_row = cue_rows[index]
         if cue_row[_THREAT] or cue_row[_ABUSE] == 1.0:

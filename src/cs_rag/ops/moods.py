@@ -89,7 +89,7 @@ def _conversation_blocks(read: list[QuestionRecord]) -> list[tuple]:
                "followed by a calmer message.")
     blocks = [("h2", "Conversations"), ("p", summary)]
     if turning:
-        blocks += [("p", "Turning points (情绪转变节点): questions whose level changed by two or more."),
+        blocks += [("p", "Turning points (情绪转变节点): questions where the customer turned upset or calm, or whose level changed by two or more."),
                    ("table", ["conversation", "question #", "level", "question"], turning[:SHOWN], set())]
     if calmed:
         blocks += [("p", "Replies followed by a calmer message (情绪好转), most often first:"),
