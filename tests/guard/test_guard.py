@@ -8,18 +8,24 @@ import os
 import sys
 
 import pytest
+from helpers import SAMPLE_COMPANY
 
 from cs_rag.cli import main
 from cs_rag.config import GuardSettings
 from cs_rag.errors import ConfigError, InputError
-from cs_rag.guard import Emotion, Guard, GuardResult, check_answer, check_message, mask_pii
+from cs_rag.guard import (
+    Emotion,
+    Guard,
+    GuardResult,
+    check_answer,
+    check_message,
+    mask_pii,
+)
 from cs_rag.guard.claims import extract_claims, parse_number
 from cs_rag.guard.fold import fold, fold_view, normal_view
 from cs_rag.guard.pii import find_pii, id_checksum_ok, luhn_ok
 from cs_rag.guard.reload import Reloading
 from cs_rag.types import FlagKind, Routing
-
-from helpers import SAMPLE_COMPANY
 
 VALID_ID = "11010519491231002X"      # GB 11643 check digit X
 VALID_CARD = "6222021234567890128"   # passes Luhn

@@ -135,3 +135,24 @@ def test_a_model_reading_vectors_uses_the_encoder_on_masked_text(model):
     assert encoder.seen[0] == "真糟 138****5678"
     with pytest.raises(ValueError, match="encoder"):
         Guard(offensive_model=None, message_model=reader).check_message("真糟")
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Guard:
+    return Guard(offensive_model=None)
+
+
+@pytest.mark.parametrize("text, level_at_least", [
+    ("服务可真“好”啊", 1), ("修了两回还是老样子", 1), ("太棒了又没到", 1),
+    ("本来挺信任你们的 这次有点失望", 1), ("great job losing my parcel 👏", 1)])
+def test_the_shipped_model_finds_unhappy_customers_without_lexicon_words(shipped, text, level_at_least):
+    result = shipped.check_message(text)
+    assert result.emotion.level >= level_at_least and result.emotion.label is not Emotion.NONE
+    assert result.flags[0].evidence and result.flags[0].evidence in text
+
+
+@pytest.mark.parametrize("text, kind", [("没生气 只是想确认下", "inquiry"), ("耳机左边没声了怎么报修", "fault"),
+                                        ("投诉电话是多少", "inquiry"), ("建议增加夜间配送", "suggestion")])
+def test_the_shipped_model_is_not_fooled_by_negation_calm_faults_or_alarming_words(shipped, text, kind):
+    result = shipped.check_message(text)
+    assert result.emotion.level == 0 and result.question_type.value == kind

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cs_rag.guard.cues import CUE_NAMES, cues
-from cs_rag.guard.fold import View
+from cs_rag.guard.fold import View, is_latin
 from cs_rag.guard.lexicon import Hit
 from cs_rag.guard.pii import find_pii, mask
 from cs_rag.guard.understanding import MessageModel
@@ -150,7 +150,13 @@ def _model_span(model: MessageModel, item: Seen, label: str) -> tuple[int, int] 
             best, best_span = total, (start, index + 1)
     if best_span is None:
         return None
-    return item.normal.original_span(*best_span)
+    start, end = best_span
+    text = item.normal.text
+    while start > 0 and is_latin(text[start - 1]) and is_latin(text[start]):   # whole words
+        start -= 1
+    while end < len(text) and is_latin(text[end]) and is_latin(text[end - 1]):
+        end += 1
+    return item.normal.original_span(start, end)
 
 
 def _lexicon_reading(item: Seen) -> Reading:

@@ -164,7 +164,7 @@ class MessageModel:
             for name, classes in HEADS.items():
                 ngram = np.zeros((config.n_features, len(classes)), dtype=np.float64)
                 ngram[data[f"{name}_buckets"]] = data[f"{name}_ngram"]
-                embedding = data[f"{name}_embedding"] if f"{name}_embedding" in data else None
+                embedding = data.get(f"{name}_embedding")
                 heads[name] = Head(classes, ngram, data[f"{name}_cues"], data[f"{name}_bias"],
                                    None if embedding is None else embedding.astype(np.float64))
             return cls(data["idf"], heads, config, json.loads(str(data["params"])),
