@@ -212,24 +212,21 @@ def throughput_rows(lexicon: Guard, default: Guard, embedded: Guard, texts: list
                 guard.check_message(text)
             seconds = time.perf_counter() - start
             out.append([name, len(texts), round(len(texts) / seconds), round(seconds / len(texts) * 1e6, 1)])
-        start = time.perf_counter()
-        for first in range(0, len(texts), 64):
-            default.check_messages(texts[first:first + 64])
-        seconds = time.perf_counter() - start
-        out.append(["default path, check_messages in batches of 64", len(texts), round(len(texts) / seconds),
-                    round(seconds / len(texts) * 1e6, 1)])
-        some = texts[:1000]
-        embedded.check_messages(some[:64])   # load the embedding model
-        start = time.perf_counter()
-        for first in range(0, len(some), 64):
-            embedded.check_messages(some[first:first + 64])
-        seconds = time.perf_counter() - start
-        out.append(["with e5 vectors, check_messages in batches of 64", len(some), round(len(some) / seconds),
-                    round(seconds / len(some) * 1e6, 1)])
+        out.append(_batched("default path, check_messages in batches of 64", default, texts))
+        embedded.check_messages(texts[:64])   # load the embedding model
+        out.append(_batched("with e5 vectors, check_messages in batches of 64", embedded, texts[:1000]))
     finally:
         if pinned:
             os.sched_setaffinity(0, allowed)
     return out
+
+
+def _batched(name: str, guard: Guard, texts: list[str]) -> list:
+    start = time.perf_counter()
+    for first in range(0, len(texts), 64):
+        guard.check_messages(texts[first:first + 64])
+    seconds = time.perf_counter() - start
+    return [name, len(texts), round(len(texts) / seconds), round(seconds / len(texts) * 1e6, 1)]
 
 
 def labelled_tables(path: Path, guards: dict[str, Guard], lexicon: Guard) -> str:
