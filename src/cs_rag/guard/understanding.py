@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.resources
 import json
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,14 +118,18 @@ class MessageModel:
         weights = self.heads[head]
         column = weights.ngram[:, weights.classes.index(towards)] \
             - weights.ngram[:, weights.classes.index(away)]
-        row = self.features([normal])
-        value_of = dict(zip(row.indices.tolist(), row.data.tolist()))
         spans = gram_buckets(normal, self.config)
-        count_of = Counter(bucket for _, _, bucket in spans)
-        scores = np.zeros(len(normal))
-        for start, end, bucket in spans:
-            scores[start:end] += value_of.get(bucket, 0.0) * column[bucket] / count_of[bucket] / (end - start)
-        return scores
+        if not spans:
+            return np.zeros(len(normal))
+        starts, ends, buckets = (np.asarray(part) for part in zip(*spans))
+        unique, inverse, counts = np.unique(buckets, return_inverse=True, return_counts=True)
+        values = (1.0 + np.log(counts)) * self.idf[unique]          # as tfidf_values weighs them
+        values /= max(float(np.sqrt(values @ values)), 1e-12)
+        share = values[inverse] * column[buckets] / counts[inverse] / (ends - starts)
+        spread = np.zeros(len(normal) + 1)       # each n-gram's share on each of its characters
+        np.add.at(spread, starts, share)
+        np.add.at(spread, ends, -share)
+        return np.cumsum(spread)[:-1]
 
     def save(self, path: Path) -> None:
         """Write every array and setting (np.savez_compressed; no pickle). Only the n-gram rows
