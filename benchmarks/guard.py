@@ -1,25 +1,30 @@
-"""Guard benchmark: flags on public message sets and on eval/, false alarms, throughput.
+"""Guard benchmark: emotion, level, question type and trajectory on a labelled set; offensive
+on COLD dev; negatives on waimai; false alarms; throughput and the answer path's latency.
 
-    python benchmarks/guard.py
+    python benchmarks/guard.py [PATH] [--no-answer-path]
 
-Tables:
-- COLD dev (offensive / safe): precision, recall, F1 of the guard's lexicon alone, the shipped
-  classifier alone at its COLD-carve threshold (max F1 on a carve of COLD train) and at its
-  customer-service threshold (at most 1% of our FAQ questions flagged; what the guard uses),
-  lexicon + classifier (the guard's default), and the anchor, a TF-IDF
-  character 1-3-gram logistic regression (scikit-learn defaults) trained on COLD train.
-- waimai_10k (negative / positive reviews): negative_emotion precision, recall, F1 for the
-  guard (any level, and level >= 2) vs the anchor, a TF-IDF character 1-3-gram logistic
-  regression trained on a 50% split of waimai_10k (seed 0); both are scored on the other 50%.
-- eval/guard_messages.jsonl: precision and recall per flag kind, overall (micro over
-  line x kind), false alarms on the ordinary lines, emotion-level agreement.
-- False alarms: the share of eval/questions.jsonl questions and of knowledge/faq.jsonl
-  answers (checked against themselves as evidence) that get any flag; target < 3%.
+PATH is a labelled set in the format of training/emotion/GUIDE.md, a JSONL file or a folder
+(default: eval/holdout/emotion, written by someone who saw neither the training data nor the
+code). Tables:
+- PATH messages, the default guard (message model + lexicon) and the lexicon alone: negative
+  emotion at any level (precision, recall, F1), exact level accuracy, level-3 recall, label
+  accuracy, question-type macro-F1; for the default guard also per kind, per level, the
+  confusion between levels, per style (the hard cases) and per question type.
+- PATH conversations: escalation (hand-off) precision, recall, F1 from the guard's levels and
+  from the gold levels (the rule alone); turning points matched by turn.
+- COLD dev (offensive / safe): the guard's lexicon alone, the shipped classifier at its
+  COLD-carve and customer-service thresholds, lexicon + classifier (the guard's default), and
+  the anchor, a TF-IDF character 1-3-gram logistic regression trained on COLD train.
+- waimai_10k (negative / positive reviews): negative_emotion for the guard (any level, and
+  level >= 2) vs the anchor trained on a 50% split (seed 0); both scored on the other 50%.
+- eval/guard_messages.jsonl: precision and recall per flag kind; false alarms on its
+  ordinary lines.
+- False alarms: the share of eval/questions.jsonl questions with any flag (target < 3%).
 - Throughput on one core: check_message on the waimai evaluation half, lexicon path and
-  default path.
+  default path, and check_messages in batches of 64.
+- The answer path: Assistant.answer p50/p95 over eval/questions.jsonl (target p95 < 100 ms).
 
-Nothing here tunes anything: the guard's lexicons and the classifier's threshold were fixed
-before this ran, never looked at COLD dev or the waimai evaluation half.
+Nothing here tunes anything: models, thresholds and rules were fixed before this ran.
 """
 
 from __future__ import annotations
@@ -28,27 +33,19 @@ import argparse
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
-
-from _common import REPO, RESULTS, SHARED_DATA, print_table, read_jsonl
+from _common import REPO, RESULTS, SHARED_DATA, percentiles_ms, print_table, read_jsonl
+from guard_labelled import conversation_rows, emotion_rows, prf, read_set
 
 from cs_rag.guard import Guard
 from cs_rag.guard.classifier import load_offensive_classifier
 from cs_rag.types import FlagKind
 
 SEED = 0
-
-
-def prf(predicted: Iterable[bool], gold: Iterable[bool]) -> tuple[float, float, float]:
-    """Precision, recall, F1 of the positive class (0 where undefined)."""
-    p, g = np.fromiter(predicted, bool), np.fromiter(gold, bool)
-    tp = int((p & g).sum())
-    precision = tp / p.sum() if p.sum() else 0.0
-    recall = tp / g.sum() if g.sum() else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
+HELDOUT = REPO / "eval" / "holdout" / "emotion"
 
 
 def tfidf_anchor(train_texts: list[str], train_labels: list[bool]) -> Callable[[list[str]], np.ndarray]:
@@ -197,16 +194,17 @@ def false_alarm_rows(default: Guard) -> list[list]:
     return out
 
 
-def throughput_rows(lexicon: Guard, default: Guard, texts: list[str]) -> list[list]:
+def throughput_rows(lexicon: Guard, default: Guard, embedded: Guard, texts: list[str]) -> list[list]:
     """Messages/s on one core (the process is pinned to one CPU meanwhile): check_message one
-    text at a time on each path, and check_messages in batches of 64 on the default path."""
+    text at a time on each path, and check_messages in batches of 64 on the default path; the
+    path with e5 vectors in batches of 64 on the first 1,000 texts."""
     pinned = hasattr(os, "sched_setaffinity")
     if pinned:
         allowed = os.sched_getaffinity(0)
         os.sched_setaffinity(0, {min(allowed)})
     try:
         out = []
-        for name, guard in (("lexicon path", lexicon), ("default path (lexicon + classifier)", default)):
+        for name, guard in (("lexicon path", lexicon), ("default path (lexicon + classifier + message model)", default)):
             for text in texts[:200]:
                 guard.check_message(text)  # warm caches
             start = time.perf_counter()
@@ -214,25 +212,95 @@ def throughput_rows(lexicon: Guard, default: Guard, texts: list[str]) -> list[li
                 guard.check_message(text)
             seconds = time.perf_counter() - start
             out.append([name, len(texts), round(len(texts) / seconds), round(seconds / len(texts) * 1e6, 1)])
-        start = time.perf_counter()
-        for first in range(0, len(texts), 64):
-            default.check_messages(texts[first:first + 64])
-        seconds = time.perf_counter() - start
-        out.append(["default path, check_messages in batches of 64", len(texts), round(len(texts) / seconds),
-                    round(seconds / len(texts) * 1e6, 1)])
+        out.append(_batched("default path, check_messages in batches of 64", default, texts))
+        embedded.check_messages(texts[:64])   # load the embedding model
+        out.append(_batched("with e5 vectors, check_messages in batches of 64", embedded, texts[:1000]))
     finally:
         if pinned:
             os.sched_setaffinity(0, allowed)
     return out
 
 
+def _batched(name: str, guard: Guard, texts: list[str]) -> list:
+    start = time.perf_counter()
+    for first in range(0, len(texts), 64):
+        guard.check_messages(texts[first:first + 64])
+    seconds = time.perf_counter() - start
+    return [name, len(texts), round(len(texts) / seconds), round(seconds / len(texts) * 1e6, 1)]
+
+
+def labelled_tables(path: Path, guards: dict[str, Guard], lexicon: Guard) -> str:
+    """The emotion, level, question type and conversation tables of a labelled set, for each
+    of `guards` and, in summary, the lexicon alone."""
+    messages, conversations = read_set(path)
+    out = ""
+    prf_header = ["measure", "n", "value / precision", "recall", "F1"]
+    for name, guard in [*guards.items(), ("lexicon alone", lexicon)]:
+        tables = emotion_rows(guard, messages)
+        out += print_table(f"{path}: {name}, {len(messages)} messages", prf_header, tables["summary"])
+        if guard is lexicon:
+            continue
+        out += print_table(f"{name}: per kind", ["kind", "gold", "precision", "recall", "F1"], tables["per_kind"])
+        out += print_table(f"{name}: per level", ["level", "gold", "precision", "recall", "F1"],
+                           tables["per_level"])
+        out += print_table(f"{name}: level confusion (rows gold, columns predicted)",
+                           ["", "0", "1", "2", "3"], tables["confusion"])
+        out += print_table(f"{name}: per style", ["style", "n", "negative right", "level exact"],
+                           tables["per_style"])
+        out += print_table(f"{name}: question type", ["type", "gold", "precision", "recall", "F1"],
+                           tables["per_type"])
+        if conversations:
+            out += print_table(f"{name}: {len(conversations)} conversations", prf_header,
+                               conversation_rows(guard, conversations))
+    return out
+
+
+def answer_path_rows() -> list[list]:
+    """p50/p95 of Assistant.answer over eval/questions.jsonl on an index of knowledge/ (the
+    default guard, message model included, reads every question)."""
+    import tempfile
+
+    from cs_rag import KnowledgeBase
+    from cs_rag.answering.assistant import Assistant
+
+    questions = [q["question"] for q in read_jsonl(REPO / "eval" / "questions.jsonl")]
+    with tempfile.TemporaryDirectory() as folder:
+        knowledge_base = KnowledgeBase(Path(folder) / "index")
+        knowledge_base.ingest([REPO / "knowledge"])
+        assistant = Assistant(knowledge_base, chat_model=None)
+        for question in questions[:20]:
+            assistant.answer(question)   # warm
+        seconds, guard_ms = [], []
+        for question in questions:
+            start = time.perf_counter()
+            answer = assistant.answer(question)
+            seconds.append(time.perf_counter() - start)
+            guard_ms.append(answer.trace["timings_ms"]["guard_message"])
+    p50, p95 = percentiles_ms(seconds)
+    return [["Assistant.answer (extractive), whole answer", len(questions), round(p50, 1), round(p95, 1)],
+            ["of which the guard's message check", len(questions),
+             round(float(np.percentile(guard_ms, 50)), 2), round(float(np.percentile(guard_ms, 95)), 2)]]
+
+
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__,
-                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    lexicon, default = Guard(offensive_model=None), Guard()
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", nargs="?", type=Path, default=HELDOUT,
+                        help="a labelled set: a JSONL file or a folder of them (default: %(default)s)")
+    parser.add_argument("--no-answer-path", action="store_true",
+                        help="skip the answer-path latency (it builds an index of knowledge/)")
+    args = parser.parse_args()
+    from cs_rag.models.embedding import Embedder
+
+    lexicon = Guard(offensive_model=None, message_model=None)
+    default = Guard()
+    embedded = Guard(encoder=Embedder())
+    out = labelled_tables(args.path, {"guard default: n-gram model (cs-rag guard)": default,
+                                      "guard with e5 vectors (the answer path; cs-rag guard --embeddings)":
+                                          embedded}, lexicon)
     waimai_train, waimai_test = waimai_split()
     offensive_anchor, emotion_anchor = cold_anchor(), waimai_anchor(waimai_train)
-    out = print_table("COLD dev: offensive", ["system", "messages", "precision", "recall", "F1"],
+    out += print_table("COLD dev: offensive", ["system", "messages", "precision", "recall", "F1"],
                       cold_rows(lexicon, default, offensive_anchor))
     out += print_table("waimai_10k, evaluation half (seed 0): negative emotion",
                        ["system", "messages", "precision", "recall", "F1"],
@@ -248,7 +316,10 @@ def main() -> None:
                        ["texts", "n", "share flagged", "kinds fired"], false_alarm_rows(default))
     out += print_table("Throughput on one core (waimai evaluation half)",
                        ["path", "messages", "messages/s", "µs/message"],
-                       throughput_rows(lexicon, default, [r["text"] for r in waimai_test]))
+                       throughput_rows(lexicon, default, embedded, [r["text"] for r in waimai_test]))
+    if not args.no_answer_path:
+        out += print_table("Answer path latency (ms; target p95 < 100)", ["what", "questions", "p50", "p95"],
+                           answer_path_rows())
     out += "\n### eval/guard_messages.jsonl lines the guard got wrong\n\n" + "\n".join(
         f"- {m}" for m in mistakes) + "\n"
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -147,3 +147,26 @@ def service_client(root: Path, settings, client_keys: list[str], admin_keys: lis
     with TestClient(app) as client:
         assert client.app.state.service.warm.wait(60)
         yield client
+
+
+def keyword_message_model(keywords: dict[str, dict[str, str]]):
+    """A guard MessageModel (cs_rag.guard.understanding) written by hand: each character of
+    `keywords` pushes the heads it names ({"emotion": "angry", "level": "2", ...}) to that
+    class; without one, every head stays on its first class (none, 0, inquiry)."""
+    from cs_rag.guard.classifier import FeatureConfig, gram_buckets
+    from cs_rag.guard.cues import CUE_NAMES
+    from cs_rag.guard.understanding import HEADS, Head, MessageModel
+
+    config = FeatureConfig(1, 1, 2 ** 12)
+    heads = {}
+    for name, classes in HEADS.items():
+        ngram = np.zeros((config.n_features, len(classes)))
+        for char, wanted in keywords.items():
+            if name in wanted:
+                [(_, _, bucket)] = gram_buckets(char, config)
+                ngram[bucket, classes.index(wanted[name])] = 20.0
+        bias = np.zeros(len(classes))
+        bias[0] = 3.0
+        heads[name] = Head(classes, ngram, np.zeros((len(CUE_NAMES), len(classes))), bias)
+    return MessageModel(np.ones(config.n_features), heads, config, {"negative_threshold": 0.5},
+                        {"trained_by": "tests"})

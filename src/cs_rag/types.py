@@ -220,6 +220,7 @@ class Outcome(str, Enum):
     REFUSED = "refused"     # the knowledge does not cover it; `text` says so and offers a human
     HANDOFF = "handoff"     # a person takes over (the customer asked, or the guard decided)
     SMALLTALK = "smalltalk"  # only a greeting, thanks, goodbye...: `text` replies in kind, nothing retrieved
+    NOTED = "noted"         # a suggestion: thanked and logged for the product team, no FAQ answer
 
 
 class Routing(str, Enum):
@@ -240,7 +241,8 @@ class FlagKind(str, Enum):
     """Everything the guard or the answer pipeline can flag.
 
     On the customer's message: negative_emotion (with `level` 1-3), offensive, human_request,
-    escalation_threat, injection, pii. On a drafted answer: hedging, risky_promise, ungrounded,
+    escalation_threat, injection, pii; over a conversation's customer turns:
+    emotion_escalation (the level rose to 2 or more, or stayed at 2 for three turns). On a drafted answer: hedging, risky_promise, ungrounded,
     sensitive_topic, banned_word, pii. From the pipeline itself: llm_error (the configured LLM
     failed and the embedded default answered), bad_citation (an LLM cited evidence that was
     not given).
@@ -259,6 +261,47 @@ class FlagKind(str, Enum):
     BANNED_WORD = "banned_word"
     LLM_ERROR = "llm_error"
     BAD_CITATION = "bad_citation"
+    EMOTION_ESCALATION = "emotion_escalation"
+
+
+class Emotion(str, Enum):
+    """The customer's emotion as the guard reads it: none, or one of three negative kinds."""
+
+    NONE = "none"
+    DISSATISFIED = "dissatisfied"   # 不满: a grievance the customer wants put right
+    ANGRY = "angry"                 # 愤怒: hostility, accusations, threats
+    DISAPPOINTED = "disappointed"   # 失望: let down, resigned, trust lost
+
+
+class EmotionReading(BaseModel):
+    """The emotion of one customer message and its warning level.
+
+    Level 0 goes with `none`; 1 mild (轻度不满: a note for the agent), 2 clear (明显不满: a
+    soothing script, a person checks the reply), 3 strong (强烈负面: hand over to a supervisor).
+    """
+
+    label: Emotion = Emotion.NONE
+    level: int = Field(default=0, ge=0, le=3)
+
+
+class QuestionType(str, Enum):
+    """What a customer's message is for (咨询/操作/故障/投诉/建议)."""
+
+    INQUIRY = "inquiry"         # asks for information: a rule, a price, a delivery time
+    HOWTO = "howto"             # asks how to do something
+    FAULT = "fault"             # something does not work: a defect, a missing item, an error
+    COMPLAINT = "complaint"     # accuses the shop or its people, demands redress
+    SUGGESTION = "suggestion"   # proposes an improvement
+
+    @property
+    def chinese(self) -> str:
+        """The type's Chinese name, as reports show it."""
+        return _QUESTION_TYPE_ZH[self]
+
+
+_QUESTION_TYPE_ZH = {QuestionType.INQUIRY: "咨询", QuestionType.HOWTO: "操作",
+                     QuestionType.FAULT: "故障", QuestionType.COMPLAINT: "投诉",
+                     QuestionType.SUGGESTION: "建议"}
 
 
 class Flag(BaseModel):
@@ -327,3 +370,6 @@ class Answer(BaseModel):
     generator: str = "extractive"                            # "extractive" or "llm:<model>"
     trace_id: str = ""
     trace: dict[str, Any] = Field(default_factory=dict)      # rewrite, timings_ms, scores
+    emotion: EmotionReading = Field(default_factory=EmotionReading)   # of the customer's message
+    question_type: QuestionType | None = None                # of the customer's message
+    priority: bool = False      # a fault or complaint from an upset customer: review it first

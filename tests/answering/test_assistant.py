@@ -378,3 +378,36 @@ def test_a_confident_answer_or_verify_off_asks_no_verdict(knowledge_base):
                                                 ("不确定", False), ("maybe", None), ("", None)])
 def test_verdicts_are_read_from_the_first_word(reply, verdict):
     assert read_verdict(reply) is verdict
+
+
+@pytest.fixture(scope="module")
+def reading_assistant(knowledge_base) -> Assistant:
+    """The sample knowledge with a hand-written message model (tests/helpers.py)."""
+    from cs_rag.guard import Guard
+    from helpers import keyword_message_model
+
+    model = keyword_message_model({"慢": {"emotion": "dissatisfied", "level": "1"},
+                                   "烂": {"emotion": "angry", "level": "2", "question_type": "complaint"},
+                                   "议": {"question_type": "suggestion"}})
+    return Assistant(knowledge_base, chat_model=None, guard=Guard(message_model=model))
+
+
+def test_a_suggestion_is_noted_for_the_product_team_not_answered(reading_assistant):
+    answer = reading_assistant.answer("建议退货能上门取件")
+    assert answer.outcome is Outcome.NOTED and answer.citations == []
+    assert answer.question_type.value == "suggestion" and "产品团队" in answer.text
+    assert "retrieve" not in answer.trace["timings_ms"]
+
+
+def test_emotion_question_type_and_priority_are_on_the_answer(reading_assistant):
+    answer = reading_assistant.answer("退款太烂了")
+    assert (answer.emotion.label.value, answer.emotion.level) == ("angry", 2)
+    assert answer.question_type.value == "complaint" and answer.priority
+    assert answer.routing is Routing.REVIEW
+
+
+def test_rising_emotion_over_the_turns_hands_off(reading_assistant):
+    history = [Turn(role="user", content="退款多久到账"), Turn(role="assistant", content="3-5个工作日"),
+               Turn(role="user", content="有点慢"), Turn(role="assistant", content="请耐心等待")]
+    answer = reading_assistant.answer("太烂了", history=history)
+    assert answer.outcome is Outcome.HANDOFF and "emotion_escalation" in answer.reasons

@@ -141,7 +141,9 @@ def test_ask_bad_history_names_the_file_and_line(tmp_path, small_index):
 
 
 def test_chat_keeps_history_between_questions(small_index):
-    result = cs_rag("chat", "--index", small_index, input="下单后多久发货\n那退款呢？\n/quit\n")
+    # "那退款呢？" would do, but the shipped message model reads it as angry (a known false
+    # alarm, tests/guard/test_understanding.py) and the chat hands off
+    result = cs_rag("chat", "--index", small_index, input="下单后多久发货\n那发票呢\n/quit\n")
     assert "现货商品24小时内发货" in result.stdout
-    assert "understood as: 下单后多久发货，退款呢？" in result.stdout
-    assert "3-5个工作日" in result.stdout
+    assert "understood as: 下单后多久发货，发票呢" in result.stdout
+    assert "申请发票" in result.stdout

@@ -403,7 +403,7 @@ def test_search_keeps_working_during_a_reindex(server: Server):
 # ---- the review queue -----------------------------------------------------------------------
 
 def test_review_edit_saved_as_faq_answer_becomes_searchable(server: Server):
-    answer = server.json("POST", "/v1/answer", {"question": "太失望了，能以旧换新吗"})
+    answer = server.json("POST", "/v1/answer", {"question": "问了三次了还没人管，能以旧换新吗"})
     assert answer["routing"] == "review" and answer["review_id"] and answer["outcome"] != "answered"
     review_id = answer["review_id"]
     queue = server.json("GET", "/v1/reviews?status=pending&flag=negative_emotion", key=ADMIN_KEY)
@@ -435,7 +435,7 @@ def test_review_edit_saved_as_faq_answer_becomes_searchable(server: Server):
 
 
 def test_review_approved_as_similar_question(server: Server):
-    answer = server.json("POST", "/v1/answer", {"question": "太失望了，退款多久到账"})
+    answer = server.json("POST", "/v1/answer", {"question": "问了三次了还没人管，退款多久到账"})
     assert answer["routing"] == "review" and answer["citations"][0]["id"] == "f-refund"
     result = server.json("POST", f"/v1/reviews/{answer['review_id']}", {
         "action": "approve", "save_as": "similar_question", "question": "钱退到哪里去了怎么还没收到"},

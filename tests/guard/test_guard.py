@@ -8,18 +8,24 @@ import os
 import sys
 
 import pytest
+from helpers import SAMPLE_COMPANY
 
 from cs_rag.cli import main
 from cs_rag.config import GuardSettings
 from cs_rag.errors import ConfigError, InputError
-from cs_rag.guard import Emotion, Guard, GuardResult, check_answer, check_message, mask_pii
+from cs_rag.guard import (
+    Emotion,
+    Guard,
+    GuardResult,
+    check_answer,
+    check_message,
+    mask_pii,
+)
 from cs_rag.guard.claims import extract_claims, parse_number
 from cs_rag.guard.fold import fold, fold_view, normal_view
 from cs_rag.guard.pii import find_pii, id_checksum_ok, luhn_ok
 from cs_rag.guard.reload import Reloading
 from cs_rag.types import FlagKind, Routing
-
-from helpers import SAMPLE_COMPANY
 
 VALID_ID = "11010519491231002X"      # GB 11643 check digit X
 VALID_CARD = "6222021234567890128"   # passes Luhn
@@ -27,8 +33,8 @@ VALID_CARD = "6222021234567890128"   # passes Luhn
 
 @pytest.fixture(scope="module")
 def guard() -> Guard:
-    """The shipped lexicons without the learned classifier: the lexicon path alone."""
-    return Guard(offensive_model=None)
+    """The shipped lexicons without the learned models: the lexicon path alone."""
+    return Guard(offensive_model=None, message_model=None)
 
 
 def kinds(result: GuardResult) -> list[FlagKind]:
@@ -74,7 +80,7 @@ def test_ordinary_messages_have_no_flag(guard, text):
     result = guard.check_message(text)
     assert result.flags == []
     assert result.routing is Routing.SEND and result.reasons == []
-    assert result.emotion is Emotion.NEUTRAL and result.masked_text == text
+    assert result.emotion.label is Emotion.NONE and result.emotion.level == 0 and result.masked_text == text
 
 
 @pytest.mark.parametrize("text", ["再不处理我就投*诉到12315", "我要去消協", "信不信我找媒体曝光你们",
@@ -116,7 +122,7 @@ def test_insult_is_offensive_and_a_strong_angry_signal(guard):
     offensive = only(result, FlagKind.OFFENSIVE)
     emotion = only(result, FlagKind.NEGATIVE_EMOTION)
     assert offensive.routing is Routing.HANDOFF and offensive.evidence == "傻 逼"
-    assert emotion.level == 3 and result.emotion is Emotion.ANGRY
+    assert emotion.level == 3 and result.emotion.label is Emotion.ANGRY
     assert result.routing is Routing.HANDOFF
 
 
@@ -146,7 +152,7 @@ class FakeModel:
 
 def test_classifier_probability_at_threshold_flags_offensive_for_review():
     model = FakeModel({"你们真是够了": 0.6, "谢谢": 0.59})
-    results = Guard(offensive_model=model).check_messages(["你们真是够了", "谢谢"])
+    results = Guard(offensive_model=model, message_model=None).check_messages(["你们真是够了", "谢谢"])
     assert model.calls == 1   # one batch
     flag = only(results[0], FlagKind.OFFENSIVE)
     assert flag.routing is Routing.REVIEW and "0.60" in flag.reason
@@ -155,7 +161,7 @@ def test_classifier_probability_at_threshold_flags_offensive_for_review():
 
 def test_lexicon_hit_or_classifier_either_flags_offensive():
     model = FakeModel({})
-    result = Guard(offensive_model=model).check_message("你个白痴")
+    result = Guard(offensive_model=model, message_model=None).check_message("你个白痴")
     assert only(result, FlagKind.OFFENSIVE).evidence == "白痴"
 
 
@@ -169,7 +175,7 @@ def test_emotion_level_1_is_sent_with_a_note_to_take_care(guard):
     result = guard.check_message("发货太慢了")
     flag = only(result, FlagKind.NEGATIVE_EMOTION)
     assert (flag.level, flag.severity, flag.routing) == (1, 1, Routing.SEND)
-    assert "care" in flag.reason and result.emotion is Emotion.DISSATISFIED
+    assert "care" in flag.reason and result.emotion.label is Emotion.DISSATISFIED
     assert result.suggested_script is None and result.routing is Routing.SEND
 
 
@@ -192,7 +198,7 @@ def test_emotion_level_3_is_a_red_alert_handed_to_a_supervisor(guard):
 
 def test_disappointed_in_english_gets_an_english_script(guard):
     result = guard.check_message("I'm so disappointed with this order")
-    assert result.emotion is Emotion.DISAPPOINTED
+    assert result.emotion.label is Emotion.DISAPPOINTED
     assert result.suggested_script and "sorry" in result.suggested_script.lower()
     assert guard.check_message("I'm so disappointed", language="zh").suggested_script.startswith("很抱歉")
     with pytest.raises(ValueError, match="zh, en"):
@@ -346,7 +352,7 @@ def _bump(path, seconds=10):
 
 def test_operator_lexicons_merge_allow_and_reload_without_restart(tmp_path):
     (tmp_path / "human_request.txt").write_text("# ours\n找小二\n", encoding="utf-8")
-    guard = Guard(GuardSettings(lexicon_dir=tmp_path, reload_seconds=0), offensive_model=None)
+    guard = Guard(GuardSettings(lexicon_dir=tmp_path, reload_seconds=0), offensive_model=None, message_model=None)
     assert kinds(guard.check_message("帮我找 小二")) == [FlagKind.HUMAN_REQUEST]
     assert kinds(guard.check_message("转人工")) == [FlagKind.HUMAN_REQUEST]   # shipped kept
 
@@ -365,7 +371,7 @@ def test_operator_lexicons_merge_allow_and_reload_without_restart(tmp_path):
 def test_operator_emotion_level_and_pii_allow(tmp_path):
     (tmp_path / "emotion_angry.txt").write_text("离大谱 3\n", encoding="utf-8")
     (tmp_path / "pii.allow.txt").write_text("service@shop.example\n", encoding="utf-8")
-    guard = Guard(GuardSettings(lexicon_dir=tmp_path), offensive_model=None)
+    guard = Guard(GuardSettings(lexicon_dir=tmp_path), offensive_model=None, message_model=None)
     assert only(guard.check_message("离 大 谱"), FlagKind.NEGATIVE_EMOTION).level == 3
     assert guard.check_answer("请发邮件到service@shop.example", []).flags == []
     assert guard.mask_pii("写信给 bob@shop.example") == "写信给 b***@shop.example"
@@ -374,7 +380,7 @@ def test_operator_emotion_level_and_pii_allow(tmp_path):
 def test_failed_reload_keeps_the_previous_lexicons(tmp_path, caplog):
     terms = tmp_path / "escalation.txt"
     terms.write_text("找记者朋友\n", encoding="utf-8")
-    guard = Guard(GuardSettings(lexicon_dir=tmp_path, reload_seconds=0), offensive_model=None)
+    guard = Guard(GuardSettings(lexicon_dir=tmp_path, reload_seconds=0), offensive_model=None, message_model=None)
     assert kinds(guard.check_message("我找记者朋友")) == [FlagKind.ESCALATION_THREAT]
     terms.write_text("找记者朋友 7\n", encoding="utf-8")
     _bump(terms)
@@ -412,15 +418,15 @@ def test_soothing_scripts_come_from_the_prompts_folder(tmp_path):
     for language in ("zh", "en"):
         (tmp_path / language).mkdir()
         (tmp_path / language / "soothing.txt").write_text("* 2 稍安勿躁\n", encoding="utf-8")
-    guard = Guard(prompts_dir=tmp_path, offensive_model=None)
+    guard = Guard(prompts_dir=tmp_path, offensive_model=None, message_model=None)
     assert guard.check_message("太差劲了").suggested_script == "稍安勿躁"
     (tmp_path / "zh" / "soothing.txt").write_text("grumpy 2 嗯\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"soothing.txt:1"):
-        Guard(prompts_dir=tmp_path, offensive_model=None).check_message("太差劲了")
+        Guard(prompts_dir=tmp_path, offensive_model=None, message_model=None).check_message("太差劲了")
     (tmp_path / "zh" / "soothing.txt").write_text("* 2 稍安勿躁\n", encoding="utf-8")
     (tmp_path / "en" / "soothing.txt").unlink()
     with pytest.raises(InputError, match=r"en/soothing.txt: cannot read"):
-        Guard(prompts_dir=tmp_path, offensive_model=None).check_message("so frustrating")
+        Guard(prompts_dir=tmp_path, offensive_model=None, message_model=None).check_message("so frustrating")
 
 
 # -- CLI ------------------------------------------------------------------------------------
@@ -440,6 +446,8 @@ def test_cli_guard_messages_to_stdout(tmp_path, capsys):
     flag = lines[0]["flags"][0]
     assert set(flag) == {"kind", "severity", "level", "span", "evidence", "reason"}
     assert flag["span"] == [0, 5] and flag["evidence"] == "转 人 工"
+    assert lines[1]["emotion"] == {"label": "none", "level": 0}
+    assert {"question_type", "priority"} <= set(lines[1])
 
 
 def test_cli_guard_answers_with_evidence_to_a_file(tmp_path):
@@ -450,6 +458,7 @@ def test_cli_guard_answers_with_evidence_to_a_file(tmp_path):
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [(r["id"], r["routing"], r["reasons"]) for r in lines] == [
         ("a", "send", []), ("b", "review", ["ungrounded"])]
+    assert "emotion" not in lines[0]
 
 
 @pytest.mark.parametrize("bad_line, problem", [('{"id": 2, "text": }', "not JSON"),
@@ -534,8 +543,8 @@ def test_asking_how_to_complain_is_no_threat(guard, text):
 
 def test_the_companys_public_contacts_are_not_personal_data():
     answer = "请发邮件至 tousu@sparkmall.cn 或 global@sparkmall.cn"
-    assert FlagKind.PII in kinds(Guard(offensive_model=None).check_answer(answer, [answer]))
-    company = Guard(offensive_model=None, public_contacts=SAMPLE_COMPANY.contacts())
+    assert FlagKind.PII in kinds(Guard(offensive_model=None, message_model=None).check_answer(answer, [answer]))
+    company = Guard(offensive_model=None, message_model=None, public_contacts=SAMPLE_COMPANY.contacts())
     result = company.check_answer(answer, [answer])
     assert result.flags == [] and result.masked_text == answer
     assert FlagKind.PII in kinds(company.check_answer("请联系 zhang.wei@example.com", []))
@@ -568,6 +577,6 @@ def test_punctuation_only_message_is_not_scored_by_the_classifier():
         def predict_proba(self, texts):
             return [0.99] * len(texts)
 
-    guard = Guard(offensive_model=AlwaysOffensive())
+    guard = Guard(offensive_model=AlwaysOffensive(), message_model=None)
     assert guard.check_message("？？？").flags == []
     assert any(f.kind is FlagKind.OFFENSIVE for f in guard.check_message("你们这是什么服务").flags)

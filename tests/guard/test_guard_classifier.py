@@ -7,9 +7,14 @@ import importlib.resources
 import numpy as np
 import pytest
 
-from cs_rag.guard.classifier import (FeatureConfig, OffensiveClassifier, hashed_counts,
-                                     load_offensive_classifier, tfidf_values,
-                                     threshold_for_share)
+from cs_rag.guard.classifier import (
+    FeatureConfig,
+    OffensiveClassifier,
+    hashed_counts,
+    load_offensive_classifier,
+    tfidf_values,
+    threshold_for_share,
+)
 
 OFFENSIVE = ["你们这帮骗子客服都是废物，滚你妈的，脑子被狗吃了吧"]
 POLITE = ["请问我上周五下的订单什么时候能发货？谢谢", "Hello, could you tell me when my order will ship?"]

@@ -153,3 +153,20 @@ def test_days_are_counted_in_the_zone_validity_dates_use():
     assert str(shanghai) == "Asia/Shanghai" and team_timezone(None) is not None
     start, end = window("2026-11-01", "2026-11-01", tz=shanghai)
     assert start.isoformat() == "2026-11-01T00:00:00+08:00" and end - start == dt.timedelta(days=1)
+
+
+def test_question_types_emotions_and_noted_suggestions_are_counted(tmp_path):
+    from cs_rag.types import Emotion, EmotionReading, QuestionType
+
+    answers = AnswerLog(Database(tmp_path / "service.db"), Clock())
+    readings = [("n1", Outcome.NOTED, QuestionType.SUGGESTION, EmotionReading()),
+                ("f1", Outcome.ANSWERED, QuestionType.FAULT, EmotionReading(label=Emotion.ANGRY, level=2)),
+                ("q1", Outcome.ANSWERED, None, EmotionReading())]
+    for trace_id, outcome, kind, emotion in readings:
+        answers.remember(_answer(trace_id, outcome).model_copy(update={"question_type": kind,
+                                                                       "emotion": emotion}))
+    got = figures(answers.between(), {})
+    assert (got.questions, got.noted, got.answered, got.handed_off) == (3, 1, 2, 0)
+    assert got.question_types == {"suggestion": 1, "fault": 1}
+    assert got.emotion_levels == {"0": 2, "2": 1} and got.emotions == {"angry": 1}
+    assert got.negative_share == 0.3333   # _share rounds to 4 places

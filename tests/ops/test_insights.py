@@ -40,7 +40,8 @@ def test_log_record_round_trips_through_the_loader(tmp_path: Path):
     line = log_record(answer, ts=when, category="投诉建议", latency_ms=84.26)
     assert line == {"ts": "2026-11-20T09:30:00+00:00", "question": "我要投诉你们", "outcome": "handoff",
                     "confidence": 0.1235, "flags": ["escalation_threat", "negative_emotion"],
-                    "category": "投诉建议", "latency_ms": 84.3}
+                    "emotion": "none", "level": 0, "question_type": None, "priority": False,
+                    "reply": "……", "category": "投诉建议", "latency_ms": 84.3}
     [record] = load_records(write_jsonl(tmp_path / "log.jsonl", [line]))
     assert record.outcome is Outcome.HANDOFF and record.ts == when
     assert record.flags == ["escalation_threat", "negative_emotion"]

@@ -1,5 +1,7 @@
 """What the QA tests share: conversations written as (role, seconds, text) tuples, and one
-Inspector (its guard loads the offensive classifier once)."""
+Inspector (its guard loads the offensive classifier once). The inspector reads customers'
+moods with the guard's lexicon alone, so these rule tests do not move when the learned message
+model is retrained (tests/guard/test_understanding.py tests that model's reading)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import datetime as dt
 import pytest
 
 from cs_rag.config import Settings
+from cs_rag.guard import Guard
 from cs_rag.qa import Conversation, Inspector
 
 START = dt.datetime(2026, 11, 2, 10, 15, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -26,7 +29,7 @@ def chat(turns, **kwargs) -> Conversation:
 
 @pytest.fixture(scope="session")
 def inspector() -> Inspector:
-    return Inspector(Settings())
+    return Inspector(Settings(), guard=Guard(message_model=None))
 
 
 @pytest.fixture

@@ -92,6 +92,14 @@ def test_review_queue_filters_and_decides_once(database):
     assert [r.id for r in reviews.list(status=ReviewStatus.PENDING)[0]] == [second]
 
 
+def test_priority_reviews_are_listed_first(database):
+    reviews = ReviewStore(database)
+    urgent = reviews.add(_answer(FlagKind.NEGATIVE_EMOTION).model_copy(update={"priority": True}), None, [], None)
+    later = reviews.add(_answer(FlagKind.HEDGING), None, [], None)
+    assert [r.id for r in reviews.list()[0]] == [urgent, later]
+    assert reviews.get(urgent).answer.priority
+
+
 def test_keys_roles():
     keys = ApiKeys(client=["c1", "c2"], admin=["a1"])
     assert (keys.role("c2"), keys.role("a1"), keys.role("c"), keys.role("")) == ("client", "admin", None, None)

@@ -6,8 +6,9 @@ history; retrieval decides answer / clarify / none with a calibrated confidence;
 written by the configured LLM (only above `llm.min_confidence`) or by the embedded extractive
 default; the guard checks the draft against its evidence; the strictest routing wins.
 
-Outcome rules: the guard asking for a person (the customer asked, threatened escalation, or is
-very angry) gives `handoff`; otherwise retrieval's decision gives `answered`, `clarify` or
+Outcome rules: the guard asking for a person (the customer asked, threatened escalation, is
+very angry, or grew more upset turn after turn) gives `handoff`; a suggestion is `noted`
+(thanked, logged for the product team, nothing retrieved); otherwise retrieval's decision gives `answered`, `clarify` or
 `refused`. A hit with no answer text (a retrieval-only FAQ entry) is never sent, cited or
 offered as a clarify option: when it is the best, the next hit answers only if more likely
 right than wrong, else the reply is a refusal. An LLM failure never loses the question: the extractive default answers and an
@@ -45,6 +46,7 @@ from cs_rag.types import (
     FlagKind,
     Hit,
     Outcome,
+    QuestionType,
     Retrieval,
     Routing,
     Turn,
@@ -70,12 +72,13 @@ class Assistant:
         self.settings: Settings = knowledge_base.settings
         self.prompts = prompts or PromptLibrary(self.settings.answer.prompts_dir, self.settings.company)
         self.guard = guard or Guard(self.settings.guard, prompts_dir=self.prompts.directory,
+                                   encoder=_QueryEncoder(knowledge_base),
                                    public_contacts=self.settings.company.contacts())
         self.chat_model: ChatModel | None = (chat_model_from(self.settings.llm)
                                              if chat_model is _UNSET else chat_model)  # type: ignore[assignment]
 
     @classmethod
-    def open(cls, index_dir: str | Path, settings: Settings | None = None) -> "Assistant":
+    def open(cls, index_dir: str | Path, settings: Settings | None = None) -> Assistant:
         return cls(KnowledgeBase(index_dir, settings))
 
     def answer(self, question: str, history: list[Turn] | None = None,
@@ -114,19 +117,22 @@ class Assistant:
         trace: dict = {"trace_id": uuid.uuid4().hex, "timings_ms": timings}
 
         clock = time.perf_counter()
-        message = self.guard.check_message(question)
+        message = self.guard.check_message(question, earlier=[t.content for t in turns if t.role == "user"])
         safe_question = message.masked_text
         language = _reply_language(safe_question, turns)
         phrases = self.prompts.phrases(language)
         timings["guard_message"] = _ms(clock)
 
         courtesy = None if message.routing is Routing.HANDOFF or chosen else small_talk(safe_question)
+        noted = (message.question_type is QuestionType.SUGGESTION and courtesy is None
+                 and message.routing is not Routing.HANDOFF and chosen is None)
         if chosen is not None:  # the customer picked an offered option: it answers
             trace["chosen_option"] = chosen.id
             rewrite = Rewrite(original=safe_question, question=safe_question)
             retrieval = Retrieval(query=safe_question, hits=[chosen], confidence=1.0, decision=Decision.ANSWER)
-        elif courtesy is not None:  # nothing to look up
-            trace["small_talk"] = courtesy.value
+        elif courtesy is not None or noted:  # nothing to look up
+            if courtesy is not None:
+                trace["small_talk"] = courtesy.value
             rewrite = Rewrite(original=safe_question, question=safe_question)
             retrieval = Retrieval(query=safe_question, hits=[])
         else:
@@ -164,6 +170,9 @@ class Assistant:
         elif courtesy is not None:
             outcome = Outcome.SMALLTALK
             text = phrases.small_talk_reply(courtesy)
+        elif noted:  # a suggestion goes to the product team (the question log), not to an FAQ
+            outcome = Outcome.NOTED
+            text = phrases.suggestion_reply
         elif retrieval.decision is Decision.ANSWER:
             outcome = Outcome.ANSWERED
             body, text, citations, generator, answer_flags = yield from self._write(
@@ -195,7 +204,9 @@ class Assistant:
                      confidence=round(retrieval.confidence, 4), citations=citations,
                      options=options, flags=flags, routing=routing,
                      reasons=_reasons(flags, routing, message), language=language,
-                     generator=generator, trace_id=trace["trace_id"], trace=trace)
+                     generator=generator, trace_id=trace["trace_id"], trace=trace,
+                     emotion=message.emotion, question_type=message.question_type,
+                     priority=message.priority)
 
     def _retrieve(self, rewrite: Rewrite, turns: list[Turn], where: SearchFilter | None,
                   trace: dict) -> Retrieval:
@@ -373,6 +384,21 @@ class Assistant:
 
 
 # ---- helpers -----------------------------------------------------------------------------
+
+class _QueryEncoder:
+    """The knowledge base's own embedder as the guard's encoder (cs_rag.guard.core.TextEncoder),
+    found when first used: the question's vector is then computed once for both."""
+
+    def __init__(self, knowledge_base: KnowledgeBase) -> None:
+        self._knowledge_base = knowledge_base
+
+    @property
+    def name(self) -> str:
+        return self._knowledge_base.retriever().embedder.name
+
+    def encode_queries(self, texts):
+        return self._knowledge_base.retriever().embedder.encode_queries(texts)
+
 
 def _final(items: Iterator[str | Answer]) -> Answer:
     """The Answer a pipeline run ends with (the text pieces before it are dropped)."""

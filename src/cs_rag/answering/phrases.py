@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from cs_rag.answering.smalltalk import SmallTalk
-from cs_rag.config import CompanySettings, MemberLevel
+from cs_rag.config import CompanySettings, MemberLevel, default_prompts_dir
 from cs_rag.errors import ConfigError
 from cs_rag.types import Customer
 
 PHRASE_KEYS = ("opening", "closing", "refusal", "handoff", "clarify_intro", "no_history",
                "no_customer", "greeting_reply", "thanks_reply", "farewell_reply", "presence_reply",
                "acknowledgement_reply")
+# Added after operators made their own copies: a copy without one takes the shipped wording.
+LATER_KEYS = ("suggestion_reply",)
 LEVEL_CLOSING = "level_closing"     # optional: the closing for any level in [company.levels]
 COMPANY_FIELDS = {"company": "company.name", "hotline": "company.hotline",
                   "service_hours": "company.service_hours"}
@@ -69,6 +71,7 @@ class Phrases:
     farewell_reply: str
     presence_reply: str
     acknowledgement_reply: str
+    suggestion_reply: str        # thanks for a suggestion, passed to the product team
     level_closings: dict[str, str] = field(default_factory=dict)
 
     def small_talk_reply(self, kind: SmallTalk) -> str:
@@ -94,6 +97,10 @@ def load_phrases(path: Path, company: CompanySettings | None = None,
     values = {"company": company_name(company, language), "hotline": company.hotline,
               "service_hours": company.service_hours}
     filled = {key: _fill(path, key, data[key], values, required=True) for key in PHRASE_KEYS}
+    for key in LATER_KEYS:
+        source = path if key in data else default_prompts_dir() / language / path.name
+        raw = data[key] if key in data else _read(source)[key]
+        filled[key] = _fill(source, key, raw, values, required=True)
     closings: dict[str, str] = {}
     if LEVEL_CLOSING in data:  # a level without what the phrase needs keeps the standard closing
         for level, member in company.levels.items():
@@ -123,10 +130,10 @@ def _read(path: Path) -> dict[str, Any]:
     missing = [key for key in PHRASE_KEYS if key not in data]
     if missing:
         raise ConfigError(None, f"missing text for {', '.join(missing)}", source=str(path))
-    unknown = set(data) - set(PHRASE_KEYS) - {LEVEL_CLOSING, "levels"}
+    unknown = set(data) - set(PHRASE_KEYS) - set(LATER_KEYS) - {LEVEL_CLOSING, "levels"}
     if unknown:
         raise ConfigError(None, f"unknown key {sorted(unknown)[0]!r}; allowed: "
-                          f"{', '.join(PHRASE_KEYS)}, {LEVEL_CLOSING}, [levels.<name>]", source=str(path))
+                          f"{', '.join([*PHRASE_KEYS, *LATER_KEYS])}, {LEVEL_CLOSING}, [levels.<name>]", source=str(path))
     return data
 
 

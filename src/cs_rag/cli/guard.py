@@ -18,11 +18,15 @@ def add_guard(commands) -> None:
         description='Check every line of FILE, JSONL of {"id", "text"} (with --answers also '
                     '"evidence": [texts]), and write one JSON line per input: id, routing '
                     '(send, review or handoff), flags (kind, severity, level, span, evidence, '
-                    'reason) and reasons.')
+                    'reason) and reasons; for messages also emotion {label, level}, '
+                    'question_type and priority.')
     guard.add_argument("file", metavar="FILE", type=Path)
     guard.add_argument("--answers", action="store_true",
                        help="the texts are drafted answers, checked against their evidence")
     guard.add_argument("--out", metavar="FILE", type=Path, help="write there instead of to stdout")
+    guard.add_argument("--embeddings", action="store_true",
+                       help="read messages with the model that also uses the configured embedding "
+                            "model's vectors (as the answer path does); slower to start and run")
     guard.set_defaults(run=_guard)
 
 
@@ -30,7 +34,12 @@ def _guard(args: argparse.Namespace, settings: Settings) -> int:
     from cs_rag.guard import Guard
 
     items = _read_guard_input(args.file, args.answers)
-    guard = Guard(settings.guard, public_contacts=settings.company.contacts())
+    encoder = None
+    if args.embeddings:
+        from cs_rag.models.embedding import Embedder
+
+        encoder = Embedder(settings.embedding)
+    guard = Guard(settings.guard, encoder=encoder, public_contacts=settings.company.contacts())
     if args.answers:
         results = [guard.check_answer(text, evidence) for _, text, evidence in items]
     else:
@@ -40,8 +49,13 @@ def _guard(args: argparse.Namespace, settings: Settings) -> int:
         flags = [flag.model_dump(mode="json", include={"kind", "severity", "level", "span",
                                                       "evidence", "reason"})
                  for flag in result.flags]
-        lines.append(json.dumps({"id": item_id, "routing": result.routing.value, "flags": flags,
-                                 "reasons": result.reasons}, ensure_ascii=False) + "\n")
+        line = {"id": item_id, "routing": result.routing.value, "flags": flags,
+                "reasons": result.reasons}
+        if not args.answers:
+            line["emotion"] = result.emotion.model_dump(mode="json")
+            line["question_type"] = result.question_type.value if result.question_type else None
+            line["priority"] = result.priority
+        lines.append(json.dumps(line, ensure_ascii=False) + "\n")
     if args.out:
         args.out.write_text("".join(lines), encoding="utf-8")
     else:

@@ -9,7 +9,6 @@ See `core` for the checks and routings, `lexicon` for the operator-editable word
 """
 
 from cs_rag.guard.core import (
-                   Emotion,
                    Guard,
                    GuardResult,
                    OffensiveModel,
@@ -17,6 +16,8 @@ from cs_rag.guard.core import (
                    check_message,
                    mask_pii,
 )
+from cs_rag.guard.understanding import MessageModel
+from cs_rag.types import Emotion, EmotionReading, QuestionType
 
-__all__ = ["Emotion", "Guard", "GuardResult", "OffensiveModel", "check_answer", "check_message",
-           "mask_pii"]
+__all__ = ["Emotion", "EmotionReading", "Guard", "GuardResult", "MessageModel", "OffensiveModel",
+           "QuestionType", "check_answer", "check_message", "mask_pii"]

@@ -63,7 +63,7 @@ class Claim:
     start: int
     end: int
 
-    def grounded_by(self, other: "Claim") -> bool:
+    def grounded_by(self, other: Claim) -> bool:
         """True when `other` states the same thing (for dates: agrees on every part stated here)."""
         if self.kind != "date":
             return self.key == other.key

@@ -47,10 +47,7 @@ def hashed_counts(texts: Sequence[str], config: FeatureConfig) -> tuple[np.ndarr
     rows: list[int] = []
     hashes: list[int] = []
     for row, text in enumerate(texts):
-        chars = normalize(text)
-        grams = [zlib.crc32(chars[start:start + n].encode("utf-8"))
-                 for n in range(config.ngram_min, config.ngram_max + 1)
-                 for start in range(len(chars) - n + 1)]
+        grams = [zlib.crc32(gram.encode("utf-8")) for _, gram in _grams(normalize(text), config)]
         hashes.extend(grams)
         rows.extend([row] * len(grams))
     # one sort for the whole batch: key = row * n_features + bucket
@@ -59,6 +56,18 @@ def hashed_counts(texts: Sequence[str], config: FeatureConfig) -> tuple[np.ndarr
     unique, counts = np.unique(keys, return_counts=True)
     indptr = np.searchsorted(unique // config.n_features, np.arange(len(texts) + 1)).astype(np.int64)
     return indptr, unique % config.n_features, counts.astype(np.float64)
+
+
+def gram_buckets(normal: str, config: FeatureConfig) -> list[tuple[int, int, int]]:
+    """(start, end, bucket) of every n-gram of an already normalised text, as `hashed_counts`
+    counts them."""
+    return [(start, start + len(gram), zlib.crc32(gram.encode("utf-8")) % config.n_features)
+            for start, gram in _grams(normal, config)]
+
+
+def _grams(chars: str, config: FeatureConfig) -> list[tuple[int, str]]:
+    return [(start, chars[start:start + n]) for n in range(config.ngram_min, config.ngram_max + 1)
+            for start in range(len(chars) - n + 1)]
 
 
 def tfidf_values(indptr: np.ndarray, indices: np.ndarray, counts: np.ndarray,

@@ -4,11 +4,10 @@ Routing is the strictest of the flags' routings (send < review < handoff). What 
 raises, and what it asks for:
 
 On a message (`Guard.check_message`):
-  negative_emotion  level 1 mild -> send (the reason tells the agent to take care); level 2
-                    clear -> review, with a suggested soothing script; level 3 strong (an
-                    insult, a lexicon term of level 3, a run of 3+ exclamation marks or a threat
-                    on top of a negative word) -> handoff to a supervisor. A negative word's
-                    level goes up by one with !!, ??? or a second strong negative word
+  negative_emotion  the learned model's reading with the lexicon's evidence (cs_rag.guard.emotion):
+                    label dissatisfied, angry or disappointed and level 1 mild -> send (a note
+                    for the agent); 2 clear -> review, with a suggested soothing script; 3
+                    strong -> handoff to a supervisor
   human_request     the customer asks for a person -> handoff
   escalation_threat regulator, media, lawyer, police, a threat to complain (我要投诉你们; asking
                     how to complain is no threat) -> handoff (severity 3)
@@ -17,6 +16,9 @@ On a message (`Guard.check_message`):
                     classifier's P(offensive) >= its threshold (the customer-service one,
                     see cs_rag.guard.classifier) -> review
   pii               personal data, masked in `masked_text` and every flag's evidence -> send
+Every message also gets `emotion` (label and level, level 0 for none) and `question_type`
+(None without the model). A fault or complaint at emotion level 2 or more is `priority`: at
+least review, first in the queue.
 On a drafted answer (`Guard.check_answer`), each -> review:
   hedging           a hedge word outside quotes whose phrase is not in the evidence
   risky_promise     a promise word the evidence does not contain
@@ -32,32 +34,31 @@ import importlib
 import re
 import threading
 from collections.abc import Sequence
-from enum import Enum
 from pathlib import Path
 from typing import Literal, Protocol
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from cs_rag.config import GuardSettings, default_prompts_dir
 from cs_rag.errors import ConfigError
 from cs_rag.guard import lexicon, scripts
 from cs_rag.guard.claims import Claim, extract_claims
+from cs_rag.guard.emotion import Reading, Seen, read_messages
 from cs_rag.guard.fold import View, fold, fold_view, normal_view
 from cs_rag.guard.lexicon import Hit, Lexicons
 from cs_rag.guard.pii import LABELS, PiiMatch, find_pii, mask
 from cs_rag.guard.reload import Reloading
+from cs_rag.guard.trajectory import escalation_flag, trajectory
+from cs_rag.guard.understanding import MessageModel, load_message_model
 from cs_rag.text import detect_language, normalize
-from cs_rag.types import Flag, FlagKind, Routing
+from cs_rag.types import EmotionReading, Flag, FlagKind, QuestionType, Routing
 
 _WORDS = re.compile(r"[^\W\d_]{2,}|[\u3400-\u9fff]")
 
 _QUOTED = re.compile(r"「[^」]*」|『[^』]*』|“[^”]*”|\"[^\"]*\"|《[^》]*》|‘[^’]*’")
-_BANGS = re.compile(r"!{2,}")
-_MARKS = re.compile(r"[!?]{3,}")
 _UNIT = re.compile(r"[a-z0-9]+|[^\W_]")
-_LEVEL_NAMES = {1: "mild", 2: "clear", 3: "strong"}
-_EMOTION_ROUTING = {1: Routing.SEND, 2: Routing.REVIEW, 3: Routing.HANDOFF}
-_EMOTION_ORDER = ("dissatisfied", "disappointed", "angry")   # ties go to the later one
+_PRIORITY_TYPES = frozenset({QuestionType.FAULT, QuestionType.COMPLAINT})
 _HEDGE_CONTEXT = 2   # units of context around a hedge compared with the evidence
 _MESSAGE_FLAGS = {
     FlagKind.HUMAN_REQUEST: (Routing.HANDOFF, "the customer asks for a person"),
@@ -74,15 +75,6 @@ _ANSWER_REASONS = {
 }
 
 
-class Emotion(str, Enum):
-    """The customer's emotion as the guard reads it."""
-
-    NEUTRAL = "neutral"
-    DISSATISFIED = "dissatisfied"
-    ANGRY = "angry"
-    DISAPPOINTED = "disappointed"
-
-
 class GuardResult(BaseModel):
     """What the guard found in one text and where the text goes next."""
 
@@ -90,7 +82,9 @@ class GuardResult(BaseModel):
     routing: Routing = Routing.SEND                 # strictest routing of the flags
     reasons: list[str] = Field(default_factory=list)  # flag kinds behind the routing, in order
     masked_text: str = ""                           # the checked text with personal data masked
-    emotion: Emotion = Emotion.NEUTRAL
+    emotion: EmotionReading = Field(default_factory=EmotionReading)   # level 0 for none
+    question_type: QuestionType | None = None       # a message's; None for an answer or no model
+    priority: bool = False                          # a fault or complaint at emotion level >= 2
     suggested_script: str | None = None             # soothing script for an upset customer
 
 
@@ -104,6 +98,19 @@ class OffensiveModel(Protocol):
         ...
 
 
+class TextEncoder(Protocol):
+    """Sentence embeddings in the query role (cs_rag.models.embedding.Embedder is one)."""
+
+    @property
+    def name(self) -> str:
+        """The embedding model's name."""
+        ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dimension) normalised vectors."""
+        ...
+
+
 class Guard:
     """Checks messages and drafted answers against operator-editable lexicons and rules.
 
@@ -112,14 +119,20 @@ class Guard:
     when they change, checked at most every `settings.reload_seconds`. Soothing scripts come
     from `prompts_dir/<language>/soothing.txt` (default: the shipped prompts/). The offensive
     check also uses `offensive_model`: "shipped" loads `cs_rag.guard.classifier`'s model on
-    first use when that module is installed, None uses the lexicon alone. `public_contacts`
+    first use when that module is installed, None uses the lexicon alone. `message_model` reads
+    emotion, level and question type ("shipped": `cs_rag.guard.understanding`'s model, loaded
+    on first use; None: the lexicon alone reads emotion, question type unknown). With an
+    `encoder` whose model is the one the shipped embedding model was trained with (the
+    embedded default e5), "shipped" is that model, which also reads the message's vector;
+    with none, or another embedding model, the n-gram model. `public_contacts`
     (the company's service addresses and numbers, CompanySettings.contacts) are never masked as
     personal data. Nothing is read before the first check. Thread-safe.
     """
 
     def __init__(self, settings: GuardSettings | None = None, *, prompts_dir: Path | None = None,
                  offensive_model: OffensiveModel | None | Literal["shipped"] = "shipped",
-                 public_contacts: Sequence[str] = ()) -> None:
+                 message_model: MessageModel | None | Literal["shipped"] = "shipped",
+                 encoder: TextEncoder | None = None, public_contacts: Sequence[str] = ()) -> None:
         self.settings = settings or GuardSettings()
         operator_dir = self.settings.lexicon_dir
         if operator_dir is not None and not operator_dir.is_dir():
@@ -133,40 +146,64 @@ class Guard:
         self._scripts = Reloading(lambda: scripts.load_scripts(prompts),
                                   lambda: scripts.script_files(prompts),
                                   self.settings.reload_seconds)
-        if isinstance(offensive_model, str) and offensive_model != "shipped":
-            raise ValueError(f'offensive_model must be "shipped", None or a model, got {offensive_model!r}')
-        shipped = isinstance(offensive_model, str)
-        self._model = None if shipped else offensive_model
-        self._model_ready = not shipped
-        self._model_lock = threading.Lock()
+        for name, given in (("offensive_model", offensive_model), ("message_model", message_model)):
+            if isinstance(given, str) and given != "shipped":
+                raise ValueError(f'{name} must be "shipped", None or a model, got {given!r}')
+        self._offensive = _Shipped(offensive_model, _load_shipped_model)
+        self._encoder = encoder
+        self._understanding = _Shipped(message_model, self._shipped_message_model)
 
     # -- messages -----------------------------------------------------------------------
 
-    def check_message(self, text: str, language: str | None = None) -> GuardResult:
+    def check_message(self, text: str, language: str | None = None,
+                      earlier: Sequence[str] = ()) -> GuardResult:
         """Check a customer's message; `language` ("zh" or "en") picks the soothing script
-        and defaults to zh when the text has Chinese characters, else en."""
-        return self.check_messages([text], language)[0]
+        and defaults to zh when the text has Chinese characters, else en. `earlier` are the
+        customer's earlier messages in the conversation, oldest first: when the levels
+        escalate (cs_rag.guard.trajectory) at this message, an emotion_escalation flag hands
+        the conversation off even if no message is level 3."""
+        if not earlier:
+            return self.check_messages([text], language)[0]
+        *before, result = self.check_messages([*earlier, text], language)
+        flag = escalation_flag(trajectory([r.emotion.level for r in [*before, result]]))
+        if flag is None:
+            return result
+        return _result([*result.flags, flag], result.masked_text, result.emotion,
+                       result.suggested_script, result.question_type, result.priority)
 
     def check_messages(self, texts: Sequence[str], language: str | None = None) -> list[GuardResult]:
         """`check_message` for many texts; the learned classifier scores them in one batch."""
         if language is not None and language not in scripts.LANGUAGES:
             raise ValueError(f"language must be one of {', '.join(scripts.LANGUAGES)}, got {language!r}")
         data = self._lexicons.get()
-        model = self._offensive_model()
+        model = self._offensive.get()
         scores = list(model.predict_proba(list(texts))) if model is not None and texts else []
+        seen, pii = [], []
+        for text in texts:
+            normal = normal_view(text)
+            folded = fold_view(normal)
+            seen.append(Seen(text, normal, folded, data.message.find(folded.text)))
+            pii.append(find_pii(text, normal, data.pii_allow))
+        reader = self._understanding.get()
+        vectors = None
+        if reader is not None and reader.embedding_model is not None and seen:
+            if self._encoder is None:
+                raise ValueError(f"the message model reads {reader.embedding_model} embeddings: "
+                                 "give the Guard an encoder")
+            # masked, as the retriever embeds the question: its query cache then serves both
+            vectors = self._encoder.encode_queries([mask(s.text, p) for s, p in zip(seen, pii)])
+        readings = read_messages(reader, seen, vectors)
         results = []
-        for index, text in enumerate(texts):
+        for index, item in enumerate(seen):
             # the classifier has learned nothing about text without words ("？？？", "!!")
-            score = float(scores[index]) if scores and _WORDS.search(text) else None
-            results.append(self._check_message(text, language, data, model, score))
+            score = float(scores[index]) if scores and _WORDS.search(item.text) else None
+            results.append(self._check_message(item, pii[index], readings[index], language, data,
+                                               model, score))
         return results
 
-    def _check_message(self, text: str, language: str | None, data: Lexicons,
-                       model: OffensiveModel | None, score: float | None) -> GuardResult:
-        normal = normal_view(text)
-        folded = fold_view(normal)
-        hits = data.message.find(folded.text)
-        pii = find_pii(text, normal, data.pii_allow)
+    def _check_message(self, item: Seen, pii: list[PiiMatch], reading: Reading, language: str | None,
+                       data: Lexicons, model: OffensiveModel | None, score: float | None) -> GuardResult:
+        text, hits = item.text, item.hits
         flags: list[Flag] = []
         seen: set[tuple[FlagKind, str]] = set()
         for hit in hits:
@@ -174,7 +211,7 @@ class Guard:
             if kind is FlagKind.NEGATIVE_EMOTION or (kind, hit.term) in seen:
                 continue
             seen.add((kind, hit.term))
-            span = folded.original_span(hit.start, hit.end)
+            span = item.folded.original_span(hit.start, hit.end)
             if kind is FlagKind.OFFENSIVE:
                 routing = Routing.HANDOFF if hit.level == 3 else Routing.REVIEW
                 reason = "abusive language"
@@ -187,60 +224,23 @@ class Guard:
             flags.append(Flag(kind=FlagKind.OFFENSIVE, severity=2, routing=Routing.REVIEW,
                               reason=f"the offensive-language classifier gives P={score:.2f} "
                                      f"(threshold {model.threshold:.2f})"))
-        emotion, script = Emotion.NEUTRAL, None
-        emotion_flag = self._emotion(text, normal, folded, hits)
-        if emotion_flag is not None:
-            flag, emotion = emotion_flag
-            flags.insert(0, flag)
-            if flag.level and flag.level >= 2:
-                lang = language or detect_language(normal.text)
-                script = scripts.pick_script(self._scripts.get()[lang], emotion.value, flag.level)
+        script = None
+        emotion = reading.emotion
+        if reading.flag is not None:
+            flags.insert(0, reading.flag)
+            if emotion.level >= 2:
+                lang = language or detect_language(item.normal.text)
+                script = scripts.pick_script(self._scripts.get()[lang], emotion.label.value, emotion.level)
+        priority = reading.question_type in _PRIORITY_TYPES and emotion.level >= 2
         flags.extend(_pii_flags(pii, severity=1, routing=Routing.SEND))
-        return _result(flags, mask(text, pii), emotion, script)
+        return _result(flags, mask(text, pii), emotion, script, reading.question_type, priority)
 
-    @staticmethod
-    def _emotion(text: str, normal: View, folded: View,
-                 hits: list[Hit]) -> tuple[Flag, Emotion] | None:
-        signals = [(h, h.spec.emotion) for h in hits if h.spec.emotion]
-        signals += [(h, "angry") for h in hits if h.spec.kind is FlagKind.OFFENSIVE and h.level == 3]
-        if not signals:
-            return None
-        top, emotion = max(signals, key=lambda s: (s[0].level, _EMOTION_ORDER.index(s[1])))
-        level = top.level
-        bangs = max((len(m.group()) for m in _BANGS.finditer(normal.text)), default=0)
-        marks = _MARKS.search(normal.text) is not None   # ??? or ?!? in exasperation
-        threat = any(h.spec.kind is FlagKind.ESCALATION_THREAT for h in hits)
-        strong_places = _separate_places([h for h, _ in signals if h.level >= 2])
-        notes = []
-        if bangs >= 3 or threat:
-            level = 3
-            notes.append("repeated exclamation marks" if bangs >= 3 else "a threat")
-        elif bangs == 2 or marks or strong_places >= 2:
-            level = min(3, level + 1)
-            notes.append("several negative words" if strong_places >= 2 else "repeated ! or ?")
-        if level == 1:
-            advice = "reply with extra care"
-        elif level == 2:
-            advice = "a person checks the reply; a soothing script is suggested"
-        else:
-            advice = "red alert: hand over to a supervisor"
-        words = list(dict.fromkeys(text[slice(*folded.original_span(h.start, h.end))]
-                                   for h, _ in signals))
-        reason = (f"{emotion} customer, level {level} ({_LEVEL_NAMES[level]}): {advice}; "
-                  f"signals: {', '.join([*words, *notes])}")
-        span = folded.original_span(top.start, top.end)
-        flag = Flag(kind=FlagKind.NEGATIVE_EMOTION, severity=level, level=level, span=span,
-                    evidence=_evidence(text, span), reason=reason,
-                    routing=_EMOTION_ROUTING[level])
-        return flag, Emotion(emotion)
-
-    def _offensive_model(self) -> OffensiveModel | None:
-        if not self._model_ready:
-            with self._model_lock:
-                if not self._model_ready:
-                    self._model = _load_shipped_model()
-                    self._model_ready = True
-        return self._model
+    def _shipped_message_model(self) -> MessageModel | None:
+        if self._encoder is not None:
+            model = load_message_model(embeddings=True)
+            if model is not None and model.embedding_model == self._encoder.name:
+                return model
+        return load_message_model()
 
     # -- answers ------------------------------------------------------------------------
 
@@ -266,7 +266,7 @@ class Guard:
         flags.extend(_ungrounded(text, normal, evidence))
         pii = find_pii(text, normal, data.pii_allow)
         flags.extend(_pii_flags(pii, severity=2, routing=Routing.REVIEW))
-        return _result(flags, mask(text, pii), Emotion.NEUTRAL, None)
+        return _result(flags, mask(text, pii))
 
     # -- personal data ------------------------------------------------------------------
 
@@ -275,14 +275,22 @@ class Guard:
         return mask(text, find_pii(text, allow=self._lexicons.get().pii_allow))
 
 
-def _separate_places(hits: list[Hit]) -> int:
-    """How many non-overlapping places the hits cover (差劲 inside 太差劲 is one place)."""
-    places, end = 0, -1
-    for hit in sorted(hits, key=lambda h: h.start):
-        if hit.start >= end:
-            places += 1
-        end = max(end, hit.end)
-    return places
+class _Shipped:
+    """A model given to the Guard, or the shipped one loaded on first use ("shipped"). Thread-safe."""
+
+    def __init__(self, given, load) -> None:
+        self._shipped = isinstance(given, str)
+        self._value = None if self._shipped else given
+        self._load = load
+        self._lock = threading.Lock()
+
+    def get(self):
+        if self._shipped:
+            with self._lock:
+                if self._shipped:
+                    self._value = self._load()
+                    self._shipped = False
+        return self._value
 
 
 def _load_shipped_model() -> OffensiveModel | None:
@@ -333,10 +341,15 @@ def _ungrounded(text: str, normal: View, evidence: Sequence[str]) -> list[Flag]:
     return flags
 
 
-def _result(flags: list[Flag], masked: str, emotion: Emotion, script: str | None) -> GuardResult:
-    return GuardResult(flags=flags, routing=Routing.strictest([f.routing for f in flags]),
+def _result(flags: list[Flag], masked: str, emotion: EmotionReading | None = None,
+            script: str | None = None, question_type: QuestionType | None = None,
+            priority: bool = False) -> GuardResult:
+    """The result of these flags: the strictest routing, at least review when `priority`."""
+    routings = [f.routing for f in flags] + ([Routing.REVIEW] if priority else [])
+    return GuardResult(flags=flags, routing=Routing.strictest(routings),
                        reasons=list(dict.fromkeys(f.kind.value for f in flags)),
-                       masked_text=masked, emotion=emotion, suggested_script=script)
+                       masked_text=masked, emotion=emotion or EmotionReading(),
+                       question_type=question_type, priority=priority, suggested_script=script)
 
 
 _default: Guard | None = None

@@ -53,6 +53,9 @@ class AnswerRecord:
     options: list[str]     # the entry ids a clarify reply offered
     picked: bool           # a clarify reply one of whose options the customer then picked
     latency_ms: float | None
+    question_type: str | None = None   # the customer message's (QuestionType value)
+    emotion: str = "none"              # the customer message's emotion label (Emotion value)
+    level: int = 0                     # ... and its warning level 0-3
 
     def answer(self, database: Database) -> Answer:
         """The whole Answer, with its trace (read on demand: it is the largest column)."""
@@ -66,6 +69,16 @@ class AnswerLog:
 
     COLUMNS = ("trace_id, at, session_id, question, standalone, language, outcome, routing, "
                "confidence, first_id, first_kind, options, picked, latency_ms")
+    # question type and emotion are read from the stored Answer, so logs written before these
+    # fields existed read as unknown
+    EXTRACTED = ("question_type", "emotion.label", "emotion.level")
+
+    @classmethod
+    def selected_from(cls, table: str) -> str:
+        """The columns a record is read from (record_from_row), taken from `table` (a name or a
+        join's alias)."""
+        return ", ".join([f"{table}.{c.strip()}" for c in cls.COLUMNS.split(",")]
+                         + [f"json_extract({table}.answer, '$.{path}')" for path in cls.EXTRACTED])
 
     def __init__(self, database: Database, clock: Callable[[], float] = time.time) -> None:
         self.database = database
@@ -89,11 +102,12 @@ class AnswerLog:
                 db.execute("UPDATE answers SET picked = 1 WHERE trace_id = (SELECT trace_id FROM answers "
                            "WHERE session_id = ? AND outcome = ? AND trace_id != ? ORDER BY at DESC LIMIT 1)",
                            (session_id, Outcome.CLARIFY.value, answer.trace_id))
-        return record_from_row(row)
+        return record_from_row((*row, answer.question_type.value if answer.question_type else None,
+                                answer.emotion.label.value, answer.emotion.level))
 
     def get(self, trace_id: str) -> AnswerRecord | None:
         with self.database.transaction() as db:
-            row = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE trace_id = ?", (trace_id,)).fetchone()
+            row = db.execute(f"SELECT {self.selected_from('answers')} FROM answers WHERE trace_id = ?", (trace_id,)).fetchone()
         return record_from_row(row) if row else None
 
     def many(self, trace_ids: list[str]) -> dict[str, AnswerRecord]:
@@ -102,7 +116,7 @@ class AnswerLog:
         with self.database.transaction() as db:
             for start in range(0, len(trace_ids), 500):
                 chunk = trace_ids[start:start + 500]
-                rows = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE trace_id IN "
+                rows = db.execute(f"SELECT {self.selected_from('answers')} FROM answers WHERE trace_id IN "
                                   f"({', '.join('?' * len(chunk))})", chunk).fetchall()
                 found.update((row[0], record_from_row(row)) for row in rows)
         return found
@@ -116,7 +130,7 @@ class AnswerLog:
     def latest_clarify(self, session_id: str) -> AnswerRecord | None:
         """The session's newest clarify reply."""
         with self.database.transaction() as db:
-            row = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE session_id = ? AND outcome = ? "
+            row = db.execute(f"SELECT {self.selected_from('answers')} FROM answers WHERE session_id = ? AND outcome = ? "
                              "ORDER BY at DESC LIMIT 1", (session_id, Outcome.CLARIFY.value)).fetchone()
         return record_from_row(row) if row else None
 
@@ -125,7 +139,7 @@ class AnswerLog:
         low = since.timestamp() if since else float("-inf")
         high = until.timestamp() if until else float("inf")
         with self.database.transaction() as db:
-            rows = db.execute(f"SELECT {self.COLUMNS} FROM answers WHERE at >= ? AND at < ? ORDER BY at",
+            rows = db.execute(f"SELECT {self.selected_from('answers')} FROM answers WHERE at >= ? AND at < ? ORDER BY at",
                               (low, high)).fetchall()
         return [record_from_row(row) for row in rows]
 
@@ -138,10 +152,10 @@ def _first(answer: Answer) -> tuple[str | None, str | None]:
 
 
 def record_from_row(row: tuple) -> AnswerRecord:
-    """An AnswerRecord from a row of `AnswerLog.COLUMNS`."""
+    """An AnswerRecord from a row of `AnswerLog.selected_from(...)`."""
     (trace_id, at, session_id, question, standalone, language, outcome, routing, confidence,
-     first_id, first_kind, options, picked, latency_ms) = row
-    return AnswerRecord(trace_id, dt.datetime.fromtimestamp(at, tz=dt.timezone.utc), session_id, question,
+     first_id, first_kind, options, picked, latency_ms, question_type, emotion, level) = row
+    return AnswerRecord(trace_id, dt.datetime.fromtimestamp(at, tz=dt.UTC), session_id, question,
                         standalone, language, Outcome(outcome), routing, confidence, first_id,
                         DocumentKind(first_kind) if first_kind else None, json.loads(options),
-                        bool(picked), latency_ms)
+                        bool(picked), latency_ms, question_type, emotion or "none", int(level or 0))

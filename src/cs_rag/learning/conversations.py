@@ -59,7 +59,7 @@ def find_answers(database: Database, feedback: FeedbackStore, where: LogFilter, 
     if where.text.strip():
         conditions.append("(instr(a.question, ?) > 0 OR instr(a.standalone, ?) > 0)")
         params.extend([where.text.strip()] * 2)
-    columns = ", ".join(f"a.{c.strip()}" for c in AnswerLog.COLUMNS.split(","))
+    columns = AnswerLog.selected_from("a")
     body = f"FROM answers a LEFT JOIN feedback f ON f.answer_id = a.trace_id WHERE {' AND '.join(conditions)}"
     with database.transaction() as db:
         total = db.execute(f"SELECT COUNT(*) {body}", params).fetchone()[0]

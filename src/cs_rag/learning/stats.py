@@ -10,7 +10,7 @@ from enum import Enum
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from cs_rag.errors import WindowError
 from cs_rag.learning.answers import AnswerLog, AnswerRecord
@@ -34,8 +34,8 @@ class Figures(BaseModel):
 
     - `questions`: answers given, small-talk replies (greetings, thanks: `smalltalk`) left out;
       small talk is outside every count and rate below, latency included.
-    - `answered` / `clarified` / `refused` / `handed_off`: answers by outcome; they add up to
-      `questions`. Their rates are over `questions`: `no_answer_rate` (无答案率) is the refused
+    - `answered` / `clarified` / `refused` / `handed_off` / `noted` (suggestions thanked and
+      logged for the product team): answers by outcome; they add up to `questions`. Their rates are over `questions`: `no_answer_rate` (无答案率) is the refused
       share, `handoff_rate` (转人工率) the handed-off share.
     - `resolved`: answered answers not rated unhelpful (and, when review decisions are given,
       whose review was not rejected), plus clarify replies one of whose offered options the
@@ -47,6 +47,11 @@ class Figures(BaseModel):
       satisfaction speaks for those who rated, not for every customer.
     - `wrong`: ratings whose reason is "wrong"; `wrong_share` = wrong / rated.
     - `latency_ms_p50` / `_p95`: the answer pipeline's own total time (`timings_ms.total`).
+    - `question_types`: questions by type (inquiry, howto, fault, complaint, suggestion; 咨询,
+      操作, 故障, 投诉, 建议); `emotion_levels`: questions by the customer's emotion level
+      ("0" calm to "3" strong); `emotions`: the negative ones by kind; `negative_share`: the
+      share of questions at level 1 or more. Answers logged before these were read count
+      under neither type nor kind, at level 0.
 
     A rate over nothing (no questions, no ratings) is None, not 0.
     """
@@ -57,6 +62,7 @@ class Figures(BaseModel):
     clarified: int = 0
     refused: int = 0
     handed_off: int = 0
+    noted: int = 0
     resolved: int = 0
     rated: int = 0
     helpful: int = 0
@@ -72,6 +78,10 @@ class Figures(BaseModel):
     wrong_share: float | None = None
     latency_ms_p50: float | None = None
     latency_ms_p95: float | None = None
+    question_types: dict[str, int] = Field(default_factory=dict)
+    emotion_levels: dict[str, int] = Field(default_factory=dict)
+    emotions: dict[str, int] = Field(default_factory=dict)
+    negative_share: float | None = None
 
 
 class DayFigures(Figures):
@@ -138,6 +148,9 @@ def figures(records: Iterable[AnswerRecord], ratings: Mapping[str, Feedback],
             rejected: Collection[str] = ()) -> Figures:
     """The figures of `records`, rated by `ratings` (by answer id); see Figures for what counts."""
     counts: Counter = Counter()   # counted in a plain dict: setting model fields per answer is slow at 10k answers
+    question_types: Counter = Counter()
+    emotion_levels: Counter = Counter()
+    emotions: Counter = Counter()
     latencies = []
     for record in records:
         if record.outcome is Outcome.SMALLTALK:
@@ -155,20 +168,29 @@ def figures(records: Iterable[AnswerRecord], ratings: Mapping[str, Feedback],
             counts["resolved"] += record.picked
         elif record.outcome is Outcome.REFUSED:
             counts["refused"] += 1
+        elif record.outcome is Outcome.NOTED:
+            counts["noted"] += 1
         else:
             counts["handed_off"] += 1
+        if record.question_type:
+            question_types[record.question_type] += 1
+        emotion_levels[str(record.level)] += 1
+        if record.level:
+            emotions[record.emotion] += 1
         if rating is not None:
             counts["rated"] += 1
             counts["helpful"] += rating.helpful
             counts["wrong"] += rating.reason is FeedbackReason.WRONG
         if record.latency_ms is not None:
             latencies.append(record.latency_ms)
-    out = Figures(**{name: int(count) for name, count in counts.items()})
+    out = Figures(**{name: int(count) for name, count in counts.items()}, question_types=dict(question_types),
+                  emotion_levels=dict(emotion_levels), emotions=dict(emotions))
     n = out.questions
     out.answered_rate, out.clarify_rate = _share(out.answered, n), _share(out.clarified, n)
     out.no_answer_rate, out.handoff_rate = _share(out.refused, n), _share(out.handed_off, n)
     out.resolution_rate, out.rated_share = _share(out.resolved, n), _share(out.rated, n)
     out.satisfaction, out.wrong_share = _share(out.helpful, out.rated), _share(out.wrong, out.rated)
+    out.negative_share = _share(sum(out.emotions.values()), n)
     if latencies:
         out.latency_ms_p50, out.latency_ms_p95 = (round(float(p), 3) for p in np.percentile(latencies, [50, 95]))
     return out

@@ -25,6 +25,7 @@ MINILM_MODEL_NAME = "all-MiniLM-L6-v2"
 M3E_LICENCE = ("m3e-small (moka-ai) is licensed for research only, not for commercial use; "
                "see its model card before deploying it")
 _QUERY_CACHE_SIZE = 2048
+SINGLE_QUERIES = 8
 
 
 T = TypeVar("T")
@@ -101,7 +102,7 @@ class Embedder:
 
     def text_key(self, text: str, role: Role) -> str:
         """Content hash of what would be embedded: model, role and text."""
-        return hashlib.sha256(f"{self.name}\0{role}\0{text}".encode("utf-8")).hexdigest()
+        return hashlib.sha256(f"{self.name}\0{role}\0{text}".encode()).hexdigest()
 
     def encode(self, texts: Sequence[str], role: Role,
                progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -142,6 +143,15 @@ class Embedder:
         if len(self._query_cache) > _QUERY_CACHE_SIZE:
             self._query_cache.popitem(last=False)
         return vector
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors of `texts`, (len(texts), dim): a few (a conversation's messages) each
+        through `encode_query`, cached, so the retriever's own query and the next turn's look
+        back cost nothing more; more than SINGLE_QUERIES in one batch."""
+        if len(texts) <= SINGLE_QUERIES:
+            return np.stack([self.encode_query(text) for text in texts]) if texts else \
+                np.zeros((0, self.dimension), dtype=np.float32)
+        return self.encode(list(texts), "query")
 
     def _load(self):
         return self._model.get()

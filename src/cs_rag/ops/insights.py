@@ -3,9 +3,14 @@
 The question log is JSONL, one line per answered question (what `log_record` writes):
 
     {"ts": "2026-11-23T10:15:00+08:00", "question": "...", "outcome": "refused",
-     "confidence": 0.12, "flags": ["negative_emotion"], "category": "售后退款", "latency_ms": 85.2}
+     "confidence": 0.12, "flags": ["negative_emotion"], "category": "售后退款", "latency_ms": 85.2,
+     "emotion": "dissatisfied", "level": 1, "question_type": "fault", "priority": false,
+     "session_id": "9f2c...", "reply": "..."}
 
-Only `question` is required. `ts` is ISO 8601 (a date alone, naive times read as UTC) or epoch
+Only `question` is required. `emotion`, `level` and `question_type` are the guard's reading of
+the customer's message; `session_id` and `reply` (the bot's reply, cut to REPLY_CHARS) let the
+report follow a conversation's emotion turn by turn.
+`ts` is ISO 8601 (a date alone, naive times read as UTC) or epoch
 seconds; `outcome` is an `Outcome` value; `flags` lists flag kinds (or whole flag objects, as
 in an Answer's JSON). `load_records` also reads the JSON object `cs-rag eval --json` prints:
 its per-question `results`, whose retrieval `decision` stands for the outcome (answer ->
@@ -26,8 +31,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from cs_rag.errors import InputError
 from cs_rag.text import Tokenizer
-from cs_rag.types import Answer, Outcome
+from cs_rag.types import Answer, Emotion, Outcome, QuestionType
 
+REPLY_CHARS = 200
 GAP_OUTCOMES = frozenset({Outcome.REFUSED, Outcome.CLARIFY, Outcome.HANDOFF})
 DEFAULT_GAP_THRESHOLD = 0.12   # cosine distance; chosen on the tune split of eval/gaps_sample.jsonl
 _DECISION_OUTCOME = {"answer": Outcome.ANSWERED, "clarify": Outcome.CLARIFY, "none": Outcome.REFUSED}
@@ -35,9 +41,7 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LATIN = re.compile(r"[a-z0-9]")
 # Question words and fillers: the shared stopword list keeps them (retrieval can use them),
 # but they say nothing about what a question is about.
-QUESTION_WORDS = frozenset("""怎么 怎么办 怎样 怎么样 什么 为什么 为啥 时候 多久 多少 多长时间 哪里 哪儿 哪个 哪些
-如何 请问 一下 可以 能不能 可不可以 是不是 有没有 没有 还是 现在 已经 还有 这个 那个 一个 你们 我们 自己
-知道 需要 应该 的话 how what when where why which can could would should does please""".split())
+QUESTION_WORDS = frozenset(["怎么", "怎么办", "怎样", "怎么样", "什么", "为什么", "为啥", "时候", "多久", "多少", "多长时间", "哪里", "哪儿", "哪个", "哪些", "如何", "请问", "一下", "可以", "能不能", "可不可以", "是不是", "有没有", "没有", "还是", "现在", "已经", "还有", "这个", "那个", "一个", "你们", "我们", "自己", "知道", "需要", "应该", "的话", "how", "what", "when", "where", "why", "which", "can", "could", "would", "should", "does", "please"])
 
 
 class QuestionRecord(BaseModel):
@@ -50,6 +54,12 @@ class QuestionRecord(BaseModel):
     flags: list[str] = Field(default_factory=list)
     category: str | None = None
     latency_ms: float | None = None
+    emotion: Emotion | None = None
+    level: int | None = Field(default=None, ge=0, le=3)
+    question_type: QuestionType | None = None
+    priority: bool = False
+    session_id: str | None = None
+    reply: str | None = None
 
     @field_validator("flags", mode="before")
     @classmethod
@@ -64,17 +74,22 @@ class QuestionRecord(BaseModel):
     @classmethod
     def _utc(cls, value: dt.datetime | None) -> dt.datetime | None:
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
         return value
 
 
 def log_record(answer: Answer, *, ts: dt.datetime | None = None, category: str | None = None,
-               latency_ms: float | None = None) -> dict:
+               latency_ms: float | None = None, session_id: str | None = None) -> dict:
     """The question-log line for an answer (a JSON-ready dict); `ts` defaults to now, UTC."""
-    record = {"ts": (ts or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
+    record = {"ts": (ts or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
               "question": answer.question, "outcome": answer.outcome.value,
               "confidence": round(answer.confidence, 4),
-              "flags": [flag.kind.value for flag in answer.flags]}
+              "flags": [flag.kind.value for flag in answer.flags],
+              "emotion": answer.emotion.label.value, "level": answer.emotion.level,
+              "question_type": answer.question_type.value if answer.question_type else None,
+              "priority": answer.priority, "reply": answer.text[:REPLY_CHARS]}
+    if session_id is not None:
+        record["session_id"] = session_id
     if category is not None:
         record["category"] = category
     if latency_ms is not None:
@@ -248,7 +263,7 @@ def hot_words(records: Sequence[QuestionRecord], tokenizer: Tokenizer, *, top: i
         first, last = min(t for t, _ in stamped), max(t for t, _ in stamped)
         split = first + (last - first) / 2
     elif split.tzinfo is None:
-        split = split.replace(tzinfo=dt.timezone.utc)
+        split = split.replace(tzinfo=dt.UTC)
     early = Counter(t for ts, terms in stamped if ts < split for t in terms)
     late = Counter(t for ts, terms in stamped if ts >= split for t in terms)
     n_early = sum(1 for ts, _ in stamped if ts < split)

@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 from cs_rag.errors import InputError
 from cs_rag.ops import plots
 from cs_rag.ops.insights import HotWords, QuestionRecord
+from cs_rag.ops.moods import mood_blocks
 from cs_rag.ops.render import Block, write_blocks
 
 QUALITY_METRICS = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "R@1_with_refusal",
@@ -219,6 +220,8 @@ def _blocks(run, log, previous, hot_words, changes, tolerance, latency_tolerance
                    ("img", "latency", plots.latency_histogram(latencies),
                     "Retrieval time per question in the eval run, up to the 99th percentile.")]
     blocks += _flag_blocks(run, log)
+    if log:
+        blocks += mood_blocks(log)
     blocks += _category_blocks(run, previous, changes)
     if hot_words is not None:
         blocks += _hot_word_blocks(hot_words)

@@ -91,7 +91,8 @@ class Inspector:
         marked = [f for f in result.flags if f.kind in _UPSET_KINDS and (f.span or level)]
         upset = level >= self.settings.qa.upset_level or bool(marked)
         span = emotion.span if emotion is not None else next((f.span for f in marked if f.span), None)
-        return rules.Mood(emotion=result.emotion.value, level=level, upset=upset,
+        label = result.emotion.label.value if result.emotion.level else "neutral"
+        return rules.Mood(emotion=label, level=level, upset=upset,
                           span=tuple(span) if span else None)
 
     @staticmethod

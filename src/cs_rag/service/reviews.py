@@ -109,8 +109,8 @@ class ReviewStore:
 
     def list(self, status: ReviewStatus | None = None, flag: FlagKind | None = None,
              limit: int = 50, offset: int = 0) -> tuple[list[Review], int]:
-        """Reviews newest first, optionally only one status and/or one flag kind; with the
-        total that match."""
+        """Reviews with priority (a fault or complaint from a clearly upset customer) first, then
+        newest first; optionally only one status and/or one flag kind; with the total that match."""
         clauses, params = [], []
         if status is not None:
             clauses.append("r.status = ?")
@@ -167,7 +167,8 @@ class ReviewStore:
             "SELECT r.id, r.created, r.status, r.session_id, r.answer, r.history, r.customer, "
             "r.final_text, r.note, r.saved_as, r.faq_id, r.job_id, r.decided, r.decided_by, "
             "(SELECT group_concat(kind, ' ') FROM review_flags f WHERE f.review_id = r.id) "
-            f"FROM reviews r {where} ORDER BY r.id DESC LIMIT ? OFFSET ?",
+            f"FROM reviews r {where} "
+            "ORDER BY coalesce(json_extract(r.answer, '$.priority'), 0) DESC, r.id DESC LIMIT ? OFFSET ?",
             (*params, limit, offset)).fetchall()
         return [_review(row) for row in rows]
 
@@ -185,4 +186,4 @@ def _review(row: tuple) -> Review:
 
 
 def _time(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)

@@ -186,7 +186,8 @@ class Service:
         by the pipeline), and the learning loop's answer log."""
         self.metrics.answer(answer)
         self.learning.remember(answer, session_id)
-        record = log_record(answer, latency_ms=answer.trace.get("timings_ms", {}).get("total"))
+        record = log_record(answer, latency_ms=answer.trace.get("timings_ms", {}).get("total"),
+                            session_id=session_id)
         with self._log_lock:
             self.question_log.mkdir(parents=True, exist_ok=True)
             with open(self.question_log / f"{record['ts'][:10]}.jsonl", "a", encoding="utf-8") as fh:
