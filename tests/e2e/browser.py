@@ -41,6 +41,14 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def wait_for_job(page) -> None:
+    """Wait until the page's ingest job is done, then reload: console.js reloads the page
+    itself when it sees the job finish, and a check made between the two would read the page
+    drawn before the job."""
+    page.get_by_test_id("job-status").filter(has_text="done").wait_for(timeout=120_000)
+    page.reload()
+
+
 def sign_in(page, url: str, path: str = "/console") -> None:
     page.goto(url + path)
     page.get_by_test_id("login-key").fill(ADMIN_KEY)

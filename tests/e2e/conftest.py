@@ -90,9 +90,11 @@ def console_server(root: Path, knowledge: Path):
     stop(server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium under Playwright, launched once per session."""
+    """Debian's chromium under Playwright, launched once per test module: Playwright's sync API
+    keeps an event loop running in the main thread while it is open, and later tests that
+    call asyncio.run (tests/integrations) must not find one."""
     executable = chromium_path()
     from playwright.sync_api import sync_playwright
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import screenshot, sign_in
+from browser import screenshot, sign_in, wait_for_job
 from servers import Server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -51,7 +51,7 @@ def test_an_uploaded_file_is_found_by_the_hit_test_until_deleted(page, console_s
     page.get_by_test_id("nav-knowledge").click()
     page.get_by_test_id("upload-file").set_input_files(str(document))
     page.get_by_test_id("upload-submit").click()
-    page.get_by_test_id("job-status").filter(has_text="done").wait_for(timeout=120_000)
+    wait_for_job(page)
     page.get_by_test_id("knowledge-search").fill("以旧换新")
     page.get_by_test_id("knowledge-search").press("Enter")
     assert page.get_by_test_id("knowledge-row").count() == 1
@@ -61,11 +61,11 @@ def test_an_uploaded_file_is_found_by_the_hit_test_until_deleted(page, console_s
     page.get_by_test_id("nav-knowledge").click()             # and deleted again
     row = page.get_by_test_id("knowledge-row").filter(has_text="以旧换新")
     row.get_by_role("button", name="删除").click()
-    page.get_by_test_id("job-status").filter(has_text="done").wait_for(timeout=120_000)
+    wait_for_job(page)
     page.get_by_test_id("knowledge-row").first.wait_for()
     assert page.get_by_test_id("knowledge-row").filter(has_text="以旧换新").count() == 0
     page.get_by_test_id("reindex").click()
-    page.get_by_test_id("job-status").filter(has_text="done").wait_for(timeout=120_000)
+    wait_for_job(page)
     hits = hit_test(page, "以旧换新能抵多少钱")
     assert "800元" not in hits.first.inner_text()
 
@@ -80,7 +80,7 @@ def test_the_entry_editor_writes_an_faq_entry(page, console_server: Server) -> N
     page.get_by_label("分类").fill("支付")
     screenshot(page, "console-entry-editor")
     page.get_by_test_id("entry-save").click()
-    page.get_by_test_id("job-status").filter(has_text="done").wait_for(timeout=120_000)
+    wait_for_job(page)
     row = page.get_by_test_id("knowledge-row").filter(has_text="console-giftcard")
     assert "支付" in row.inner_text()
     hits = hit_test(page, "礼品卡怎么抵扣")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser import screenshot, sign_in
+from browser import screenshot, sign_in, wait_for_job
 from servers import ADMIN_KEY, Server
 from test_widget import ask, open_demo
 
@@ -36,7 +36,7 @@ def test_a_thumbs_down_is_learned_and_answered_next_time(page, console_server: S
     group.locator('[data-testid="learning-pick"][data-entry="f-refund"]').click()
     assert group.get_by_test_id("learning-entry").input_value() == "f-refund"
     group.get_by_test_id("learning-link").click()
-    console.get_by_test_id("job-status").filter(has_text="done").wait_for(timeout=120_000)
+    wait_for_job(console)
     assert console.get_by_test_id("learning-group").filter(has_text=UNSERVED).count() == 0
     assert console.get_by_test_id("learning-action").first.inner_text().count("f-refund") == 1
     console.get_by_test_id("nav-dashboard").click()
