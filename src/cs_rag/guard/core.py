@@ -49,7 +49,7 @@ from cs_rag.guard.fold import View, fold, fold_view, normal_view
 from cs_rag.guard.lexicon import Hit, Lexicons
 from cs_rag.guard.pii import LABELS, PiiMatch, find_pii, mask
 from cs_rag.guard.reload import Reloading
-from cs_rag.guard.trajectory import escalation_flag, trajectory
+from cs_rag.guard.trajectory import HELD_TURNS, escalation_flag, trajectory
 from cs_rag.guard.understanding import MessageModel, load_message_model
 from cs_rag.text import detect_language, normalize
 from cs_rag.types import EmotionReading, Flag, FlagKind, QuestionType, Routing
@@ -162,6 +162,9 @@ class Guard:
         customer's earlier messages in the conversation, oldest first: when the levels
         escalate (cs_rag.guard.trajectory) at this message, an emotion_escalation flag hands
         the conversation off even if no message is level 3."""
+        # an escalation at this message depends on the newest HELD_TURNS levels only, so only
+        # the messages before it among those are read again
+        earlier = list(earlier)[-(HELD_TURNS - 1):]
         if not earlier:
             return self.check_messages([text], language)[0]
         *before, result = self.check_messages([*earlier, text], language)
