@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -12,6 +13,7 @@ from helpers import SAMPLE_COMPANY, write_knowledge
 from cs_rag import KnowledgeBase
 from cs_rag.config import Settings
 from cs_rag.errors import IndexStoreError
+from cs_rag.state import PostgresState, SqliteState
 from cs_rag.testing.local_postgres import LocalPostgres, pg_home
 
 
@@ -56,6 +58,23 @@ def small_index(tmp_path_factory, settings) -> Path:
     index_dir = root / "index"
     KnowledgeBase(index_dir, settings).ingest([write_knowledge(root / "knowledge")])
     return index_dir
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def state_db(request, tmp_path):
+    """The service's state database on each backend: a SQLite file, and a fresh schema on the
+    session's PostgreSQL server (dropped after the test)."""
+    if request.param == "sqlite":
+        database = SqliteState(tmp_path / "service.db")
+        yield database
+        database.close()
+        return
+    server = request.getfixturevalue("pg_server")
+    database = PostgresState(server.dsn, f"state_{uuid.uuid4().hex[:12]}")
+    yield database
+    database.close()
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{database.schema}" CASCADE')
 
 
 def _skip_or_fail(reason: str) -> None:

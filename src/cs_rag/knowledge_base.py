@@ -32,6 +32,7 @@ from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
 from cs_rag.retrieval.calibrate import MIN_ENTRIES, fit_calibration
 from cs_rag.retrieval.confidence import Calibration
 from cs_rag.retrieval.hybrid import HybridRetriever, default_calibration
+from cs_rag.state import PostgresState, SqliteState, StateDatabase
 from cs_rag.text import Tokenizer, has_cjk
 from cs_rag.types import (
     Chunk,
@@ -222,7 +223,7 @@ class KnowledgeBase:
         candidates = [f / name for f in folders] + ([old_folder / name] if old_folder else [])
         return next((c for c in candidates if c.is_file()), None)
 
-    def _assemble(self, plan: "_Plan", old: EmbeddedIndex | None, tokenizer: Tokenizer,
+    def _assemble(self, plan: _Plan, old: EmbeddedIndex | None, tokenizer: Tokenizer,
                   embedder: Embedder, report: IngestReport,
                   progress: Progress | None) -> EmbeddedIndex:
         same_tokens = old is not None and old.manifest.tokenizer_fingerprint == tokenizer.fingerprint
@@ -384,6 +385,28 @@ def _store(index_dir: Path, settings: Settings) -> Store:
     postgres backend a schema of the database CS_RAG_PG_DSN names."""
     if settings.index.backend != "postgres":
         return FolderStore(index_dir)
+    return PostgresStore(*_postgres_schema(index_dir, settings), settings.index.pool_size)
+
+
+SERVICE_DB = "service.db"   # the state's file in the service's data folder (embedded backend)
+STATE_SCHEMA_SUFFIX = "_state"
+
+
+def state_database(index_dir: Path, settings: Settings, data_dir: Path) -> StateDatabase:
+    """Where the service's state (sessions, reviews, answers, feedback, the learning queue,
+    jobs) lives for this knowledge base: `data_dir`/SERVICE_DB with the embedded backend; with
+    the postgres backend, schema `<knowledge base schema>_state` of the same database, which
+    every replica of the service shares."""
+    if settings.index.backend != "postgres":
+        return SqliteState(data_dir / SERVICE_DB)
+    dsn, schema = _postgres_schema(index_dir, settings)
+    return PostgresState(dsn, schema[:63 - len(STATE_SCHEMA_SUFFIX)] + STATE_SCHEMA_SUFFIX,
+                         settings.index.pool_size)
+
+
+def _postgres_schema(index_dir: Path, settings: Settings) -> tuple[str, str]:
+    """(DSN from CS_RAG_PG_DSN, the knowledge base's schema: index.pg_schema, else derived from
+    the index argument's last path part)."""
     dsn = os.environ.get(PG_DSN_ENV)
     if not dsn:
         raise ConfigError(PG_DSN_ENV, "index.backend is postgres: set the connection string "
@@ -391,7 +414,7 @@ def _store(index_dir: Path, settings: Settings) -> Store:
     schema = settings.index.pg_schema or re.sub(r"[^a-z0-9_]", "_", index_dir.name.lower())[:63]
     if not schema or schema[0].isdigit():
         schema = f"kb_{schema}"[:63]
-    return PostgresStore(dsn, schema, settings.index.pool_size)
+    return dsn, schema
 
 
 ENGLISH_ONLY_MAX_CJK_SHARE = 0.01  # documents with Chinese an "English" knowledge base may hold

@@ -11,7 +11,7 @@ from cs_rag.cli import main
 from cs_rag.ingest.faq import iter_faq_table
 from cs_rag.learning.knowledge import LEARNED_FILE
 from cs_rag.learning.loop import LearningLoop
-from cs_rag.sqlite import Database
+from cs_rag.state import SqliteState
 from cs_rag.types import Answer, Outcome, Routing
 
 pytestmark = pytest.mark.slow   # a real ingest
@@ -25,7 +25,7 @@ def served(tmp_path, knowledge_dir, settings):
     knowledge_base = KnowledgeBase(index, settings)
     knowledge_base.ingest([knowledge_dir])
     data = tmp_path / "index.service"
-    database = Database(data / "service.db")
+    database = SqliteState(data / "service.db")
     loop = LearningLoop(database, knowledge_base, data / "knowledge" / LEARNED_FILE)
     for question in UNSERVED:
         trace_id = uuid.uuid4().hex

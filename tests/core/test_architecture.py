@@ -12,8 +12,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "cs_rag"
 # public face, may import any part.
 LAYERS = [
     {"errors"},                                     # core: errors,
-    {"types", "config", "reading", "extras", "sqlite", "edits"},   # data types, settings, files,
-    {"text"},                                       #   and the one tokenizer
+    {"types", "config", "reading", "extras", "edits"},   # data types, settings, files,
+    {"text", "state"},                              #   the one tokenizer, the service's tables
     {"ingest", "models", "guard"},
     {"index"},
     {"retrieval"},

@@ -5,7 +5,6 @@ import pytest
 from cs_rag.errors import UnknownAnswerError
 from cs_rag.learning.answers import AnswerLog
 from cs_rag.learning.feedback import MAX_COMMENT_CHARS, FeedbackReason, FeedbackStore
-from cs_rag.sqlite import Database
 from cs_rag.types import Answer, Citation, DocumentKind, Outcome, Routing
 
 
@@ -34,12 +33,10 @@ def _answer(trace_id: str, outcome=Outcome.ANSWERED, options=(), chosen=None, qu
 
 
 @pytest.fixture
-def stores(tmp_path):
+def stores(state_db):
     clock = Clock()
-    database = Database(tmp_path / "loop.db")
-    answers = AnswerLog(database, clock)
-    yield answers, FeedbackStore(database, answers, clock), clock
-    database.close()
+    answers = AnswerLog(state_db, clock)
+    return answers, FeedbackStore(state_db, answers, clock), clock
 
 
 def test_answers_are_kept_with_what_the_queue_and_stats_need(stores):

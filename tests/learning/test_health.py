@@ -7,17 +7,15 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from helpers import HEALTH_NOW, HandMadeKnowledgeBase, unit
 
 from cs_rag.learning.answers import AnswerLog
 from cs_rag.learning.entries import Questions, entries, entry_categories, questions
 from cs_rag.learning.feedback import FeedbackStore
 from cs_rag.learning.health import DUPLICATE_COSINE, knowledge_health, near_duplicates
-from cs_rag.sqlite import Database
 from cs_rag.types import Answer, Citation, DocumentKind, Outcome
 
-from helpers import HEALTH_NOW, HandMadeKnowledgeBase, unit
-
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = HEALTH_NOW   # helpers.HEALTH_CONTENT's validity is relative to its date
 TODAY = NOW.date()
 
@@ -30,9 +28,9 @@ def _answer(trace_id: str, outcome: Outcome, cited: str | None = None) -> Answer
 
 
 @pytest.fixture
-def stores(tmp_path):
+def stores(state_db):
     clock = {"now": NOW.timestamp()}
-    database = Database(tmp_path / "service.db")
+    database = state_db
     answers = AnswerLog(database, lambda: clock["now"])
     feedback = FeedbackStore(database, answers, lambda: clock["now"])
     for days_ago, answer in [(40, _answer("old", Outcome.ANSWERED, "f-ship")),        # before the window
@@ -46,8 +44,7 @@ def stores(tmp_path):
     feedback.record("a2", False)
     feedback.record("a3", True)
     feedback.record("old", False)   # outside the window
-    yield answers, feedback
-    database.close()
+    return answers, feedback
 
 
 def test_entries_and_questions_come_from_the_index_content():

@@ -11,7 +11,6 @@ from cs_rag.errors import LearningConflict, UnknownEntryError
 from cs_rag.learning.feedback import FeedbackReason
 from cs_rag.learning.loop import LearningLoop
 from cs_rag.learning.queue import ActionKind
-from cs_rag.sqlite import Database
 from cs_rag.types import Answer, Outcome, Routing
 
 pytestmark = pytest.mark.slow   # real ingests
@@ -27,12 +26,10 @@ def _unserved(question: str, outcome: Outcome = Outcome.REFUSED) -> Answer:
 
 
 @pytest.fixture
-def loop(tmp_path, knowledge_dir, settings):
+def loop(tmp_path, knowledge_dir, settings, state_db):
     knowledge_base = KnowledgeBase(tmp_path / "index", settings)
     knowledge_base.ingest([knowledge_dir])
-    database = Database(tmp_path / "loop.db")
-    yield LearningLoop(database, knowledge_base, tmp_path / "learned" / "learned.jsonl"), knowledge_dir
-    database.close()
+    return LearningLoop(state_db, knowledge_base, tmp_path / "learned" / "learned.jsonl"), knowledge_dir
 
 
 def _group_of(loop, wording):

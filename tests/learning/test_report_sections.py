@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import HEALTH_NOW as NOW
+from helpers import HandMadeKnowledgeBase, write_knowledge
 
 from cs_rag import KnowledgeBase
 from cs_rag.cli import EXIT_ERROR, main
@@ -16,13 +18,10 @@ from cs_rag.learning.health import knowledge_health
 from cs_rag.learning.report_sections import figure_blocks, health_blocks
 from cs_rag.learning.stats import team_figures
 from cs_rag.ops.report import load_eval, write_report
-from cs_rag.sqlite import Database
+from cs_rag.state import SqliteState
 from cs_rag.types import Answer, Citation, DocumentKind, Outcome
 
-from helpers import HEALTH_NOW as NOW
-from helpers import HandMadeKnowledgeBase, write_knowledge
-
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _answer(trace_id: str, outcome: Outcome, cited: str | None = None) -> Answer:
@@ -32,9 +31,9 @@ def _answer(trace_id: str, outcome: Outcome, cited: str | None = None) -> Answer
                   trace_id=trace_id, trace={"trace_id": trace_id, "timings_ms": {"total": 12.0}})
 
 
-def _service_data(folder: Path, clock=None) -> tuple[Database, AnswerLog, FeedbackStore]:
+def _service_data(folder: Path, clock=None) -> tuple[SqliteState, AnswerLog, FeedbackStore]:
     """A service.db in `folder` with two answered questions (one disliked) and one refused."""
-    database = Database(folder / "service.db")
+    database = SqliteState(folder / "service.db")
     answers = AnswerLog(database, clock) if clock else AnswerLog(database)
     feedback = FeedbackStore(database, answers)
     for trace_id, outcome, cited in [("a1", Outcome.ANSWERED, "f-refund"), ("a2", Outcome.ANSWERED, "f-ship"),

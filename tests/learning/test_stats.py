@@ -6,14 +6,22 @@ import datetime as dt
 
 import pytest
 
+from cs_rag.errors import WindowError
 from cs_rag.learning.answers import AnswerLog
 from cs_rag.learning.feedback import FeedbackReason, FeedbackStore
-from cs_rag.errors import WindowError
-from cs_rag.learning.stats import MAX_DAYS, Granularity, figures, parse_bound, team_figures, team_timezone, window
-from cs_rag.sqlite import Database
+from cs_rag.learning.stats import (
+    MAX_DAYS,
+    Granularity,
+    figures,
+    parse_bound,
+    team_figures,
+    team_timezone,
+    window,
+)
+from cs_rag.state import SqliteState
 from cs_rag.types import Answer, Citation, DocumentKind, Outcome, Routing
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DAY1 = dt.datetime(2026, 11, 1, 9, tzinfo=UTC)
 DAY2 = dt.datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -44,14 +52,14 @@ def _answer(trace_id: str, outcome: Outcome, cited: str | None = None, *, option
 
 
 @pytest.fixture
-def log(tmp_path):
+def log(state_db):
     """Two days of answers: every outcome, a picked clarify reply, ratings, a rejected review.
 
     11-01: a1 answered (helpful), a2 answered (unhelpful: wrong), c1 clarify then p1 (its option
     picked, unrated), small talk. 11-02: r1 refused (unhelpful: irrelevant), h1 handed off,
     a3 answered (rejected in review), c2 clarify (never picked)."""
     clock = Clock()
-    database = Database(tmp_path / "service.db")
+    database = state_db
     answers = AnswerLog(database, clock)
     feedback = FeedbackStore(database, answers, clock)
     for at, answer, session in [
@@ -70,8 +78,7 @@ def log(tmp_path):
     feedback.record("a2", False, FeedbackReason.WRONG)
     feedback.record("r1", False, FeedbackReason.IRRELEVANT)
     feedback.record("hi", True)   # small talk: rated or not, outside every figure
-    yield answers, feedback
-    database.close()
+    return answers, feedback
 
 
 def test_every_figure_counts_what_its_docstring_says(log):
@@ -158,7 +165,7 @@ def test_days_are_counted_in_the_zone_validity_dates_use():
 def test_question_types_emotions_and_noted_suggestions_are_counted(tmp_path):
     from cs_rag.types import Emotion, EmotionReading, QuestionType
 
-    answers = AnswerLog(Database(tmp_path / "service.db"), Clock())
+    answers = AnswerLog(SqliteState(tmp_path / "service.db"), Clock())
     readings = [("n1", Outcome.NOTED, QuestionType.SUGGESTION, EmotionReading()),
                 ("f1", Outcome.ANSWERED, QuestionType.FAULT, EmotionReading(label=Emotion.ANGRY, level=2)),
                 ("q1", Outcome.ANSWERED, None, EmotionReading())]

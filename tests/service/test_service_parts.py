@@ -10,16 +10,24 @@ import time
 import pytest
 
 from cs_rag.config import load_settings
-from cs_rag.errors import ConfigError
-from cs_rag.errors import ReviewConflict
-from cs_rag.service.reviews import ReviewStatus, ReviewStore
+from cs_rag.errors import ConfigError, ReviewConflict
 from cs_rag.service.auth import ApiKeys, TokenBuckets
 from cs_rag.service.jobs import Job, JobKind, JobRunner, JobStatus
 from cs_rag.service.metrics import Metrics
-from cs_rag.service.storage import KnowledgeFolder, upload_name
+from cs_rag.service.reviews import ReviewStatus, ReviewStore
 from cs_rag.service.sessions import SessionStore
-from cs_rag.sqlite import Database
-from cs_rag.types import Answer, Customer, FaqEntry, Flag, FlagKind, IngestReport, Outcome, Routing, Turn
+from cs_rag.service.storage import KnowledgeFolder, upload_name
+from cs_rag.types import (
+    Answer,
+    Customer,
+    FaqEntry,
+    Flag,
+    FlagKind,
+    IngestReport,
+    Outcome,
+    Routing,
+    Turn,
+)
 
 
 class Clock:
@@ -31,10 +39,8 @@ class Clock:
 
 
 @pytest.fixture
-def database(tmp_path):
-    db = Database(tmp_path / "service.db")
-    yield db
-    db.close()
+def database(state_db):
+    return state_db
 
 
 def test_session_continues_within_the_ttl_and_ends_after(database):

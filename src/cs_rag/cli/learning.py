@@ -9,13 +9,11 @@ from pathlib import Path
 
 from cs_rag.config import Settings
 from cs_rag.errors import InputError
-from cs_rag.knowledge_base import KnowledgeBase
+from cs_rag.knowledge_base import KnowledgeBase, state_database
 from cs_rag.learning.export import export_learned
 from cs_rag.learning.knowledge import LEARNED_FILE
 from cs_rag.learning.loop import LearningLoop
-from cs_rag.sqlite import Database
 
-SERVICE_DB = "service.db"
 BY = "cli"
 
 
@@ -47,7 +45,7 @@ def add_learning(commands) -> None:
 def _learning(args: argparse.Namespace, settings: Settings) -> int:
     data = args.data_dir or Path(f"{args.index}.service")
     knowledge_base = KnowledgeBase(args.index, settings)
-    database = Database(data / SERVICE_DB)
+    database = state_database(args.index, settings, data)
     learned = data / "knowledge" / LEARNED_FILE
     try:
         loop = LearningLoop(database, knowledge_base, learned)

@@ -116,19 +116,23 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 def _learning_sections(data_dir: Path, index: str | None, days: int, settings: Settings) -> list:
     """The team's figures from the service's database and, with its index, the knowledge health."""
     from cs_rag.errors import InputError
+    from cs_rag.knowledge_base import SERVICE_DB, state_database
     from cs_rag.learning.answers import AnswerLog
     from cs_rag.learning.feedback import FeedbackStore
     from cs_rag.learning.report_sections import figure_blocks, health_blocks
     from cs_rag.learning.stats import team_timezone, window
     from cs_rag.service.figures import service_figures, service_health
     from cs_rag.service.reviews import ReviewStore
-    from cs_rag.sqlite import Database
 
-    if not (data_dir / "service.db").is_file():
-        raise InputError(str(data_dir), "no service.db here: --service-data is the folder `cs-rag serve "
+    postgres = settings.index.backend == "postgres"
+    if not postgres and not (data_dir / SERVICE_DB).is_file():
+        raise InputError(str(data_dir), f"no {SERVICE_DB} here: --service-data is the folder `cs-rag serve "
                                         "--data-dir` writes (by default INDEX.service)")
+    if postgres and not (index or settings.index.pg_schema):
+        raise InputError("--service-data", "with index.backend = postgres the state is in the database: "
+                                           "give --index (or index.pg_schema) to name its schema")
     knowledge_base = KnowledgeBase(index, settings) if index else None
-    database = Database(data_dir / "service.db")
+    database = state_database(Path(index or "."), settings, data_dir)
     try:
         answers, reviews = AnswerLog(database), ReviewStore(database)
         feedback = FeedbackStore(database, answers)

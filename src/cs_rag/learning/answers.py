@@ -9,10 +9,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cs_rag.sqlite import Database
+from cs_rag.state import Dialect, StateDatabase
 from cs_rag.types import Answer, DocumentKind, Outcome
 
-_SCHEMA = """
+_MIGRATIONS = ["""
 CREATE TABLE IF NOT EXISTS answers (
     trace_id TEXT PRIMARY KEY,
     at REAL NOT NULL,
@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS answers (
 );
 CREATE INDEX IF NOT EXISTS answers_at ON answers(at);
 CREATE INDEX IF NOT EXISTS answers_session ON answers(session_id, at);
-"""
+"""]
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class AnswerRecord:
     emotion: str = "none"              # the customer message's emotion label (Emotion value)
     level: int = 0                     # ... and its warning level 0-3
 
-    def answer(self, database: Database) -> Answer:
+    def answer(self, database: StateDatabase) -> Answer:
         """The whole Answer, with its trace (read on demand: it is the largest column)."""
         with database.transaction() as db:
             row = db.execute("SELECT answer FROM answers WHERE trace_id = ?", (self.trace_id,)).fetchone()
@@ -74,16 +74,16 @@ class AnswerLog:
     EXTRACTED = ("question_type", "emotion.label", "emotion.level")
 
     @classmethod
-    def selected_from(cls, table: str) -> str:
+    def selected_from(cls, table: str, dialect: Dialect) -> str:
         """The columns a record is read from (record_from_row), taken from `table` (a name or a
         join's alias)."""
         return ", ".join([f"{table}.{c.strip()}" for c in cls.COLUMNS.split(",")]
-                         + [f"json_extract({table}.answer, '$.{path}')" for path in cls.EXTRACTED])
+                         + [dialect.json_text(f"{table}.answer", path) for path in cls.EXTRACTED])
 
-    def __init__(self, database: Database, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, database: StateDatabase, clock: Callable[[], float] = time.time) -> None:
         self.database = database
         self._clock = clock
-        database.create(_SCHEMA)
+        database.migrate("answers", _MIGRATIONS)
 
     def remember(self, answer: Answer, session_id: str | None = None) -> AnswerRecord:
         """Keep `answer`; a choice of an offered option also marks that session's latest
@@ -95,8 +95,8 @@ class AnswerLog:
                answer.outcome.value, answer.routing.value, float(answer.confidence), first_id,
                first_kind, json.dumps([o.id for o in answer.options]), 0, latency)
         with self.database.transaction() as db:
-            db.execute(f"INSERT OR REPLACE INTO answers ({self.COLUMNS}, answer) VALUES "
-                       f"({', '.join('?' * len(row))}, ?)", (*row, answer.model_dump_json()))
+            db.execute(f"INSERT INTO answers ({self.COLUMNS}, answer) VALUES ({', '.join('?' * len(row))}, ?) "
+                       f"ON CONFLICT (trace_id) DO UPDATE SET {_REPLACE_ALL}", (*row, answer.model_dump_json()))
             chosen = answer.trace.get("chosen_option")
             if chosen and session_id:
                 db.execute("UPDATE answers SET picked = 1 WHERE trace_id = (SELECT trace_id FROM answers "
@@ -107,7 +107,7 @@ class AnswerLog:
 
     def get(self, trace_id: str) -> AnswerRecord | None:
         with self.database.transaction() as db:
-            row = db.execute(f"SELECT {self.selected_from('answers')} FROM answers WHERE trace_id = ?", (trace_id,)).fetchone()
+            row = db.execute(f"SELECT {self.selected_from('answers', db.dialect)} FROM answers WHERE trace_id = ?", (trace_id,)).fetchone()
         return record_from_row(row) if row else None
 
     def many(self, trace_ids: list[str]) -> dict[str, AnswerRecord]:
@@ -116,7 +116,7 @@ class AnswerLog:
         with self.database.transaction() as db:
             for start in range(0, len(trace_ids), 500):
                 chunk = trace_ids[start:start + 500]
-                rows = db.execute(f"SELECT {self.selected_from('answers')} FROM answers WHERE trace_id IN "
+                rows = db.execute(f"SELECT {self.selected_from('answers', db.dialect)} FROM answers WHERE trace_id IN "
                                   f"({', '.join('?' * len(chunk))})", chunk).fetchall()
                 found.update((row[0], record_from_row(row)) for row in rows)
         return found
@@ -130,7 +130,7 @@ class AnswerLog:
     def latest_clarify(self, session_id: str) -> AnswerRecord | None:
         """The session's newest clarify reply."""
         with self.database.transaction() as db:
-            row = db.execute(f"SELECT {self.selected_from('answers')} FROM answers WHERE session_id = ? AND outcome = ? "
+            row = db.execute(f"SELECT {self.selected_from('answers', db.dialect)} FROM answers WHERE session_id = ? AND outcome = ? "
                              "ORDER BY at DESC LIMIT 1", (session_id, Outcome.CLARIFY.value)).fetchone()
         return record_from_row(row) if row else None
 
@@ -139,9 +139,13 @@ class AnswerLog:
         low = since.timestamp() if since else float("-inf")
         high = until.timestamp() if until else float("inf")
         with self.database.transaction() as db:
-            rows = db.execute(f"SELECT {self.selected_from('answers')} FROM answers WHERE at >= ? AND at < ? ORDER BY at",
+            rows = db.execute(f"SELECT {self.selected_from('answers', db.dialect)} FROM answers WHERE at >= ? AND at < ? ORDER BY at",
                               (low, high)).fetchall()
         return [record_from_row(row) for row in rows]
+
+
+_REPLACE_ALL = ", ".join(f"{c.strip()} = excluded.{c.strip()}"
+                         for c in (AnswerLog.COLUMNS + ", answer").split(",")[1:])
 
 
 def _first(answer: Answer) -> tuple[str | None, str | None]:

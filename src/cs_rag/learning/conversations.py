@@ -9,7 +9,7 @@ from enum import Enum
 
 from cs_rag.learning.answers import AnswerLog, AnswerRecord, record_from_row
 from cs_rag.learning.feedback import Feedback, FeedbackStore
-from cs_rag.sqlite import Database
+from cs_rag.state import StateDatabase
 from cs_rag.types import FlagKind, Outcome
 
 
@@ -34,16 +34,16 @@ class LogFilter:
     text: str = ""
 
 
-def find_answers(database: Database, feedback: FeedbackStore, where: LogFilter, limit: int = 50,
+def find_answers(database: StateDatabase, feedback: FeedbackStore, where: LogFilter, limit: int = 50,
                  offset: int = 0) -> tuple[list[tuple[AnswerRecord, Feedback | None]], int]:
     """(the page of matching answers, newest first, with their ratings; how many match)."""
+    dialect = database.dialect
     conditions, params = ["1 = 1"], []
     if where.outcome is not None:
         conditions.append("a.outcome = ?")
         params.append(where.outcome.value)
     if where.flag is not None:
-        conditions.append("EXISTS (SELECT 1 FROM json_each(a.answer, '$.flags') "
-                          "WHERE json_extract(value, '$.kind') = ?)")
+        conditions.append(dialect.json_array_has("a.answer", "flags", "kind"))
         params.append(where.flag.value)
     if where.rated is Rated.UNRATED:
         conditions.append("f.answer_id IS NULL")
@@ -57,9 +57,9 @@ def find_answers(database: Database, feedback: FeedbackStore, where: LogFilter, 
         conditions.append("a.at < ?")
         params.append(where.until.timestamp())
     if where.text.strip():
-        conditions.append("(instr(a.question, ?) > 0 OR instr(a.standalone, ?) > 0)")
+        conditions.append(f"({dialect.contains('a.question')} OR {dialect.contains('a.standalone')})")
         params.extend([where.text.strip()] * 2)
-    columns = AnswerLog.selected_from("a")
+    columns = AnswerLog.selected_from("a", dialect)
     body = f"FROM answers a LEFT JOIN feedback f ON f.answer_id = a.trace_id WHERE {' AND '.join(conditions)}"
     with database.transaction() as db:
         total = db.execute(f"SELECT COUNT(*) {body}", params).fetchone()[0]

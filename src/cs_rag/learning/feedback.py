@@ -12,11 +12,11 @@ from pydantic import BaseModel
 from cs_rag.errors import UnknownAnswerError
 from cs_rag.guard import mask_pii
 from cs_rag.learning.answers import AnswerLog
-from cs_rag.sqlite import Database
+from cs_rag.state import StateDatabase
 
 MAX_COMMENT_CHARS = 1000
 
-_SCHEMA = """
+_MIGRATIONS = ["""
 CREATE TABLE IF NOT EXISTS feedback (
     answer_id TEXT PRIMARY KEY,
     helpful INTEGER NOT NULL,
@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS feedback (
     given_by TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS feedback_updated ON feedback(updated);
-"""
+"""]
 
 
 class FeedbackReason(str, Enum):
@@ -54,14 +54,14 @@ class Feedback(BaseModel):
 
 
 class FeedbackStore:
-    """Ratings in SQLite, keyed by the answer's trace id. Thread-safe."""
+    """Ratings in the state database, keyed by the answer's trace id. Thread-safe."""
 
-    def __init__(self, database: Database, answers: AnswerLog,
+    def __init__(self, database: StateDatabase, answers: AnswerLog,
                  clock: Callable[[], float] = time.time) -> None:
         self.database = database
         self.answers = answers
         self._clock = clock
-        database.create(_SCHEMA)
+        database.migrate("feedback", _MIGRATIONS)
 
     def record(self, answer_id: str, helpful: bool, reason: FeedbackReason | str | None = None,
                comment: str | None = None, given_by: str = "-") -> tuple[Feedback, bool]:
@@ -84,8 +84,10 @@ class FeedbackStore:
         with self.database.transaction() as db:
             before = db.execute("SELECT created FROM feedback WHERE answer_id = ?", (answer_id,)).fetchone()
             created = before[0] if before else now
-            db.execute("INSERT OR REPLACE INTO feedback (answer_id, helpful, reason, comment, created, "
-                       "updated, given_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            db.execute("INSERT INTO feedback (answer_id, helpful, reason, comment, created, updated, "
+                       "given_by) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (answer_id) DO UPDATE SET "
+                       "helpful = excluded.helpful, reason = excluded.reason, comment = excluded.comment, "
+                       "updated = excluded.updated, given_by = excluded.given_by",
                        (answer_id, int(helpful), reason.value if reason else None, masked, created, now,
                         given_by))
         return self.get(answer_id), before is None   # type: ignore[return-value]
@@ -112,7 +114,7 @@ class FeedbackStore:
 
 def _feedback(row: tuple) -> Feedback:
     answer_id, helpful, reason, comment, created, updated, given_by = row
-    utc = dt.timezone.utc
+    utc = dt.UTC
     return Feedback(answer_id=answer_id, helpful=bool(helpful), reason=reason, comment=comment,
                     created=dt.datetime.fromtimestamp(created, tz=utc),
                     updated=dt.datetime.fromtimestamp(updated, tz=utc), given_by=given_by)

@@ -96,7 +96,7 @@ def knowledge_health(knowledge_base: KnowledgeBase, answers: AnswerLog, feedback
     id, which the caller counts over the same window."""
     if days < 1:
         raise ValueError(f"days: at least 1, got {days}")
-    until = now or dt.datetime.now(dt.timezone.utc)
+    until = now or dt.datetime.now(dt.UTC)
     since = until - dt.timedelta(days=days)
     content = knowledge_base.content()
     return assess(entries(content), questions(content), answers.between(since, until), feedback.all(),

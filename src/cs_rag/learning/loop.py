@@ -1,8 +1,8 @@
-"""LearningLoop: feedback and the learning queue for one knowledge base, in one SQLite file.
+"""LearningLoop: feedback and the learning queue for one knowledge base, in a state database.
 
 What a helpdesk backend with its own UI uses, and what the HTTP service serves:
 
-    loop = LearningLoop(Database(Path("loop.db")), knowledge_base, Path("learned/learned.jsonl"))
+    loop = LearningLoop(SqliteState(Path("loop.db")), knowledge_base, Path("learned/learned.jsonl"))
     answer = assistant.answer(question)
     loop.remember(answer, session_id)                    # every answer given
     loop.record_feedback(answer.trace_id, helpful=False, reason=FeedbackReason.WRONG)
@@ -26,8 +26,15 @@ from cs_rag.knowledge_base import KnowledgeBase
 from cs_rag.learning.answers import AnswerLog, AnswerRecord
 from cs_rag.learning.feedback import Feedback, FeedbackReason, FeedbackStore
 from cs_rag.learning.knowledge import LearnedKnowledge
-from cs_rag.learning.queue import ActionKind, Candidate, ItemReason, LearningAction, LearningGroup, LearningItems
-from cs_rag.sqlite import Database
+from cs_rag.learning.queue import (
+    ActionKind,
+    Candidate,
+    ItemReason,
+    LearningAction,
+    LearningGroup,
+    LearningItems,
+)
+from cs_rag.state import StateDatabase
 from cs_rag.types import Answer, DocumentKind, Outcome
 
 CANDIDATES = 3
@@ -37,7 +44,7 @@ REVIEW_STATUSES = {"rejected": ItemReason.REVIEW_REJECTED, "edited": ItemReason.
 class LearningLoop:
     """Answers, feedback, the learning queue and the learned knowledge of one knowledge base."""
 
-    def __init__(self, database: Database, knowledge_base: KnowledgeBase, learned_file: Path, *,
+    def __init__(self, database: StateDatabase, knowledge_base: KnowledgeBase, learned_file: Path, *,
                  editor: FileEditor | None = None, clock: Callable[[], float] = time.time) -> None:
         self.knowledge_base = knowledge_base
         self.answers = AnswerLog(database, clock)

@@ -29,11 +29,11 @@ from pydantic import BaseModel
 from cs_rag.errors import LearningConflict
 from cs_rag.learning.answers import AnswerLog, AnswerRecord
 from cs_rag.ops.insights import DEFAULT_GAP_THRESHOLD
-from cs_rag.sqlite import Database
+from cs_rag.state import StateDatabase
 
 Embed = Callable[[str], np.ndarray]   # one wording -> its vector
 
-_SCHEMA = """
+_MIGRATIONS = ["""
 CREATE TABLE IF NOT EXISTS learning_items (
     trace_id TEXT NOT NULL,
     reason TEXT NOT NULL,
@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS learning_actions (
     undone_by INTEGER,
     undoes INTEGER
 );
-"""
+"""]
 
 
 class ItemReason(str, Enum):
@@ -103,7 +103,7 @@ class LearningGroup(BaseModel):
     suggested: dict[str, int] = {}   # entries customers picked from the choices offered, with counts
     members: dict[str, str]          # trace id -> its wording, oldest first (not shown to clients)
 
-    def only(self, wordings: list[str] | None) -> "LearningGroup":
+    def only(self, wordings: list[str] | None) -> LearningGroup:
         """The group narrowed to the items of `wordings` (None: all); ValueError naming a
         wording that is not the group's."""
         if wordings is None:
@@ -134,9 +134,9 @@ class LearningAction(BaseModel):
 
 
 class LearningItems:
-    """The items and the audit log in SQLite, and the grouping. Thread-safe."""
+    """The items and the audit log in the state database, and the grouping. Thread-safe."""
 
-    def __init__(self, database: Database, answers: AnswerLog, embed: Embed,
+    def __init__(self, database: StateDatabase, answers: AnswerLog, embed: Embed,
                  candidates: Callable[[str], list[Candidate]], *, threshold: float = DEFAULT_GAP_THRESHOLD,
                  clock: Callable[[], float] = time.time) -> None:
         self.database = database
@@ -145,7 +145,7 @@ class LearningItems:
         self._candidates = candidates
         self._threshold = threshold
         self._clock = clock
-        database.create(_SCHEMA)
+        database.migrate("learning", _MIGRATIONS)
 
     def add(self, record: AnswerRecord, reason: ItemReason, suggested: str | None = None) -> None:
         """Queue the answer of `record` for `reason`, in the group its other items are in, else
@@ -162,8 +162,8 @@ class LearningItems:
             vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
             group_id, blob = self._nearest_group(vector) or group_id_of(trace_id), vector.tobytes()
         with self.database.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO learning_items (trace_id, reason, at, group_id, vector, suggested) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", (trace_id, reason.value, self._clock(), group_id, blob, suggested))
+            db.execute("INSERT INTO learning_items (trace_id, reason, at, group_id, vector, suggested) "
+                       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", (trace_id, reason.value, self._clock(), group_id, blob, suggested))
 
     def _nearest_group(self, vector: np.ndarray) -> str | None:
         """The open group whose items are nearest `vector` on average (cosine distance, unit
@@ -274,11 +274,10 @@ class LearningItems:
                                "AND action_id IS NOT NULL LIMIT 1", traces).fetchone() if marks else None
             if taken is not None:
                 raise LearningConflict(f"group {group.id} was already handled by action {taken[0]}")
-            cursor = db.execute("INSERT INTO learning_actions (group_id, kind, entry_id, detail, at, given_by) "
-                                "VALUES (?, ?, ?, ?, ?, ?)", (group.id, kind.value, entry_id,
-                                                              json.dumps(detail, ensure_ascii=False),
-                                                              self._clock(), given_by))
-            action_id = int(cursor.lastrowid)
+            action_id = db.execute("INSERT INTO learning_actions (group_id, kind, entry_id, detail, at, "
+                                   "given_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                                   (group.id, kind.value, entry_id, json.dumps(detail, ensure_ascii=False),
+                                    self._clock(), given_by)).fetchone()[0]
             if marks:
                 db.execute(f"UPDATE learning_items SET action_id = ? WHERE trace_id IN ({marks}) "
                            "AND action_id IS NULL", (action_id, *traces))
@@ -298,10 +297,10 @@ class LearningItems:
                 raise KeyError(action_id)
             if row[0] == ActionKind.UNDO.value or row[1] is not None:
                 raise LearningConflict(f"action {action_id} is an undo or was undone already")
-            cursor = db.execute("INSERT INTO learning_actions (group_id, kind, detail, at, given_by, undoes) "
-                                "VALUES (?, ?, '{}', ?, ?, ?)",
-                                (group_id, ActionKind.UNDO.value, self._clock(), given_by, action_id))
-            undo_id = int(cursor.lastrowid)
+            undo_id = db.execute("INSERT INTO learning_actions (group_id, kind, detail, at, given_by, undoes) "
+                                 "VALUES (?, ?, '{}', ?, ?, ?) RETURNING id",
+                                 (group_id, ActionKind.UNDO.value, self._clock(), given_by, action_id)
+                                 ).fetchone()[0]
             db.execute("UPDATE learning_actions SET undone_by = ? WHERE id = ?", (undo_id, action_id))
             db.execute("UPDATE learning_items SET action_id = NULL WHERE action_id = ?", (action_id,))
             apply()
@@ -331,5 +330,5 @@ def group_id_of(trace_id: str) -> str:
 def _action(row: tuple) -> LearningAction:
     action_id, group_id, kind, entry_id, detail, at, given_by, undone_by, undoes = row
     return LearningAction(id=action_id, group_id=group_id, kind=kind, entry_id=entry_id,
-                          detail=json.loads(detail), at=dt.datetime.fromtimestamp(at, tz=dt.timezone.utc),
+                          detail=json.loads(detail), at=dt.datetime.fromtimestamp(at, tz=dt.UTC),
                           given_by=given_by, undone_by=undone_by, undoes=undoes)

@@ -1,10 +1,9 @@
-"""The review queue in SQLite: answers routed to `review` wait here for a person's decision."""
+"""The review queue in the state database: answers routed to `review` wait here for a person's decision."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from enum import Enum
@@ -12,10 +11,10 @@ from enum import Enum
 from pydantic import BaseModel, Field
 
 from cs_rag.errors import ReviewConflict
-from cs_rag.sqlite import Database
+from cs_rag.state import StateConnection, StateDatabase
 from cs_rag.types import Answer, Customer, FlagKind, Turn
 
-_SCHEMA = """
+_MIGRATIONS = ["""
 CREATE TABLE IF NOT EXISTS reviews (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     created REAL NOT NULL,
@@ -39,7 +38,7 @@ CREATE TABLE IF NOT EXISTS review_flags (
     PRIMARY KEY (review_id, kind)
 );
 CREATE INDEX IF NOT EXISTS review_flags_kind ON review_flags(kind, review_id);
-"""
+"""]
 
 
 class ReviewStatus(str, Enum):
@@ -80,25 +79,24 @@ class Review(BaseModel):
 
 
 class ReviewStore:
-    """The review queue in SQLite. Thread-safe."""
+    """The review queue in the state database. Thread-safe."""
 
-    def __init__(self, database: Database, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, database: StateDatabase, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._db = database
-        self._db.create(_SCHEMA)
+        self._db.migrate("reviews", _MIGRATIONS)
 
     def add(self, answer: Answer, session_id: str | None, history: list[Turn],
             customer: Customer | None) -> int:
         """Queue an answer as pending; returns the review id."""
         history_json = "[" + ",".join(t.model_dump_json() for t in history) + "]"
         with self._db.transaction() as db:
-            cursor = db.execute(
+            review_id = db.execute(
                 "INSERT INTO reviews (created, session_id, answer, history, customer, status) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (self._clock(), session_id, answer.model_dump_json(), history_json,
-                 customer.model_dump_json() if customer else None, ReviewStatus.PENDING.value))
-            review_id = int(cursor.lastrowid)
-            db.executemany("INSERT OR IGNORE INTO review_flags (review_id, kind) VALUES (?, ?)",
+                 customer.model_dump_json() if customer else None, ReviewStatus.PENDING.value)).fetchone()[0]
+            db.executemany("INSERT INTO review_flags (review_id, kind) VALUES (?, ?) ON CONFLICT DO NOTHING",
                            [(review_id, f.kind.value) for f in answer.flags])
         return review_id
 
@@ -148,8 +146,8 @@ class ReviewStore:
         """(trace id, first cited entry or document id) of every rejected answer queued at or
         after `since`, oldest first: what the team's figures and the knowledge health count."""
         with self._db.transaction() as db:
-            rows = db.execute("SELECT json_extract(answer, '$.trace_id'), "
-                              "json_extract(answer, '$.citations[0].doc_id') FROM reviews "
+            rows = db.execute(f"SELECT {db.dialect.json_text('answer', 'trace_id')}, "
+                              f"{db.dialect.json_text('answer', 'citations.0.doc_id')} FROM reviews "
                               "WHERE status = ? AND created >= ? ORDER BY id",
                               (ReviewStatus.REJECTED.value,
                                since.timestamp() if since else float("-inf"))).fetchall()
@@ -161,14 +159,15 @@ class ReviewStore:
                               (ReviewStatus.PENDING.value,)).fetchone()[0]
 
     @staticmethod
-    def _select(db: sqlite3.Connection, where: str, params: tuple, limit: int,
+    def _select(db: StateConnection, where: str, params: tuple, limit: int,
                 offset: int) -> list[Review]:
         rows = db.execute(
             "SELECT r.id, r.created, r.status, r.session_id, r.answer, r.history, r.customer, "
             "r.final_text, r.note, r.saved_as, r.faq_id, r.job_id, r.decided, r.decided_by, "
-            "(SELECT group_concat(kind, ' ') FROM review_flags f WHERE f.review_id = r.id) "
+            f"(SELECT {db.dialect.joined('kind')} FROM review_flags f WHERE f.review_id = r.id) "
             f"FROM reviews r {where} "
-            "ORDER BY coalesce(json_extract(r.answer, '$.priority'), 0) DESC, r.id DESC LIMIT ? OFFSET ?",
+            f"ORDER BY {db.dialect.json_flag('r.answer', 'priority')} DESC, r.id DESC "
+            "LIMIT ? OFFSET ?",
             (*params, limit, offset)).fetchall()
         return [_review(row) for row in rows]
 

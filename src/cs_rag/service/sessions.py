@@ -1,19 +1,18 @@
-"""Conversation sessions kept server-side in SQLite: history for follow-ups, ending after idle time."""
+"""Conversation sessions kept server-side in the state database: history for follow-ups, ending after idle time."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cs_rag.sqlite import Database
+from cs_rag.state import StateConnection, StateDatabase
 from cs_rag.types import Customer, Turn
 
 PURGE_EVERY_SECONDS = 60.0
 
-_SCHEMA = """
+_MIGRATIONS = ["""
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
     created REAL NOT NULL,
@@ -36,7 +35,7 @@ CREATE TABLE IF NOT EXISTS offers (
     title TEXT NOT NULL,
     PRIMARY KEY (session_id, marker)
 );
-"""
+"""]
 
 
 @dataclass(frozen=True)
@@ -56,17 +55,17 @@ class Session:
 
 
 class SessionStore:
-    """Sessions in SQLite. A session ends `ttl_seconds` after its last turn; ended sessions
+    """Sessions in the state database. A session ends `ttl_seconds` after its last turn; ended sessions
     are deleted (at most every PURGE_EVERY_SECONDS). Thread-safe."""
 
-    def __init__(self, database: Database, ttl_seconds: float,
+    def __init__(self, database: StateDatabase, ttl_seconds: float,
                  clock: Callable[[], float] = time.time) -> None:
         if ttl_seconds <= 0:
             raise ValueError("ttl_seconds must be positive")
         self.ttl_seconds = ttl_seconds
         self._clock = clock
         self._db = database
-        self._db.create(_SCHEMA)
+        self._db.migrate("sessions", _MIGRATIONS)
         self._purged = 0.0
 
     def open(self, session_id: str | None, history_turns: int,
@@ -130,7 +129,7 @@ class SessionStore:
             return db.execute("SELECT COUNT(*) FROM sessions WHERE last_turn >= ?",
                               (self._clock() - self.ttl_seconds,)).fetchone()[0]
 
-    def _purge(self, db: sqlite3.Connection, now: float) -> None:
+    def _purge(self, db: StateConnection, now: float) -> None:
         if now - self._purged < PURGE_EVERY_SECONDS:
             return
         self._purged = now
@@ -145,7 +144,7 @@ def _customer_json(customer: Customer | None) -> str | None:
     return customer.model_dump_json() if customer is not None else None
 
 
-def _turns(db: sqlite3.Connection, session_id: str, limit: int) -> list[Turn]:
+def _turns(db: StateConnection, session_id: str, limit: int) -> list[Turn]:
     rows = db.execute("SELECT role, content FROM turns WHERE session_id = ? ORDER BY seq DESC LIMIT ?",
                       (session_id, limit)).fetchall()
     return [Turn(role=role, content=content) for role, content in reversed(rows)]

@@ -17,7 +17,7 @@ from cs_rag.answering.assistant import Assistant
 from cs_rag.config import ServiceSettings, Settings
 from cs_rag.errors import CsRagError, InputError
 from cs_rag.guard import mask_pii
-from cs_rag.knowledge_base import KnowledgeBase, Progress
+from cs_rag.knowledge_base import KnowledgeBase, Progress, state_database
 from cs_rag.learning.knowledge import LEARNED_FILE
 from cs_rag.learning.loop import LearningLoop
 from cs_rag.ops.insights import log_record
@@ -35,7 +35,6 @@ from cs_rag.service.responses import invalid
 from cs_rag.service.reviews import ReviewStore
 from cs_rag.service.schemas import AnswerResponse
 from cs_rag.service.sessions import Session, SessionStore
-from cs_rag.sqlite import Database
 from cs_rag.service.storage import KnowledgeFolder
 from cs_rag.types import Answer, IngestReport, Routing, Turn
 
@@ -61,7 +60,7 @@ class Service:
         self.folder = KnowledgeFolder(data_dir / "knowledge")
         self.knowledge_base = assistant.knowledge_base if assistant else KnowledgeBase(index_dir, settings)
         self.assistant = assistant or Assistant(self.knowledge_base)
-        database = Database(data_dir / "service.db")
+        database = state_database(index_dir, settings, data_dir)
         self.database = database
         self.sessions = SessionStore(database, self.limits.session_ttl_minutes * 60)
         self.reviews = ReviewStore(database)
