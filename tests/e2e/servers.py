@@ -87,9 +87,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(root: Path, name: str, index_dir: Path, knowledge: Path, env: dict[str, str]) -> Server:
+def start(root: Path, name: str, index_dir: Path, knowledge: Path, env: dict[str, str],
+          data_dir: Path | None = None) -> Server:
+    """`cs-rag serve` as `name`, ready; its data folder is `data_dir` (default root/<name>-data)."""
     port = free_port()
-    data_dir = root / f"{name}-data"
+    data_dir = data_dir or root / f"{name}-data"
     log = root / f"{name}.log"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CS_RAG_")}
     environment.update({"HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **env})

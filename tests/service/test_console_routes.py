@@ -70,11 +70,12 @@ def test_sign_in_sets_a_strict_expiring_cookie_and_sign_out_ends_it(client):
     assert client.get("/console/settings").status_code == 401                    # dead on the server
 
 
-def test_sessions_expire_and_next_stays_on_the_console():
+def test_sessions_expire_and_next_stays_on_the_console(state_db):
     now = [1000.0]
-    sessions = ConsoleSessions(60, clock=lambda: now[0])
+    sessions = ConsoleSessions(state_db, 60, clock=lambda: now[0])
     operator = sessions.open("key:abc")
     assert sessions.get(operator.session) == operator
+    assert sessions.get("another cookie") is None
     now[0] += 61
     assert sessions.get(operator.session) is None
     assert safe_next("/console/learning?x=1") == "/console/learning?x=1"

@@ -191,7 +191,7 @@ def _wait_for(runner: JobRunner, job_id: str) -> Job:
     raise AssertionError(f"job {job_id} did not finish")
 
 
-def test_jobs_queued_during_an_ingest_share_the_next_one():
+def test_jobs_queued_during_an_ingest_share_the_next_one(state_db):
     release, calls = threading.Event(), []
 
     def ingest(progress):
@@ -199,7 +199,7 @@ def test_jobs_queued_during_an_ingest_share_the_next_one():
         release.wait(5)
         return IngestReport(seconds=0.0)
 
-    runner = JobRunner(ingest, count=lambda status: None, after=lambda: None)
+    runner = JobRunner(state_db, ingest, count=lambda status: None, after=lambda: None)
     first = runner.submit(JobKind.REINDEX)
     for _ in range(100):
         if runner.get(first.id).status is JobStatus.RUNNING:
@@ -212,14 +212,14 @@ def test_jobs_queued_during_an_ingest_share_the_next_one():
     runner.close()
 
 
-def test_a_failed_shared_ingest_fails_every_job_and_undoes_each_change():
+def test_a_failed_shared_ingest_fails_every_job_and_undoes_each_change(state_db):
     release, undone = threading.Event(), []
 
     def ingest(progress):
         release.wait(5)
         raise RuntimeError("disk full")
 
-    runner = JobRunner(ingest, count=lambda status: None, after=lambda: None)
+    runner = JobRunner(state_db, ingest, count=lambda status: None, after=lambda: None)
     first = runner.submit(JobKind.REINDEX)
     time.sleep(0.05)
     queued = [runner.submit(JobKind.LEARNING, on_failure=lambda n=n: undone.append(n)) for n in range(2)]

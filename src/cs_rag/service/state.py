@@ -73,13 +73,15 @@ class Service:
         self.metrics = Metrics()
         self.question_log = data_dir / "questions"   # one JSONL a day, for cs-rag report/hotwords/gaps
         self._log_lock = threading.Lock()
-        self.jobs = JobRunner(self._ingest, self.metrics.job, after=self._ingested)
+        self.jobs = JobRunner(database, self._ingest, self.metrics.job, after=self._ingested)
         self.warm = threading.Event()
+        self._warming = False
+        self._warm_lock = threading.Lock()
         self._inspector: Inspector | None = None
         self._inspector_lock = threading.Lock()
         if self.knowledge_base.exists:
-            threading.Thread(target=self._warm_up, name="cs-rag-warm-up", daemon=True).start()
-        else:
+            self._start_warm_up()
+        else:   # one BUILD for all replicas starting together (JobRunner.submit)
             self.jobs.submit(JobKind.BUILD, "the index did not exist at start")
 
     def inspector(self) -> Inspector:
@@ -97,8 +99,15 @@ class Service:
         return self.knowledge_base.ingest(self.knowledge_paths(), progress=progress)
 
     def _ingested(self) -> None:
-        if not self.warm.is_set():   # the first index this service has
-            self._warm_up()
+        self._start_warm_up()   # the first index this service has, or nothing
+
+    def _start_warm_up(self) -> None:
+        """Warm up on a thread, once."""
+        with self._warm_lock:
+            if self._warming:
+                return
+            self._warming = True
+        threading.Thread(target=self._warm_up, name="cs-rag-warm-up", daemon=True).start()
 
     def _warm_up(self) -> None:
         """Load the models before the first customer waits for them."""
@@ -211,7 +220,13 @@ class Service:
 
     @property
     def ready(self) -> bool:
-        return self.warm.is_set() and self.knowledge_base.exists
+        """The index is live and the models are loaded. An index another replica built is
+        noticed here: this replica then warms up."""
+        if not self.warm.is_set():
+            if self.knowledge_base.exists:
+                self._start_warm_up()
+            return False
+        return self.knowledge_base.exists
 
     def close(self) -> None:
         self.jobs.close()

@@ -67,16 +67,24 @@ class LocalPostgres:
         self.port = _free_port()
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                   "--no-locale", "--no-sync")
+        self.resume()
+        return self
+
+    def halt(self) -> None:
+        """Stop the server (fast shutdown: open connections are cut), keeping its data."""
+        if self.port and (self.data / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the server on its port (again, after halt())."""
         # parallel workers would each reload extension state; searches here are one at a time
         options = (f"-h 127.0.0.1 -p {self.port} -k {self.data} -c fsync=off "
                    "-c max_parallel_workers_per_gather=0 -c maintenance_work_mem=256MB")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.data / "server.log"), "-w",
                   "-o", options, "start")
-        return self
 
     def stop(self) -> None:
-        if self.port and (self.data / "postmaster.pid").exists():
-            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self.halt()
         if self._own_dir:
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -31,7 +31,8 @@ ROUTERS = [signin.router, dashboard.router, conversations.router, reviews.router
 
 def install(app: FastAPI) -> None:
     settings = app.state.service.limits
-    app.state.console_sessions = ConsoleSessions(settings.console_session_minutes * 60)
+    app.state.console_sessions = ConsoleSessions(app.state.service.database,
+                                                 settings.console_session_minutes * 60)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

@@ -1,15 +1,15 @@
 """Console sign-in: an admin key exchanged for a session cookie (HttpOnly, SameSite=Strict,
 expiring), a CSRF token per session for every POST, and sign-out.
 
-Sessions live in the service process's memory: a restart signs everyone out, which is the
-safe side for a tool that holds admin rights.
+Sessions live in the state database, so an operator signed in on one replica stays signed in on
+every other; the database keeps only a hash of each session's cookie.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from typing import Annotated
@@ -22,6 +22,7 @@ from cs_rag.errors import ForbiddenPost, SignInRequired
 from cs_rag.service.auth import key_fingerprint
 from cs_rag.service.console.render import sign_in_page
 from cs_rag.service.state import Service
+from cs_rag.state import StateDatabase
 
 COOKIE = "cs_rag_console"
 CSRF_FIELD = "csrf"
@@ -29,6 +30,16 @@ CSRF_HEADER = "x-csrf-token"
 MAX_SESSIONS = 1000
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+
+_MIGRATIONS = ["""
+CREATE TABLE IF NOT EXISTS console_sessions (
+    token_hash TEXT PRIMARY KEY,
+    operator TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS console_sessions_expires ON console_sessions(expires)
+"""]
 
 
 @dataclass(frozen=True)
@@ -42,37 +53,41 @@ class Operator:
 
 
 class ConsoleSessions:
-    """Signed-in operators by session id, each expiring `ttl_seconds` after sign-in. Thread-safe."""
+    """Signed-in operators, each expiring `ttl_seconds` after sign-in; at most MAX_SESSIONS
+    (the oldest sign-in goes first). Thread-safe."""
 
-    def __init__(self, ttl_seconds: float, clock=time.time) -> None:
+    def __init__(self, database: StateDatabase, ttl_seconds: float, clock=time.time) -> None:
         self.ttl = ttl_seconds
+        self._db = database
         self._clock = clock
-        self._sessions: dict[str, Operator] = {}
-        self._lock = threading.Lock()
+        database.migrate("console_sessions", _MIGRATIONS)
 
     def open(self, operator_id: str) -> Operator:
         now = self._clock()
         operator = Operator(secrets.token_urlsafe(32), operator_id, secrets.token_urlsafe(32), now + self.ttl)
-        with self._lock:
-            self._sessions = {k: v for k, v in self._sessions.items() if v.expires > now}
-            if len(self._sessions) >= MAX_SESSIONS:   # the oldest sign-in goes first
-                del self._sessions[min(self._sessions, key=lambda k: self._sessions[k].expires)]
-            self._sessions[operator.session] = operator
+        with self._db.transaction() as db:
+            db.execute("DELETE FROM console_sessions WHERE expires <= ?", (now,))
+            db.execute("DELETE FROM console_sessions WHERE token_hash NOT IN (SELECT token_hash FROM "
+                       "console_sessions ORDER BY expires DESC LIMIT ?)", (MAX_SESSIONS - 1,))
+            db.execute("INSERT INTO console_sessions (token_hash, operator, csrf, expires) VALUES (?, ?, ?, ?)",
+                       (_hash(operator.session), operator.id, operator.csrf, operator.expires))
         return operator
 
     def get(self, session: str | None) -> Operator | None:
         if not session:
             return None
-        with self._lock:
-            operator = self._sessions.get(session)
-            if operator is not None and operator.expires <= self._clock():
-                del self._sessions[session]
-                return None
-        return operator
+        with self._db.transaction() as db:
+            row = db.execute("SELECT operator, csrf, expires FROM console_sessions WHERE token_hash = ? "
+                             "AND expires > ?", (_hash(session), self._clock())).fetchone()
+        return Operator(session, *row) if row else None
 
     def close(self, session: str) -> None:
-        with self._lock:
-            self._sessions.pop(session, None)
+        with self._db.transaction() as db:
+            db.execute("DELETE FROM console_sessions WHERE token_hash = ?", (_hash(session),))
+
+
+def _hash(session: str) -> str:
+    return hashlib.sha256(session.encode("utf-8")).hexdigest()
 
 
 def sessions_of(request: Request) -> ConsoleSessions:

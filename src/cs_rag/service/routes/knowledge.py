@@ -21,7 +21,7 @@ from cs_rag.ingest.sources import (
     collect_documents,
 )
 from cs_rag.service.deps import AdminDep, ServiceDep
-from cs_rag.service.jobs import RECENT_JOBS, Job, JobKind, JobList
+from cs_rag.service.jobs import KEEP_FINISHED_DAYS, RECENT_JOBS, Job, JobKind, JobList
 from cs_rag.service.responses import invalid, json_response
 from cs_rag.service.schemas import (
     ADMIN_ERRORS,
@@ -154,7 +154,7 @@ def list_jobs(service: ServiceDep, caller: AdminDep,
 def get_job(job_id: str, service: ServiceDep, caller: AdminDep) -> Response:
     job = service.jobs.get(job_id)
     if job is None:
-        raise HTTPException(404, f"no job {job_id!r} (jobs are kept in memory, the newest {RECENT_JOBS})")
+        raise HTTPException(404, f"no job {job_id!r} (finished jobs are kept {KEEP_FINISHED_DAYS} days)")
     return json_response(job)
 
 
