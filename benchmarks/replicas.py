@@ -225,9 +225,10 @@ def main() -> int:
             throughput[count] = requests / args.seconds
             p50, p95 = percentiles_ms(tally.latencies) if tally.latencies else (float("nan"),) * 2
             missing = lost(server.dsn, tally)
+            errors = {s: n for s, n in tally.statuses.items() if s not in (200, 201)}
             rows.append([count, args.customers, requests, round(throughput[count], 1), round(p50, 1), round(p95, 1),
-                         requests - tally.statuses.get(200, 0) - tally.statuses.get(201, 0),
-                         missing["sessions"], missing["answers"], missing["feedback"], missing["reviews"]])
+                         _statuses(errors) or "0", missing["sessions"], missing["answers"], missing["feedback"],
+                         missing["reviews"]])
         print_table(f"Replicas on one PostgreSQL ({args.seconds:.0f} s each, answers and feedback)",
                     ["replicas", "customers", "requests", "req/s", "answer p50 ms", "answer p95 ms", "errors",
                      "lost sessions", "lost answers", "lost feedback", "lost reviews"], rows)
@@ -265,8 +266,7 @@ def restart(server: LocalPostgres, env: dict, data_dir: Path, count: int, questi
         firsts = [at for at, r, s in tally.times if r == replica and s == 200 and at >= marks["up"]]
         recovered.append(min(firsts) - marks["up"] if firsts else float("nan"))
     missing = lost(server.dsn, tally)
-    by_status = ", ".join(f"{s or 'no connection'}: {n}" for s, n in sorted(
-        {s: during.count(s) for s in set(during)}.items()))
+    by_status = _statuses({s: during.count(s) for s in set(during)})
     print_table(f"Database restart under load ({count} replicas, down {args.outage:.0f} s)",
                 ["requests while down", "statuses while down", "500s (whole run)", "503 without Retry-After",
                  "seconds to recover (slowest replica)", "lost sessions", "lost answers", "lost feedback",
@@ -274,6 +274,11 @@ def restart(server: LocalPostgres, env: dict, data_dir: Path, count: int, questi
                 [[len(during), by_status or "-", tally.statuses.get(500, 0), tally.no_retry_after,
                   round(max(recovered), 2), missing["sessions"], missing["answers"], missing["feedback"],
                   missing["reviews"]]])
+
+
+def _statuses(counts: dict[int, int]) -> str:
+    """"503: 19, 500: 1" (0 is a failed connection)."""
+    return ", ".join(f"{s or 'no connection'}: {n}" for s, n in sorted(counts.items()))
 
 
 if __name__ == "__main__":

@@ -70,17 +70,24 @@ class PostgresSchema:
         return (f"{info.get('host', 'localhost')}:{info.get('port', 5432)}"
                 f"/{info.get('dbname', info.get('user', ''))} schema {self.schema}")
 
-    def _connect(self, **kwargs: Any) -> Any:
-        """A plain connection outside the pool (setup, migrations, checks)."""
+    @contextlib.contextmanager
+    def _connect(self, **kwargs: Any) -> Iterator[Any]:
+        """A plain connection outside the pool (setup, migrations, checks), closed after; a
+        server that is unreachable or goes away meanwhile raises DatabaseUnavailableError."""
         import psycopg
 
         try:
-            return psycopg.connect(self.dsn, connect_timeout=10, **kwargs)
+            conn = psycopg.connect(self.dsn, connect_timeout=10, **kwargs)
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailableError(f"cannot connect to PostgreSQL at {self.where}: "
                                            f"{str(exc).strip()}") from exc
         except psycopg.ProgrammingError as exc:
             raise DatabaseUnavailableError(f"invalid PostgreSQL DSN in CS_RAG_PG_DSN: {exc}") from exc
+        try:
+            with conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailableError(f"PostgreSQL at {self.where}: {str(exc).strip()}") from exc
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Any]:
@@ -94,7 +101,7 @@ class PostgresSchema:
             self._pool = ConnectionPool(
                 self.dsn, min_size=1, max_size=self.pool_size, open=False, timeout=30,
                 kwargs={"options": f"-c search_path={self.schema},public", "connect_timeout": 10},
-                configure=_configure)
+                configure=_configure, check=ConnectionPool.check_connection)
             self._pool.open()
         try:
             with self._pool.connection() as conn:
