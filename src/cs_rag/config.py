@@ -13,10 +13,10 @@ import tomllib
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from cs_rag.errors import ConfigError
 
@@ -292,8 +292,25 @@ class CompanySettings(_Section):
         return [contact for contact in found if contact]
 
 
+KNOWLEDGE_BASE_NAME = r"^[a-z][a-z0-9_-]{0,39}$"
+
+
+class KnowledgeBaseEntry(_Section):
+    """One knowledge base `cs-rag serve` serves (a tenant): its index (a directory, or with the
+    postgres backend the name its schema is derived from), its knowledge sources, its own
+    settings file (prompts, guard lexicons, thresholds, company; default: the service's) and
+    its data folder (default `<index>.service`). Paths are relative to the config file."""
+
+    index: str
+    knowledge: list[str] = Field(default_factory=list)
+    config: str | None = None
+    data_dir: str | None = None
+
+
 class Settings(_Section):
-    """All cs_rag settings."""
+    """All cs_rag settings. `knowledge_bases` (only from the file, `[knowledge_bases.<name>]`)
+    are the tenants `cs-rag serve` serves when no --index is given; the first is the default,
+    served at the routes' own paths, every one also under /kb/<name>."""
 
     company: CompanySettings = Field(default_factory=CompanySettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
@@ -306,6 +323,8 @@ class Settings(_Section):
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     qa: QaSettings = Field(default_factory=QaSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
+    knowledge_bases: dict[Annotated[str, StringConstraints(pattern=KNOWLEDGE_BASE_NAME)],
+                          KnowledgeBaseEntry] = Field(default_factory=dict)
 
 
 def load_settings(path: str | Path | None = None,
@@ -343,6 +362,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
             raise ConfigError(section, f"must be a [{section}] table, not a value", source=str(path))
     base = path.resolve().parent
     # files named in the config are relative to the config file, not the cwd
+    for entry in (data.get("knowledge_bases") or {}).values():
+        if isinstance(entry, dict):
+            for key in ("index", "config", "data_dir"):
+                if isinstance(entry.get(key), str):
+                    entry[key] = str((base / entry[key]).resolve())
+            if isinstance(entry.get("knowledge"), list):
+                entry["knowledge"] = [str((base / p).resolve()) if isinstance(p, str) else p
+                                      for p in entry["knowledge"]]
     for section, keys in (("text", ("user_dict", "stopwords", "synonyms")),
                           ("guard", ("lexicon_dir",)), ("qa", ("lexicon_dir",)),
                           ("answer", ("prompts_dir",)), ("service", ("data_dir",))):
@@ -359,6 +386,8 @@ def _place_env_var(name: str, value: str, data: dict[str, Any]) -> tuple[str, st
     variable belongs to no settings section (other parts, such as the service, read those)."""
     rest = name[len(ENV_PREFIX):].lower()
     for section in Settings.model_fields:
+        if section == "knowledge_bases":   # tables of tables: only from the file
+            continue
         prefix = section + "_"
         if rest.startswith(prefix):
             key = rest[len(prefix):]

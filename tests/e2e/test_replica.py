@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 import urllib.parse
 
+import psycopg
 import pytest
 from helpers import FAQ, write_jsonl
 from servers import ADMIN_KEY, CLIENT_KEY, Server, start, stop
@@ -22,6 +28,7 @@ NEW_ENTRY = {"id": "f-gift-card", "question": "礼品卡可以转赠给朋友吗
              "similar_questions": ["礼品卡能送人吗"], "answer": "未绑定的礼品卡可以转赠，绑定后仅限本人使用。",
              "category": "支付"}
 UNSERVED = "你们的股票代码是多少"
+KILLED = "cs-rag-killed-ingest"   # the application_name of the ingest the test kills
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +137,87 @@ def _sign_in(server: Server) -> tuple[int, str]:
         return response.status, (response.getheader("set-cookie") or "").split(";")[0]
     finally:
         connection.close()
+
+
+def test_replica_an_ingest_killed_mid_publish_leaves_the_previous_version_everywhere(replicas, pg_server):
+    first, second = replicas
+    before = [json.loads(server.call("GET", "/healthz")[2])["index_version"] for server in replicas]
+    extra = first.data_dir.parent / "extra-knowledge"
+    extra.mkdir()
+    write_jsonl(extra / "bulk.jsonl", [{"id": f"bulk-{n}", "question": f"第{n}号批量问题怎么处理",
+                                        "answer": f"第{n}号问题的处理办法。"} for n in range(400)])
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "CS_RAG_INDEX_BACKEND": "postgres",
+           "CS_RAG_INDEX_PG_SCHEMA": "replica_kb",
+           "CS_RAG_PG_DSN": f"{pg_server.dsn} application_name={KILLED}"}
+    ingest = subprocess.Popen([sys.executable, "-m", "cs_rag.cli", "ingest", str(first.data_dir.parent / "knowledge"),
+                               str(extra), "--index", str(first.index_dir)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait_until_publishing(pg_server.dsn, ingest), "the ingest ended before it published"
+        ingest.send_signal(signal.SIGKILL)
+    finally:
+        ingest.wait(30)
+    for server, version in zip(replicas, before):
+        assert json.loads(server.call("GET", "/healthz")[2])["index_version"] == version
+        hits = server.json("POST", "/v1/search", {"query": "第7号批量问题怎么处理", "k": 3})["hits"]
+        assert not any(hit["id"].startswith("bulk-") for hit in hits)
+    assert second.json("POST", "/v1/answer", {"question": "退款多久到账"})["outcome"] == "answered"
+
+
+def _wait_until_publishing(dsn: str, ingest: subprocess.Popen) -> bool:
+    """True once the ingest's connection has written rows in its open publish transaction."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while ingest.poll() is None:
+            if conn.execute("SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                            "WHERE a.application_name = %s AND l.mode = 'RowExclusiveLock' "
+                            "AND l.relation = 'replica_kb.match_rows'::regclass", (KILLED,)).fetchone():
+                return True
+            time.sleep(0.005)
+    return False
+
+
+def test_replica_a_database_restart_is_503_then_recovers_with_nothing_lost(replicas, pg_server):
+    first, second = replicas
+    opened = first.json("POST", "/v1/answer", {"question": "退款多久到账"})
+    results: list[tuple[int, str | None, bytes]] = []
+    stop = threading.Event()
+
+    def customers() -> None:
+        turn = 0
+        while not stop.is_set():
+            status, headers, raw = replicas[turn % 2].call("POST", "/v1/answer", {"question": "怎么开发票"},
+                                                           CLIENT_KEY, timeout=60)
+            results.append((status, headers.get("Retry-After"), raw))
+            turn += 1
+            time.sleep(0.05)
+
+    load = threading.Thread(target=customers)
+    load.start()
+    try:
+        time.sleep(1.0)
+        pg_server.halt()
+        time.sleep(3.0)
+        pg_server.resume()
+        recovered = _answering_again(replicas, deadline=time.monotonic() + 30)
+    finally:
+        stop.set()
+        load.join(90)
+    assert recovered, "a replica did not answer again within 30 s of the database's return"
+    statuses = [status for status, _, _ in results]
+    assert set(statuses) <= {200, 503}, sorted(set(statuses))
+    assert all(retry for status, retry, _ in results if status == 503)
+    answered = {json.loads(raw)["trace_id"] for status, _, raw in results if status == 200}
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        logged = {row[0] for row in conn.execute("SELECT trace_id FROM replica_kb_state.answers")}
+    assert answered <= logged                                  # every answer a customer got is in the log
+    follow = second.json("POST", "/v1/answer", {"question": "那发票呢", "session_id": opened["session_id"]})
+    assert not follow["new_session"]                           # the session outlived the restart
+
+
+def _answering_again(replicas, deadline: float) -> bool:
+    waiting = list(replicas)
+    while waiting and time.monotonic() < deadline:
+        waiting = [server for server in waiting
+                   if server.call("POST", "/v1/answer", {"question": "下单后多久发货"}, CLIENT_KEY)[0] != 200]
+        time.sleep(0.2)
+    return not waiting

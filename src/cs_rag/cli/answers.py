@@ -44,7 +44,9 @@ def add_serve(commands) -> None:
         description="Serve answers, OpenAI-compatible chat, search, suggestions, sessions, the review "
                     "queue and knowledge admin over HTTP (see cs_rag.service). Keys come from "
                     "CS_RAG_API_KEYS (clients) and CS_RAG_ADMIN_KEYS (admins), comma-separated.")
-    serve.add_argument("--index", required=True, metavar="DIR", help="index directory (built at start if missing)")
+    serve.add_argument("--index", metavar="DIR",
+                       help="index directory (built at start if missing); without it, the config file's "
+                            "[knowledge_bases.<name>] tables are served, each under /kb/<name>")
     serve.add_argument("--knowledge", nargs="+", action="extend", default=[], metavar="PATH",
                        help="knowledge sources; every ingest re-reads these plus the service's own folder")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -110,6 +112,10 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from cs_rag.service import serve
+
+    if args.index is None and (args.knowledge or args.data_dir):
+        raise InputError("cs-rag serve", "--knowledge and --data-dir go with --index; knowledge bases "
+                                         "from the config file name their own")
 
     serve(args.index, args.knowledge, host=args.host, port=args.port, data_dir=args.data_dir,
           settings=settings, log_level=args.log_level)

@@ -42,6 +42,7 @@ from cs_rag.service.console import install as install_console
 from cs_rag.service.gate import Gate
 from cs_rag.service.routes import ROUTERS
 from cs_rag.service.state import Service
+from cs_rag.service.tenants import KB_PREFIX, knowledge_base_services
 
 log = logging.getLogger("cs_rag.service")
 
@@ -74,16 +75,19 @@ def create_app(index_dir: str | Path, knowledge: Sequence[str | Path] = (), *,
     data_dir = Path(data_dir or settings.service.data_dir or f"{index_dir}.service")
     keys = keys if keys is not None else ApiKeys.from_environment()
     service = Service(index_dir, [Path(p) for p in knowledge], settings, data_dir, keys, assistant)
-    if not keys.client_configured:
-        log.warning("no client keys (%s): answer, chat, search, suggest and Dify's retrieval "
-                    "are open to anyone who can reach this address", API_KEYS_ENV)
-    if not keys.admin_configured:
-        log.warning("no admin keys (%s): review and knowledge routes are closed (401)", ADMIN_KEYS_ENV)
+    _warn_about_keys(keys)
+    return service_app(service, closing=[service])
+
+
+def service_app(service: Service, closing: Sequence[Service] = ()) -> FastAPI:
+    """The routes, console and middleware over one Service; the app's shutdown closes the
+    services in `closing` (an app mounted under another is not shut down by itself)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
-        service.close()
+        for each in closing:
+            each.close()
 
     # FastAPI's own OpenTelemetry hooks would see request bodies (personal data): off
     app = FastAPI(title="cs_rag", version=__version__, lifespan=lifespan,
@@ -96,7 +100,8 @@ def create_app(index_dir: str | Path, knowledge: Sequence[str | Path] = (), *,
     install_console(app)
     app.add_exception_handler(InputError, _input_error)
     app.add_exception_handler(IndexStoreError, _store_error)
-    origins = list(dict.fromkeys([*settings.service.cors_origins, *settings.service.widget_origins]))
+    limits = service.limits
+    origins = list(dict.fromkeys([*limits.cors_origins, *limits.widget_origins]))
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins,
                            allow_methods=["GET", "POST", "DELETE"],
@@ -105,15 +110,56 @@ def create_app(index_dir: str | Path, knowledge: Sequence[str | Path] = (), *,
     return app
 
 
-def serve(index_dir: str | Path, knowledge: Sequence[str | Path] = (), *, host: str = "127.0.0.1",
+def create_tenant_app(settings: Settings, keys: ApiKeys | None = None) -> FastAPI:
+    """Every knowledge base of `settings.knowledge_bases`, each its own app mounted at
+    /kb/<name>; the first is also served at the routes' own paths. A key scoped to some
+    knowledge bases is unknown to the others' apps (ApiKeys.for_knowledge_base)."""
+    keys = keys if keys is not None else ApiKeys.from_environment()
+    services = knowledge_base_services(settings, keys)
+    names = list(services)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        for service in services.values():
+            service.close()
+
+    root = FastAPI(title="cs_rag", version=__version__, lifespan=lifespan, openapi_url=None,
+                   telemetry={"auto_configure": False, "tracing": False, "metrics": False,
+                              "logs": False, "operation_spans": False})
+    apps = {name: service_app(service) for name, service in services.items()}
+    for name, app in apps.items():
+        app.state.knowledge_bases = names
+        root.mount(f"{KB_PREFIX}/{name}", app)
+    root.mount("", apps[names[0]])
+    root.state.service, root.state.services = services[names[0]], services
+    return root
+
+
+def _warn_about_keys(keys: ApiKeys) -> None:
+    if not keys.client_configured:
+        log.warning("no client keys (%s): answer, chat, search, suggest and Dify's retrieval "
+                    "are open to anyone who can reach this address", API_KEYS_ENV)
+    if not keys.admin_configured:
+        log.warning("no admin keys (%s): review and knowledge routes are closed (401)", ADMIN_KEYS_ENV)
+
+
+def serve(index_dir: str | Path | None, knowledge: Sequence[str | Path] = (), *, host: str = "127.0.0.1",
           port: int = 8000, data_dir: str | Path | None = None, settings: Settings | None = None,
           log_level: str = "info") -> None:
     """Run the service with uvicorn until interrupted (uvicorn's own access log is off: the
-    service writes one with personal data masked)."""
+    service writes one with personal data masked). Without `index_dir`, the knowledge bases of
+    `settings.knowledge_bases` (service/tenants.py)."""
     uvicorn = require("uvicorn", "server", "cs-rag serve")
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(index_dir, knowledge, settings=settings, data_dir=data_dir)
+    if index_dir is None:
+        settings = settings or Settings()
+        keys = ApiKeys.from_environment()
+        _warn_about_keys(keys)
+        app = create_tenant_app(settings, keys)
+    else:
+        app = create_app(index_dir, knowledge, settings=settings, data_dir=data_dir)
     if not _loopback(host) and not app.state.service.keys.client_configured:
         log.warning("listening on %s without client keys: anyone on the network can ask", host)
     uvicorn.run(app, host=host, port=port, access_log=False, log_level=log_level,

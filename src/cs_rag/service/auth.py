@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,15 +20,20 @@ WIDGET_KEYS_ENV = "CS_RAG_WIDGET_KEYS"
 class ApiKeys:
     """Client, admin and widget keys. A presented key is compared with every configured key in
     constant time (on SHA-256 digests, so not even its length leaks). Widget keys are public (a
-    web page carries them): `widget` keeps them, for the demo page to show."""
+    web page carries them): `widget` keeps them, for the demo page to show.
+
+    A key may be scoped to knowledge bases: `shop_a:KEY` or `shop_a+shop_b:KEY` in the
+    environment variable; an unscoped key serves every knowledge base. `scopes()` lists the
+    names keys are scoped to; `for_knowledge_base(name)` keeps the keys that serve `name`."""
 
     def __init__(self, client: Sequence[str] = (), admin: Sequence[str] = (),
                  widget: Sequence[str] = ()) -> None:
-        self._digests = ([(_digest(k), "admin") for k in admin] + [(_digest(k), "client") for k in client]
-                         + [(_digest(k), "widget") for k in widget])
+        self._entries = ([(*_scoped(k), "admin") for k in admin] + [(*_scoped(k), "client") for k in client]
+                         + [(*_scoped(k), "widget") for k in widget])
+        self._digests = [(_digest(key), role) for _, key, role in self._entries]
         self.client_configured = bool(client)
         self.admin_configured = bool(admin)
-        self.widget = list(widget)
+        self.widget = [key for _, key, role in self._entries if role == "widget"]
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> "ApiKeys":
@@ -43,6 +49,29 @@ class ApiKeys:
             if hmac.compare_digest(digest, known) and found is None:
                 found = role
         return found
+
+    def scopes(self) -> set[str]:
+        """Every knowledge base name a key is scoped to."""
+        return {name for scope, _, _ in self._entries if scope for name in scope}
+
+    def for_knowledge_base(self, name: str) -> "ApiKeys":
+        """The keys that serve knowledge base `name`: its scoped keys and the unscoped ones.
+        A role none of whose keys serve `name` counts as configured still (its routes stay
+        closed rather than opening)."""
+        kept = {role: [key for scope, key, r in self._entries if r == role and (scope is None or name in scope)]
+                for role in ("client", "admin", "widget")}
+        keys = ApiKeys(kept["client"], kept["admin"], kept["widget"])
+        keys.client_configured, keys.admin_configured = self.client_configured, self.admin_configured
+        return keys
+
+
+_SCOPE = re.compile(r"^([a-z][a-z0-9_-]{0,39}(?:\+[a-z][a-z0-9_-]{0,39})*):(.+)$")
+
+
+def _scoped(entry: str) -> tuple[frozenset[str] | None, str]:
+    """("shop_a+shop_b:KEY") -> ({"shop_a", "shop_b"}, "KEY"); an unscoped key -> (None, key)."""
+    match = _SCOPE.match(entry)
+    return (frozenset(match.group(1).split("+")), match.group(2)) if match else (None, entry)
 
 
 def _split_keys(value: str) -> list[str]:

@@ -67,10 +67,10 @@ class Gate:
     async def _read_body(self, scope: dict, receive: Callable, send: Callable) -> Callable | None:
         """A receive that replays the whole body, or None after answering 413 (or when the
         client went away)."""
-        limits = self.service.limits
-        if scope["method"] == "POST" and scope["path"] in ("/v1/knowledge", CONSOLE_UPLOAD):
+        limits, path = self.service.limits, route_path(scope)
+        if scope["method"] == "POST" and path in ("/v1/knowledge", CONSOLE_UPLOAD):
             limit = limits.upload_max_bytes + MULTIPART_OVERHEAD
-        elif scope["method"] == "POST" and scope["path"] == "/v1/qa":   # batches of conversations
+        elif scope["method"] == "POST" and path == "/v1/qa":   # batches of conversations
             limit = limits.upload_max_bytes
         else:
             limit = limits.max_body_bytes
@@ -106,12 +106,18 @@ class Gate:
 
 async def _send_error(send: Callable, scope: dict, status: int, message: str) -> None:
     """The error in the body of the route's contract: Dify's on Dify's route, else `detail`."""
-    payload = error_body(status, message) if scope["path"] == DIFY_PATH else {"detail": message}
+    payload = error_body(status, message) if route_path(scope) == DIFY_PATH else {"detail": message}
     body = json.dumps(payload).encode("utf-8")
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+def route_path(scope: dict) -> str:
+    """The request's path within this app: without the /kb/<name> prefix of a knowledge base
+    mounted under it (service/tenants.py)."""
+    return scope["path"].removeprefix(scope.get("root_path", ""))
 
 
 def log_exception(exc: BaseException) -> None:

@@ -21,7 +21,7 @@ from cs_rag.state.base import (
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _LOCK_KEY = "cs_rag_state:"   # one advisory lock per state schema serialises its transactions
 CONNECT_TIMEOUT_SECONDS = 5
-POOL_TIMEOUT_SECONDS = 10
+POOL_TIMEOUT_SECONDS = 5         # a request waits at most this long for the database, then 503
 
 
 class PostgresDialect(Dialect):

@@ -23,7 +23,8 @@ from cs_rag.service.console import (
 )
 from cs_rag.service.console.render import STATIC, sign_in_page
 from cs_rag.errors import ForbiddenPost, SignInRequired
-from cs_rag.service.console.signin import ConsoleSessions
+from cs_rag.service.console.signin import ConsoleSessions, console_root
+from cs_rag.service.gate import route_path
 
 ROUTERS = [signin.router, dashboard.router, conversations.router, reviews.router, learning.router,
            knowledge.router, hittest.router, settings_page.router, widget.router]
@@ -41,8 +42,8 @@ def install(app: FastAPI) -> None:
 
 
 async def _sign_in(request: Request, exc: SignInRequired) -> Response:
-    status = 200 if request.url.path in ("/console", "/console/") else 401
-    return sign_in_page(exc.next_path, exc.message, status)
+    status = 200 if route_path(request.scope) in ("/console", "/console/") else 401
+    return sign_in_page(exc.next_path, exc.message, status, console_root(request))
 
 
 async def _forbidden(request: Request, exc: ForbiddenPost) -> Response:

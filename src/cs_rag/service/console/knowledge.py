@@ -102,7 +102,8 @@ def _after(request: Request, operator, result: dict | None, error: str | None) -
     if error is not None:
         return _listing(request, operator, error=error, status=422)
     job = result.get("job", result) if result else None
-    return RedirectResponse(f"/console/knowledge?job={job['id']}" if job else "/console/knowledge", status_code=303)
+    return RedirectResponse(operator.root + (f"/console/knowledge?job={job['id']}" if job else "/console/knowledge"),
+                            status_code=303)
 
 
 @router.post(CONSOLE_UPLOAD.removeprefix("/console"))
@@ -179,4 +180,4 @@ def save_entry(request: Request, operator: PostDep,
         for undo in reversed(undos):
             undo()
     job = service.jobs.submit(JobKind.EDIT, f"console: FAQ entry {id}", on_failure=undo_all)
-    return RedirectResponse(f"/console/knowledge?job={job.id}&q={id}", status_code=303)
+    return RedirectResponse(f"{operator.root}/console/knowledge?job={job.id}&q={id}", status_code=303)

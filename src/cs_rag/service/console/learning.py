@@ -65,7 +65,8 @@ def act(request: Request, group_id: str, operator: PostDep,
     if error is not None:
         return _queue(request, operator, error=error, status=422)
     job = result.get("job")
-    return RedirectResponse("/console/learning" + (f"?job={job['id']}" if job else ""), status_code=303)
+    return RedirectResponse(operator.root + "/console/learning" + (f"?job={job['id']}" if job else ""),
+                            status_code=303)
 
 
 @router.get("/entries.json")

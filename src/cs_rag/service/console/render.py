@@ -55,17 +55,20 @@ def number(value: float | None, digits: int = 0) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
-def html(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    body = environment().get_template(template).render(**context)
+def html(template: str, status: int = 200, root: str = "", **context: Any) -> HTMLResponse:
+    """A page; `root` prefixes its links: "/kb/<name>" for a knowledge base served under that
+    prefix (service/tenants.py), "" at the routes' own paths."""
+    body = environment().get_template(template).render(root=root, **context)
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
 
 def page(operator: Operator, template: str, active: str, title: str,
          status: int = 200, **context: Any) -> HTMLResponse:
-    """A console page inside the shell (navigation, sign-out form with the CSRF token)."""
-    return html(template, status, nav=NAV, active=active, title=title, operator=operator,
-                csrf=operator.csrf, **context)
+    """A console page inside the shell (navigation, the knowledge-base switcher, sign-out form
+    with the CSRF token)."""
+    return html(template, status, operator.root, nav=NAV, active=active, title=title, operator=operator,
+                csrf=operator.csrf, knowledge_bases=operator.knowledge_bases, **context)
 
 
-def sign_in_page(next_path: str, error: str | None = None, status: int = 200) -> HTMLResponse:
-    return html("signin.html", status, title="登录 · Sign in", next_path=next_path, error=error)
+def sign_in_page(next_path: str, error: str | None = None, status: int = 200, root: str = "") -> HTMLResponse:
+    return html("signin.html", status, root, title="登录 · Sign in", next_path=next_path, error=error)

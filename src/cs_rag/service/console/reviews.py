@@ -52,4 +52,4 @@ def decide(request: Request, review_id: int, operator: PostDep,
                                                   service, caller_of(operator)))
     if error is not None:
         return _queue(request, operator, error=f"#{review_id}: {error}", status=422)
-    return RedirectResponse(f"/console/reviews?done={result['review']['status']}", status_code=303)
+    return RedirectResponse(f"{operator.root}/console/reviews?done={result['review']['status']}", status_code=303)

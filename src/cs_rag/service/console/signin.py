@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -44,12 +44,16 @@ CREATE INDEX IF NOT EXISTS console_sessions_expires ON console_sessions(expires)
 
 @dataclass(frozen=True)
 class Operator:
-    """A signed-in console user: the fingerprint of the admin key they signed in with."""
+    """A signed-in console user: the fingerprint of the admin key they signed in with, and
+    where the console is: `root` "/kb/<name>" for a knowledge base served under that prefix,
+    "" at the routes' own paths; `knowledge_bases` every one the service serves."""
 
     session: str
     id: str
     csrf: str
     expires: float
+    root: str = ""
+    knowledge_bases: tuple[str, ...] = ()
 
 
 class ConsoleSessions:
@@ -94,11 +98,23 @@ def sessions_of(request: Request) -> ConsoleSessions:
     return request.app.state.console_sessions
 
 
+def console_root(request: Request) -> str:
+    """"/kb/<name>" when the knowledge base is served under that prefix, else ""."""
+    return request.scope.get("root_path", "")
+
+
+def cookie_name(root: str) -> str:
+    """One cookie per knowledge base: a browser signed in to two sends both."""
+    return COOKIE + root.replace("/kb/", "_")
+
+
 def _signed_in(request: Request) -> Operator:
-    operator = sessions_of(request).get(request.cookies.get(COOKIE))
+    root = console_root(request)
+    operator = sessions_of(request).get(request.cookies.get(cookie_name(root)))
     if operator is None:
         raise SignInRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
-    return operator
+    return replace(operator, root=root,
+                   knowledge_bases=tuple(getattr(request.app.state, "knowledge_bases", ())))
 
 
 async def _checked_post(request: Request) -> Operator:
@@ -128,24 +144,25 @@ OperatorDep = Annotated[Operator, Depends(_signed_in)]
 PostDep = Annotated[Operator, Depends(_checked_post)]
 
 
-def safe_next(path: str | None) -> str:
-    """Where to go after sign-in: a console path only (never another site)."""
-    if path and path.startswith("/console") and not path.startswith("//") and "\\" not in path:
+def safe_next(path: str | None, root: str = "") -> str:
+    """Where to go after sign-in: a path of this console only (never another site)."""
+    if path and path.startswith(root + "/console") and not path.startswith("//") and "\\" not in path:
         return path
-    return "/console"
+    return root + "/console"
 
 
 @router.post("/login")
 def sign_in(request: Request, key: Annotated[str, Form(max_length=512)] = "",
             next_path: Annotated[str, Form(alias="next", max_length=2000)] = "/console") -> Response:
     service: Service = request.app.state.service
+    root = console_root(request)
     if not same_origin(request):
-        return sign_in_page(next_path, "请从本站登录 · Sign in from this site's own page", 403)
+        return sign_in_page(next_path, "请从本站登录 · Sign in from this site's own page", 403, root)
     if not key or service.keys.role(key) != "admin":
-        return sign_in_page(next_path, "管理员密钥无效 · That is not an admin key", 401)
+        return sign_in_page(next_path, "管理员密钥无效 · That is not an admin key", 401, root)
     operator = sessions_of(request).open(key_fingerprint(key))
-    response = RedirectResponse(safe_next(next_path), status_code=303)
-    response.set_cookie(COOKIE, operator.session, max_age=int(sessions_of(request).ttl), path="/",
+    response = RedirectResponse(safe_next(next_path, root), status_code=303)
+    response.set_cookie(cookie_name(root), operator.session, max_age=int(sessions_of(request).ttl), path="/",
                         httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return response
 
@@ -153,13 +170,14 @@ def sign_in(request: Request, key: Annotated[str, Form(max_length=512)] = "",
 @router.post("/logout")
 def sign_out(request: Request, operator: PostDep) -> Response:
     sessions_of(request).close(operator.session)
-    response = RedirectResponse("/console", status_code=303)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    response = RedirectResponse(operator.root + "/console", status_code=303)
+    response.delete_cookie(cookie_name(operator.root), path="/", httponly=True, samesite="strict")
     return response
 
 
 @router.get("/login")
 def sign_in_form(request: Request, next_path: Annotated[str, Query(alias="next", max_length=2000)] = "/console") -> Response:
-    if sessions_of(request).get(request.cookies.get(COOKIE)) is not None:
-        return RedirectResponse(safe_next(next_path), status_code=303)
-    return sign_in_page(safe_next(next_path))
+    root = console_root(request)
+    if sessions_of(request).get(request.cookies.get(cookie_name(root))) is not None:
+        return RedirectResponse(safe_next(next_path, root), status_code=303)
+    return sign_in_page(safe_next(next_path, root), root=root)

@@ -32,4 +32,5 @@ def demo(request: Request, lang: Annotated[str, Query(pattern="^(zh|en)$")] = "z
     service: Service = request.app.state.service
     key = service.keys.widget[0] if service.keys.widget else ""
     usable = bool(key) or not service.keys.client_configured
-    return html("demo.html", lang=lang, key=key, usable=usable, title="闪电优选 SparkMall")
+    return html("demo.html", root=request.scope.get("root_path", ""), lang=lang, key=key, usable=usable,
+                title="闪电优选 SparkMall")

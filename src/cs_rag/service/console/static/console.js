@@ -3,6 +3,7 @@
  * Every page works without it; it only saves clicks. */
 (function () {
   "use strict";
+  var root = document.documentElement.getAttribute("data-root") || "";   // "/kb/<name>" or ""
   function typing(target) {
     return /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable;
   }
@@ -47,7 +48,7 @@
     var search = function () {
       var q = query.value.trim();
       if (!q) { results.hidden = true; return; }
-      fetch("/console/entries.json?q=" + encodeURIComponent(q), {credentials: "same-origin"})
+      fetch(root + "/console/entries.json?q=" + encodeURIComponent(q), {credentials: "same-origin"})
         .then(function (response) { return response.ok ? response.json() : {entries: []}; })
         .then(function (data) {
           results.textContent = "";
@@ -88,7 +89,7 @@
     var bar = box.querySelector("progress");
     var stage = box.querySelector(".job-stage");
     var poll = function () {
-      fetch("/console/jobs/" + encodeURIComponent(box.getAttribute("data-job")) + ".json", {credentials: "same-origin"})
+      fetch(root + "/console/jobs/" + encodeURIComponent(box.getAttribute("data-job")) + ".json", {credentials: "same-origin"})
         .then(function (response) { return response.json(); })
         .then(function (job) {
           status.textContent = job.status;
