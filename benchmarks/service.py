@@ -55,7 +55,8 @@ def main() -> int:
     shutil.rmtree(data_dir, ignore_errors=True)   # sessions and reviews from an earlier run
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "CS_RAG_API_KEYS": KEY,
-           "CS_RAG_SERVICE_RATE_LIMIT_PER_MINUTE": "0"}   # measure the service, not the limiter
+           # measure the service, not the limiter
+           "CS_RAG_SERVICE_RATE_LIMIT_PER_MINUTE": "0", "CS_RAG_SERVICE_CUSTOMER_RATE_LIMIT_PER_MINUTE": "0"}
     log = open(RESULTS / "service.log", "wb")
     server = subprocess.Popen([sys.executable, "-m", "cs_rag.cli", "serve", "--index",
                                str(index), "--knowledge", str(REPO / "knowledge"),

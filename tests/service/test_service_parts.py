@@ -13,7 +13,8 @@ from cs_rag.config import load_settings
 from cs_rag.errors import ConfigError
 from cs_rag.errors import ReviewConflict
 from cs_rag.service.reviews import ReviewStatus, ReviewStore
-from cs_rag.service.auth import ApiKeys, TokenBuckets
+from cs_rag.service.auth import ApiKeys
+from cs_rag.service.limits import TokenBuckets
 from cs_rag.service.jobs import Job, JobKind, JobRunner, JobStatus
 from cs_rag.service.metrics import Metrics
 from cs_rag.service.storage import KnowledgeFolder, upload_name
