@@ -57,6 +57,10 @@ def test_key_and_customer_buckets_are_separate_and_customers_are_counted_per_key
     assert [limits.take(Limit.CUSTOMER, one) for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]
     assert limits.take(Limit.CUSTOMER, other) == 0.0
     assert [limits.take(Limit.KEY, "key:a") for _ in range(5)][-1] == pytest.approx(1.0)
+    limits.give_back(Limit.KEY, "key:a")   # a request the customer limit refused
+    assert limits.take(Limit.KEY, "key:a") == 0.0 and limits.take(Limit.KEY, "key:a") > 0
+    limits.give_back(Limit.KEY, "key:new")   # never more than a burst
+    assert [limits.take(Limit.KEY, "key:new") for _ in range(5)][-1] > 0
     now[0] = 1.0   # a second refills one of each
     assert limits.take(Limit.CUSTOMER, one) == 0.0 and limits.take(Limit.KEY, "key:a") == 0.0
     assert limits.describe(Limit.CUSTOMER) == "60 a minute, 2 at once, per replica"

@@ -12,7 +12,7 @@ from cs_rag.errors import DatabaseUnavailableError
 
 pytestmark = pytest.mark.slow   # a small index with the real embedding model
 
-KEYS = [f"client-key-limits-{n}" for n in range(6)]
+KEYS = [f"client-key-limits-{n}" for n in range(7)]
 ROUTE_KEYS = [f"client-key-limits-route-{n}" for n in range(5)]   # one per route below
 ADMIN = "admin-key-limits"
 KEY_BURST, CUSTOMER_BURST = 12, 3
@@ -56,6 +56,13 @@ def test_the_key_limit_holds_however_many_customers(client):
     metrics = client.get("/metrics").text
     assert 'cs_rag_rate_limited_total{limit="key"}' in metrics
     assert 'cs_rag_rate_limited_total{limit="customer"}' in metrics
+
+
+def test_one_customers_refused_flood_leaves_the_key_to_the_others(client):
+    flood = [_ask(client, KEYS[6], "flooding") for _ in range(CUSTOMER_BURST + 20)]
+    assert flood.count(200) == CUSTOMER_BURST and flood.count(429) == 20
+    others = [_ask(client, KEYS[6], f"other-{n}") for n in range(KEY_BURST - CUSTOMER_BURST + 1)]
+    assert others == [200] * (KEY_BURST - CUSTOMER_BURST) + [429]
 
 
 def test_openai_user_names_the_customer_of_a_chat_completion(client):

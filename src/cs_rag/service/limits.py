@@ -60,6 +60,13 @@ class TokenBuckets:
             self._buckets[caller] = (tokens, now)
             return (1.0 - tokens) / self.rate
 
+    def give_back(self, caller: str) -> None:
+        """Return the token of a request that was refused after all (never above `burst`)."""
+        with self._lock:
+            if caller in self._buckets:
+                tokens, updated = self._buckets[caller]
+                self._buckets[caller] = (min(float(self.burst), tokens + 1.0), updated)
+
     def _forget_full(self, now: float) -> None:
         # a bucket that has refilled completely behaves exactly like a new one
         full = [c for c, (t, u) in self._buckets.items() if t + (now - u) * self.rate >= self.burst]
@@ -83,6 +90,10 @@ class RateLimits:
     def take(self, limit: Limit, who: str) -> float:
         """0 if `who` may make one more request under `limit`, else the seconds until it may."""
         return self._buckets[limit].take(who)
+
+    def give_back(self, limit: Limit, who: str) -> None:
+        """Undo one `take` of a request refused by another limit."""
+        self._buckets[limit].give_back(who)
 
     def describe(self, limit: Limit) -> str:
         buckets = self._buckets[limit]

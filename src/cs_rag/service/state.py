@@ -139,11 +139,16 @@ class Service:
     def limit_customer(self, caller: Caller, customer: str | None) -> None:
         """429 when this end customer of the caller's key is over the per-customer limit. The
         customer is `customer` as the body names it (its session, OpenAI's `user`, the
-        customer's id: see schemas.end_customer), else the client's address. A widget visitor
-        is already limited on the widget's own bucket."""
+        customer's id: see schemas.end_customer), else the client's address. A request refused
+        here does not count against its key, so one customer's flood cannot use up the key's
+        budget for the others. A widget visitor is already limited on the widget's own bucket."""
         if caller.role != "widget":
             who = customer or f"addr:{caller.address}"
-            self._admit(Limit.CUSTOMER, customer_bucket(caller.id, who))
+            try:
+                self._admit(Limit.CUSTOMER, customer_bucket(caller.id, who))
+            except HTTPException:
+                self.rate_limits.give_back(Limit.KEY, caller.id)
+                raise
 
     def _admit(self, limit: Limit, who: str) -> None:
         wait = self.rate_limits.take(limit, who)
