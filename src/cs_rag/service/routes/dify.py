@@ -33,6 +33,7 @@ from cs_rag.service.dify import (
 from cs_rag.service.dify_conditions import search_filter
 from cs_rag.service.responses import json_response, unavailable
 
+
 class DifyRoute(APIRoute):
     """A route whose every error is answered in Dify's body; a body the contract does not allow
     is 400, naming the field."""
