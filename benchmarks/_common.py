@@ -50,6 +50,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def eval_questions() -> list[str]:
+    """The questions of eval/questions.jsonl, in order."""
+    return [q["question"] for q in read_jsonl(REPO / "eval" / "questions.jsonl")]
+
+
 def service_index() -> Path:
     """`knowledge/` indexed in benchmarks/results/service-index, brought up to date (the service
     ingests at start only when there is no index)."""

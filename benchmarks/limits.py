@@ -29,16 +29,9 @@ import threading
 import time
 from collections import Counter
 
+import _common
 import numpy as np
-from _common import (
-    REPO,
-    RESULTS,
-    print_table,
-    read_jsonl,
-    run_clients,
-    service_index,
-    start_service,
-)
+from _common import RESULTS, print_table
 
 CLIENTS = 6
 LIMITS = {
@@ -53,20 +46,18 @@ SCENARIOS = ("one session per client", "a customer per request")
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=30.0, help="per scenario (default 30)")
-    args = parser.parse_args()
-
-    questions = [q["question"] for q in read_jsonl(REPO / "eval" / "questions.jsonl")]
-    index = service_index()
+    seconds = parser.parse_args().seconds
+    index, questions = _common.service_index(), _common.eval_questions()
     keys = {scenario: f"bench-limits-key-{n}" for n, scenario in enumerate(SCENARIOS)}
     rows = []
     for name, limits in LIMITS.items():
         data_dir = RESULTS / "limits-data"
         shutil.rmtree(data_dir, ignore_errors=True)
-        server, port = start_service(index, data_dir, {"CS_RAG_API_KEYS": ",".join(keys.values()), **limits},
+        server, port = _common.start_service(index, data_dir, {"CS_RAG_API_KEYS": ",".join(keys.values()), **limits},
                                      RESULTS / "limits.log")
         try:
             for scenario in SCENARIOS:
-                counts, latencies, elapsed = _run(port, keys[scenario], scenario, questions, args.seconds)
+                counts, latencies, elapsed = _run(port, keys[scenario], scenario, questions, seconds)
                 p50 = float(np.percentile(np.asarray(latencies) * 1000, 50)) if latencies else float("nan")
                 rows.append([name, scenario, counts[200], counts["429 key"], counts["429 customer"],
                              counts["other"], counts[200] / elapsed, p50])
@@ -75,7 +66,7 @@ def main() -> int:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
     table = print_table(f"{CLIENTS} clients on one key, /v1/answer as fast as answered, "
-                        f"{args.seconds:.0f} s per row, one replica on 127.0.0.1",
+                        f"{seconds:.0f} s per row, one replica on 127.0.0.1",
                         ["limits", "scenario", "answers", "429 key", "429 customer", "other", "answers/s",
                          "answer p50 ms"], rows)
     (RESULTS / "limits.md").write_text(table, encoding="utf-8")
@@ -115,7 +106,7 @@ def _run(port: int, key: str, scenario: str, questions: list[str],
                     latencies.append(taken)
         connection.close()
 
-    elapsed = run_clients(client, CLIENTS)
+    elapsed = _common.run_clients(client, CLIENTS)
     return counts, latencies, elapsed
 
 

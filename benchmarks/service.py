@@ -29,10 +29,9 @@ import time
 
 import numpy as np
 from _common import (
-    REPO,
     RESULTS,
+    eval_questions,
     print_table,
-    read_jsonl,
     run_clients,
     service_index,
     start_service,
@@ -48,7 +47,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="per route and client count (default 20)")
     args = parser.parse_args()
 
-    questions = [q["question"] for q in read_jsonl(REPO / "eval" / "questions.jsonl")]
+    questions = eval_questions()
     index = service_index()
     data_dir = RESULTS / "service-data"
     shutil.rmtree(data_dir, ignore_errors=True)   # sessions and reviews from an earlier run
