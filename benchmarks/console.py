@@ -56,7 +56,8 @@ def main() -> int:
     settings = load_settings(REPO / "knowledge" / "cs_rag.toml")
     # measure the service, not the limiter
     settings = settings.model_copy(update={"service": settings.service.model_copy(update={
-        "rate_limit_per_minute": 0.0, "widget_rate_limit_per_minute": 0.0})})
+        "rate_limit_per_minute": 0.0, "customer_rate_limit_per_minute": 0.0,
+        "widget_rate_limit_per_minute": 0.0})})
     index = RESULTS / "console-index"
     print(KnowledgeBase(index, settings).ingest([REPO / "knowledge"]).summary(), flush=True)
     data_dir = RESULTS / "console-data"

@@ -101,7 +101,8 @@ def _service(root: Path, knowledge: Path, config: Path):
     from cs_rag.service.auth import ApiKeys
 
     settings = load_settings(config)   # replayed traffic comes from one address: no rate limit
-    settings = settings.model_copy(update={"service": settings.service.model_copy(update={"rate_limit_per_minute": 0})})
+    settings = settings.model_copy(update={"service": settings.service.model_copy(update={
+        "rate_limit_per_minute": 0, "customer_rate_limit_per_minute": 0})})
     index_dir = root / "index"
     KnowledgeBase(index_dir, settings).ingest([knowledge])
     app = create_app(index_dir, [knowledge], settings=settings, data_dir=root / "data",

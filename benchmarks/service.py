@@ -24,13 +24,18 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import numpy as np
-from _common import REPO, RESULTS, free_port, print_table, read_jsonl
+from _common import (
+    RESULTS,
+    eval_questions,
+    print_table,
+    run_clients,
+    service_index,
+    start_service,
+)
 
 KEY = "bench-client-key"
 CLIENTS = (1, 4, 16)
@@ -42,27 +47,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="per route and client count (default 20)")
     args = parser.parse_args()
 
-    questions = [q["question"] for q in read_jsonl(REPO / "eval" / "questions.jsonl")]
-    index = RESULTS / "service-index"
-    # bring the index up to date first: the service only ingests at start when there is none
-    ingest = subprocess.run([sys.executable, "-m", "cs_rag.cli", "ingest", str(REPO / "knowledge"),
-                             "--index", str(index)], capture_output=True, text=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    if ingest.returncode != 0:
-        raise SystemExit(ingest.stderr)
-    print(ingest.stdout.strip(), flush=True)
+    questions = eval_questions()
+    index = service_index()
     data_dir = RESULTS / "service-data"
     shutil.rmtree(data_dir, ignore_errors=True)   # sessions and reviews from an earlier run
-    port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "CS_RAG_API_KEYS": KEY,
-           "CS_RAG_SERVICE_RATE_LIMIT_PER_MINUTE": "0"}   # measure the service, not the limiter
-    log = open(RESULTS / "service.log", "wb")
-    server = subprocess.Popen([sys.executable, "-m", "cs_rag.cli", "serve", "--index",
-                               str(index), "--knowledge", str(REPO / "knowledge"),
-                               "--port", str(port), "--data-dir", str(data_dir), "--log-level", "warning"],
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    server, port = start_service(index, data_dir, {
+        "CS_RAG_API_KEYS": KEY,   # measure the service, not the limiter:
+        "CS_RAG_SERVICE_RATE_LIMIT_PER_MINUTE": "0", "CS_RAG_SERVICE_CUSTOMER_RATE_LIMIT_PER_MINUTE": "0"},
+        RESULTS / "service.log")
     try:
-        _wait_ready(port, server)
         rows = []
         for route in ROUTES:
             _run(port, route, questions, 2, 2.0)   # warm connections and caches
@@ -81,7 +74,6 @@ def main() -> int:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-        log.close()
     table = print_table(f"cs-rag serve on 127.0.0.1, embedded default, {args.seconds:.0f} s per row "
                         f"({os.cpu_count()} cores shared by server and clients)",
                         ["route", "clients", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"], rows)
@@ -160,29 +152,8 @@ def _run(port: int, route: str, questions: list[str], clients: int,
                     errors[0] += 1
         connection.close()
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies, errors[0], time.monotonic() - started
-
-
-def _wait_ready(port: int, server: subprocess.Popen, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited {server.returncode}; see {RESULTS / 'service.log'}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/healthz")
-            if json.loads(connection.getresponse().read())["ready"]:
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit("the server did not get ready")
+    elapsed = run_clients(client, clients)
+    return latencies, errors[0], elapsed
 
 
 if __name__ == "__main__":

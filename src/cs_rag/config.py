@@ -8,6 +8,7 @@ key as written by the user (`c.toml: embedding.batch_size` for the file,
 from __future__ import annotations
 
 import importlib.resources
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -213,8 +214,19 @@ class ServiceSettings(_Section):
     session_ttl_minutes: float = Field(default=30.0, gt=0.0)  # a session ends this long after its last turn
     max_body_bytes: int = Field(default=65536, ge=1024)       # any request body but an upload
     max_question_chars: int = Field(default=2000, ge=1, le=2000)  # the pipeline's own limit is 2000
-    rate_limit_per_minute: float = Field(default=120.0, ge=0.0)   # per key (or client address when open); 0: off
-    rate_limit_burst: int = Field(default=20, ge=1)               # requests allowed at once
+    # Client routes have two rate limits, each a token bucket in this process's memory (so with N
+    # replicas the effective limits are N times these; service/limits.py says why): per key (or
+    # client address when open), sized for a front-end carrying many customers on one key, and per
+    # end customer within a key (the session, OpenAI's `user`, the customer's id, else the client's
+    # address). `per_minute` 0 turns a limit off. Why these defaults: docs/service.md#limits.
+    rate_limit_per_minute: float = Field(default=6000.0, ge=0.0)
+    rate_limit_burst: int = Field(default=300, ge=1)              # requests allowed at once
+    customer_rate_limit_per_minute: float = Field(default=120.0, ge=0.0)
+    customer_rate_limit_burst: int = Field(default=20, ge=1)
+    # Proxies (addresses or CIDRs) whose forwarding header names the client's address; from any
+    # other peer the header is ignored and the peer's own address is the client's.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
     cors_origins: list[str] = Field(default_factory=list)         # none: no cross-origin browser calls
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     data_dir: Path | None = None     # sessions, reviews, uploads; default: <index>.service beside the index
@@ -226,11 +238,26 @@ class ServiceSettings(_Section):
     widget_rate_limit_burst: int = Field(default=6, ge=1)
     console_session_minutes: float = Field(default=480.0, gt=0.0)   # a console sign-in lasts this long
 
-    @field_validator("cors_origins", "widget_origins", mode="before")
+    @field_validator("cors_origins", "widget_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         # CS_RAG_SERVICE_CORS_ORIGINS="https://a.example,https://b.example"
         return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR network") from None
+        return value
+
+    @field_validator("forwarded_header", mode="before")
+    @classmethod
+    def _header_name(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
 
 class IndexSettings(_Section):

@@ -52,6 +52,7 @@ def server(root: Path, knowledge: Path):
         "CS_RAG_SERVICE_UPLOAD_MAX_BYTES": str(UPLOAD_MAX_BYTES),
         "CS_RAG_SERVICE_RATE_LIMIT_PER_MINUTE": "1000000",
         "CS_RAG_SERVICE_RATE_LIMIT_BURST": "100000",
+        "CS_RAG_SERVICE_CUSTOMER_RATE_LIMIT_PER_MINUTE": "0",
         "CS_RAG_SERVICE_CORS_ORIGINS": CORS_ORIGIN,
     })
     yield server
@@ -84,6 +85,7 @@ def console_server(root: Path, knowledge: Path):
         "CS_RAG_SERVICE_WIDGET_RATE_LIMIT_BURST": "1000",
         "CS_RAG_SERVICE_RATE_LIMIT_PER_MINUTE": "1000000",
         "CS_RAG_SERVICE_RATE_LIMIT_BURST": "100000",
+        "CS_RAG_SERVICE_CUSTOMER_RATE_LIMIT_PER_MINUTE": "0",
         "CS_RAG_SERVICE_UPLOAD_MAX_BYTES": str(UPLOAD_MAX_BYTES),
     })
     yield server

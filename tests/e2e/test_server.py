@@ -314,13 +314,16 @@ def test_body_and_question_limits(server: Server):
 
 def test_rate_limit_answers_429_with_retry_after(open_server: Server):
     time.sleep(B_BURST * 0.5 + 0.5)    # the bucket refills at 2 requests a second
-    statuses, retry_after = [], None
+    statuses, retry_after, scope = [], None, None
     for _ in range(B_BURST + 5):
         status, headers, _ = open_server.call("POST", "/v1/search", {"query": "发票"})
         statuses.append(status)
         retry_after = headers.get("retry-after", retry_after)
+        scope = headers.get("x-ratelimit-scope", scope)
     assert statuses[:B_BURST] == [200] * B_BURST and 429 in statuses
     assert retry_after is not None and int(retry_after) >= 1
+    assert scope == "key"   # no client keys: the key limit is per address, its burst the smaller
+    assert 'cs_rag_rate_limited_total{limit="key"}' in open_server.call("GET", "/metrics")[2].decode()
     time.sleep(int(retry_after))
     assert open_server.call("POST", "/v1/search", {"query": "发票"})[0] == 200
 

@@ -11,7 +11,8 @@ import pytest
 
 from cs_rag.config import load_settings
 from cs_rag.errors import ConfigError, ReviewConflict
-from cs_rag.service.auth import ApiKeys, TokenBuckets
+from cs_rag.service.auth import ApiKeys
+from cs_rag.service.limits import TokenBuckets
 from cs_rag.service.jobs import Job, JobKind, JobRunner, JobStatus
 from cs_rag.service.metrics import Metrics
 from cs_rag.service.reviews import ReviewStatus, ReviewStore

@@ -36,10 +36,10 @@ from cs_rag.answering.assistant import Assistant
 from cs_rag.config import Settings
 from cs_rag.errors import IndexStoreError, InputError
 from cs_rag.extras import require
-from cs_rag.guard import mask_pii
 from cs_rag.service.auth import ADMIN_KEYS_ENV, API_KEYS_ENV, ApiKeys
 from cs_rag.service.console import install as install_console
 from cs_rag.service.gate import Gate
+from cs_rag.service.responses import unavailable
 from cs_rag.service.routes import ROUTERS
 from cs_rag.service.state import Service
 from cs_rag.service.tenants import KB_PREFIX, knowledge_base_services
@@ -53,9 +53,10 @@ async def _input_error(request: Request, exc: InputError) -> JSONResponse:
 
 
 async def _store_error(request: Request, exc: IndexStoreError) -> JSONResponse:
-    log.error("index unavailable: %s", mask_pii(str(exc)))
-    return JSONResponse({"detail": f"the index is unavailable: {exc}"}, status_code=503,
-                        headers={"Retry-After": "30"})
+    """503 with Retry-After for an index or database the service cannot use now (PostgreSQL
+    down: DatabaseUnavailableError), never 500."""
+    error = unavailable(exc)
+    return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
 
 
 def create_app(index_dir: str | Path, knowledge: Sequence[str | Path] = (), *,

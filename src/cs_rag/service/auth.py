@@ -1,5 +1,5 @@
-"""Who may call: client, admin and widget keys from the environment, compared in constant time,
-and a token bucket per caller."""
+"""Who may call: client, admin and widget keys from the environment, compared in constant time
+(the rate limits are service/limits.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import hashlib
 import hmac
 import os
 import re
-import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 API_KEYS_ENV = "CS_RAG_API_KEYS"
@@ -36,7 +34,7 @@ class ApiKeys:
         self.widget = [key for _, key, role in self._entries if role == "widget"]
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> "ApiKeys":
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ApiKeys:
         environ = os.environ if environ is None else environ
         return cls(_split_keys(environ.get(API_KEYS_ENV, "")), _split_keys(environ.get(ADMIN_KEYS_ENV, "")),
                    _split_keys(environ.get(WIDGET_KEYS_ENV, "")))
@@ -54,7 +52,7 @@ class ApiKeys:
         """Every knowledge base name a key is scoped to."""
         return {name for scope, _, _ in self._entries if scope for name in scope}
 
-    def for_knowledge_base(self, name: str) -> "ApiKeys":
+    def for_knowledge_base(self, name: str) -> ApiKeys:
         """The keys that serve knowledge base `name`: its scoped keys and the unscoped ones.
         A role none of whose keys serve `name` counts as configured still (its routes stay
         closed rather than opening)."""
@@ -91,41 +89,4 @@ def key_fingerprint(key: str) -> str:
 class Caller:
     role: str    # "admin", "client", "widget", or "anonymous" on open client routes
     id: str      # a key fingerprint, or "addr:<client address>" when anonymous
-
-
-class TokenBuckets:
-    """A token bucket per caller: `burst` requests at once, refilled at `per_minute`.
-    `per_minute` 0 turns limiting off. Thread-safe."""
-
-    MAX_BUCKETS = 10000
-
-    def __init__(self, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = per_minute / 60.0
-        self.burst = burst
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}   # caller -> (tokens, updated)
-        self._lock = threading.Lock()
-
-    def take(self, caller: str) -> float:
-        """0 if the request may proceed, else the seconds until it may."""
-        if self.rate <= 0:
-            return 0.0
-        now = self._clock()
-        with self._lock:
-            tokens, updated = self._buckets.get(caller, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - updated) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[caller] = (tokens - 1.0, now)
-                if len(self._buckets) > self.MAX_BUCKETS:
-                    self._forget_full(now)
-                return 0.0
-            self._buckets[caller] = (tokens, now)
-            return (1.0 - tokens) / self.rate
-
-    def _forget_full(self, now: float) -> None:
-        # a bucket that has refilled completely behaves exactly like a new one
-        full = [c for c, (t, u) in self._buckets.items() if t + (now - u) * self.rate >= self.burst]
-        for caller in full:
-            del self._buckets[caller]
-
-
+    address: str = "-"   # the client's address (service/limits.py: trusted proxies)

@@ -79,6 +79,6 @@ def error_response(exc: StarletteHTTPException) -> JSONResponse:
 _WHY = {400: "the body breaks the contract, or a condition cs_rag cannot honour (names the field)",
         403: "1001 a missing or malformed Authorization header, 1002 an unknown key",
         404: "2001 the knowledge base does not exist", 413: "request body too large",
-        429: "rate limited; see Retry-After", 503: "the index is not built yet; see Retry-After"}
+        429: "rate limited; see Retry-After", 503: "the index is not built yet, or it cannot be reached; see Retry-After"}
 DIFY_ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": DifyErrorBody, "description": why} for status, why in _WHY.items()}

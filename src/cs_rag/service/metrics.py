@@ -21,6 +21,7 @@ class Metrics:
         self._answers: dict[tuple[str, str], int] = {}
         self._flags: dict[str, int] = {}
         self._jobs: dict[str, int] = {}
+        self._limited: dict[str, int] = {}
 
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
         with self._lock:
@@ -43,6 +44,11 @@ class Metrics:
     def job(self, status: JobStatus) -> None:
         with self._lock:
             self._jobs[status.value] = self._jobs.get(status.value, 0) + 1
+
+    def limited(self, limit: str) -> None:
+        """A request answered 429 by the rate limit `limit` (key, customer or widget)."""
+        with self._lock:
+            self._limited[limit] = self._limited.get(limit, 0) + 1
 
     def render(self, gauges: Mapping[str, tuple[str, float]]) -> str:
         """The exposition text; `gauges` maps a metric name to (help, value)."""
@@ -67,6 +73,9 @@ class Metrics:
                     [({"kind": k}, v) for k, v in sorted(self._flags.items())])
             _family(out, "cs_rag_ingest_jobs_total", "counter", "Finished ingest jobs by status.",
                     [({"status": s}, v) for s, v in sorted(self._jobs.items())])
+            _family(out, "cs_rag_rate_limited_total", "counter",
+                    "Requests answered 429, by the rate limit they were over (per replica).",
+                    [({"limit": k}, v) for k, v in sorted(self._limited.items())])
         for name, (help_text, value) in gauges.items():
             _family(out, name, "gauge", help_text, [({}, value)])
         return "\n".join(out) + "\n"

@@ -44,6 +44,12 @@ def _names(value: str | list[str] | None) -> set[str]:
     return {v.strip() for v in values if v.strip()}
 
 
+def end_customer(**identities: str | None) -> str | None:
+    """The end customer a request names, for the per-customer rate limit: the first identity
+    given (non-blank), as "kind:value"; None when it names none (the client's address is used)."""
+    return next((f"{kind}:{value}" for kind, value in identities.items() if value and value.strip()), None)
+
+
 class AnswerRequest(_Scoped):
     """A customer's question; `session_id` continues a conversation kept by the service."""
 
@@ -56,6 +62,9 @@ class AnswerRequest(_Scoped):
     # the `id` of an option a clarify reply offered, which the customer picked: it answers
     # directly (`question` is then what the customer saw, e.g. the option's title; no stream)
     option_id: str | None = Field(default=None, min_length=1, max_length=300)
+
+    def end_customer(self) -> str | None:
+        return end_customer(session=self.session_id, customer=self.customer.id if self.customer else None)
 
 
 class AnswerResponse(Answer):
@@ -89,6 +98,9 @@ class SuggestRequest(_Scoped):
     session_id: str | None = Field(default=None, max_length=64)
     messages: list[Turn] | None = None
     k: int = Field(default=3, ge=1, le=5)
+
+    def end_customer(self) -> str | None:
+        return end_customer(session=self.session_id)
 
 
 class SuggestResponse(BaseModel):
@@ -129,6 +141,11 @@ class ChatCompletionRequest(_Scoped):
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     customer: Customer | None = None   # cs_rag's own field (openai client: extra_body)
+    # OpenAI's id of the end user: the end customer the per-customer rate limit counts
+    user: str | None = None
+
+    def end_customer(self) -> str | None:
+        return end_customer(user=self.user, customer=self.customer.id if self.customer else None)
 
 
 class ChatChoiceMessage(BaseModel):
@@ -321,12 +338,14 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {400: "the body is not valid JSON or multipart", 401: "missing or unknown key", 403: "the key may not call this route (a client key on an admin route, a widget key off its routes or origins)", 404: "not found",
             409: "conflicts with the current state", 413: "request body too large",
             415: "file type not accepted", 429: "rate limited; see Retry-After",
-            503: "the index is not built yet; see Retry-After"}
+            503: "the index is not built yet, or the index or its database cannot be reached; "
+                 "see Retry-After"}
     return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
 
 
+# 400: a body that is not JSON; 503: every route may read the index or the service's database
 CLIENT_ERRORS = error_responses(400, 401, 403, 413, 429, 503)
-ADMIN_ERRORS = error_responses(400, 401, 403, 413, 429)   # 400: a body that is not JSON
+ADMIN_ERRORS = error_responses(400, 401, 403, 413, 429, 503)
 RowId = Annotated[int, FastApiPath(ge=1, le=2**63 - 1)]   # SQLite's INTEGER range
 
 

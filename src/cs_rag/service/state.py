@@ -26,10 +26,10 @@ from cs_rag.service.auth import (
     ADMIN_KEYS_ENV,
     ApiKeys,
     Caller,
-    TokenBuckets,
     key_fingerprint,
 )
 from cs_rag.service.jobs import JobKind, JobRunner
+from cs_rag.service.limits import Limit, RateLimits, customer_bucket
 from cs_rag.service.metrics import Metrics
 from cs_rag.service.responses import invalid
 from cs_rag.service.reviews import ReviewStore
@@ -67,9 +67,7 @@ class Service:
         self.learning = LearningLoop(database, self.knowledge_base, self.folder.root / LEARNED_FILE,
                                      editor=self.folder.editor)
         self.answers, self.feedback = self.learning.answers, self.learning.feedback
-        self.buckets = TokenBuckets(self.limits.rate_limit_per_minute, self.limits.rate_limit_burst)
-        self.widget_buckets = TokenBuckets(self.limits.widget_rate_limit_per_minute,
-                                           self.limits.widget_rate_limit_burst)
+        self.rate_limits = RateLimits(self.limits)   # per replica: see service/limits.py
         self.metrics = Metrics()
         self.question_log = data_dir / "questions"   # one JSONL a day, for cs-rag report/hotwords/gaps
         self._log_lock = threading.Lock()
@@ -121,14 +119,16 @@ class Service:
 
     def authorize(self, credentials: HTTPAuthorizationCredentials | None, request: Request,
                   admin: bool, widget: bool = False) -> Caller:
-        """The caller of a client route (`admin` False) or an admin route; `widget`: the route
-        also takes a widget key (from its origins only, on the widget's own rate limit)."""
+        """The caller of a client route (`admin` False) or an admin route, within its key's rate
+        limit; `widget`: the route also takes a widget key (from its origins only, on the
+        widget's own rate limit). Client routes then call `limit_customer`."""
         presented = credentials.credentials if credentials else None
         role = self.keys.role(presented) if presented else None
         if role == "widget":
             return self._widget_caller(request, allowed=widget and not admin)
+        address = self.rate_limits.client_address(request)
         if role is not None and (role == "admin" or not admin):
-            caller = Caller(role, key_fingerprint(presented))
+            caller = Caller(role, key_fingerprint(presented), address)
         elif admin and role == "client":
             raise HTTPException(403, "this route needs an admin key")
         elif admin:
@@ -136,15 +136,35 @@ class Service:
                 f"admin routes are closed: {ADMIN_KEYS_ENV} is not set"
             raise HTTPException(401, why, headers={"WWW-Authenticate": "Bearer"})
         elif presented is None and not self.keys.client_configured:
-            caller = Caller("anonymous", f"addr:{request.client.host if request.client else '-'}")
+            caller = Caller("anonymous", f"addr:{address}", address)
         else:
             raise HTTPException(401, "a valid key is required (Authorization: Bearer KEY)",
                                 headers={"WWW-Authenticate": "Bearer"})
-        wait = self.buckets.take(caller.id)
-        if wait > 0:
-            raise HTTPException(429, "too many requests", headers={"Retry-After": str(math.ceil(wait))})
+        self._admit(Limit.KEY, caller.id)
         request.state.caller = caller.id
         return caller
+
+    def limit_customer(self, caller: Caller, customer: str | None) -> None:
+        """429 when this end customer of the caller's key is over the per-customer limit. The
+        customer is `customer` as the body names it (its session, OpenAI's `user`, the
+        customer's id: see schemas.end_customer), else the client's address. A request refused
+        here does not count against its key, so one customer's flood cannot use up the key's
+        budget for the others. A widget visitor is already limited on the widget's own bucket."""
+        if caller.role != "widget":
+            who = customer or f"addr:{caller.address}"
+            try:
+                self._admit(Limit.CUSTOMER, customer_bucket(caller.id, who))
+            except HTTPException:
+                self.rate_limits.give_back(Limit.KEY, caller.id)
+                raise
+
+    def _admit(self, limit: Limit, who: str) -> None:
+        wait = self.rate_limits.take(limit, who)
+        if wait > 0:
+            self.metrics.limited(limit.value)
+            raise HTTPException(429, f"too many requests: over the {limit} rate limit "
+                                     f"({self.rate_limits.describe(limit)}); see Retry-After",
+                                headers={"Retry-After": str(math.ceil(wait)), "X-RateLimit-Scope": limit.value})
 
     def _widget_caller(self, request: Request, allowed: bool) -> Caller:
         """A visitor of a page carrying a widget key: a route the widget calls, from an origin
@@ -156,10 +176,9 @@ class Service:
         if origin != own and origin not in self.limits.widget_origins:
             raise HTTPException(403, f"the widget key does not answer pages of {origin or 'no origin'}; "
                                      "see service.widget_origins")
-        caller = Caller("widget", f"widget:{request.client.host if request.client else '-'}")
-        wait = self.widget_buckets.take(caller.id)
-        if wait > 0:
-            raise HTTPException(429, "too many requests", headers={"Retry-After": str(math.ceil(wait))})
+        address = self.rate_limits.client_address(request)
+        caller = Caller("widget", f"widget:{address}", address)
+        self._admit(Limit.WIDGET, caller.id)
         request.state.caller = caller.id
         return caller
 

@@ -55,6 +55,7 @@ def answer(body: AnswerRequest, service: ServiceDep, caller: AskerDep) -> Respon
     (`review_id`). With `option_id` (the `id` of an option a clarify reply offered) that entry
     answers directly; so does a question that is just the number (or the title) of an option the
     session's last reply offered."""
+    service.limit_customer(caller, body.end_customer())
     service.require_index()
     service.check_question(body.question, ("body", "question"))
     session = service.sessions.open(body.session_id, service.settings.answer.history_turns, body.customer)
@@ -93,7 +94,9 @@ def _answer_events(service: Service, question: str, session: Session,
 def chat_completions(body: ChatCompletionRequest, service: ServiceDep, caller: ClientDep) -> Response:
     """OpenAI-compatible chat completions over the same pipeline (stateless: the history is
     the messages). The answer is `choices[0].message.content`; citations, flags, outcome,
-    routing and the rest of the Answer are in the extra top-level field `cs_rag`."""
+    routing and the rest of the Answer are in the extra top-level field `cs_rag`. `user` (OpenAI's
+    end-user id) names the end customer for the per-customer rate limit."""
+    service.limit_customer(caller, body.end_customer())
     service.require_index()
     last = len(body.messages) - 1
     if body.messages[last].role != "user":
@@ -147,8 +150,9 @@ def _cs_rag_field(answer: Answer) -> dict[str, Any]:
 
 
 @router.get("/models", response_model=ModelList, responses=error_responses(401, 429))
-def models(caller: ClientDep) -> Response:
+def models(service: ServiceDep, caller: ClientDep) -> Response:
     """The one model name this service answers as (OpenAI clients list models)."""
+    service.limit_customer(caller, None)
     return json_response(ModelList(data=[ModelCard(id=MODEL_NAME)]))
 
 

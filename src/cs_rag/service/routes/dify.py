@@ -4,7 +4,6 @@ a client key as the API key). Every error of this route is in Dify's body (servi
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -16,7 +15,6 @@ from fastapi.security import HTTPAuthorizationCredentials
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cs_rag.errors import IndexStoreError
-from cs_rag.guard import mask_pii
 from cs_rag.retrieval.records import records
 from cs_rag.service.auth import Caller
 from cs_rag.service.deps import ServiceDep, bearer
@@ -33,9 +31,7 @@ from cs_rag.service.dify import (
     error_response,
 )
 from cs_rag.service.dify_conditions import search_filter
-from cs_rag.service.responses import json_response
-
-log = logging.getLogger("cs_rag.service")
+from cs_rag.service.responses import json_response, unavailable
 
 
 class DifyRoute(APIRoute):
@@ -53,9 +49,7 @@ class DifyRoute(APIRoute):
             except StarletteHTTPException as exc:   # FastAPI's own (a bad body) are Starlette's
                 return error_response(exc)
             except IndexStoreError as exc:
-                log.error("index unavailable: %s", mask_pii(str(exc)))
-                return error_response(HTTPException(503, f"the index is unavailable: {exc}",
-                                                    {"Retry-After": "30"}))
+                return error_response(unavailable(exc))
         return dify_errors
 
 
@@ -83,7 +77,9 @@ def _dify_caller(request: Request, service: ServiceDep, credentials: Annotated[
         raise dify_error(403, MALFORMED_AUTHORIZATION, "Invalid Authorization header format: "
                          "expected 'Bearer <api-key>'")
     try:
-        return service.authorize(credentials, request, admin=False)
+        caller = service.authorize(credentials, request, admin=False)
+        service.limit_customer(caller, None)   # Dify names no end customer: the client's address
+        return caller
     except HTTPException as exc:
         if exc.status_code == 401:
             raise dify_error(403, AUTHORIZATION_FAILED, "Authorization failed: unknown API key") from None

@@ -45,7 +45,7 @@ UPLOAD_SUFFIXES = frozenset(JSONL_SUFFIXES | TABLE_SUFFIXES | SUPPORTED_SUFFIXES
 # ---- knowledge admin --------------------------------------------------------------------
 
 @router.get("/knowledge", response_model=DocumentList,
-            responses={**ADMIN_ERRORS, **error_responses(503)})
+            responses=ADMIN_ERRORS)
 def list_documents(service: ServiceDep, caller: AdminDep) -> Response:
     """The documents in the live index version."""
     service.require_index()
@@ -117,7 +117,7 @@ def _check_new_ids(service: Service, ids: list[str], target: Path) -> None:
 
 
 @router.delete("/knowledge/{doc_id:path}", status_code=202,
-               response_model=DeleteResult, responses={**ADMIN_ERRORS, **error_responses(404, 409, 503)})
+               response_model=DeleteResult, responses={**ADMIN_ERRORS, **error_responses(404, 409)})
 def delete_document(doc_id: str, service: ServiceDep, caller: AdminDep) -> Response:
     """Remove a document the service stores (an upload, or an FAQ entry saved from a review).
     Documents from the knowledge sources given at start are not the service's to delete (409):

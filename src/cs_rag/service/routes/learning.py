@@ -41,6 +41,7 @@ router = APIRouter(tags=["learning"])
 def feedback(body: FeedbackRequest, service: ServiceDep, caller: AskerDep) -> Response:
     """Rate an answer (201; 200 when it replaces an earlier rating). A dislike of an answer that
     was sent to the customer queues it for review once."""
+    service.limit_customer(caller, None)
     before = service.feedback.get(body.answer_id)
     try:
         stored, created = service.learning.record_feedback(body.answer_id, body.helpful, body.reason,

@@ -7,14 +7,14 @@ from fastapi.responses import Response
 
 from cs_rag.service.deps import ServiceDep
 from cs_rag.service.responses import json_response
-from cs_rag.service.schemas import Health
+from cs_rag.service.schemas import Health, error_responses
 
 router = APIRouter(tags=["operations"])
 
 
 # ---- operations -------------------------------------------------------------------------
 
-@router.get("/healthz", response_model=Health)
+@router.get("/healthz", response_model=Health, responses=error_responses(503))
 def healthz(service: ServiceDep) -> Response:
     """Liveness (always 200 while the process serves) and readiness (`ready`)."""
     ready = service.ready
@@ -27,7 +27,8 @@ def healthz(service: ServiceDep) -> Response:
 
 
 @router.get("/metrics", response_class=Response,
-            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+                       **error_responses(503)})
 def metrics(service: ServiceDep) -> Response:
     """Prometheus text format: requests by route and status, latency histogram, answers by
     outcome and routing, flags by kind, ingest jobs, sessions, pending reviews."""

@@ -24,6 +24,7 @@ router = APIRouter(prefix="/v1", tags=["search"])
 @router.post("/search", response_model=SearchResponse, responses=CLIENT_ERRORS)
 def search(body: SearchRequest, service: ServiceDep, caller: ClientDep) -> Response:
     """Ranked hits from the live index (hybrid BM25 + dense), without an answer."""
+    service.limit_customer(caller, None)
     service.require_index()
     service.check_question(body.query, ("body", "query"))
     hits = service.knowledge_base.search(body.query, k=body.k, where=body.search_filter())
@@ -35,6 +36,7 @@ def search(body: SearchRequest, service: ServiceDep, caller: ClientDep) -> Respo
 def suggest(body: SuggestRequest, service: ServiceDep, caller: ClientDep) -> Response:
     """Replies a human agent may send for the customer's last message: the best hits from
     distinct documents, as FAQ answers verbatim or the sentences of a passage that answer it."""
+    service.limit_customer(caller, body.end_customer())
     service.require_index()
     history: list[Turn] = []
     if body.session_id is not None:
