@@ -208,7 +208,8 @@ def main() -> int:
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "CS_RAG_INDEX_BACKEND": "postgres",
                "CS_RAG_PG_DSN": server.dsn, "CS_RAG_INDEX_PG_SCHEMA": SCHEMA, "CS_RAG_API_KEYS": KEY,
-               "CS_RAG_ADMIN_KEYS": ADMIN, "CS_RAG_SERVICE_RATE_LIMIT_PER_MINUTE": "0"}
+               "CS_RAG_ADMIN_KEYS": ADMIN, "CS_RAG_SERVICE_RATE_LIMIT_PER_MINUTE": "0",
+               "CS_RAG_SERVICE_CUSTOMER_RATE_LIMIT_PER_MINUTE": "0"}
         built = subprocess.run([sys.executable, "-m", "cs_rag.cli", "ingest", str(REPO / "knowledge"),
                                 "--index", str(RESULTS / SCHEMA)], env=env, capture_output=True, text=True)
         if built.returncode != 0:

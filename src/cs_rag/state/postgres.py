@@ -104,7 +104,9 @@ class PostgresState(StateDatabase):
         from psycopg_pool import ConnectionPool
 
         try:
-            with psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS) as conn:
+            with psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS) as conn, \
+                    conn.transaction():   # under the lock: replicas starting together create it once
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK_KEY + self.schema,))
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailableError(f"cannot connect to PostgreSQL at {self.where}: "

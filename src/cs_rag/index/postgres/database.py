@@ -122,23 +122,26 @@ class PostgresSchema:
     def init(self) -> list[int]:
         """Create the pgvector extension if needed, the schema and its tables; return the
         migrations applied (empty if the schema was already current)."""
-        import psycopg
-
         with self._connect(autocommit=True) as conn:
             self._require_extension(conn, create=True)
-            try:
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            except psycopg.Error as exc:
-                raise IndexStoreError(f"cannot create schema at {self.where}: {exc}") from exc
-        return self.migrate()
+        return self.migrate(create=True)
 
-    def migrate(self, target: int = SCHEMA_VERSION) -> list[int]:
-        """Apply the migrations up to `target`, each in a transaction, under the writer lock."""
+    def migrate(self, target: int = SCHEMA_VERSION, create: bool = False) -> list[int]:
+        """Apply the migrations up to `target` in one transaction under the writer lock; with
+        `create`, the schema is created in that transaction too, so no other process ever sees
+        it half made (several replicas may start on a new database at once)."""
+        import psycopg
+
         with self._connect() as conn:
             self._require_extension(conn, create=False)
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK_KEY + self.schema,))
-                if not self._schema_exists(conn):
+                if create:
+                    try:
+                        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                    except psycopg.Error as exc:
+                        raise IndexStoreError(f"cannot create schema at {self.where}: {exc}") from exc
+                elif not self._schema_exists(conn):
                     raise SchemaVersionError(f"{self.where} does not exist; run `cs-rag db init`")
                 conn.execute(f'SET LOCAL search_path = "{self.schema}", public')
                 conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version int PRIMARY KEY, "
