@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -45,6 +47,26 @@ class PostgresDialect(Dialect):
 
     def table_ddl(self, sql: str) -> str:
         return postgres_ddl(sql)
+
+
+class IdleCheck:
+    """A pool's `check` and `reset` callbacks: a connection idle for over `seconds` is checked
+    (one round trip) before it is used; one used more recently is trusted. After a database
+    restart idle connections are dead, and checking every checkout would cost a round trip on
+    every transaction."""
+
+    def __init__(self, seconds: float = 2.0) -> None:
+        self.seconds = seconds
+        self._returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+    def reset(self, conn: Any) -> None:
+        self._returned[conn] = time.monotonic()
+
+    def check(self, conn: Any) -> None:
+        from psycopg_pool import ConnectionPool
+
+        if time.monotonic() - self._returned.get(conn, 0.0) > self.seconds:
+            ConnectionPool.check_connection(conn)
 
 
 def _placeholders(sql: str) -> str:
@@ -113,11 +135,12 @@ class PostgresState(StateDatabase):
                                            f"{str(exc).strip()}") from exc
         except psycopg.ProgrammingError as exc:
             raise DatabaseUnavailableError(f"invalid PostgreSQL DSN in CS_RAG_PG_DSN: {exc}") from exc
+        idle = IdleCheck()
         pool = ConnectionPool(
             self.dsn, min_size=1, max_size=self.pool_size, open=False, timeout=POOL_TIMEOUT_SECONDS,
             kwargs={"options": f"-c search_path={self.schema}", "connect_timeout": CONNECT_TIMEOUT_SECONDS,
                     "autocommit": True},
-            check=ConnectionPool.check_connection)
+            check=idle.check, reset=idle.reset)
         pool.open()
         return pool
 

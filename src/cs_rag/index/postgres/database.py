@@ -24,6 +24,7 @@ from cs_rag.index.postgres.schema import (
     SCHEMA_VERSION,
 )
 from cs_rag.models.adapter import Adapter
+from cs_rag.state.postgres import IdleCheck
 from cs_rag.types import Chunk
 
 
@@ -98,10 +99,11 @@ class PostgresSchema:
         if not self._checked:
             self.check()
         if self._pool is None:
+            idle = IdleCheck()
             self._pool = ConnectionPool(
                 self.dsn, min_size=1, max_size=self.pool_size, open=False, timeout=30,
                 kwargs={"options": f"-c search_path={self.schema},public", "connect_timeout": 10},
-                configure=_configure, check=ConnectionPool.check_connection)
+                configure=_configure, check=idle.check, reset=idle.reset)
             self._pool.open()
         try:
             with self._pool.connection() as conn:

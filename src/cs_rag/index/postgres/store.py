@@ -40,8 +40,10 @@ class PostgresStore(PostgresSchema):
     # ---- the Store contract --------------------------------------------------------------
 
     def live(self) -> Version | None:
-        """The live generation, its VERSION_FILES copied to a local folder (once per generation)."""
-        if not self.exists():
+        """The live generation, its VERSION_FILES copied to a local folder (once per generation).
+        Once the schema was found current (check()), it is not looked up again: this runs on
+        every search, and the lookup takes a connection of its own."""
+        if not self._checked and not self.exists():
             return None
         generation, meta = self.state()
         return Version(f"g{generation}", self._copy_of(generation, meta)) if generation else None
