@@ -68,3 +68,12 @@ def test_any_sentence_transformers_folder_is_one_setting_away(tmp_path):
     assert float(vector @ Embedder().encode(["退款多久到账"], "query")[0]) > 0.999  # prompts honoured
     with pytest.raises(EmbeddingError, match="not a sentence-transformers folder"):
         Embedder(EmbeddingSettings(model=str(tmp_path))).encode(["x"], "query")
+
+
+def test_embedders_of_one_model_share_its_weights(tmp_path):
+    from cs_rag.config import EmbeddingSettings
+
+    first, second = Embedder(), Embedder()
+    assert first._model is second._model and first._single_query is second._single_query
+    elsewhere = Embedder(EmbeddingSettings(cache_dir=tmp_path))
+    assert elsewhere._model is not first._model           # another model folder: its own copy

