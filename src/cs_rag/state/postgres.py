@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -49,7 +49,70 @@ class PostgresDialect(Dialect):
         return postgres_ddl(sql)
 
 
-class IdleCheck:
+def where(dsn: str, schema: str) -> str:
+    """The server, database and schema, for messages (never the password)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        info = conninfo_to_dict(dsn)
+    except Exception:  # noqa: BLE001 - a malformed DSN is reported when connecting
+        return f"schema {schema}"
+    return (f"{info.get('host', 'localhost')}:{info.get('port', 5432)}"
+            f"/{info.get('dbname', info.get('user', ''))} schema {schema}")
+
+
+@contextmanager
+def connect(dsn: str, where: str, **kwargs: Any) -> Iterator[Any]:
+    """A plain connection (outside any pool), closed after; a server that is unreachable, or
+    goes away meanwhile, raises DatabaseUnavailableError naming `where`."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailableError(f"cannot connect to PostgreSQL at {where}: {str(exc).strip()}") from exc
+    except psycopg.ProgrammingError as exc:
+        raise DatabaseUnavailableError(f"invalid PostgreSQL DSN in CS_RAG_PG_DSN: {exc}") from exc
+    try:
+        with conn:
+            yield conn
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailableError(f"PostgreSQL at {where}: {str(exc).strip()}") from exc
+
+
+def open_pool(dsn: str, search_path: str, size: int, timeout: float = POOL_TIMEOUT_SECONDS,
+              configure: Callable[[Any], None] | None = None) -> Any:
+    """An open psycopg pool of up to `size` autocommit connections with `search_path`; a
+    connection idle for a while is checked before use (_IdleCheck), so the pool recovers by
+    itself after a database restart."""
+    from psycopg_pool import ConnectionPool
+
+    idle = _IdleCheck()
+    pool = ConnectionPool(dsn, min_size=1, max_size=size, open=False, timeout=timeout,
+                          kwargs={"options": f"-c search_path={search_path}",
+                                  "connect_timeout": CONNECT_TIMEOUT_SECONDS, "autocommit": True},
+                          configure=configure, check=idle.check, reset=idle.reset)
+    pool.open()
+    return pool
+
+
+@contextmanager
+def pooled(pool: Any, where: str, timeout: float) -> Iterator[Any]:
+    """A connection of `pool` (open_pool's); DatabaseUnavailableError naming `where` when none
+    comes within `timeout` seconds or the server goes away meanwhile."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    try:
+        with pool.connection() as conn:
+            yield conn
+    except PoolTimeout as exc:
+        raise DatabaseUnavailableError(f"no PostgreSQL connection to {where} within {timeout:g} s: {exc}") from exc
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailableError(f"PostgreSQL at {where}: {str(exc).strip()}") from exc
+
+
+class _IdleCheck:
     """A pool's `check` and `reset` callbacks: a connection idle for over `seconds` is checked
     (one round trip) before it is used; one used more recently is trusted. After a database
     restart idle connections are dead, and checking every checkout would cost a round trip on
@@ -112,55 +175,23 @@ class PostgresState(StateDatabase):
 
     @property
     def where(self) -> str:
-        from psycopg.conninfo import conninfo_to_dict
-
-        try:
-            info = conninfo_to_dict(self.dsn)
-        except Exception:  # noqa: BLE001 - a malformed DSN is reported when connecting
-            return f"schema {self.schema}"
-        return (f"{info.get('host', 'localhost')}:{info.get('port', 5432)}"
-                f"/{info.get('dbname', info.get('user', ''))} schema {self.schema}")
+        return where(self.dsn, self.schema)
 
     def _open_pool(self) -> Any:
-        import psycopg
-        from psycopg_pool import ConnectionPool
-
-        try:
-            with psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS) as conn, \
-                    conn.transaction():   # under the lock: replicas starting together create it once
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK_KEY + self.schema,))
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailableError(f"cannot connect to PostgreSQL at {self.where}: "
-                                           f"{str(exc).strip()}") from exc
-        except psycopg.ProgrammingError as exc:
-            raise DatabaseUnavailableError(f"invalid PostgreSQL DSN in CS_RAG_PG_DSN: {exc}") from exc
-        idle = IdleCheck()
-        pool = ConnectionPool(
-            self.dsn, min_size=1, max_size=self.pool_size, open=False, timeout=POOL_TIMEOUT_SECONDS,
-            kwargs={"options": f"-c search_path={self.schema}", "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-                    "autocommit": True},
-            check=idle.check, reset=idle.reset)
-        pool.open()
-        return pool
+        with connect(self.dsn, self.where, autocommit=True) as conn, conn.transaction():
+            # under the lock: replicas starting together create it once
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK_KEY + self.schema,))
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+        return open_pool(self.dsn, self.schema, self.pool_size)
 
     @contextmanager
     def transaction(self) -> Iterator[StateConnection]:
         """One transaction under the schema's advisory lock (ROLLBACK on an exception)."""
-        import psycopg
-        from psycopg_pool import PoolTimeout
-
-        try:
-            if self._pool is None:
-                self._pool = self._open_pool()
-            with self._pool.connection() as conn, conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK_KEY + self.schema,))
-                yield _PostgresConnection(conn)
-        except PoolTimeout as exc:
-            raise DatabaseUnavailableError(f"no PostgreSQL connection to {self.where} within "
-                                           f"{POOL_TIMEOUT_SECONDS} s: {exc}") from exc
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailableError(f"PostgreSQL at {self.where}: {str(exc).strip()}") from exc
+        if self._pool is None:
+            self._pool = self._open_pool()
+        with pooled(self._pool, self.where, POOL_TIMEOUT_SECONDS) as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK_KEY + self.schema,))
+            yield _PostgresConnection(conn)
 
     def close(self) -> None:
         if self._pool is not None:

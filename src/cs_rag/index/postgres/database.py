@@ -9,7 +9,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from cs_rag.errors import (
-    DatabaseUnavailableError,
     ExtensionMissingError,
     IndexStoreError,
     SchemaVersionError,
@@ -24,15 +23,20 @@ from cs_rag.index.postgres.schema import (
     SCHEMA_VERSION,
 )
 from cs_rag.models.adapter import Adapter
-from cs_rag.state.postgres import IdleCheck
+from cs_rag.state.postgres import (
+    POOL_TIMEOUT_SECONDS,
+    connect,
+    open_pool,
+    pooled,
+    where,
+)
 from cs_rag.types import Chunk
 
 
 def _configure(conn: Any) -> None:
-    """Pooled connections: autocommit (transactions are explicit), pgvector types."""
+    """Pooled connections: pgvector types."""
     from pgvector.psycopg import register_vector
 
-    conn.autocommit = True
     register_vector(conn)
 
 
@@ -62,57 +66,23 @@ class PostgresSchema:
     @property
     def where(self) -> str:
         """The server and database, for messages (never the password)."""
-        from psycopg.conninfo import conninfo_to_dict
+        return where(self.dsn, self.schema)
 
-        try:
-            info = conninfo_to_dict(self.dsn)
-        except Exception:  # noqa: BLE001 - a malformed DSN is reported by connect()
-            return f"schema {self.schema}"
-        return (f"{info.get('host', 'localhost')}:{info.get('port', 5432)}"
-                f"/{info.get('dbname', info.get('user', ''))} schema {self.schema}")
-
-    @contextlib.contextmanager
-    def _connect(self, **kwargs: Any) -> Iterator[Any]:
+    def _connect(self, **kwargs: Any) -> contextlib.AbstractContextManager[Any]:
         """A plain connection outside the pool (setup, migrations, checks), closed after; a
         server that is unreachable or goes away meanwhile raises DatabaseUnavailableError."""
-        import psycopg
-
-        try:
-            conn = psycopg.connect(self.dsn, connect_timeout=10, **kwargs)
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailableError(f"cannot connect to PostgreSQL at {self.where}: "
-                                           f"{str(exc).strip()}") from exc
-        except psycopg.ProgrammingError as exc:
-            raise DatabaseUnavailableError(f"invalid PostgreSQL DSN in CS_RAG_PG_DSN: {exc}") from exc
-        try:
-            with conn:
-                yield conn
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailableError(f"PostgreSQL at {self.where}: {str(exc).strip()}") from exc
+        return connect(self.dsn, self.where, **kwargs)
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Any]:
         """A pooled connection with search_path set to this schema and pgvector types."""
-        import psycopg
-        from psycopg_pool import ConnectionPool, PoolTimeout
-
         if not self._checked:
             self.check()
         if self._pool is None:
-            idle = IdleCheck()
-            self._pool = ConnectionPool(
-                self.dsn, min_size=1, max_size=self.pool_size, open=False, timeout=30,
-                kwargs={"options": f"-c search_path={self.schema},public", "connect_timeout": 10},
-                configure=_configure, check=idle.check, reset=idle.reset)
-            self._pool.open()
-        try:
-            with self._pool.connection() as conn:
-                yield conn
-        except PoolTimeout as exc:
-            raise DatabaseUnavailableError(f"no PostgreSQL connection to {self.where} "
-                                           f"within 30 s: {exc}") from exc
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailableError(f"PostgreSQL at {self.where}: {exc}") from exc
+            self._pool = open_pool(self.dsn, f"{self.schema},public", self.pool_size, POOL_TIMEOUT_SECONDS,
+                                   configure=_configure)
+        with pooled(self._pool, self.where, POOL_TIMEOUT_SECONDS) as conn:
+            yield conn
 
     def close(self) -> None:
         if self._pool is not None:
