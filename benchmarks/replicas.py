@@ -114,17 +114,22 @@ class Customers:
         replica = rng.randrange(len(self.ports))
         port = self.ports[replica]
         started = time.monotonic()
-        try:
-            connection = connections.get(port) or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            connections[port] = connection
-            connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json",
-                                                                "Authorization": f"Bearer {KEY}"})
-            response = connection.getresponse()
-            raw, status, retry_after = response.read(), response.status, response.getheader("Retry-After")
-        except (OSError, http.client.HTTPException):
-            connections.pop(port, None)
-            status, raw, retry_after = 0, b"", None      # 0: the connection failed
-            time.sleep(0.05)
+        for attempt in (1, 2):   # a kept-alive connection the server closed is retried once, fresh
+            reused = port in connections
+            try:
+                connection = connections.get(port) or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                connections[port] = connection
+                connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json",
+                                                                    "Authorization": f"Bearer {KEY}"})
+                response = connection.getresponse()
+                raw, status, retry_after = response.read(), response.status, response.getheader("Retry-After")
+                break
+            except (OSError, http.client.HTTPException):
+                connections.pop(port, None)
+                status, raw, retry_after = 0, b"", None      # 0: the connection failed
+                if not (reused and attempt == 1):
+                    time.sleep(0.05)
+                    break
         elapsed = time.monotonic() - started
         with self.tally.lock:
             self.tally.statuses[status] = self.tally.statuses.get(status, 0) + 1
