@@ -1,22 +1,21 @@
-"""The Index contract over PostgreSQL: dense (HNSW), keyword (BM25 with MaxScore) and hybrid
-candidates, every search in one REPEATABLE READ snapshot."""
+"""The Index contract over PostgreSQL: dense (HNSW), keyword (BM25 over impact-ordered
+postings) and hybrid candidates, every search in one REPEATABLE READ snapshot."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from cs_rag.errors import IndexStoreError
 from cs_rag.index.base import ScoredChunk, SearchFilter
-from cs_rag.index.bm25 import K1, B
 from cs_rag.index.embedded import DocumentRecord, Manifest
 from cs_rag.index.postgres.database import PostgresSchema
 from cs_rag.index.postgres.sql import (
-    _COMMON,
     _KEYWORD_SQL,
     _RESTRICTED_SQL,
     _filter_sql,
@@ -24,6 +23,22 @@ from cs_rag.index.postgres.sql import (
 )
 from cs_rag.models.adapter import Adapter
 from cs_rag.types import Chunk, DocumentKind
+
+_FIRST_DEPTH = 1000  # postings read per term at first (at least 4 k)
+_DEEPER = 8          # how much deeper each further read goes
+_ROUNDS = 2          # reads at most; then the best of the rows found is returned
+
+
+@dataclass
+class _TermStats:
+    """What keyword search needs of the index statistics: per known query term its IDF, document
+    frequency and highest tf; the mean row length; drift = max(1, avgdl / impact_avgdl)."""
+
+    avgdl: float
+    drift: float
+    idf: dict[str, float] = field(default_factory=dict)
+    df: dict[str, int] = field(default_factory=dict)
+    max_tf: dict[str, int] = field(default_factory=dict)
 
 
 class PostgresIndex:
@@ -144,71 +159,64 @@ class PostgresIndex:
 
     def _keyword(self, conn: Any, tokens: Sequence[str], k: int, where: SearchFilter | None,
                  restrict: list[int] | None = None) -> list[ScoredChunk]:
-        """The top k chunks by BM25, exactly as a full scoring would rank them.
+        """The top k chunks by BM25, with exact scores, from each term's highest-impact postings.
 
-        Common terms (in more than _COMMON of the rows) are first non-essential: left to the
-        rows the other terms find (see _KEYWORD_SQL). A row holding only non-essential terms
-        scores at most `rest`, the sum of their bounds, so the result is exact when k chunks
-        come back and the k-th scores above `rest`; otherwise the search runs again with only
-        as many of the lowest-weight terms non-essential as that k-th score (a lower bound of
-        the true one) allows, which the second result then meets, or with every term essential.
-        `restrict` scores only the rows of those chunks, every term.
+        Each term's postings are read in impact order, `depth` of them (see _KEYWORD_SQL); a
+        term with fewer is read whole. The result is exact when every term was read whole or the
+        k-th score beats `unseen`, the most a row no term found can score; otherwise the search
+        reads _DEEPER times deeper, at most _ROUNDS times, and then returns what it found: the
+        best of the rows found, their scores exact, so a query of only very common terms costs
+        a bounded read. `restrict` scores only the rows of those chunks, every term.
         """
         counts = Counter(tokens)
         if k <= 0 or not counts:
             return []
         condition, params = _filter_sql(where)
-        condition = condition.replace("match_rows.", "p.")
-        idf, avgdl, df, max_tf, n_rows = self._term_stats(conn, tokens)
-        known = sorted((t for t in counts if t in idf), key=lambda t: idf[t] * counts[t])
+        stats = self._term_stats(conn, tokens)
+        known = sorted((t for t in counts if t in stats.idf), key=lambda t: stats.idf[t] * counts[t])
         if not known:
             return []
-        weights = [idf[t] * counts[t] for t in known]
+        values = {**params, "terms": known, "weights": [stats.idf[t] * counts[t] for t in known],
+                  "avgdl": stats.avgdl, "k": k}
         if restrict is not None:
-            found = conn.execute(_RESTRICTED_SQL.replace("{filter}", condition),
-                                 {**params, "terms": known, "weights": weights, "avgdl": avgdl, "k": k,
-                                  "restrict": restrict}).fetchall()
+            found = conn.execute(_RESTRICTED_SQL.replace("{filter}", condition.replace("match_rows.", "r.")),
+                                 {**values, "restrict": restrict}).fetchall()
             return [ScoredChunk(ordinal=o, score=float(s), matched=p) for o, p, s in found if s > 0]
-        # a term's score grows with tf and falls with row length, which is at least tf
-        bounds = [w * m * (K1 + 1) / (m + K1 * (1 - B + B * m / avgdl))
-                  for w, m in zip(weights, (max_tf[t] for t in known))]
-        common = 0  # the lowest-weight terms while they are common; the highest is always essential
-        while common < len(known) - 1 and df[known[common]] > _COMMON * n_rows:
-            common += 1
-        sql = _KEYWORD_SQL.replace("{filter}", condition)
-        while True:
-            rest = sum(bounds[:common])
-            found = conn.execute(sql, {**params, "terms": known, "weights": weights, "avgdl": avgdl, "k": k,
-                                       "essential": [i >= common for i in range(len(known))],
-                                       "max_tf": [max_tf[t] for t in known]}).fetchall()
-            if common == 0 or (len(found) == k and found[-1][2] > rest * (1 + 1e-9)):
+        sql = _KEYWORD_SQL.replace("{filter}", condition.replace("match_rows.", "p."))
+        values.update(max_tf=[stats.max_tf[t] for t in known], drift=stats.drift)
+        depth = max(_FIRST_DEPTH, 4 * k)
+        for _ in range(_ROUNDS):
+            found = conn.execute(sql, {**values, "depth": [depth] * len(known)}).fetchall()
+            unseen = found[0][3] if found else None
+            if not found or unseen == 0 or (len(found) == k and found[-1][2] > unseen * (1 + 1e-9)):
                 break
-            floor = found[-1][2] if len(found) == k else 0.0
-            common = min(common - 1, next(i for i in range(len(known) + 1)
-                                          if i == len(known) or sum(bounds[:i + 1]) * (1 + 1e-9) >= floor))
-        return [ScoredChunk(ordinal=o, score=float(s), matched=p) for o, p, s in found if s > 0]
+            if all(stats.df[t] <= depth for t in known):
+                break  # every term was read whole: nothing unseen can score
+            depth *= _DEEPER
+        return [ScoredChunk(ordinal=o, score=float(s), matched=p) for o, p, s, _ in found if s > 0]
 
-    def _term_stats(self, conn: Any, tokens: Sequence[str]) -> tuple[dict[str, float], float, dict[str, int],
-                                                                      dict[str, int], int]:
-        """IDF, document frequency and highest tf of the query's terms that occur in the index
-        (IDF: the embedded formula and floor), the mean row length and the number of rows."""
+    def _term_stats(self, conn: Any, tokens: Sequence[str]) -> _TermStats:
+        """The statistics of the query's terms that occur in the index (IDF: the embedded
+        formula and floor)."""
         key = tuple(tokens)
-        n_rows, total_len, floor = conn.execute("SELECT n_rows, total_len, idf_floor FROM stats").fetchone()
-        idf, frequency, max_tf = {}, {}, {}
+        n_rows, total_len, floor, impact_avgdl = conn.execute(
+            "SELECT n_rows, total_len, idf_floor, impact_avgdl FROM stats").fetchone()
+        stats = _TermStats(avgdl=total_len / max(n_rows, 1), drift=1.0)
+        stats.drift = max(1.0, stats.avgdl / impact_avgdl)
         for term, df, tf in conn.execute("SELECT term, df, max_tf FROM terms WHERE term = ANY(%s)",
                                          (list(set(key)),)):
             value = math.log(n_rows - df + 0.5) - math.log(df + 0.5)
-            idf[term] = value if value > 0 else floor
-            frequency[term] = df
-            max_tf[term] = tf
-        self._terms = (key, idf)
-        return idf, total_len / max(n_rows, 1), frequency, max_tf, n_rows
+            stats.idf[term] = value if value > 0 else floor
+            stats.df[term] = df
+            stats.max_tf[term] = tf
+        self._terms = (key, stats.idf)
+        return stats
 
     def _cached_idf(self, tokens: Sequence[str]) -> dict[str, float]:
         if self._terms is not None and self._terms[0] == tuple(tokens):
             return self._terms[1]
         with self.store.snapshot() as conn:
-            return self._term_stats(conn, tokens)[0]
+            return self._term_stats(conn, tokens).idf
 
     @property
     def manifest(self) -> Manifest:
