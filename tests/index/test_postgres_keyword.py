@@ -1,6 +1,7 @@
-"""Keyword search on PostgreSQL over impact-ordered postings: the exact top k when every term is
-read whole or the read proves it, exact scores when the read is cut short, and the same after
-an incremental ingest (changed documents, a drifting mean row length) as after a fresh build."""
+"""Keyword search on PostgreSQL over impact-ordered postings: the exact top k whether the bounded
+first read proves it or MaxScore finishes it, exact scores on hybrid candidates the bounded read
+alone proposes, and the same after an incremental ingest (changed documents, a drifting mean row
+length) as after a fresh build."""
 
 from __future__ import annotations
 
@@ -74,31 +75,38 @@ def assert_searches_alike(index, reference) -> None:
 
 @pytest.fixture
 def shallow(monkeypatch):
-    """Reads of 8 postings per term at first, deepening until proven: bounds decide."""
-    monkeypatch.setattr(search, "_FIRST_DEPTH", 8)
-    monkeypatch.setattr(search, "_ROUNDS", 5)
+    """A first read of 20 k postings in all: common terms are cut short, bounds decide."""
+    monkeypatch.setattr(search, "_BUDGET", 0)
 
 
 def test_top_k_is_exact_when_every_term_is_read_whole(store):
     assert_searches_alike(publish(store, zipf_index()), zipf_index())
 
 
-def test_top_k_is_exact_when_the_read_stops_at_a_proof(store, shallow):
+def test_top_k_is_exact_when_the_first_read_is_cut_short(store, shallow):
     assert_searches_alike(publish(store, zipf_index()), zipf_index())
 
 
-def test_a_read_cut_short_still_scores_exactly(store, monkeypatch):
-    """One read of 4 postings per term: what comes back is scored in full, best first."""
-    monkeypatch.setattr(search, "_FIRST_DEPTH", 4)
-    monkeypatch.setattr(search, "_ROUNDS", 1)
+def test_hybrid_candidates_from_a_short_read_score_exactly(store, shallow):
+    """Candidates come from the bounded read alone, best first, with full-scoring scores."""
     reference = zipf_index()
     index = publish(store, reference)
+    vector = reference.vectors[0]
     for query in QUERIES:
         full = {reference.chunk(s.ordinal).id: s.score for s in reference.keyword_search(query, N_CHUNKS)}
-        got = index.keyword_search(query, 10)
-        assert got
-        assert [s.score for s in got] == sorted((s.score for s in got), reverse=True)
-        assert [s.score for s in got] == pytest.approx([full[index.chunk(s.ordinal).id] for s in got], abs=1e-5)
+        pairs = index.candidates(vector, query, 10)
+        keyword = [s for _, s in pairs if s.score > 0]
+        assert keyword
+        assert [s.score for s in keyword] == pytest.approx([full[index.chunk(s.ordinal).id] for s in keyword],
+                                                           abs=1e-5)
+        assert all(index.chunk(d.ordinal).id not in full for d, s in pairs if s.score == 0)
+
+
+def test_the_read_budget_goes_to_the_rarest_terms_first():
+    # terms in rising weight: the rarest (last) read whole, the rest share what is left
+    assert search._depths([9000, 5000, 40], budget=1000, least=100) == [480, 480, 40]
+    assert search._depths([9000, 5000, 40], budget=300, least=100) == [130, 130, 40]
+    assert search._depths([10, 20, 30], budget=1000, least=100) == [10, 20, 30]
 
 
 def test_an_ingest_changing_one_percent_searches_like_a_fresh_build(pg_server, store, schema, shallow):

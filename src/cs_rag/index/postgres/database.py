@@ -222,7 +222,9 @@ class PostgresSchema:
     def snapshot(self) -> Iterator[Any]:
         """A connection inside a read-only REPEATABLE READ transaction: one consistent generation."""
         with self.connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            # a search's hash aggregates hold thousands of postings: in memory, not spilled
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+                         "SET LOCAL work_mem = '64MB'")
             yield conn
 
     def chunks(self, conn: Any, ordinals: Sequence[int]) -> dict[int, Chunk]:

@@ -13,32 +13,38 @@ from cs_rag.index.bm25 import K1, B
 
 _TERM_SCORE = f"w.weight * p.tf * {K1 + 1} / (p.tf + {K1} * (1 - {B} + {B} * p.length / %(avgdl)s))"
 
-# The top k chunks by BM25 (best row per chunk) among the rows found in each query term's
-# `depth` highest-impact postings (postings_impact). {filter} is replaced by the filter SQL over
-# postings columns; terms/weights/max_tf are the query's known terms, their idf * occurrences
-# and highest tf; drift = max(1, avgdl / stats.impact_avgdl) turns an impact into a bound of the
-# term's score without IDF at today's avgdl. A term read to its end bounds unread rows by 0,
-# otherwise by its last impact read (`cut`). Rows found are scored on the terms that found
-# them; the best row of each of the k best chunks so far is scored in full (one primary-key
-# probe per other term), and the lowest of those k scores is the floor; only rows whose bound
-# (other terms at most their cut and their highest tf at the row's length) reaches it are
-# scored in full. `unseen` is the most a row no term found can score: the caller proves the
-# result exact when the k-th score beats it, or reads deeper.
-_KEYWORD_SQL = f"""
-WITH w(term, weight, depth, max_tf) AS (
-    SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[], %(depth)s::int[], %(max_tf)s::int[])),
+# The terms that did not find the row `partial` ({terms}: a condition on w): their score, one
+# primary-key probe each.
+_REST = f"""coalesce((SELECT sum({_TERM_SCORE}) FROM w JOIN postings p
+    ON p.term = w.term AND p.row_id = partial.row_id WHERE {{terms}}), 0)"""
+
+# Read 1, bounded: the top k chunks by BM25 (best row per chunk) among the rows found in each
+# query term's `depth` highest-impact postings (postings_impact). {filter} is replaced by the
+# filter SQL over postings columns; terms/weights are the query's known terms and their idf *
+# occurrences; drift = max(1, avgdl / stats.impact_avgdl) turns an impact into a bound of the
+# term's score without IDF at today's avgdl. A term read to its end bounds the rows it did not
+# return by 0, otherwise by its weight times its last impact read (`cut`). Rows found are
+# scored on the terms that found them (`partial`), bounded by that plus the other terms' cuts.
+# The best row of each of the k best chunks so far is scored in full, and the lowest of those k
+# scores is the floor; of the rows whose bound reaches it, the `complete` highest are scored in
+# full. `unseen` is the most any other row can score (the cuts' sum, or the bound of the best
+# row left out): the result is the exact top k when the k-th score beats it.
+_PREFIX_SQL = f"""
+WITH w(term, weight, depth) AS (
+    SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[], %(depth)s::int[])),
 fetched AS (
-    SELECT w.term, p.row_id, p.chunk_id, p.position, p.length, p.impact, {_TERM_SCORE} AS score
+    SELECT w.term, p.row_id, p.chunk_id, p.position, p.impact, {_TERM_SCORE} AS score
     FROM w CROSS JOIN LATERAL (
         SELECT p.row_id, p.chunk_id, p.position, p.length, p.tf, p.impact FROM postings p
         WHERE p.term = w.term AND {{filter}} ORDER BY p.impact DESC LIMIT w.depth) p),
 cut AS (
-    SELECT w.term, w.weight, w.max_tf,
-           CASE WHEN count(f.row_id) < w.depth THEN 0 ELSE min(f.impact) * %(drift)s END AS impact
-    FROM w LEFT JOIN fetched f ON f.term = w.term GROUP BY w.term, w.weight, w.max_tf, w.depth),
+    SELECT w.term, CASE WHEN count(f.row_id) < w.depth THEN 0
+                        ELSE w.weight * min(f.impact) * %(drift)s * (1 + 1e-9) END AS bound
+    FROM w LEFT JOIN fetched f ON f.term = w.term GROUP BY w.term, w.weight, w.depth),
 partial AS (
-    SELECT row_id, chunk_id, position, length, sum(score) AS score, array_agg(term) AS seen
-    FROM fetched GROUP BY row_id, chunk_id, position, length),
+    SELECT f.row_id, f.chunk_id, f.position, sum(f.score) AS score, array_agg(f.term) AS seen,
+           (SELECT sum(bound) FROM cut) - sum(cut.bound) AS rest
+    FROM fetched f JOIN cut ON cut.term = f.term GROUP BY f.row_id, f.chunk_id, f.position),
 head AS (
     SELECT partial.* FROM (
         SELECT DISTINCT ON (chunk_id) * FROM partial ORDER BY chunk_id, score DESC) partial
@@ -46,25 +52,56 @@ head AS (
 floor AS (
     SELECT CASE WHEN count(*) < %(k)s THEN 0 ELSE min(partial.score + {{rest}}) END AS score
     FROM head partial),
+ranked AS (
+    SELECT partial.*, partial.score + partial.rest AS bound FROM partial, floor
+    WHERE partial.score + partial.rest >= floor.score),
+complete AS (
+    SELECT partial.chunk_id, partial.position, partial.score + {{rest}} AS score
+    FROM (SELECT * FROM ranked ORDER BY bound DESC LIMIT %(complete)s) partial),
+best AS (SELECT DISTINCT ON (chunk_id) chunk_id, position, score FROM complete
+         ORDER BY chunk_id, score DESC, position)
+SELECT chunk_id, position, score,
+       greatest((SELECT sum(bound) FROM cut),
+                (SELECT bound FROM ranked ORDER BY bound DESC OFFSET %(complete)s LIMIT 1)) AS unseen
+FROM best ORDER BY score DESC, chunk_id LIMIT %(k)s
+""".replace("{rest}", _REST.replace("{terms}", "w.term <> ALL(partial.seen)"))
+
+# Read 2, exact (MaxScore): the top k chunks by BM25. `essential` marks the terms whose
+# postings are read in full (by postings_impact, which leads with the term); max_tf is each
+# term's highest tf. Rows holding an essential term are scored on those terms; the best row of
+# each of the k best chunks so far is scored in full, and the floor is the lowest of those k
+# scores or `theta` (a k-th score already found, so no higher than the true one), whichever is
+# higher; only rows whose bound (the other terms at their highest tf at the row's length, a
+# hair more against rounding) reaches it are scored in full. Rows holding no essential term
+# are never seen: the caller checks that they cannot reach the k-th score returned.
+_MAXSCORE_SQL = f"""
+WITH w(term, weight, essential, max_tf) AS (
+    SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[], %(essential)s::bool[],
+                         %(max_tf)s::int[])),
+partial AS (
+    SELECT p.row_id, p.chunk_id, p.position, p.length, sum({_TERM_SCORE}) AS score
+    FROM w JOIN postings p ON p.term = w.term
+    WHERE w.essential AND {{filter}}
+    GROUP BY p.row_id, p.chunk_id, p.position, p.length),
+head AS (
+    SELECT partial.row_id, partial.score FROM (
+        SELECT DISTINCT ON (chunk_id) row_id, score FROM partial ORDER BY chunk_id, score DESC) partial
+    ORDER BY partial.score DESC LIMIT %(k)s),
+floor AS (
+    SELECT greatest(%(theta)s, CASE WHEN count(*) < %(k)s THEN 0
+                                    ELSE min(partial.score + {{rest}}) END) AS score
+    FROM head partial),
 complete AS (
     SELECT partial.chunk_id, partial.position, partial.score + {{rest}} AS score
     FROM partial, floor WHERE partial.score + {{bound}} >= floor.score),
 best AS (SELECT DISTINCT ON (chunk_id) chunk_id, position, score FROM complete
          ORDER BY chunk_id, score DESC, position)
-SELECT chunk_id, position, score, (SELECT sum(weight * impact) FROM cut) AS unseen
-FROM best ORDER BY score DESC, chunk_id LIMIT %(k)s
-"""
-# The terms that did not find the row `partial`: their score (one primary-key probe each) ...
-_REST = f"""coalesce((SELECT sum({_TERM_SCORE}) FROM w JOIN postings p
-                     ON p.term = w.term AND p.row_id = partial.row_id
-                     WHERE w.term <> ALL(partial.seen)), 0)"""
-# ... and the most it can be: at most the term's cut, and its highest tf at the row's length
-# (a term's score grows with tf, which is at most the row's length); a hair more for rounding.
-_BOUND = f"""(SELECT coalesce(sum(cut.weight * least(cut.impact,
-                 least(cut.max_tf, partial.length) * {K1 + 1} / (least(cut.max_tf, partial.length)
-                 + {K1} * (1 - {B} + {B} * partial.length / %(avgdl)s)))), 0)
-              FROM cut WHERE cut.term <> ALL(partial.seen)) * (1 + 1e-9)"""
-_KEYWORD_SQL = _KEYWORD_SQL.replace("{rest}", _REST).replace("{bound}", _BOUND)
+SELECT chunk_id, position, score FROM best ORDER BY score DESC, chunk_id LIMIT %(k)s
+""".replace("{rest}", _REST.replace("{terms}", "NOT w.essential")).replace("{bound}", f"""(
+    SELECT coalesce(sum(w.weight * least(w.max_tf, partial.length) * {K1 + 1} / (least(w.max_tf, partial.length)
+                    + {K1} * (1 - {B} + {B} * partial.length / %(avgdl)s))), 0)
+    FROM w WHERE NOT w.essential) * (1 + 1e-9)""")
+
 # The same ranking over the rows of the given chunks only (`restrict`): rows by chunk (the
 # filter is over their columns, `r.`), each query term's posting by primary key.
 _RESTRICTED_SQL = f"""
