@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import psycopg
-
 from _common import SHARED_DATA, percentiles_ms, print_table, read_jsonl
 from ingest_search import corpus_texts, synthetic_index
 
@@ -116,16 +115,21 @@ def disk_size(dsn: str, schema: str) -> int:
 
 
 def measure(index, tokenizer: Tokenizer, embedder: Embedder, queries: list[tuple[str, set[int]]],
-            vectors, tokens) -> tuple[list[float], float]:
-    """(keyword, dense, hybrid p50 and p95 in ms) and the hybrid's R@1."""
+            vectors, tokens) -> tuple[list[float], float, list[list[float]], list[int | None]]:
+    """(keyword, dense, hybrid p50 and p95 in ms), the hybrid's R@1, each query's keyword top-10
+    scores and hybrid top hit (chunk ordinal)."""
     retriever = HybridRetriever(index, tokenizer, embedder, Settings().retrieval)
     hits_of: dict[int, int | None] = {}
+    keyword_scores: dict[int, list[float]] = {}
+
+    def keyword(i: int) -> None:
+        keyword_scores[i] = [s.score for s in index.keyword_search(tokens[i], 10)]
 
     def hybrid(i: int) -> None:
         hits = retriever.rank(queries[i][0], 10, vector=vectors[i])[0]
         hits_of[i] = int(hits[0].id[1:]) if hits else None
 
-    runs = [lambda i: index.keyword_search(tokens[i], 10), lambda i: index.dense_search(vectors[i], 10), hybrid]
+    runs = [keyword, lambda i: index.dense_search(vectors[i], 10), hybrid]
     cells = []
     for run in runs:
         for i in range(min(5, len(queries))):  # warm caches and the pool
@@ -137,7 +141,17 @@ def measure(index, tokenizer: Tokenizer, embedder: Embedder, queries: list[tuple
             times.append(time.perf_counter() - started)
         cells += [round(v, 1) for v in percentiles_ms(times)]
     r1 = sum(hits_of[i] in gold for i, (_, gold) in enumerate(queries)) / len(queries)
-    return cells, round(r1, 3)
+    n = len(queries)
+    return cells, round(r1, 3), [keyword_scores[i] for i in range(n)], [hits_of[i] for i in range(n)]
+
+
+def agreement(postgres: tuple, embedded: tuple) -> str:
+    """Share of queries whose keyword top-10 scores equal the embedded ones (1e-4), and whose
+    hybrid top hit is the same chunk."""
+    same_keyword = sum(len(a) == len(b) and all(abs(x - y) < 1e-4 for x, y in zip(a, b))
+                       for a, b in zip(postgres[2], embedded[2])) / len(postgres[2])
+    same_top = sum(a == b for a, b in zip(postgres[3], embedded[3])) / len(postgres[3])
+    return f"keyword top-10 {same_keyword:.1%}, hybrid top-1 {same_top:.1%}"
 
 
 def main() -> None:
@@ -165,18 +179,20 @@ def main() -> None:
         for size in sizes:
             index, embedded_s, embedded_bytes = embedded_index(size, texts, tokenizer, embedder, args.keep)
             store, build_s, note = postgres_store(server.dsn, size, index)
-            cells, r1 = measure(store.index(), tokenizer, embedder, queries, vectors, tokens)
+            postgres = measure(store.index(), tokenizer, embedder, queries, vectors, tokens)
             rows.append([size, "postgres", f"{build_s:,.0f} s ({note})",
-                         f"{disk_size(server.dsn, store.schema) / 2**30:.2f} GiB", *cells, r1])
+                         f"{disk_size(server.dsn, store.schema) / 2**30:.2f} GiB", *postgres[0], postgres[1],
+                         "not measured"])
             store.close()
             if size <= args.embedded_max:
-                cells, r1 = measure(index, tokenizer, embedder, queries, vectors, tokens)
+                embedded = measure(index, tokenizer, embedder, queries, vectors, tokens)
+                rows[-1][-1] = agreement(postgres, embedded)
                 rows.append([size, "embedded", f"{embedded_s:,.0f} s (build + save)",
-                             f"{embedded_bytes / 2**30:.2f} GiB", *cells, r1])
+                             f"{embedded_bytes / 2**30:.2f} GiB", *embedded[0], embedded[1], "-"])
             del index
     print_table(f"Scale: PostgreSQL and embedded, {args.queries} atec questions, k=10",
                 ["chunks", "backend", "build", "on disk", "keyword p50", "keyword p95", "dense p50",
-                 "dense p95", "hybrid p50", "hybrid p95", "R@1"], rows)
+                 "dense p95", "hybrid p50", "hybrid p95", "R@1", "same as embedded"], rows)
 
 
 if __name__ == "__main__":

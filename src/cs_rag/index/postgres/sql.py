@@ -103,14 +103,15 @@ SELECT chunk_id, position, score FROM best ORDER BY score DESC, chunk_id LIMIT %
     FROM w WHERE NOT w.essential) * (1 + 1e-9)""")
 
 # The same ranking over the rows of the given chunks only (`restrict`): rows by chunk (the
-# filter is over their columns, `r.`), each query term's posting by primary key.
+# filter is over their columns, `r.`), each query term's posting by primary key (a lateral
+# join, so no plan reads a term's postings whole).
 _RESTRICTED_SQL = f"""
 WITH w(term, weight) AS (SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[])),
 scored AS (
-    SELECT r.chunk_id, r.position, sum({_TERM_SCORE}) AS score
-    FROM match_rows r CROSS JOIN w JOIN postings p ON p.term = w.term AND p.row_id = r.id
-    WHERE r.chunk_id = ANY(%(restrict)s) AND {{filter}}
-    GROUP BY r.id, r.chunk_id, r.position),
+    SELECT r.chunk_id, r.position, s.score
+    FROM match_rows r CROSS JOIN LATERAL (
+        SELECT sum({_TERM_SCORE}) AS score FROM w JOIN postings p ON p.term = w.term AND p.row_id = r.id) s
+    WHERE r.chunk_id = ANY(%(restrict)s) AND s.score IS NOT NULL AND {{filter}}),
 best AS (SELECT DISTINCT ON (chunk_id) chunk_id, position, score FROM scored
          ORDER BY chunk_id, score DESC, position)
 SELECT chunk_id, position, score FROM best ORDER BY score DESC, chunk_id LIMIT %(k)s
