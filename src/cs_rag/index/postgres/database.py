@@ -143,6 +143,9 @@ class PostgresSchema:
                         conn.execute(statement)
                     conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
                     applied.append(version)
+        if applied:  # rewritten postings: keyword search's index-only scans need them all-visible
+            with self._connect(autocommit=True) as conn:
+                conn.execute(f'VACUUM ANALYZE "{self.schema}".postings')
         self._checked = False
         return applied
 
