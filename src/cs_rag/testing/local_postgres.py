@@ -36,7 +36,8 @@ def pg_home() -> Path | None:
 class LocalPostgres:
     """initdb into a fresh folder, start on a free 127.0.0.1 port with trust auth, stop on exit.
 
-    `dsn` connects as the superuser `postgres` to database `postgres`. Use as a context manager
+    With `data_dir`, the server lives in that folder and outlives the object: a folder a previous
+    run initialised is started again as it is (benchmarks reuse a large build). `dsn` connects as the superuser `postgres` to database `postgres`. Use as a context manager
     or call start()/stop(). Raises IndexStoreError when the binaries are missing or the server
     does not start (the message carries the server log's tail).
     """
@@ -57,16 +58,18 @@ class LocalPostgres:
 
     def start(self) -> "LocalPostgres":
         as_root = os.geteuid() == 0
+        self.root.mkdir(parents=True, exist_ok=True)
         if as_root:
             _ensure_user()
             self.root.chmod(0o755)
             self.home = _reachable_by_server_user(self.home)
-        self.data.mkdir(parents=True)
-        if as_root:
-            shutil.chown(self.data, PG_USER, PG_USER)
         self.port = _free_port()
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--no-locale", "--no-sync")
+        if not (self.data / "PG_VERSION").is_file():
+            self.data.mkdir(parents=True)
+            if as_root:
+                shutil.chown(self.data, PG_USER, PG_USER)
+            self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                      "--no-locale", "--no-sync")
         self.resume()
         return self
 

@@ -125,6 +125,9 @@ class PostgresSchema:
                         conn.execute(statement)
                     conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
                     applied.append(version)
+        if applied:  # rewritten postings: keyword search's index-only scans need them all-visible
+            with self._connect(autocommit=True) as conn:
+                conn.execute(f'VACUUM ANALYZE "{self.schema}".postings')
         self._checked = False
         return applied
 
@@ -204,7 +207,9 @@ class PostgresSchema:
     def snapshot(self) -> Iterator[Any]:
         """A connection inside a read-only REPEATABLE READ transaction: one consistent generation."""
         with self.connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            # a search's hash aggregates hold thousands of postings: in memory, not spilled
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+                         "SET LOCAL work_mem = '64MB'")
             yield conn
 
     def chunks(self, conn: Any, ordinals: Sequence[int]) -> dict[int, Chunk]:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 
-SCHEMA_VERSION = 3
+from cs_rag.index.bm25 import K1, B
+
+SCHEMA_VERSION = 4
 EXTENSION = "vector"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _LOCK_KEY = "cs_rag:"  # advisory lock per schema: hashtext(_LOCK_KEY || schema)
 _CHUNK_CACHE = 50_000  # chunks kept per process (ordinals are never reused, so never stale)
+# A posting's impact: its BM25 term score without the IDF, at the mean row length {avgdl}
+# stats.impact_avgdl holds (the order keyword search reads a term's postings in)
+IMPACT_SQL = f"tf * {K1 + 1} / (tf + {K1} * (1 - {B} + {B} * length / {{avgdl}}))"
 
 # Migration n brings a schema from version n-1 to n; each runs in its own transaction.
 MIGRATIONS: dict[int, list[str]] = {
@@ -61,6 +66,15 @@ MIGRATIONS: dict[int, list[str]] = {
         """ALTER TABLE postings DROP CONSTRAINT postings_pkey, ADD PRIMARY KEY (term, row_id)
                INCLUDE (tf, length, chunk_id, position, category, kind, valid_from, valid_to, products)""",
     ],
+    4: [  # impact-ordered postings: keyword search reads each term's best postings first
+        "ALTER TABLE stats ADD COLUMN impact_avgdl float8 NOT NULL DEFAULT 1",
+        "UPDATE stats SET impact_avgdl = total_len::float8 / n_rows WHERE total_len > 0",
+        "ALTER TABLE postings ADD COLUMN impact float8",
+        f"UPDATE postings SET impact = {IMPACT_SQL.format(avgdl='s.impact_avgdl')} FROM stats s",
+        "ALTER TABLE postings ALTER COLUMN impact SET NOT NULL",
+        # probes by (term, row) read only what scoring needs; candidates come from the impact order
+        "ALTER TABLE postings DROP CONSTRAINT postings_pkey, ADD PRIMARY KEY (term, row_id) INCLUDE (tf, length)",
+        """CREATE INDEX postings_impact ON postings (term, impact DESC) INCLUDE (row_id, tf, length,
+               chunk_id, position, category, kind, valid_from, valid_to, products)""",
+    ],
 }
-
-# One posting's BM25 term score; w.weight is idf * the term's occurrences in the query.

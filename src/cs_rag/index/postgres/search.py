@@ -1,11 +1,12 @@
-"""The Index contract over PostgreSQL: dense (HNSW), keyword (BM25 with MaxScore) and hybrid
-candidates, every search in one REPEATABLE READ snapshot."""
+"""The Index contract over PostgreSQL: dense (HNSW), keyword (BM25 over impact-ordered
+postings) and hybrid candidates, every search in one REPEATABLE READ snapshot."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -16,14 +17,29 @@ from cs_rag.index.bm25 import K1, B
 from cs_rag.index.embedded import DocumentRecord, Manifest
 from cs_rag.index.postgres.database import PostgresSchema
 from cs_rag.index.postgres.sql import (
-    _COMMON,
-    _KEYWORD_SQL,
+    _MAXSCORE_SQL,
+    _PREFIX_SQL,
     _RESTRICTED_SQL,
     _filter_sql,
     _vector,
 )
 from cs_rag.models.adapter import Adapter
 from cs_rag.types import Chunk, DocumentKind
+
+_BUDGET = 4000   # postings the first keyword read takes (at least 20 k)
+_COMPLETE = 200  # rows it scores in full, + 2 k (one primary-key probe per other term each)
+
+
+@dataclass
+class _TermStats:
+    """What keyword search needs of the index statistics: per known query term its IDF, document
+    frequency and highest tf; the mean row length; drift = max(1, avgdl / impact_avgdl)."""
+
+    avgdl: float
+    drift: float
+    idf: dict[str, float] = field(default_factory=dict)
+    df: dict[str, int] = field(default_factory=dict)
+    max_tf: dict[str, int] = field(default_factory=dict)
 
 
 class PostgresIndex:
@@ -54,7 +70,7 @@ class PostgresIndex:
     def dense_search(self, vector: np.ndarray, k: int,
                      where: SearchFilter | None = None) -> list[ScoredChunk]:
         with self.store.snapshot() as conn:
-            return self._dense(conn, vector, k, where)
+            return self._dense(conn, vector, k, where, self.store.adapter(conn))
 
     def keyword_search(self, tokens: Sequence[str], k: int,
                        where: SearchFilter | None = None) -> list[ScoredChunk]:
@@ -64,12 +80,14 @@ class PostgresIndex:
     def candidates(self, vector: np.ndarray, tokens: Sequence[str], n: int,
                    where: SearchFilter | None = None) -> list[tuple[ScoredChunk, ScoredChunk]]:
         with self.store.snapshot() as conn:
-            proposed = [s.ordinal for s in self._dense(conn, vector, n, where)]
-            keyword = {s.ordinal: s for s in self._keyword(conn, tokens, n, where)}
+            adapter = self.store.adapter(conn)
+            stats = self._term_stats(conn, tokens)  # one read for both keyword searches
+            proposed = [s.ordinal for s in self._dense(conn, vector, n, where, adapter)]
+            # candidates, not a ranking: the bounded read alone (their keyword scores are exact)
+            keyword = {s.ordinal: s for s in self._keyword(conn, tokens, n, where, stats, exact=False)}
             dense_proposed = set(proposed)
             proposed += [o for o in keyword if o not in dense_proposed]
             rows: dict[int, list[tuple[int, float]]] = {}
-            adapter = self.store.adapter(conn)
             if adapter is None:
                 found = conn.execute(  # every candidate's rows, exactly
                     "SELECT chunk_id, position, -(embedding <#> %s) FROM match_rows "
@@ -83,7 +101,7 @@ class PostgresIndex:
             dense = {o: _best_and_runner_up(o, rows[o]) for o in proposed}
             only_dense = [o for o in dense if o not in keyword]
             if only_dense:
-                keyword.update((s.ordinal, s) for s in self._keyword(conn, tokens, len(only_dense), where,
+                keyword.update((s.ordinal, s) for s in self._keyword(conn, tokens, len(only_dense), where, stats,
                                                                      restrict=only_dense))
             self.store.chunks(conn, list(dense))
         return [(scored, keyword.get(o) or ScoredChunk(ordinal=o, score=0.0, matched=0))
@@ -111,12 +129,12 @@ class PostgresIndex:
 
     # ---- helpers -----------------------------------------------------------------------
 
-    def _dense(self, conn: Any, vector: np.ndarray, k: int,
-               where: SearchFilter | None) -> list[ScoredChunk]:
+    def _dense(self, conn: Any, vector: np.ndarray, k: int, where: SearchFilter | None,
+               adapter: Adapter | None) -> list[ScoredChunk]:
+        """The top k chunks by inner product (HNSW), through `adapter` (store.adapter(conn))."""
         if k <= 0:
             return []
         condition, params = _filter_sql(where)
-        adapter = self.store.adapter(conn)
         # With an adapter rows are proposed by x . (M t), t the adapted query: (x M) . t, the
         # adapted inner product before x M is normalised, then scored exactly (_adapted_scores).
         query = _vector(vector if adapter is None else adapter.matrix @ adapter.apply(vector))
@@ -126,8 +144,8 @@ class PostgresIndex:
             # ef_search at least the rows wanted (pgvector's maximum is 1000); relaxed
             # iterative scan keeps looking when the filter rejects rows, so filtered
             # queries still get their k; order is restored below.
-            conn.execute(f"SET LOCAL hnsw.ef_search = {min(max(fetch, 100), 1000)}")
-            conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            conn.execute(f"SET LOCAL hnsw.ef_search = {min(max(fetch, 100), 1000)}; "
+                         "SET LOCAL hnsw.iterative_scan = relaxed_order")
             found = conn.execute(
                 f"SELECT chunk_id, position, {column} FROM match_rows "
                 f"WHERE {condition} ORDER BY embedding <#> %(q)s LIMIT %(fetch)s",
@@ -143,72 +161,78 @@ class PostgresIndex:
             fetch *= 4
 
     def _keyword(self, conn: Any, tokens: Sequence[str], k: int, where: SearchFilter | None,
-                 restrict: list[int] | None = None) -> list[ScoredChunk]:
-        """The top k chunks by BM25, exactly as a full scoring would rank them.
+                 stats: _TermStats | None = None, restrict: list[int] | None = None,
+                 exact: bool = True) -> list[ScoredChunk]:
+        """The top k chunks by BM25, exactly as a full scoring would rank them (`exact`), or
+        the best k of the bounded read, their scores exact (not `exact`: candidates).
 
-        Common terms (in more than _COMMON of the rows) are first non-essential: left to the
-        rows the other terms find (see _KEYWORD_SQL). A row holding only non-essential terms
-        scores at most `rest`, the sum of their bounds, so the result is exact when k chunks
-        come back and the k-th scores above `rest`; otherwise the search runs again with only
-        as many of the lowest-weight terms non-essential as that k-th score (a lower bound of
-        the true one) allows, which the second result then meets, or with every term essential.
-        `restrict` scores only the rows of those chunks, every term.
+        First a bounded read (_PREFIX_SQL): each term's highest-impact postings, the rarest
+        terms (highest weight) whole while _BUDGET lasts (_depths). That is the answer when it
+        proves itself (every term read whole, or the k-th score above what any row not scored
+        can reach). Otherwise its k-th score, a lower bound of the true one, decides which
+        lowest-weight terms cannot lift a row to the top k on their own: those are left
+        non-essential in MaxScore (_MAXSCORE_SQL), which reads only the others' postings; if
+        its own result does not prove that, it runs again with fewer non-essential terms.
+        `restrict` scores only the rows of those chunks, every term. `stats`: the tokens'
+        _term_stats in this snapshot, if already read.
         """
         counts = Counter(tokens)
         if k <= 0 or not counts:
             return []
         condition, params = _filter_sql(where)
-        condition = condition.replace("match_rows.", "p.")
-        idf, avgdl, df, max_tf, n_rows = self._term_stats(conn, tokens)
-        known = sorted((t for t in counts if t in idf), key=lambda t: idf[t] * counts[t])
+        stats = stats or self._term_stats(conn, tokens)
+        known = sorted((t for t in counts if t in stats.idf), key=lambda t: stats.idf[t] * counts[t])
         if not known:
             return []
-        weights = [idf[t] * counts[t] for t in known]
+        weights = [stats.idf[t] * counts[t] for t in known]
+        values = {**params, "terms": known, "weights": weights, "avgdl": stats.avgdl, "k": k}
         if restrict is not None:
-            found = conn.execute(_RESTRICTED_SQL.replace("{filter}", condition),
-                                 {**params, "terms": known, "weights": weights, "avgdl": avgdl, "k": k,
-                                  "restrict": restrict}).fetchall()
-            return [ScoredChunk(ordinal=o, score=float(s), matched=p) for o, p, s in found if s > 0]
+            found = conn.execute(_RESTRICTED_SQL.replace("{filter}", condition.replace("match_rows.", "r.")),
+                                 {**values, "restrict": restrict}).fetchall()
+            return _scored(found)
+        condition = condition.replace("match_rows.", "p.")
+        found = conn.execute(_PREFIX_SQL.replace("{filter}", condition), {
+            **values, "drift": stats.drift, "complete": _COMPLETE + 2 * k,
+            "depth": _depths([stats.df[t] for t in known], max(_BUDGET, 20 * k), 4 * k)}).fetchall()
+        unseen = found[0][3] if found else 0.0
+        if not exact or not found or unseen == 0 or (len(found) == k and found[-1][2] > unseen * (1 + 1e-9)):
+            return _scored(found)
+        theta = found[-1][2] if len(found) == k else 0.0
         # a term's score grows with tf and falls with row length, which is at least tf
-        bounds = [w * m * (K1 + 1) / (m + K1 * (1 - B + B * m / avgdl))
-                  for w, m in zip(weights, (max_tf[t] for t in known))]
-        common = 0  # the lowest-weight terms while they are common; the highest is always essential
-        while common < len(known) - 1 and df[known[common]] > _COMMON * n_rows:
-            common += 1
-        sql = _KEYWORD_SQL.replace("{filter}", condition)
+        bounds = [w * m * (K1 + 1) / (m + K1 * (1 - B + B * m / stats.avgdl))
+                  for w, m in zip(weights, (stats.max_tf[t] for t in known))]
+        common = _below(bounds, theta)  # the lowest-weight terms that cannot reach theta together
+        sql = _MAXSCORE_SQL.replace("{filter}", condition)
+        values.update(theta=theta, max_tf=[stats.max_tf[t] for t in known])
         while True:
-            rest = sum(bounds[:common])
-            found = conn.execute(sql, {**params, "terms": known, "weights": weights, "avgdl": avgdl, "k": k,
-                                       "essential": [i >= common for i in range(len(known))],
-                                       "max_tf": [max_tf[t] for t in known]}).fetchall()
-            if common == 0 or (len(found) == k and found[-1][2] > rest * (1 + 1e-9)):
-                break
-            floor = found[-1][2] if len(found) == k else 0.0
-            common = min(common - 1, next(i for i in range(len(known) + 1)
-                                          if i == len(known) or sum(bounds[:i + 1]) * (1 + 1e-9) >= floor))
-        return [ScoredChunk(ordinal=o, score=float(s), matched=p) for o, p, s in found if s > 0]
+            found = conn.execute(sql, {**values, "essential": [i >= common for i in range(len(known))]}).fetchall()
+            rest = sum(bounds[:common]) * (1 + 1e-9)
+            if common == 0 or (len(found) == k and found[-1][2] > rest):
+                return _scored(found)
+            common = min(common - 1, _below(bounds, found[-1][2] if len(found) == k else 0.0))
 
-    def _term_stats(self, conn: Any, tokens: Sequence[str]) -> tuple[dict[str, float], float, dict[str, int],
-                                                                      dict[str, int], int]:
-        """IDF, document frequency and highest tf of the query's terms that occur in the index
-        (IDF: the embedded formula and floor), the mean row length and the number of rows."""
+    def _term_stats(self, conn: Any, tokens: Sequence[str]) -> _TermStats:
+        """The statistics of the query's terms that occur in the index (IDF: the embedded
+        formula and floor)."""
         key = tuple(tokens)
-        n_rows, total_len, floor = conn.execute("SELECT n_rows, total_len, idf_floor FROM stats").fetchone()
-        idf, frequency, max_tf = {}, {}, {}
-        for term, df, tf in conn.execute("SELECT term, df, max_tf FROM terms WHERE term = ANY(%s)",
-                                         (list(set(key)),)):
+        found = conn.execute("SELECT s.n_rows, s.total_len, s.idf_floor, s.impact_avgdl, t.term, t.df, t.max_tf "
+                             "FROM stats s LEFT JOIN terms t ON t.term = ANY(%s)", (list(set(key)),)).fetchall()
+        n_rows, total_len, floor, impact_avgdl = found[0][:4]
+        stats = _TermStats(avgdl=total_len / max(n_rows, 1), drift=1.0)
+        stats.drift = max(1.0, stats.avgdl / impact_avgdl)
+        for term, df, tf in (row[4:] for row in found if row[4] is not None):
             value = math.log(n_rows - df + 0.5) - math.log(df + 0.5)
-            idf[term] = value if value > 0 else floor
-            frequency[term] = df
-            max_tf[term] = tf
-        self._terms = (key, idf)
-        return idf, total_len / max(n_rows, 1), frequency, max_tf, n_rows
+            stats.idf[term] = value if value > 0 else floor
+            stats.df[term] = df
+            stats.max_tf[term] = tf
+        self._terms = (key, stats.idf)
+        return stats
 
     def _cached_idf(self, tokens: Sequence[str]) -> dict[str, float]:
         if self._terms is not None and self._terms[0] == tuple(tokens):
             return self._terms[1]
         with self.store.snapshot() as conn:
-            return self._term_stats(conn, tokens)[0]
+            return self._term_stats(conn, tokens).idf
 
     @property
     def manifest(self) -> Manifest:
@@ -244,3 +268,27 @@ def _best_and_runner_up(ordinal: int, rows: list[tuple[int, float]]) -> ScoredCh
                        runner_up=ranked[1][1] if len(ranked) > 1 else None)
 
 
+def _depths(df: list[int], budget: int, least: int) -> list[int]:
+    """Postings to read per term (terms in order of rising weight, `df` their document
+    frequencies): from the highest weight down, each term gets its share of what is left of
+    `budget`, but at least `least`; a term with fewer postings than its share is read whole
+    and leaves the rest to the others."""
+    depths = [0] * len(df)
+    left = budget
+    for i in reversed(range(len(df))):
+        depths[i] = min(df[i], max(least, left // (i + 1)))
+        left -= depths[i]
+    return depths
+
+
+def _below(bounds: list[float], theta: float) -> int:
+    """How many of the first (lowest) bounds sum to less than theta, leaving at least one term."""
+    n, total = 0, 0.0
+    while n < len(bounds) - 1 and (total + bounds[n]) * (1 + 1e-9) < theta:
+        total += bounds[n]
+        n += 1
+    return n
+
+
+def _scored(found: list[tuple]) -> list[ScoredChunk]:
+    return [ScoredChunk(ordinal=row[0], score=float(row[2]), matched=row[1]) for row in found if row[2] > 0]

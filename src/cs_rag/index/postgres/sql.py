@@ -12,25 +12,69 @@ from cs_rag.index.base import SearchFilter
 from cs_rag.index.bm25 import K1, B
 
 _TERM_SCORE = f"w.weight * p.tf * {K1 + 1} / (p.tf + {K1} * (1 - {B} + {B} * p.length / %(avgdl)s))"
-# The most a non-essential term can add to the row `partial` (its tf is at most max_tf and
-# at most the row's length, and the score grows with tf); a hair more against float rounding.
-_ROW_BOUND = f"""(SELECT coalesce(sum(w.weight * least(w.max_tf, partial.length) * {K1 + 1}
-                    / (least(w.max_tf, partial.length) + {K1} * (1 - {B} + {B} * partial.length / %(avgdl)s))), 0)
-                  FROM w WHERE NOT w.essential) * (1 + 1e-9)"""
 
-# The other (non-essential) terms' score of the row `partial.row_id`: one primary-key probe each.
-_REST_SCORE = f"""coalesce((SELECT sum({_TERM_SCORE}) FROM w JOIN postings p
-                         ON p.term = w.term AND p.row_id = partial.row_id WHERE NOT w.essential), 0)"""
+# The terms that did not find the row `partial` ({terms}: a condition on w): their score, one
+# primary-key probe each.
+_REST = f"""coalesce((SELECT sum({_TERM_SCORE}) FROM w JOIN postings p
+    ON p.term = w.term AND p.row_id = partial.row_id WHERE {{terms}}), 0)"""
 
-# The top k chunks by BM25 (best row per chunk), MaxScore style. {filter} is replaced by the
-# filter SQL over postings columns; terms/weights/max_tf are the query's known terms, their
-# idf * occurrences and highest tf; `essential` marks those whose postings are read in full.
-# Rows holding an essential term are scored on those terms; the best row of each of the k
-# best chunks so far is scored in full, and the lowest of those k scores is the floor (no
-# higher than the true k-th score); only rows whose bound (_ROW_BOUND) reaches it get the
-# other terms' scores added. Rows holding no essential term are never seen: the caller
-# checks that they cannot reach the k-th score returned.
-_KEYWORD_SQL = f"""
+# Read 1, bounded: the top k chunks by BM25 (best row per chunk) among the rows found in each
+# query term's `depth` highest-impact postings (postings_impact). {filter} is replaced by the
+# filter SQL over postings columns; terms/weights are the query's known terms and their idf *
+# occurrences; drift = max(1, avgdl / stats.impact_avgdl) turns an impact into a bound of the
+# term's score without IDF at today's avgdl. A term read to its end bounds the rows it did not
+# return by 0, otherwise by its weight times its last impact read (`cut`). Rows found are
+# scored on the terms that found them (`partial`), bounded by that plus the other terms' cuts.
+# The best row of each of the k best chunks so far is scored in full, and the lowest of those k
+# scores is the floor; of the rows whose bound reaches it, the `complete` highest are scored in
+# full. `unseen` is the most any other row can score (the cuts' sum, or the bound of the best
+# row left out): the result is the exact top k when the k-th score beats it.
+_PREFIX_SQL = f"""
+WITH w(term, weight, depth) AS (
+    SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[], %(depth)s::int[])),
+fetched AS (
+    SELECT w.term, p.row_id, p.chunk_id, p.position, p.impact, {_TERM_SCORE} AS score
+    FROM w CROSS JOIN LATERAL (
+        SELECT p.row_id, p.chunk_id, p.position, p.length, p.tf, p.impact FROM postings p
+        WHERE p.term = w.term AND {{filter}} ORDER BY p.impact DESC LIMIT w.depth) p),
+cut AS (
+    SELECT w.term, CASE WHEN count(f.row_id) < w.depth THEN 0
+                        ELSE w.weight * min(f.impact) * %(drift)s * (1 + 1e-9) END AS bound
+    FROM w LEFT JOIN fetched f ON f.term = w.term GROUP BY w.term, w.weight, w.depth),
+partial AS (
+    SELECT f.row_id, f.chunk_id, f.position, sum(f.score) AS score, array_agg(f.term) AS seen,
+           (SELECT sum(bound) FROM cut) - sum(cut.bound) AS rest
+    FROM fetched f JOIN cut ON cut.term = f.term GROUP BY f.row_id, f.chunk_id, f.position),
+head AS (
+    SELECT partial.* FROM (
+        SELECT DISTINCT ON (chunk_id) * FROM partial ORDER BY chunk_id, score DESC) partial
+    ORDER BY partial.score DESC LIMIT %(k)s),
+floor AS (
+    SELECT CASE WHEN count(*) < %(k)s THEN 0 ELSE min(partial.score + {{rest}}) END AS score
+    FROM head partial),
+ranked AS (
+    SELECT partial.*, partial.score + partial.rest AS bound FROM partial, floor
+    WHERE partial.score + partial.rest >= floor.score),
+complete AS (
+    SELECT partial.chunk_id, partial.position, partial.score + {{rest}} AS score
+    FROM (SELECT * FROM ranked ORDER BY bound DESC LIMIT %(complete)s) partial),
+best AS (SELECT DISTINCT ON (chunk_id) chunk_id, position, score FROM complete
+         ORDER BY chunk_id, score DESC, position)
+SELECT chunk_id, position, score,
+       greatest((SELECT sum(bound) FROM cut),
+                (SELECT bound FROM ranked ORDER BY bound DESC OFFSET %(complete)s LIMIT 1)) AS unseen
+FROM best ORDER BY score DESC, chunk_id LIMIT %(k)s
+""".replace("{rest}", _REST.replace("{terms}", "w.term <> ALL(partial.seen)"))
+
+# Read 2, exact (MaxScore): the top k chunks by BM25. `essential` marks the terms whose
+# postings are read in full (by postings_impact, which leads with the term); max_tf is each
+# term's highest tf. Rows holding an essential term are scored on those terms; the best row of
+# each of the k best chunks so far is scored in full, and the floor is the lowest of those k
+# scores or `theta` (a k-th score already found, so no higher than the true one), whichever is
+# higher; only rows whose bound (the other terms at their highest tf at the row's length, a
+# hair more against rounding) reaches it are scored in full. Rows holding no essential term
+# are never seen: the caller checks that they cannot reach the k-th score returned.
+_MAXSCORE_SQL = f"""
 WITH w(term, weight, essential, max_tf) AS (
     SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[], %(essential)s::bool[],
                          %(max_tf)s::int[])),
@@ -44,32 +88,34 @@ head AS (
         SELECT DISTINCT ON (chunk_id) row_id, score FROM partial ORDER BY chunk_id, score DESC) partial
     ORDER BY partial.score DESC LIMIT %(k)s),
 floor AS (
-    SELECT CASE WHEN count(*) < %(k)s THEN 0 ELSE min(partial.score + {_REST_SCORE}) END AS score
+    SELECT greatest(%(theta)s, CASE WHEN count(*) < %(k)s THEN 0
+                                    ELSE min(partial.score + {{rest}}) END) AS score
     FROM head partial),
 complete AS (
-    SELECT partial.chunk_id, partial.position, partial.score + {_REST_SCORE} AS score
-    FROM partial, floor WHERE partial.score + {_ROW_BOUND} >= floor.score),
+    SELECT partial.chunk_id, partial.position, partial.score + {{rest}} AS score
+    FROM partial, floor WHERE partial.score + {{bound}} >= floor.score),
 best AS (SELECT DISTINCT ON (chunk_id) chunk_id, position, score FROM complete
          ORDER BY chunk_id, score DESC, position)
 SELECT chunk_id, position, score FROM best ORDER BY score DESC, chunk_id LIMIT %(k)s
-"""
-# The same ranking over the rows of the given chunks only (`restrict`): rows by chunk, each
-# query term's posting by primary key.
+""".replace("{rest}", _REST.replace("{terms}", "NOT w.essential")).replace("{bound}", f"""(
+    SELECT coalesce(sum(w.weight * least(w.max_tf, partial.length) * {K1 + 1} / (least(w.max_tf, partial.length)
+                    + {K1} * (1 - {B} + {B} * partial.length / %(avgdl)s))), 0)
+    FROM w WHERE NOT w.essential) * (1 + 1e-9)""")
+
+# The same ranking over the rows of the given chunks only (`restrict`): rows by chunk (the
+# filter is over their columns, `r.`), each query term's posting by primary key (a lateral
+# join, so no plan reads a term's postings whole).
 _RESTRICTED_SQL = f"""
 WITH w(term, weight) AS (SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[])),
 scored AS (
-    SELECT p.chunk_id, p.position, sum({_TERM_SCORE}) AS score
-    FROM match_rows r CROSS JOIN w JOIN postings p ON p.term = w.term AND p.row_id = r.id
-    WHERE r.chunk_id = ANY(%(restrict)s) AND {{filter}}
-    GROUP BY p.row_id, p.chunk_id, p.position),
+    SELECT r.chunk_id, r.position, s.score
+    FROM match_rows r CROSS JOIN LATERAL (
+        SELECT sum({_TERM_SCORE}) AS score FROM w JOIN postings p ON p.term = w.term AND p.row_id = r.id) s
+    WHERE r.chunk_id = ANY(%(restrict)s) AND s.score IS NOT NULL AND {{filter}}),
 best AS (SELECT DISTINCT ON (chunk_id) chunk_id, position, score FROM scored
          ORDER BY chunk_id, score DESC, position)
 SELECT chunk_id, position, score FROM best ORDER BY score DESC, chunk_id LIMIT %(k)s
 """
-# Terms in more than this share of rows start out non-essential (a first guess: the result
-# proves itself exact or the search is repeated with a bound it can meet).
-_COMMON = 0.1
-
 
 
 def _filter_sql(where: SearchFilter | None) -> tuple[str, dict[str, Any]]:

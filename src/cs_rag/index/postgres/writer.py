@@ -10,10 +10,13 @@ from typing import Any
 import numpy as np
 
 from cs_rag.index.base import product_key
-from cs_rag.index.bm25 import EPSILON, MIN_IDF
+from cs_rag.index.bm25 import EPSILON, K1, MIN_IDF, B
 from cs_rag.index.embedded import DocumentRecord, EmbeddedIndex, Row
+from cs_rag.index.postgres.schema import IMPACT_SQL
 from cs_rag.index.postgres.sql import next_ids
 from cs_rag.types import Chunk, DocumentKind
+
+_IMPACT_DRIFT = 1.25  # the most the mean row length may move before impacts are recomputed
 
 
 class PostgresWriter:
@@ -50,12 +53,13 @@ class PostgresWriter:
             was_empty = not conn.execute("SELECT 1 FROM match_rows LIMIT 1").fetchone()
             if gone:
                 self._delete(gone)
+            impact_avgdl = self._impact_avgdl(index)
             if was_empty and index.manifest.dimension:
                 # the first content fixes the dimension; HNSW is built after the bulk load
                 conn.execute("DROP INDEX IF EXISTS match_rows_hnsw")
                 conn.execute(f"ALTER TABLE match_rows ALTER COLUMN embedding "
                              f"TYPE vector({index.manifest.dimension})")
-            self._insert(index, set(fresh))
+            self._insert(index, set(fresh), impact_avgdl)
             if was_empty and index.manifest.dimension:
                 conn.execute("CREATE INDEX match_rows_hnsw ON match_rows "
                              "USING hnsw (embedding vector_ip_ops)")
@@ -88,7 +92,21 @@ class PostgresWriter:
         conn.execute("DELETE FROM documents WHERE doc_id = ANY(%s)", (doc_ids,))
         conn.execute("DELETE FROM terms WHERE df <= 0")
 
-    def _insert(self, index: EmbeddedIndex, doc_ids: set[str]) -> None:
+    def _impact_avgdl(self, index: EmbeddedIndex) -> float:
+        """The mean row length impacts are computed at: kept while the new content's mean is
+        within _IMPACT_DRIFT of it, else set to that mean and every kept posting's impact
+        recomputed (search bounds a score by impact * max(1, avgdl / impact_avgdl))."""
+        conn = self.conn
+        current = conn.execute("SELECT impact_avgdl FROM stats").fetchone()[0]
+        total = sum(len(row.tokens) for row in index.rows)
+        if not total or 1 / _IMPACT_DRIFT <= total / len(index.rows) / current <= _IMPACT_DRIFT:
+            return current
+        avgdl = total / len(index.rows)
+        conn.execute(f"UPDATE postings SET impact = {IMPACT_SQL.format(avgdl='%s')}", (avgdl,))
+        conn.execute("UPDATE stats SET impact_avgdl = %s", (avgdl,))
+        return avgdl
+
+    def _insert(self, index: EmbeddedIndex, doc_ids: set[str], impact_avgdl: float) -> None:
         conn = self.conn
         ordinals = [o for o, c in enumerate(index.chunks) if c.doc_id in doc_ids]
         if not doc_ids:
@@ -131,14 +149,15 @@ class PostgresWriter:
                                 len(row.tokens), chunk.category, chunk.kind.value, chunk.valid_from,
                                 chunk.valid_to, products[row.chunk], vectors[r]))
         with conn.cursor().copy("COPY postings (term, row_id, tf, length, chunk_id, position, category, "
-                                "kind, valid_from, valid_to, products) FROM STDIN") as copy:
+                                "kind, valid_from, valid_to, products, impact) FROM STDIN") as copy:
             for row_id, r, position_in_chunk in zip(row_ids, positions, in_chunk):
                 row = index.rows[r]
                 chunk = index.chunks[row.chunk]
+                norm = K1 * (1 - B + B * len(row.tokens) / impact_avgdl)
                 for term, tf in Counter(row.tokens).items():
                     copy.write_row((term, row_id, tf, len(row.tokens), id_of[row.chunk], position_in_chunk,
                                     chunk.category, chunk.kind.value, chunk.valid_from, chunk.valid_to,
-                                    products[row.chunk]))
+                                    products[row.chunk], tf * (K1 + 1) / (tf + norm)))
         conn.execute("CREATE TEMP TABLE df_delta (term text, n int, max_tf int) ON COMMIT DROP")
         with conn.cursor().copy("COPY df_delta (term, n, max_tf) FROM STDIN") as copy:
             for term, n in df.items():
