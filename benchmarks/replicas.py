@@ -196,13 +196,13 @@ def reset_state(dsn: str, data_dir: Path) -> None:
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=30.0, help="load per replica count (default 30)")
     parser.add_argument("--customers", type=int, default=12, help="concurrent customers (default 12)")
     parser.add_argument("--replicas", default="1,3", help="replica counts (default 1,3)")
     parser.add_argument("--outage", type=float, default=5.0, help="seconds the database is down (0: skip)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     counts = [int(c) for c in args.replicas.split(",")]
     questions = [q["question"] for q in read_jsonl(REPO / "eval" / "questions.jsonl")]
     RESULTS.mkdir(exist_ok=True)

@@ -1,8 +1,10 @@
-"""PostgreSQL at 100k and 1M chunks next to the embedded backend: build time, size on disk,
-keyword / dense / hybrid p50 and p95, and R@1 of the atec questions on the synthetic chunks.
+"""Outgrowing one machine, in one command: PostgreSQL at 100k and 1M chunks next to the
+embedded backend (build time, size on disk, keyword / dense / hybrid p50 and p95, and R@1 of
+the atec questions on the synthetic chunks), then 1 and 3 service replicas on one database and a
+database restart under load (benchmarks/replicas.py, whose figures it prints after).
 
     python benchmarks/scale.py [--sizes 100000,1000000] [--queries 200] [--keep DIR]
-                               [--embedded-max 1000000]
+                               [--embedded-max 1000000] [--service-seconds 30]
 
 Chunks are synthesised as benchmarks/backends.py does (ingest_search.py's corpus: real
 sentences and their recombinations, perturbed copies of 2,000 real e5 vectors); the first
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import replicas
 from _common import SHARED_DATA, percentiles_ms, print_table, read_jsonl
 from ingest_search import corpus_texts, synthetic_index
 
@@ -161,6 +164,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="folder that keeps (and reuses) the builds")
     parser.add_argument("--embedded-max", type=int, default=1_000_000,
                         help="largest size the embedded backend is measured at")
+    parser.add_argument("--service-seconds", type=float, default=30.0,
+                        help="load per replica count in the replicas part (0: skip that part)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     embedder = Embedder()
@@ -193,6 +198,8 @@ def main() -> None:
     print_table(f"Scale: PostgreSQL and embedded, {args.queries} atec questions, k=10",
                 ["chunks", "backend", "build", "on disk", "keyword p50", "keyword p95", "dense p50",
                  "dense p95", "hybrid p50", "hybrid p95", "R@1", "same as embedded"], rows)
+    if args.service_seconds > 0:
+        replicas.main(["--seconds", str(args.service_seconds)])
 
 
 if __name__ == "__main__":
