@@ -33,6 +33,7 @@ class PostgresStore(PostgresSchema):
     def __init__(self, dsn: str, schema: str, pool_size: int = 4) -> None:
         super().__init__(dsn, schema, pool_size)
         self._copies: tempfile.TemporaryDirectory | None = None  # VERSION_FILES per generation
+        self._live: Version | None = None   # the last generation live() read, with its meta
 
     def index(self) -> "PostgresIndex":
         return PostgresIndex(self)
@@ -41,12 +42,19 @@ class PostgresStore(PostgresSchema):
 
     def live(self) -> Version | None:
         """The live generation, its VERSION_FILES copied to a local folder (once per generation).
-        Once the schema was found current (check()), it is not looked up again: this runs on
-        every search, and the lookup takes a connection of its own."""
+        This runs on every search, so it asks only for the generation number: the meta (read in
+        one snapshot with it) is read again only when the generation has changed. Once the schema
+        was found current (check()), it is not looked up again (that takes a connection of its own)."""
         if not self._checked and not self.exists():
             return None
-        generation, meta = self.state()
-        return Version(f"g{generation}", self._copy_of(generation, meta)) if generation else None
+        with self.connection() as conn:
+            generation = conn.execute("SELECT generation FROM stats").fetchone()[0]
+        if not generation:
+            return None
+        if self._live is None or self._live.name != f"g{generation}":
+            generation, meta = self.state()
+            self._live = Version(f"g{generation}", self._copy_of(generation, meta)) if generation else None
+        return self._live
 
     def open(self, version: Version) -> PostgresIndex:
         return PostgresIndex(self)
