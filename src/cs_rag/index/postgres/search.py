@@ -17,6 +17,7 @@ from cs_rag.index.bm25 import K1, B
 from cs_rag.index.embedded import DocumentRecord, Manifest
 from cs_rag.index.postgres.database import PostgresSchema
 from cs_rag.index.postgres.sql import (
+    _CANDIDATES_SQL,
     _MAXSCORE_SQL,
     _PREFIX_SQL,
     _RESTRICTED_SQL,
@@ -33,10 +34,12 @@ _COMPLETE = 200  # rows it scores in full, + 2 k (one primary-key probe per othe
 @dataclass
 class _TermStats:
     """What keyword search needs of the index statistics: per known query term its IDF, document
-    frequency and highest tf; the mean row length; drift = max(1, avgdl / impact_avgdl)."""
+    frequency and highest tf; the mean row length; drift = max(1, avgdl / impact_avgdl); the
+    mean number of match rows per chunk."""
 
     avgdl: float
     drift: float
+    rows_per_chunk: float = 1.0
     idf: dict[str, float] = field(default_factory=dict)
     df: dict[str, int] = field(default_factory=dict)
     max_tf: dict[str, int] = field(default_factory=dict)
@@ -82,7 +85,7 @@ class PostgresIndex:
         with self.store.snapshot() as conn:
             adapter = self.store.adapter(conn)
             stats = self._term_stats(conn, tokens)  # one read for both keyword searches
-            proposed = [s.ordinal for s in self._dense(conn, vector, n, where, adapter)]
+            proposed = [s.ordinal for s in self._dense(conn, vector, n, where, adapter, stats.rows_per_chunk)]
             # candidates, not a ranking: the bounded read alone (their keyword scores are exact)
             keyword = {s.ordinal: s for s in self._keyword(conn, tokens, n, where, stats, exact=False)}
             dense_proposed = set(proposed)
@@ -130,16 +133,21 @@ class PostgresIndex:
     # ---- helpers -----------------------------------------------------------------------
 
     def _dense(self, conn: Any, vector: np.ndarray, k: int, where: SearchFilter | None,
-               adapter: Adapter | None) -> list[ScoredChunk]:
-        """The top k chunks by inner product (HNSW), through `adapter` (store.adapter(conn))."""
+               adapter: Adapter | None, rows_per_chunk: float | None = None) -> list[ScoredChunk]:
+        """The top k chunks by inner product (HNSW), through `adapter` (store.adapter(conn)).
+        `rows_per_chunk`: the index's mean match rows per chunk (read from stats if not given);
+        the first read asks for that many rows per chunk wanted, more only if they were too few."""
         if k <= 0:
             return []
+        if rows_per_chunk is None:
+            n_chunks, n_rows = conn.execute("SELECT n_chunks, n_rows FROM stats").fetchone()
+            rows_per_chunk = n_rows / max(n_chunks, 1)
         condition, params = _filter_sql(where)
         # With an adapter rows are proposed by x . (M t), t the adapted query: (x M) . t, the
         # adapted inner product before x M is normalised, then scored exactly (_adapted_scores).
         query = _vector(vector if adapter is None else adapter.matrix @ adapter.apply(vector))
         column = "-(embedding <#> %(q)s)" if adapter is None else "embedding"
-        fetch = 4 * k + 32
+        fetch = math.ceil(k * max(1.0, rows_per_chunk)) + 32
         while True:  # fetch rows until k distinct chunks are found or rows run out
             # ef_search at least the rows wanted (pgvector's maximum is 1000); relaxed
             # iterative scan keeps looking when the filter rejects rows, so filtered
@@ -166,8 +174,9 @@ class PostgresIndex:
         """The top k chunks by BM25, exactly as a full scoring would rank them (`exact`), or
         the best k of the bounded read, their scores exact (not `exact`: candidates).
 
-        First a bounded read (_PREFIX_SQL): each term's highest-impact postings, the rarest
-        terms (highest weight) whole while _BUDGET lasts (_depths). That is the answer when it
+        First a bounded read (_PREFIX_SQL; _CANDIDATES_SQL, without the proof, when not
+        `exact`): each term's highest-impact postings, the rarest terms (highest weight) whole
+        while _BUDGET lasts (_depths). That is the answer when it
         proves itself (every term read whole, or the k-th score above what any row not scored
         can reach). Otherwise its k-th score, a lower bound of the true one, decides which
         lowest-weight terms cannot lift a row to the top k on their own: those are left
@@ -191,11 +200,13 @@ class PostgresIndex:
                                  {**values, "restrict": restrict}).fetchall()
             return _scored(found)
         condition = condition.replace("match_rows.", "p.")
-        found = conn.execute(_PREFIX_SQL.replace("{filter}", condition), {
+        found = conn.execute((_PREFIX_SQL if exact else _CANDIDATES_SQL).replace("{filter}", condition), {
             **values, "drift": stats.drift, "complete": _COMPLETE + 2 * k,
             "depth": _depths([stats.df[t] for t in known], max(_BUDGET, 20 * k), 4 * k)}).fetchall()
+        if not exact:
+            return _scored(found)
         unseen = found[0][3] if found else 0.0
-        if not exact or not found or unseen == 0 or (len(found) == k and found[-1][2] > unseen * (1 + 1e-9)):
+        if not found or unseen == 0 or (len(found) == k and found[-1][2] > unseen * (1 + 1e-9)):
             return _scored(found)
         theta = found[-1][2] if len(found) == k else 0.0
         # a term's score grows with tf and falls with row length, which is at least tf
@@ -215,12 +226,13 @@ class PostgresIndex:
         """The statistics of the query's terms that occur in the index (IDF: the embedded
         formula and floor)."""
         key = tuple(tokens)
-        found = conn.execute("SELECT s.n_rows, s.total_len, s.idf_floor, s.impact_avgdl, t.term, t.df, t.max_tf "
-                             "FROM stats s LEFT JOIN terms t ON t.term = ANY(%s)", (list(set(key)),)).fetchall()
-        n_rows, total_len, floor, impact_avgdl = found[0][:4]
-        stats = _TermStats(avgdl=total_len / max(n_rows, 1), drift=1.0)
+        found = conn.execute("SELECT s.n_rows, s.total_len, s.idf_floor, s.impact_avgdl, s.n_chunks, "
+                             "t.term, t.df, t.max_tf FROM stats s LEFT JOIN terms t ON t.term = ANY(%s)",
+                             (list(set(key)),)).fetchall()
+        n_rows, total_len, floor, impact_avgdl, n_chunks = found[0][:5]
+        stats = _TermStats(avgdl=total_len / max(n_rows, 1), drift=1.0, rows_per_chunk=n_rows / max(n_chunks, 1))
         stats.drift = max(1.0, stats.avgdl / impact_avgdl)
-        for term, df, tf in (row[4:] for row in found if row[4] is not None):
+        for term, df, tf in (row[5:] for row in found if row[5] is not None):
             value = math.log(n_rows - df + 0.5) - math.log(df + 0.5)
             stats.idf[term] = value if value > 0 else floor
             stats.df[term] = df

@@ -18,18 +18,14 @@ _TERM_SCORE = f"w.weight * p.tf * {K1 + 1} / (p.tf + {K1} * (1 - {B} + {B} * p.l
 _REST = f"""coalesce((SELECT sum({_TERM_SCORE}) FROM w JOIN postings p
     ON p.term = w.term AND p.row_id = partial.row_id WHERE {{terms}}), 0)"""
 
-# Read 1, bounded: the top k chunks by BM25 (best row per chunk) among the rows found in each
-# query term's `depth` highest-impact postings (postings_impact). {filter} is replaced by the
-# filter SQL over postings columns; terms/weights are the query's known terms and their idf *
-# occurrences; drift = max(1, avgdl / stats.impact_avgdl) turns an impact into a bound of the
-# term's score without IDF at today's avgdl. A term read to its end bounds the rows it did not
-# return by 0, otherwise by its weight times its last impact read (`cut`). Rows found are
-# scored on the terms that found them (`partial`), bounded by that plus the other terms' cuts.
-# The best row of each of the k best chunks so far is scored in full, and the lowest of those k
-# scores is the floor; of the rows whose bound reaches it, the `complete` highest are scored in
-# full. `unseen` is the most any other row can score (the cuts' sum, or the bound of the best
-# row left out): the result is the exact top k when the k-th score beats it.
-_PREFIX_SQL = f"""
+# Read 1, bounded: the rows found in each query term's `depth` highest-impact postings
+# (postings_impact). {filter} is replaced by the filter SQL over postings columns; terms/weights
+# are the query's known terms and their idf * occurrences; drift = max(1, avgdl /
+# stats.impact_avgdl) turns an impact into a bound of the term's score without IDF at today's
+# avgdl. A term read to its end bounds the rows it did not return by 0, otherwise by its weight
+# times its last impact read (`cut`). Rows found are scored on the terms that found them
+# (`partial`), bounded by that plus the other terms' cuts (`rest`).
+_FIRST_READ = f"""
 WITH w(term, weight, depth) AS (
     SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[], %(depth)s::int[])),
 fetched AS (
@@ -44,7 +40,28 @@ cut AS (
 partial AS (
     SELECT f.row_id, f.chunk_id, f.position, sum(f.score) AS score, array_agg(f.term) AS seen,
            (SELECT sum(bound) FROM cut) - sum(cut.bound) AS rest
-    FROM fetched f JOIN cut ON cut.term = f.term GROUP BY f.row_id, f.chunk_id, f.position),
+    FROM fetched f JOIN cut ON cut.term = f.term GROUP BY f.row_id, f.chunk_id, f.position)"""
+
+# The `complete` rows of `ranked` with the highest bound, scored in full: all the query terms'
+# postings of those rows in one statement (row ids sorted: an unsorted array let the planner
+# pick a plan a hundred times slower), and the best of them per chunk (`best`).
+_COMPLETED = f""",
+top AS (SELECT row_id, chunk_id, position FROM ranked ORDER BY bound DESC LIMIT %(complete)s),
+complete AS (
+    SELECT top.chunk_id, top.position, s.score FROM top JOIN (
+        SELECT p.row_id, sum({_TERM_SCORE}) AS score FROM w CROSS JOIN LATERAL (
+            SELECT p.row_id, p.tf, p.length FROM postings p
+            WHERE p.term = w.term AND p.row_id = ANY(ARRAY(SELECT row_id FROM top ORDER BY row_id))) p
+        GROUP BY p.row_id) s USING (row_id)),
+best AS (SELECT DISTINCT ON (chunk_id) chunk_id, position, score FROM complete
+         ORDER BY chunk_id, score DESC, position)"""
+
+# The top k chunks by BM25 (best row per chunk) among the rows of the first read. The best row
+# of each of the k best chunks so far is scored in full, and the lowest of those k scores is
+# the floor; of the rows whose bound reaches it, the `complete` highest are scored in full.
+# `unseen` is the most any other row can score (the cuts' sum, or the bound of the best row left
+# out): the result is the exact top k when the k-th score beats it.
+_PREFIX_SQL = (_FIRST_READ + f""",
 head AS (
     SELECT partial.* FROM (
         SELECT DISTINCT ON (chunk_id) * FROM partial ORDER BY chunk_id, score DESC) partial
@@ -54,17 +71,19 @@ floor AS (
     FROM head partial),
 ranked AS (
     SELECT partial.*, partial.score + partial.rest AS bound FROM partial, floor
-    WHERE partial.score + partial.rest >= floor.score),
-complete AS (
-    SELECT partial.chunk_id, partial.position, partial.score + {{rest}} AS score
-    FROM (SELECT * FROM ranked ORDER BY bound DESC LIMIT %(complete)s) partial),
-best AS (SELECT DISTINCT ON (chunk_id) chunk_id, position, score FROM complete
-         ORDER BY chunk_id, score DESC, position)
+    WHERE partial.score + partial.rest >= floor.score)""" + _COMPLETED + f"""
 SELECT chunk_id, position, score,
        greatest((SELECT sum(bound) FROM cut),
                 (SELECT bound FROM ranked ORDER BY bound DESC OFFSET %(complete)s LIMIT 1)) AS unseen
 FROM best ORDER BY score DESC, chunk_id LIMIT %(k)s
-""".replace("{rest}", _REST.replace("{terms}", "w.term <> ALL(partial.seen)"))
+""").replace("{rest}", _REST.replace("{terms}", "w.term <> ALL(partial.seen)"))
+
+# The hybrid's keyword candidates: the best k chunks of the first read, their scores exact (the
+# `complete` rows with the highest bound scored in full), no proof that no other row beats them.
+_CANDIDATES_SQL = _FIRST_READ + """,
+ranked AS (SELECT partial.*, partial.score + partial.rest AS bound FROM partial)""" + _COMPLETED + """
+SELECT chunk_id, position, score FROM best ORDER BY score DESC, chunk_id LIMIT %(k)s
+"""
 
 # Read 2, exact (MaxScore): the top k chunks by BM25. `essential` marks the terms whose
 # postings are read in full (by postings_impact, which leads with the term); max_tf is each
