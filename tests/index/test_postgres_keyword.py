@@ -132,3 +132,38 @@ def test_impacts_follow_a_drifting_row_length(pg_server, store, schema, shallow,
     assert bool(impact_avgdl == pytest.approx(np.mean(lengths))) is recomputed
     assert impact_avgdl <= np.mean(lengths)  # longer rows: today's scores above the stored impacts
     assert_searches_alike(index, changed)
+
+
+def test_a_second_connection_reads_the_snapshot_of_the_first(pg_server, store, schema):
+    """The hybrid's dense read runs on a sibling connection: it must see the generation its
+    search started on, even when another one is published meanwhile."""
+    publish(store, zipf_index())
+    with store.snapshot() as conn:
+        before = conn.execute("SELECT generation FROM stats").fetchone()[0]
+        other_store = PostgresStore(pg_server.dsn, schema)
+        try:
+            publish(other_store, zipf_index(changed=frozenset(range(10))))
+        finally:
+            other_store.close()
+        with store.sibling(conn) as other:
+            assert other is not None
+            assert other.execute("SELECT generation FROM stats").fetchone()[0] == before
+    with store.snapshot() as conn:
+        assert conn.execute("SELECT generation FROM stats").fetchone()[0] == before + 1
+
+
+def test_hybrid_candidates_are_the_same_with_one_connection_or_two(pg_server, store, schema, shallow):
+    """With no connection free for the dense read beside the keyword read (a pool of one), a
+    search reads both on its own connection, and finds the same."""
+    reference = zipf_index()
+    index = publish(store, reference)
+    alone = PostgresStore(pg_server.dsn, schema, pool_size=1)
+    try:
+        with alone.snapshot() as conn, alone.sibling(conn) as other:
+            assert other is None
+        for query in QUERIES:
+            for row in (0, 7):
+                both = index.candidates(reference.vectors[row], query, 10)
+                assert both == alone.index().candidates(reference.vectors[row], query, 10)
+    finally:
+        alone.close()

@@ -81,14 +81,14 @@ def connect(dsn: str, where: str, **kwargs: Any) -> Iterator[Any]:
 
 
 def open_pool(dsn: str, search_path: str, size: int, timeout: float = POOL_TIMEOUT_SECONDS,
-              configure: Callable[[Any], None] | None = None) -> Any:
-    """An open psycopg pool of up to `size` autocommit connections with `search_path`; a
+              configure: Callable[[Any], None] | None = None, least: int = 1) -> Any:
+    """An open psycopg pool of `least` to `size` autocommit connections with `search_path`; a
     connection idle for a while is checked before use (_IdleCheck), so the pool recovers by
     itself after a database restart."""
     from psycopg_pool import ConnectionPool
 
     idle = _IdleCheck()
-    pool = ConnectionPool(dsn, min_size=1, max_size=size, open=False, timeout=timeout,
+    pool = ConnectionPool(dsn, min_size=min(least, size), max_size=size, open=False, timeout=timeout,
                           kwargs={"options": f"-c search_path={search_path}",
                                   "connect_timeout": CONNECT_TIMEOUT_SECONDS, "autocommit": True},
                           configure=configure, check=idle.check, reset=idle.reset)

@@ -4,7 +4,9 @@ consistent read snapshots, and the chunk and adapter caches searches share."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -32,6 +34,8 @@ from cs_rag.state.postgres import (
 )
 from cs_rag.types import Chunk
 
+_SIBLING_WAIT_SECONDS = 0.002   # how long sibling() waits for a free connection
+
 
 def _configure(conn: Any) -> None:
     """Pooled connections: pgvector types."""
@@ -58,6 +62,8 @@ class PostgresSchema:
         self.pool_size = pool_size
         self._pool: Any = None
         self._checked = False
+        self._workers: concurrent.futures.ThreadPoolExecutor | None = None
+        self._workers_lock = threading.Lock()
         self._chunks: dict[int, Chunk] = {}
         self._adapter: tuple[int, Adapter | None] | None = None  # (generation, its adapter)
 
@@ -80,11 +86,22 @@ class PostgresSchema:
             self.check()
         if self._pool is None:
             self._pool = open_pool(self.dsn, f"{self.schema},public", self.pool_size, POOL_TIMEOUT_SECONDS,
-                                   configure=_configure)
+                                   configure=_configure, least=2)   # a search reads on two (sibling())
         with pooled(self._pool, self.where, POOL_TIMEOUT_SECONDS) as conn:
             yield conn
 
+    def workers(self) -> concurrent.futures.ThreadPoolExecutor:
+        """Threads for a search's second read (see sibling()), one per pooled connection."""
+        with self._workers_lock:
+            if self._workers is None:
+                self._workers = concurrent.futures.ThreadPoolExecutor(self.pool_size, "cs-rag-pg-read")
+            return self._workers
+
     def close(self) -> None:
+        with self._workers_lock:
+            if self._workers is not None:
+                self._workers.shutdown()
+                self._workers = None
         if self._pool is not None:
             self._pool.close()
             self._pool = None
@@ -211,6 +228,29 @@ class PostgresSchema:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
                          "SET LOCAL work_mem = '64MB'")
             yield conn
+
+    @contextlib.contextmanager
+    def sibling(self, conn: Any) -> Iterator[Any | None]:
+        """A second connection in the snapshot of `conn` (one of snapshot()'s), so that a search can
+        run two reads at once; None when the pool has no connection free at once (the caller
+        then reads on `conn` alone: waiting could deadlock searches that each hold one)."""
+        from psycopg import sql
+        from psycopg_pool import PoolTimeout
+
+        token = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        try:
+            other = self._pool.getconn(timeout=_SIBLING_WAIT_SECONDS)
+        except PoolTimeout:
+            yield None
+            return
+        try:
+            with other.transaction():
+                other.execute(sql.SQL("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+                                      "SET TRANSACTION SNAPSHOT {}; SET LOCAL work_mem = '64MB'")
+                              .format(sql.Literal(token)))
+                yield other
+        finally:
+            self._pool.putconn(other)
 
     def chunks(self, conn: Any, ordinals: Sequence[int]) -> dict[int, Chunk]:
         """Chunks by ordinal, from the process cache or the database."""

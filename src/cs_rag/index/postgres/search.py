@@ -3,6 +3,7 @@ postings) and hybrid candidates, every search in one REPEATABLE READ snapshot.""
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -85,9 +86,19 @@ class PostgresIndex:
         with self.store.snapshot() as conn:
             adapter = self.store.adapter(conn)
             stats = self._term_stats(conn, tokens)  # one read for both keyword searches
-            proposed = [s.ordinal for s in self._dense(conn, vector, n, where, adapter, stats.rows_per_chunk)]
-            # candidates, not a ranking: the bounded read alone (their keyword scores are exact)
-            keyword = {s.ordinal: s for s in self._keyword(conn, tokens, n, where, stats, exact=False)}
+
+            def read_dense(c: Any) -> list[ScoredChunk]:
+                return self._dense(c, vector, n, where, adapter, stats.rows_per_chunk)
+
+            with self.store.sibling(conn) as other:   # the dense read beside the keyword read
+                future = self.store.workers().submit(read_dense, other) if other is not None else None
+                try:
+                    # candidates, not a ranking: the bounded read alone (their keyword scores are exact)
+                    keyword = {s.ordinal: s for s in self._keyword(conn, tokens, n, where, stats, exact=False)}
+                finally:
+                    if future is not None:   # `other` goes back to the pool only once its read is done
+                        concurrent.futures.wait([future])
+            proposed = [s.ordinal for s in (future.result() if future is not None else read_dense(conn))]
             dense_proposed = set(proposed)
             proposed += [o for o in keyword if o not in dense_proposed]
             rows: dict[int, list[tuple[int, float]]] = {}
@@ -101,14 +112,14 @@ class PostgresIndex:
                     "WHERE chunk_id = ANY(%s) ORDER BY chunk_id, position", (proposed,), binary=True).fetchall())
             for ordinal, position, score in found:
                 rows.setdefault(ordinal, []).append((position, float(score)))
-            dense = {o: _best_and_runner_up(o, rows[o]) for o in proposed}
-            only_dense = [o for o in dense if o not in keyword]
+            best = {o: _best_and_runner_up(o, rows[o]) for o in proposed}
+            only_dense = [o for o in best if o not in keyword]
             if only_dense:
                 keyword.update((s.ordinal, s) for s in self._keyword(conn, tokens, len(only_dense), where, stats,
                                                                      restrict=only_dense))
-            self.store.chunks(conn, list(dense))
+            self.store.chunks(conn, list(best))
         return [(scored, keyword.get(o) or ScoredChunk(ordinal=o, score=0.0, matched=0))
-                for o, scored in dense.items()]
+                for o, scored in best.items()]
 
     def keyword_ceiling(self, tokens: Sequence[str]) -> float:
         idf = self._cached_idf(tokens)

@@ -61,17 +61,17 @@ best AS (SELECT DISTINCT ON (chunk_id) chunk_id, position, score FROM complete
 # the floor; of the rows whose bound reaches it, the `complete` highest are scored in full.
 # `unseen` is the most any other row can score (the cuts' sum, or the bound of the best row left
 # out): the result is the exact top k when the k-th score beats it.
-_PREFIX_SQL = (_FIRST_READ + f""",
+_PREFIX_SQL = (_FIRST_READ + """,
 head AS (
     SELECT partial.* FROM (
         SELECT DISTINCT ON (chunk_id) * FROM partial ORDER BY chunk_id, score DESC) partial
     ORDER BY partial.score DESC LIMIT %(k)s),
 floor AS (
-    SELECT CASE WHEN count(*) < %(k)s THEN 0 ELSE min(partial.score + {{rest}}) END AS score
+    SELECT CASE WHEN count(*) < %(k)s THEN 0 ELSE min(partial.score + {rest}) END AS score
     FROM head partial),
 ranked AS (
     SELECT partial.*, partial.score + partial.rest AS bound FROM partial, floor
-    WHERE partial.score + partial.rest >= floor.score)""" + _COMPLETED + f"""
+    WHERE partial.score + partial.rest >= floor.score)""" + _COMPLETED + """
 SELECT chunk_id, position, score,
        greatest((SELECT sum(bound) FROM cut),
                 (SELECT bound FROM ranked ORDER BY bound DESC OFFSET %(complete)s LIMIT 1)) AS unseen

@@ -35,7 +35,7 @@ class PostgresStore(PostgresSchema):
         self._copies: tempfile.TemporaryDirectory | None = None  # VERSION_FILES per generation
         self._live: Version | None = None   # the last generation live() read, with its meta
 
-    def index(self) -> "PostgresIndex":
+    def index(self) -> PostgresIndex:
         return PostgresIndex(self)
 
     # ---- the Store contract --------------------------------------------------------------
@@ -66,7 +66,7 @@ class PostgresStore(PostgresSchema):
             return export_content(conn)
 
     @contextlib.contextmanager
-    def writing(self) -> Iterator["PostgresWriting"]:
+    def writing(self) -> Iterator[PostgresWriting]:
         with self.writer() as writer:
             generation, meta = writer.generation(), writer.meta()
             previous = writer.export()
@@ -88,7 +88,7 @@ class PostgresStore(PostgresSchema):
     # ---- writing -----------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def writer(self) -> Iterator["PostgresWriter"]:
+    def writer(self) -> Iterator[PostgresWriter]:
         """Exclusive writer for this knowledge base (blocks while another process ingests).
         Creates the schema on first use; never migrates an old one."""
         if not self.exists():
