@@ -5,6 +5,8 @@ length) as after a fresh build."""
 
 from __future__ import annotations
 
+import concurrent.futures
+
 import numpy as np
 import psycopg
 import pytest
@@ -152,9 +154,14 @@ def test_a_second_connection_reads_the_snapshot_of_the_first(pg_server, store, s
         assert conn.execute("SELECT generation FROM stats").fetchone()[0] == before + 1
 
 
-def test_hybrid_candidates_are_the_same_with_one_connection_or_two(pg_server, store, schema, shallow):
+def test_hybrid_candidates_are_the_same_with_one_connection_or_two(pg_server, store, schema, shallow,
+                                                                   monkeypatch):
     """With no connection free for the dense read beside the keyword read (a pool of one), a
     search reads both on its own connection, and finds the same."""
+    monkeypatch.setattr(search, "_SIBLING_MIN_ROWS", 0)   # read beside each other at any size
+    submitted = []
+    counting = _Counting(submitted)
+    monkeypatch.setattr(store, "workers", lambda: counting)
     reference = zipf_index()
     index = publish(store, reference)
     alone = PostgresStore(pg_server.dsn, schema, pool_size=1)
@@ -167,3 +174,17 @@ def test_hybrid_candidates_are_the_same_with_one_connection_or_two(pg_server, st
                 assert both == alone.index().candidates(reference.vectors[row], query, 10)
     finally:
         alone.close()
+    counting.shutdown()
+    assert len(submitted) == 2 * len(QUERIES)   # the pool of four read beside, every time
+
+
+class _Counting(concurrent.futures.ThreadPoolExecutor):
+    """A one-thread executor that records what it was given."""
+
+    def __init__(self, submitted: list) -> None:
+        super().__init__(1)
+        self.submitted = submitted
+
+    def submit(self, fn, *args, **kwargs):
+        self.submitted.append(fn)
+        return super().submit(fn, *args, **kwargs)

@@ -4,6 +4,7 @@ postings) and hybrid candidates, every search in one REPEATABLE READ snapshot.""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -30,16 +31,18 @@ from cs_rag.types import Chunk, DocumentKind
 
 _BUDGET = 4000   # postings the first keyword read takes (at least 20 k)
 _COMPLETE = 200  # rows it scores in full, + 2 k (one primary-key probe per other term each)
+_SIBLING_MIN_ROWS = 50_000  # from this many match rows, candidates() reads dense and keyword at once
 
 
 @dataclass
 class _TermStats:
     """What keyword search needs of the index statistics: per known query term its IDF, document
     frequency and highest tf; the mean row length; drift = max(1, avgdl / impact_avgdl); the
-    mean number of match rows per chunk."""
+    number of match rows and their mean number per chunk."""
 
     avgdl: float
     drift: float
+    rows: int = 0
     rows_per_chunk: float = 1.0
     idf: dict[str, float] = field(default_factory=dict)
     df: dict[str, int] = field(default_factory=dict)
@@ -90,7 +93,9 @@ class PostgresIndex:
             def read_dense(c: Any) -> list[ScoredChunk]:
                 return self._dense(c, vector, n, where, adapter, stats.rows_per_chunk)
 
-            with self.store.sibling(conn) as other:   # the dense read beside the keyword read
+            # the dense read beside the keyword read, where both cost more than a second connection
+            beside = self.store.sibling(conn) if stats.rows >= _SIBLING_MIN_ROWS else contextlib.nullcontext()
+            with beside as other:
                 future = self.store.workers().submit(read_dense, other) if other is not None else None
                 try:
                     # candidates, not a ranking: the bounded read alone (their keyword scores are exact)
@@ -241,7 +246,8 @@ class PostgresIndex:
                              "t.term, t.df, t.max_tf FROM stats s LEFT JOIN terms t ON t.term = ANY(%s)",
                              (list(set(key)),)).fetchall()
         n_rows, total_len, floor, impact_avgdl, n_chunks = found[0][:5]
-        stats = _TermStats(avgdl=total_len / max(n_rows, 1), drift=1.0, rows_per_chunk=n_rows / max(n_chunks, 1))
+        stats = _TermStats(avgdl=total_len / max(n_rows, 1), drift=1.0, rows=n_rows,
+                           rows_per_chunk=n_rows / max(n_chunks, 1))
         stats.drift = max(1.0, stats.avgdl / impact_avgdl)
         for term, df, tf in (row[5:] for row in found if row[5] is not None):
             value = math.log(n_rows - df + 0.5) - math.log(df + 0.5)
