@@ -35,6 +35,11 @@ from cs_rag.state.postgres import (
 from cs_rag.types import Chunk
 
 _SIBLING_WAIT_SECONDS = 0.002   # how long sibling() waits for a free connection
+# A search's hash aggregates hold thousands of postings: in memory, not spilled. Its statements
+# are planned for their own arrays every time: psycopg prepares a statement run five times on a
+# connection, and the generic plan PostgreSQL then picks for array parameters it has not seen
+# made keyword candidates ten times slower (p95 2.6 -> 22 ms on a 500-row knowledge base).
+_READ_SETTINGS = "SET LOCAL work_mem = '64MB'; SET LOCAL plan_cache_mode = force_custom_plan"
 
 
 def _configure(conn: Any) -> None:
@@ -224,9 +229,7 @@ class PostgresSchema:
     def snapshot(self) -> Iterator[Any]:
         """A connection inside a read-only REPEATABLE READ transaction: one consistent generation."""
         with self.connection() as conn, conn.transaction():
-            # a search's hash aggregates hold thousands of postings: in memory, not spilled
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
-                         "SET LOCAL work_mem = '64MB'")
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; " + _READ_SETTINGS)
             yield conn
 
     @contextlib.contextmanager
@@ -246,8 +249,7 @@ class PostgresSchema:
         try:
             with other.transaction():
                 other.execute(sql.SQL("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
-                                      "SET TRANSACTION SNAPSHOT {}; SET LOCAL work_mem = '64MB'")
-                              .format(sql.Literal(token)))
+                                      "SET TRANSACTION SNAPSHOT {}; " + _READ_SETTINGS).format(sql.Literal(token)))
                 yield other
         finally:
             self._pool.putconn(other)
