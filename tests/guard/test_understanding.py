@@ -158,8 +158,6 @@ def test_the_shipped_model_is_not_fooled_by_negation_calm_faults_or_alarming_wor
     assert result.emotion.level == 0 and result.question_type.value == kind
 
 
-@pytest.mark.xfail(strict=True, reason="known false alarm of the shipped model (issue 22): a bare "
-                                       "follow-up ending in 呢？ reads as angry")
 @pytest.mark.parametrize("text", ["那退款呢？", "退款呢？"])
 def test_a_bare_follow_up_question_is_calm(shipped, text):
     assert shipped.check_message(text).emotion.level == 0
