@@ -30,7 +30,7 @@ from cs_rag.models.adapter import Adapter
 from cs_rag.types import Chunk, DocumentKind
 
 _BUDGET = 4000   # postings the first keyword read takes (at least 20 k)
-_COMPLETE = 200  # rows it scores in full, + 2 k (one primary-key probe per other term each)
+_COMPLETE = 200  # rows the first read scores in full, + 2 k (every term, one statement)
 _SIBLING_MIN_ROWS = 50_000  # from this many match rows, candidates() reads dense and keyword at once
 
 
