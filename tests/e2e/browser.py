@@ -49,8 +49,8 @@ def wait_for_job(page) -> None:
     page.reload()
 
 
-def sign_in(page, url: str, path: str = "/console") -> None:
+def sign_in(page, url: str, path: str = "/console", key: str = ADMIN_KEY) -> None:
     page.goto(url + path)
-    page.get_by_test_id("login-key").fill(ADMIN_KEY)
+    page.get_by_test_id("login-key").fill(key)
     page.get_by_test_id("login-submit").click()
     page.get_by_test_id("nav-dashboard").wait_for()

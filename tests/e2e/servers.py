@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +34,8 @@ class Server:
     port: int
     process: subprocess.Popen
     log: Path
-    data_dir: Path
-    index_dir: Path
+    data_dir: Path | None = None     # None for several knowledge bases: each names its own
+    index_dir: Path | None = None
 
     def call(self, method: str, path: str, body: dict | bytes | None = None, key: str | None = None,
              headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, dict, bytes]:
@@ -90,32 +91,54 @@ def free_port() -> int:
 def start(root: Path, name: str, index_dir: Path, knowledge: Path, env: dict[str, str],
           data_dir: Path | None = None) -> Server:
     """`cs-rag serve` as `name`, ready; its data folder is `data_dir` (default root/<name>-data)."""
-    port = free_port()
     data_dir = data_dir or root / f"{name}-data"
+    return launch(root, name, ["serve", "--index", str(index_dir), "--knowledge", str(knowledge),
+                               "--data-dir", str(data_dir)], env, data_dir=data_dir, index_dir=index_dir)
+
+
+def start_knowledge_bases(root: Path, name: str, config: Path, knowledge_bases: Sequence[str],
+                          env: dict[str, str]) -> Server:
+    """`cs-rag --config <config> serve` over the config's [knowledge_bases.<name>] tables, ready
+    when every one of `knowledge_bases` is (each answers under /kb/<name>)."""
+    return launch(root, name, ["--config", str(config), "serve"], env,
+                  health=[f"/kb/{kb}/healthz" for kb in knowledge_bases])
+
+
+def launch(root: Path, name: str, arguments: list[str], env: dict[str, str], *,
+           health: Sequence[str] = ("/healthz",), data_dir: Path | None = None,
+           index_dir: Path | None = None) -> Server:
+    """`cs-rag <arguments> --port <free port>` as `name` (log root/<name>.log), returned once
+    every path of `health` says ready; the environment is this one without CS_RAG_* plus `env`."""
+    port = free_port()
     log = root / f"{name}.log"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CS_RAG_")}
     environment.update({"HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **env})
     if "CS_RAG_CACHE_DIR" in os.environ:
         environment["CS_RAG_CACHE_DIR"] = os.environ["CS_RAG_CACHE_DIR"]
     with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cs_rag.cli", "serve", "--index", str(index_dir), "--knowledge",
-             str(knowledge), "--port", str(port), "--data-dir", str(data_dir)],
-            cwd=root, env=environment, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, "-m", "cs_rag.cli", *arguments, "--port", str(port)],
+                                   cwd=root, env=environment, stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", port, process, log, data_dir, index_dir)
+    waiting = list(health)
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"server {name} exited {process.returncode}:\n{server.log_text()}")
         try:
-            status, _, raw = server.call("GET", "/healthz", timeout=5)
-            if status == 200 and json.loads(raw)["ready"]:
+            while waiting and _ready(server, waiting[0]):
+                waiting.pop(0)
+            if not waiting:
                 return server
         except OSError:
             pass
         time.sleep(0.3)
     stop(server)
     raise AssertionError(f"server {name} not ready in {READY_SECONDS} s:\n{server.log_text()}")
+
+
+def _ready(server: Server, path: str) -> bool:
+    status, _, raw = server.call("GET", path, timeout=5)
+    return status == 200 and json.loads(raw)["ready"]
 
 
 def stop(server: Server) -> None:

@@ -22,6 +22,7 @@ from cs_rag.errors import ForbiddenPost, SignInRequired
 from cs_rag.service.auth import key_fingerprint
 from cs_rag.service.console.render import sign_in_page
 from cs_rag.service.state import Service
+from cs_rag.service.tenants import KB_PREFIX
 from cs_rag.state import StateDatabase
 
 COOKIE = "cs_rag_console"
@@ -159,12 +160,21 @@ def sign_in(request: Request, key: Annotated[str, Form(max_length=512)] = "",
     if not same_origin(request):
         return sign_in_page(next_path, "请从本站登录 · Sign in from this site's own page", 403, root)
     if not key or service.keys.role(key) != "admin":
-        return sign_in_page(next_path, "管理员密钥无效 · That is not an admin key", 401, root)
+        return sign_in_page(next_path, _refusal(root), 401, root)
     operator = sessions_of(request).open(key_fingerprint(key))
     response = RedirectResponse(safe_next(next_path, root), status_code=303)
     response.set_cookie(cookie_name(root), operator.session, max_age=int(sessions_of(request).ttl), path="/",
                         httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return response
+
+
+def _refusal(root: str) -> str:
+    """What a refused key is told. Under /kb/<name> it names the knowledge base: a key scoped to
+    another one is a good admin key there, and "not an admin key" alone would puzzle its holder."""
+    name = root.removeprefix(KB_PREFIX + "/") if root.startswith(KB_PREFIX + "/") else None
+    if name is None:
+        return "管理员密钥无效 · That is not an admin key"
+    return f"此密钥不能管理知识库 {name} · That is not an admin key of knowledge base {name}"
 
 
 @router.post("/logout")
