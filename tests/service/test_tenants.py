@@ -115,6 +115,16 @@ def test_tenant_console_signs_in_per_knowledge_base_and_switches(client):
     assert client.get("/kb/shop-a/console/knowledge").status_code == 401   # signed in to shop-b only
 
 
+def test_tenant_console_at_the_root_keeps_the_current_entry_at_the_root(client):
+    """The first knowledge base's console is also at /console: its switcher entry links there
+    (the cookie that page signed in with), the others under their prefix."""
+    assert client.post("/console/login", data={"key": ADMIN_BOTH}, follow_redirects=False).status_code == 303
+    page = client.get("/console/knowledge")
+    assert page.status_code == 200
+    assert '<a href="/console" data-testid="kb-shop-a" aria-current="true">' in page.text
+    assert '<a href="/kb/shop-b/console" data-testid="kb-shop-b">' in page.text
+
+
 def test_tenant_keys_scoped_to_unknown_knowledge_bases_are_refused(settings, tmp_path):
     entries = {"shop-a": KnowledgeBaseEntry(index=str(tmp_path / "index"))}
     with pytest.raises(ConfigError, match="shop-z"):
