@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from helpers import REPOSITORY
 from servers import ADMIN_KEY
 
