@@ -280,6 +280,13 @@ class IndexSettings(_Section):
     # FAQ entries alone (either backend), with at least 30 (and half of all) entries having
     # similar questions; otherwise nothing is fitted. Figures: benchmarks/README.md.
     adapter: bool = True
+    # Fine-tune the embedding model's top layers on the FAQ's own question groups and answers
+    # (cs_rag.models.tuning) and embed this knowledge base with them: only when at least 30
+    # (and half of all) FAQ entries have similar questions. CPU minutes at the first ingest
+    # (127 s for knowledge/ on 2 cores), stored with the index and cached by content; an ingest
+    # refits only once a fifth of the FAQ changed (or `cs-rag ingest --refit`). Figures:
+    # benchmarks/README.md.
+    fine_tune: bool = True
     pg_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     pool_size: int = Field(default=4, ge=1, le=100)   # connections per process
 

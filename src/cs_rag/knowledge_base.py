@@ -19,6 +19,7 @@ from cs_rag.index.postgres import PostgresStore
 from cs_rag.index.store import (
     CALIBRATION_FILE,
     SYNONYMS_FILE,
+    TUNED_FILE,
     USER_DICT_FILE,
     Store,
     Version,
@@ -28,7 +29,8 @@ from cs_rag.ingest.chunking import document_chunks, has_answer_chunk
 from cs_rag.ingest.sources import collect_documents
 from cs_rag.models.adapter import fit_adapter
 from cs_rag.models.e5_convert import E5_MODEL_NAME
-from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
+from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder, tuning_for
+from cs_rag.models.tuning import TunedLayers
 from cs_rag.retrieval.calibrate import MIN_ENTRIES, fit_calibration
 from cs_rag.retrieval.confidence import Calibration
 from cs_rag.retrieval.hybrid import HybridRetriever, default_calibration
@@ -133,6 +135,7 @@ class KnowledgeBase:
         if self._loaded is None or self._loaded[0] != version:
             index = self.store.open(version)
             embedder = self._embedder_for(index.manifest.embedding_model)
+            embedder = embedder.with_tuned(_tuned_in(version.folder))
             tokenizer = _tokenizer_in(version.folder, self.settings)
             if tokenizer.fingerprint != index.manifest.tokenizer_fingerprint:
                 raise IndexMismatchError(f"{version.folder}: built with tokenizer "
@@ -162,13 +165,16 @@ class KnowledgeBase:
     # ---- writing -------------------------------------------------------------------------
 
     def ingest(self, paths: Iterable[str | Path], *, skip_bad: bool = False,
-               progress: Progress | None = None) -> IngestReport:
+               progress: Progress | None = None, refit: bool = False) -> IngestReport:
         """Bring the index in line with the knowledge under `paths`.
 
         Documents from files under `paths` are added, updated or (if gone) removed; documents
         from other sources stay. Only texts whose content hash is new are embedded. Bad input
         raises InputError before anything is written unless `skip_bad`. The new version is
         switched in atomically: on any failure the previous index stays live and unchanged.
+        With `index.fine_tune`, the embedding model's top layers are fitted on the FAQ at the
+        first ingest, again once REFIT_SHARE of its entries changed or when `refit` is asked
+        (a refit re-embeds every text); `report.tuning` says which happened.
         """
         started = time.perf_counter()
         paths = [Path(p) for p in paths]
@@ -189,14 +195,19 @@ class KnowledgeBase:
             plan = _plan(old, collected.documents, [p.resolve() for p in paths], skip_bad,
                          self.settings.index.faq_answers, self.settings.chunking)
             report = IngestReport(skipped=[*collected.skipped, *plan.skipped])
-            index = self._assemble(plan, old, tokenizer, embedder, report, progress)
+            chunks, tokens, records = self._lay_out(plan, old, tokenizer)
+            tuned, report.tuning = tuning_for(chunks, _tuned_in(old_folder), embedder, refit,
+                                              enabled=self.settings.index.fine_tune)
+            embedder = embedder.with_tuned(tuned)
+            index = self._assemble(chunks, tokens, records, plan, old, tokenizer, embedder, report,
+                                   progress)
             if self.settings.index.adapter and index.faq_questions_only():
                 index = index.with_adapter(fit_adapter(*index.question_groups()))
             calibration = fit_calibration(index, tokenizer, embedder, self.settings.retrieval)
             if calibration is None:
                 self._warn_if_shipped_calibration_is_foreign(index.manifest.embedding_model)
             writing.commit(index, calibration.model_dump_json(indent=1) if calibration else None,
-                           user_dict, synonyms)
+                           user_dict, synonyms, tuned.to_text() if tuned is not None else None)
         report.chunks = len(index)
         report.seconds = time.perf_counter() - started
         return report
@@ -223,14 +234,14 @@ class KnowledgeBase:
         candidates = [f / name for f in folders] + ([old_folder / name] if old_folder else [])
         return next((c for c in candidates if c.is_file()), None)
 
-    def _assemble(self, plan: _Plan, old: EmbeddedIndex | None, tokenizer: Tokenizer,
-                  embedder: Embedder, report: IngestReport,
-                  progress: Progress | None) -> EmbeddedIndex:
+    def _lay_out(self, plan: _Plan, old: EmbeddedIndex | None, tokenizer: Tokenizer
+                 ) -> tuple[list[Chunk], list[list[list[str]]], dict[str, DocumentRecord]]:
+        """The new version's chunks in order, each match text's tokens, and the documents'
+        records: unchanged documents keep their chunks (and tokens, under the same tokenizer)."""
         same_tokens = old is not None and old.manifest.tokenizer_fingerprint == tokenizer.fingerprint
         old_by_doc = _chunks_by_doc(old) if old else {}
         chunks: list[Chunk] = []
-        rows: list[Row] = []
-        texts: dict[str, tuple[str, str]] = {}  # embedding key -> (text, role)
+        tokens: list[list[list[str]]] = []
         records: dict[str, DocumentRecord] = {}
         for item in plan.items:
             if item.document is None or item.status == "unchanged":
@@ -243,16 +254,25 @@ class KnowledgeBase:
                                                           self.settings.index.faq_answers)]
                 reuse_tokens = False
             for chunk, old_rows in pairs:
-                ordinal = len(chunks)
                 chunks.append(chunk)
-                role = _role(chunk)
-                for j, text in enumerate(chunk.match_texts):
-                    tokens = old_rows[j].tokens if reuse_tokens else tokenizer.tokenize(text)
-                    key = embedder.text_key(text, role)
-                    rows.append(Row(ordinal, key, tokens))
-                    texts[key] = (text, role)
+                tokens.append([old_rows[j].tokens if reuse_tokens else tokenizer.tokenize(text)
+                               for j, text in enumerate(chunk.match_texts)])
             records[item.doc_id] = item.record.model_copy(update={"chunks": len(pairs),
                                                                   "source": pairs[0][0].source})
+        return chunks, tokens, records
+
+    def _assemble(self, chunks: list[Chunk], tokens: list[list[list[str]]],
+                  records: dict[str, DocumentRecord], plan: _Plan, old: EmbeddedIndex | None,
+                  tokenizer: Tokenizer, embedder: Embedder, report: IngestReport,
+                  progress: Progress | None) -> EmbeddedIndex:
+        rows: list[Row] = []
+        texts: dict[str, tuple[str, str]] = {}  # embedding key -> (text, role)
+        for ordinal, chunk in enumerate(chunks):
+            role = _role(chunk)
+            for text, text_tokens in zip(chunk.match_texts, tokens[ordinal]):
+                key = embedder.text_key(text, role)
+                rows.append(Row(ordinal, key, text_tokens))
+                texts[key] = (text, role)
         vectors = _vectors_for(rows, texts, old, embedder, report, progress)
         report.added, report.updated = plan.added, plan.updated
         report.removed, report.unchanged = plan.removed, plan.unchanged
@@ -315,6 +335,17 @@ def _plan(old: EmbeddedIndex | None, documents: list[Document], roots: list[Path
         bucket.append(document.id)
         plan.items.append(_PlanItem(document.id, status, record, document))
     return plan
+
+
+def _tuned_in(folder: Path | None) -> TunedLayers | None:
+    """The fine-tuned layers a version was embedded with (its TUNED_FILE), if any."""
+    path = folder / TUNED_FILE if folder is not None else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        return TunedLayers.from_text(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise IndexMismatchError(f"{path} is unreadable: {exc}; re-ingest with --refit") from None
 
 
 def _role(chunk: Chunk) -> str:

@@ -204,12 +204,13 @@ class IngestReport(BaseModel):
     chunks: int = 0
     texts_embedded: int = 0
     seconds: float = 0.0
+    tuning: str | None = None   # what happened to the embedding model's fine-tune, if it has one
 
     def summary(self) -> str:
         return (f"added {len(self.added)}, updated {len(self.updated)}, removed {len(self.removed)}, "
                 f"unchanged {len(self.unchanged)}, skipped {len(self.skipped)}; "
                 f"{self.chunks} chunks in index, {self.texts_embedded} texts embedded, "
-                f"{self.seconds:.1f} s")
+                f"{self.seconds:.1f} s" + (f"; {self.tuning}" if self.tuning else ""))
 
 
 class Outcome(str, Enum):

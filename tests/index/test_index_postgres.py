@@ -321,3 +321,23 @@ def test_version_1_schema_with_data_migrates_and_searches_the_same(pg_server, sc
         assert [(s.ordinal, s.matched) for s in got] == [(s.ordinal, s.matched) for s in want]
         assert [s.score for s in got] == pytest.approx([s.score for s in want], abs=1e-9)
     current.close(), old.close()
+
+
+def test_postgres_keeps_the_fine_tune_with_the_knowledge_base(tmp_path, pg_settings, monkeypatch):
+    from cs_rag import KnowledgeBase
+    from cs_rag.models import tuning
+    from helpers import faq_entries
+
+    monkeypatch.setattr(tuning, "EPOCHS", 1)    # the plumbing, not the quality
+    monkeypatch.setattr(tuning, "MAX_PAIRS", 64)
+    folder = tmp_path / "k"
+    folder.mkdir()
+    write_jsonl(folder / "faq.jsonl", faq_entries(tuning.MIN_GROUPS))
+    writer = KnowledgeBase("tuned", pg_settings)
+    assert writer.ingest([folder]).tuning.startswith("fine-tuned")
+    digest = writer.retriever().embedder.tuned_layers.digest
+    other_process = KnowledgeBase("tuned", pg_settings)   # reads the layers from the database
+    assert other_process.retriever().embedder.tuned_layers.digest == digest
+    want, got = writer.retrieve("请问发票第11条", k=3), other_process.retrieve("请问发票第11条", k=3)
+    assert [h.id for h in got.hits] == [h.id for h in want.hits] and got.hits[0].doc_id == "f11"
+    assert writer.ingest([folder]).tuning.startswith("kept the fine-tune (0%")

@@ -24,6 +24,9 @@ def add_ingest(commands) -> None:
     ingest.add_argument("--index", required=True, metavar="DIR", help="index directory")
     ingest.add_argument("--skip-bad", action="store_true",
                         help="ingest the rest when a file, line or row is bad, and list it")
+    ingest.add_argument("--refit", action="store_true",
+                        help="fine-tune the embedding model on the FAQ again (index.fine_tune), "
+                        "even when less than a fifth of it changed; re-embeds every text")
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
     ingest.set_defaults(run=_ingest)
 
@@ -89,7 +92,7 @@ def _ingest(args: argparse.Namespace, settings) -> int:
 
     try:
         report = KnowledgeBase(args.index, settings).ingest(args.paths, skip_bad=args.skip_bad,
-                                                           progress=progress)
+                                                           progress=progress, refit=args.refit)
     finally:
         if bar is not None:
             bar.close()

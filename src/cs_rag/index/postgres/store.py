@@ -20,6 +20,7 @@ from cs_rag.index.postgres.writer import PostgresWriter, export_content
 from cs_rag.index.store import (
     CALIBRATION_FILE,
     SYNONYMS_FILE,
+    TUNED_FILE,
     USER_DICT_FILE,
     VERSION_FILES,
     Version,
@@ -112,8 +113,8 @@ class PostgresWriting:
     previous_folder: Path | None
 
     def commit(self, index: EmbeddedIndex, calibration_json: str | None,
-               user_dict: Path | None, synonyms: Path | None) -> None:
+               user_dict: Path | None, synonyms: Path | None, tuned_json: str | None = None) -> None:
         def text(path: Path | None) -> str | None:
             return path.read_text(encoding="utf-8") if path is not None else None
         self.writer.publish(index, {USER_DICT_FILE: text(user_dict), SYNONYMS_FILE: text(synonyms),
-                                    CALIBRATION_FILE: calibration_json})
+                                    CALIBRATION_FILE: calibration_json, TUNED_FILE: tuned_json})

@@ -1,0 +1,149 @@
+"""A knowledge base's fine-tune of the embedding model: its training pairs, persistence without
+pickle, the tuned model, and when an ingest fits, keeps or drops it (on both backends)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from helpers import write_jsonl
+
+from cs_rag import KnowledgeBase
+from cs_rag.config import Settings
+from cs_rag.index.store import TUNED_FILE
+from cs_rag.models import tuning
+from cs_rag.models.embedding import Embedder
+from cs_rag.models.tuning import TunedLayers, eligible, group_hash, training_pairs
+from cs_rag.types import Chunk, DocumentKind
+
+PRODUCTS = ["手机", "耳机", "电脑", "键盘", "鼠标", "音箱", "手表", "相机", "平板", "台灯", "冰箱",
+            "空调", "洗衣机", "电视", "风扇", "热水器", "微波炉", "烤箱", "吸尘器", "路由器",
+            "充电宝", "显示器", "打印机", "投影仪", "剃须刀", "吹风机", "电饭煲", "榨汁机", "净水器",
+            "加湿器", "电暖器", "扫地机"]
+
+
+def entries(products: list[str], answer: str = "享受一年保修，在订单页申请售后即可。") -> list[dict]:
+    return [{"id": f"e{i}", "question": f"{p}坏了怎么保修",
+             "similar_questions": [f"{p}出故障了能修吗", f"{p}保修期多久"], "answer": p + answer}
+            for i, p in enumerate(products)]
+
+
+def faq_chunk(doc_id: str, questions: list[str], answer: str) -> Chunk:
+    return Chunk(id=doc_id, doc_id=doc_id, kind=DocumentKind.FAQ, source="faq.jsonl", text=answer,
+                 match_texts=questions, question=questions[0])
+
+
+@pytest.fixture
+def quick_fit(monkeypatch):
+    """One short epoch: the tests check the plumbing, benchmarks/decisions.py the quality."""
+    monkeypatch.setattr(tuning, "EPOCHS", 1)
+    monkeypatch.setattr(tuning, "MAX_PAIRS", 64)
+
+
+def test_training_pairs_are_each_questions_siblings_and_its_answer():
+    chunks = [faq_chunk("a", ["退款多久到账", "钱什么时候退回来", "退款多久到账"], "三个工作日内原路退回。"),
+              faq_chunk("b", ["怎么开发票"], "在订单页申请电子发票。"),
+              Chunk(id="p#0", doc_id="p", kind=DocumentKind.POLICY, source="p.md", text="政策",
+                    match_texts=["政策"])]
+    pairs = training_pairs(chunks)
+    assert {(p.anchor, p.positive, p.positive_role) for p in pairs if p.entry == "a"} == {
+        ("退款多久到账", "钱什么时候退回来", "query"), ("钱什么时候退回来", "退款多久到账", "query"),
+        ("退款多久到账", "三个工作日内原路退回。", "passage"),
+        ("钱什么时候退回来", "三个工作日内原路退回。", "passage")}
+    assert [(p.anchor, p.positive_role) for p in pairs if p.entry == "b"] == [("怎么开发票", "passage")]
+    assert all(p.entry != "p" for p in pairs)   # documents have no question groups
+
+
+def test_only_an_faq_with_enough_similar_questions_is_eligible():
+    grouped = [faq_chunk(f"e{i}", [f"问题{i}", f"说法{i}"], "答") for i in range(tuning.MIN_GROUPS)]
+    single = [faq_chunk(f"s{i}", [f"单{i}"], "答") for i in range(tuning.MIN_GROUPS + 1)]
+    assert eligible(grouped)
+    assert not eligible(grouped[:-1])
+    assert not eligible(grouped + single)   # fewer than half of the entries have similar questions
+
+
+def test_tuned_layers_round_trip_as_text_and_say_what_changed():
+    rng = np.random.default_rng(0)
+    layers = TunedLayers("e5", {"encoder.layer.11.output.dense.weight": rng.normal(size=(4, 3)).astype(np.float32)},
+                         groups=["g1", "g2", "g3", "g4"], seconds=2.5)
+    back = TunedLayers.from_text(layers.to_text())
+    assert back.digest == layers.digest and back.groups == layers.groups and back.base_model == "e5"
+    np.testing.assert_allclose(back.tensors["encoder.layer.11.output.dense.weight"],
+                               layers.tensors["encoder.layer.11.output.dense.weight"], atol=1e-3)
+    assert layers.changed_share(["g1", "g2", "g3", "new"]) == 0.25
+    with pytest.raises(ValueError, match="not tuned layers"):
+        TunedLayers.from_text(json.dumps({"base_model": "e5", "groups": [], "safetensors": "!!"}))
+
+
+def test_a_fit_changes_only_the_top_layers_and_shares_the_embeddings(quick_fit):
+    embedder = Embedder()
+    chunks = [faq_chunk(f"e{i}", [f"{p}坏了怎么保修", f"{p}出故障了能修吗"], f"{p}保修一年。")
+              for i, p in enumerate(PRODUCTS)]
+    layers = tuning.fine_tune(embedder._base.get(), embedder.name, chunks)
+    assert layers.base_model == embedder.name
+    assert layers.groups == sorted(group_hash(c) for c in chunks)
+    n = len(embedder._base.get()[0].auto_model.encoder.layer)
+    top = {f"encoder.layer.{i}." for i in range(n - tuning.TOP_LAYERS, n)}
+    assert layers.tensors and all(any(k.startswith(t) for t in top) for k in layers.tensors)
+    tuned = embedder.with_tuned(layers)
+    base_model, tuned_model = embedder._base.get(), tuned._load()
+    assert tuned_model[0].auto_model.embeddings is base_model[0].auto_model.embeddings
+    question = "扫地机不转了"
+    before, after = embedder.encode([question], "query")[0], tuned.encode_query(question)
+    assert float(before @ after) < 0.9999           # the tuned model embeds differently
+    assert tuned.text_key(question, "query") != embedder.text_key(question, "query")
+    np.testing.assert_allclose(tuned.encode([question], "query")[0], after, atol=1e-5)
+
+
+def test_ingest_fits_keeps_refits_and_drops_the_fine_tune(tmp_path, quick_fit, settings):
+    folder = tmp_path / "k"
+    folder.mkdir()
+    write_jsonl(folder / "faq.jsonl", entries(PRODUCTS))
+    kb = KnowledgeBase(tmp_path / "idx", settings)
+    first = kb.ingest([folder])
+    assert first.tuning.startswith(f"fine-tuned the embedding model on {len(PRODUCTS)} FAQ entries")
+    assert (kb.store.live().folder / TUNED_FILE).is_file()
+    digest = kb.retriever().embedder.tuned_layers.digest
+    reopened = KnowledgeBase(tmp_path / "idx", settings)
+    assert reopened.retriever().embedder.tuned_layers.digest == digest
+    assert reopened.search("扫地机出故障了")[0].doc_id == f"e{PRODUCTS.index('扫地机')}"
+    second = KnowledgeBase(tmp_path / "idx2", settings).ingest([folder])   # the same FAQ again
+    assert second.tuning.endswith("from the cache)")
+    assert KnowledgeBase(tmp_path / "idx2", settings).retriever().embedder.tuned_layers.digest == digest
+
+    changed = entries(PRODUCTS)
+    changed[0]["similar_questions"][0] = "手机屏幕碎了保修吗"   # 1 of 32 entries: under REFIT_SHARE
+    write_jsonl(folder / "faq.jsonl", changed)
+    kept = kb.ingest([folder])
+    assert kept.tuning.startswith("kept the fine-tune") and kept.texts_embedded == 1
+    assert kb.retriever().embedder.tuned_layers.digest == digest
+
+    refit = kb.ingest([folder], refit=True)
+    assert refit.tuning.startswith("fine-tuned") and refit.texts_embedded == 3 * len(PRODUCTS)
+    assert kb.retriever().embedder.tuned_layers.digest != digest
+
+    write_jsonl(folder / "faq.jsonl", entries(PRODUCTS[:tuning.MIN_GROUPS - 1]))
+    dropped = kb.ingest([folder])
+    assert dropped.tuning is None and not (kb.store.live().folder / TUNED_FILE).exists()
+    assert kb.retriever().embedder.tuned_layers is None
+
+
+def test_fine_tune_off_embeds_with_the_model_itself(tmp_path, quick_fit):
+    folder = tmp_path / "k"
+    folder.mkdir()
+    write_jsonl(folder / "faq.jsonl", entries(PRODUCTS))
+    kb = KnowledgeBase(tmp_path / "idx", Settings.model_validate({"index": {"fine_tune": False}}))
+    assert kb.ingest([folder]).tuning is None
+    assert kb.retriever().embedder.tuned_layers is None
+
+
+def test_an_unreadable_fine_tune_names_its_file(tmp_path, quick_fit, settings):
+    folder = tmp_path / "k"
+    folder.mkdir()
+    write_jsonl(folder / "faq.jsonl", entries(PRODUCTS))
+    KnowledgeBase(tmp_path / "idx", settings).ingest([folder])
+    path = KnowledgeBase(tmp_path / "idx", settings).store.live().folder / TUNED_FILE
+    path.write_text("{}", encoding="utf-8")
+    with pytest.raises(Exception, match=TUNED_FILE):
+        KnowledgeBase(tmp_path / "idx", settings).search("手机坏了")
