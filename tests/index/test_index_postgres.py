@@ -333,6 +333,7 @@ def test_postgres_keeps_the_fine_tune_with_the_knowledge_base(tmp_path, pg_setti
     folder = tmp_path / "k"
     folder.mkdir()
     write_jsonl(folder / "faq.jsonl", faq_entries(tuning.MIN_GROUPS))
+    (folder / "policy.md").write_text("# 发票政策\n电子发票在订单完成后开具。\n", encoding="utf-8")
     writer = KnowledgeBase("tuned", pg_settings)
     assert writer.ingest([folder]).tuning.startswith("fine-tuned")
     digest = writer.retriever().embedder.tuned_layers.digest

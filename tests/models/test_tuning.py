@@ -34,6 +34,16 @@ def faq_chunk(doc_id: str, questions: list[str], answer: str) -> Chunk:
                  match_texts=questions, question=questions[0])
 
 
+POLICY = "# 保修政策\n\n## 保修期\n所有电器自签收之日起保修一年，人为损坏不在保修范围内。\n"
+
+
+def write_faq(folder, products: list[str]) -> None:
+    """An FAQ of `products` and a policy document beside it (what the fine-tune is for)."""
+    folder.mkdir(exist_ok=True)
+    write_jsonl(folder / "faq.jsonl", entries(products))
+    (folder / "policy.md").write_text(POLICY, encoding="utf-8")
+
+
 @pytest.fixture
 def quick_fit(monkeypatch):
     """One short epoch: the tests check the plumbing, benchmarks/decisions.py the quality."""
@@ -55,12 +65,15 @@ def test_training_pairs_are_each_questions_siblings_and_its_answer():
     assert all(p.entry != "p" for p in pairs)   # documents have no question groups
 
 
-def test_only_an_faq_with_enough_similar_questions_is_eligible():
+def test_only_an_faq_with_enough_similar_questions_beside_documents_is_eligible():
     grouped = [faq_chunk(f"e{i}", [f"问题{i}", f"说法{i}"], "答") for i in range(tuning.MIN_GROUPS)]
     single = [faq_chunk(f"s{i}", [f"单{i}"], "答") for i in range(tuning.MIN_GROUPS + 1)]
-    assert eligible(grouped)
-    assert not eligible(grouped[:-1])
-    assert not eligible(grouped + single)   # fewer than half of the entries have similar questions
+    policy = [Chunk(id="p#0", doc_id="p", kind=DocumentKind.POLICY, source="p.md", text="政策",
+                    match_texts=["政策"])]
+    assert eligible(grouped + policy)
+    assert not eligible(grouped)              # FAQ-only knowledge is the adapter's
+    assert not eligible(grouped[:-1] + policy)
+    assert not eligible(grouped + single + policy)   # under half of the entries have similar questions
 
 
 def test_tuned_layers_round_trip_as_text_and_say_what_changed():
@@ -98,8 +111,7 @@ def test_a_fit_changes_only_the_top_layers_and_shares_the_embeddings(quick_fit):
 
 def test_ingest_fits_keeps_refits_and_drops_the_fine_tune(tmp_path, quick_fit, settings):
     folder = tmp_path / "k"
-    folder.mkdir()
-    write_jsonl(folder / "faq.jsonl", entries(PRODUCTS))
+    write_faq(folder, PRODUCTS)
     kb = KnowledgeBase(tmp_path / "idx", settings)
     first = kb.ingest([folder])
     assert first.tuning.startswith(f"fine-tuned the embedding model on {len(PRODUCTS)} FAQ entries")
@@ -120,10 +132,12 @@ def test_ingest_fits_keeps_refits_and_drops_the_fine_tune(tmp_path, quick_fit, s
     assert kb.retriever().embedder.tuned_layers.digest == digest
 
     refit = kb.ingest([folder], refit=True)
-    assert refit.tuning.startswith("fine-tuned") and refit.texts_embedded == 3 * len(PRODUCTS)
+    policy_texts = sum(len(c.match_texts) for c in kb.content().chunks if c.kind is DocumentKind.POLICY)
+    assert refit.tuning.startswith("fine-tuned")
+    assert refit.texts_embedded == 3 * len(PRODUCTS) + policy_texts   # every text, under new weights
     assert kb.retriever().embedder.tuned_layers.digest != digest
 
-    write_jsonl(folder / "faq.jsonl", entries(PRODUCTS[:tuning.MIN_GROUPS - 1]))
+    write_faq(folder, PRODUCTS[:tuning.MIN_GROUPS - 1])
     dropped = kb.ingest([folder])
     assert dropped.tuning is None and not (kb.store.live().folder / TUNED_FILE).exists()
     assert kb.retriever().embedder.tuned_layers is None
@@ -131,8 +145,7 @@ def test_ingest_fits_keeps_refits_and_drops_the_fine_tune(tmp_path, quick_fit, s
 
 def test_fine_tune_off_embeds_with_the_model_itself(tmp_path, quick_fit):
     folder = tmp_path / "k"
-    folder.mkdir()
-    write_jsonl(folder / "faq.jsonl", entries(PRODUCTS))
+    write_faq(folder, PRODUCTS)
     kb = KnowledgeBase(tmp_path / "idx", Settings.model_validate({"index": {"fine_tune": False}}))
     assert kb.ingest([folder]).tuning is None
     assert kb.retriever().embedder.tuned_layers is None
@@ -140,8 +153,7 @@ def test_fine_tune_off_embeds_with_the_model_itself(tmp_path, quick_fit):
 
 def test_an_unreadable_fine_tune_names_its_file(tmp_path, quick_fit, settings):
     folder = tmp_path / "k"
-    folder.mkdir()
-    write_jsonl(folder / "faq.jsonl", entries(PRODUCTS))
+    write_faq(folder, PRODUCTS)
     KnowledgeBase(tmp_path / "idx", settings).ingest([folder])
     path = KnowledgeBase(tmp_path / "idx", settings).store.live().folder / TUNED_FILE
     path.write_text("{}", encoding="utf-8")
