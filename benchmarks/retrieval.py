@@ -41,7 +41,7 @@ def knowledge_of(name: str) -> tuple[list[Path], Path]:
 
 
 def query_vectors(embedder: Embedder, name: str, texts: list[str]) -> np.ndarray:
-    digest = hashlib.sha256(("\n".join(texts) + embedder.name).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(("\n".join(texts) + embedder.fingerprint).encode()).hexdigest()[:16]
     path = RESULTS / "cache" / f"{name}-queries-{digest}.npy"
     if path.is_file():
         return np.load(path, allow_pickle=False)

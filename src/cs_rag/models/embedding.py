@@ -136,10 +136,15 @@ class Embedder:
         cache = Path(self.settings.cache_dir or default_cache_dir()) / "tuned"
         return cached_fine_tune(self._base.get(), self.name, chunks, cache)
 
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the vectors this embedder makes: the model's name, plus the digest of a
+        knowledge base's tuned layers when it has them (vectors of the two never mix)."""
+        return self.name if self.tuned_layers is None else f"{self.name}+{self.tuned_layers.digest}"
+
     def text_key(self, text: str, role: Role) -> str:
-        """Content hash of what would be embedded: model (with its tuned layers), role and text."""
-        model = self.name if self.tuned_layers is None else f"{self.name}+{self.tuned_layers.digest}"
-        return hashlib.sha256(f"{model}\0{role}\0{text}".encode()).hexdigest()
+        """Content hash of what would be embedded: the fingerprint, role and text."""
+        return hashlib.sha256(f"{self.fingerprint}\0{role}\0{text}".encode()).hexdigest()
 
     def encode(self, texts: Sequence[str], role: Role,
                progress: Callable[[int], None] | None = None) -> np.ndarray:
