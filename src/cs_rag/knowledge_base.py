@@ -196,7 +196,8 @@ class KnowledgeBase:
                          self.settings.index.faq_answers, self.settings.chunking)
             report = IngestReport(skipped=[*collected.skipped, *plan.skipped])
             chunks, tokens, records = self._lay_out(plan, old, tokenizer)
-            tuned, report.tuning = tuning_for(chunks, _tuned_in(old_folder), embedder, refit,
+            previous = None if refit else _tuned_in(old_folder)   # a refit never reads the old fit
+            tuned, report.tuning = tuning_for(chunks, previous, embedder,
                                               enabled=self.settings.index.fine_tune)
             embedder = embedder.with_tuned(tuned)
             index = self._assemble(chunks, tokens, records, plan, old, tokenizer, embedder, report,

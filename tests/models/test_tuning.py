@@ -11,6 +11,7 @@ from helpers import write_jsonl
 
 from cs_rag import KnowledgeBase
 from cs_rag.config import Settings
+from cs_rag.errors import IndexMismatchError
 from cs_rag.index.store import TUNED_FILE
 from cs_rag.models import tuning
 from cs_rag.models.embedding import Embedder
@@ -157,5 +158,9 @@ def test_an_unreadable_fine_tune_names_its_file(tmp_path, quick_fit, settings):
     KnowledgeBase(tmp_path / "idx", settings).ingest([folder])
     path = KnowledgeBase(tmp_path / "idx", settings).store.live().folder / TUNED_FILE
     path.write_text("{}", encoding="utf-8")
-    with pytest.raises(Exception, match=TUNED_FILE):
+    with pytest.raises(IndexMismatchError, match=TUNED_FILE):
         KnowledgeBase(tmp_path / "idx", settings).search("手机坏了")
+    with pytest.raises(IndexMismatchError, match="--refit"):
+        KnowledgeBase(tmp_path / "idx", settings).ingest([folder])
+    assert KnowledgeBase(tmp_path / "idx", settings).ingest([folder], refit=True).tuning.startswith("fine-tuned")
+    assert KnowledgeBase(tmp_path / "idx", settings).search("手机坏了")[0].doc_id == "e0"

@@ -175,10 +175,11 @@ def test_compare_refuses_a_config_that_changes_what_the_index_was_built_with(tmp
     write_jsonl(tmp_path / "questions.jsonl", [{"id": "q1", "question": "退款要等几天", "gold_ids": ["f-refund"]},
                                                {"id": "q2", "question": "退款", "gold_ids": ["f-nothing"]}])
     answers = tmp_path / "answers.toml"
-    answers.write_text("[index]\nfaq_answers = true\n[chunking]\nmax_tokens = 200\n", encoding="utf-8")
+    answers.write_text("[index]\nfaq_answers = true\nfine_tune = false\n[chunking]\nmax_tokens = 200\n",
+                       encoding="utf-8")
     refused = _cli("eval", str(tmp_path), "--compare", str(answers))
     assert refused.returncode == 1
-    assert "answers.toml" in refused.stderr and "chunking, index.faq_answers" in refused.stderr
+    assert "answers.toml" in refused.stderr and "chunking, index.faq_answers, index.fine_tune" in refused.stderr
     plain = _cli("eval", str(tmp_path))
     assert plain.returncode == 0 and "f-nothing" in plain.stderr and "name nothing in the index" in plain.stderr
 

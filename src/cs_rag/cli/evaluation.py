@@ -74,7 +74,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
 # Settings an index is built with: a config changing them needs its own index to be compared.
 _INGEST_SECTIONS = ("embedding", "chunking", "text")
-_INGEST_INDEX_KEYS = ("backend", "faq_answers", "adapter", "pg_schema")
+_INGEST_INDEX_KEYS = ("backend", "faq_answers", "adapter", "fine_tune", "pg_schema")
 
 
 def _require_same_ingest_settings(settings: Settings, compare: Settings, path: str) -> None:

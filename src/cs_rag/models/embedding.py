@@ -247,14 +247,15 @@ class Embedder:
 
 
 def tuning_for(chunks: Sequence[Chunk], previous: TunedLayers | None, embedder: Embedder,
-               refit: bool, enabled: bool = True) -> tuple[TunedLayers | None, str | None]:
+               enabled: bool = True) -> tuple[TunedLayers | None, str | None]:
     """The fine-tuned layers an ingest embeds `chunks` with, and what it did about them: none
-    when not `enabled` or the FAQ is too small (models.tuning.eligible); else `previous` while
-    less than REFIT_SHARE of the FAQ's entries changed (and no `refit`), or a new fit."""
+    when not `enabled` or the knowledge does not qualify (models.tuning.eligible); else
+    `previous` (the live version's fit, None to refit) while less than REFIT_SHARE of the FAQ's
+    entries changed since it, or a new fit."""
     if not enabled or not eligible(chunks):
         return None, None
     groups = [group_hash(c) for c in question_groups(chunks)]
-    if previous is not None and previous.base_model == embedder.name and not refit:
+    if previous is not None and previous.base_model == embedder.name:
         changed = previous.changed_share(groups)
         if changed < REFIT_SHARE:
             return previous, f"kept the fine-tune ({changed:.0%} of the FAQ's entries are new or changed)"
