@@ -57,6 +57,7 @@ def test_sign_in_sets_a_strict_expiring_cookie_and_sign_out_ends_it(client):
     assert "httponly" in cookie and "samesite=strict" in cookie and "max-age=" in cookie
     page = client.get("/console/settings")
     assert page.status_code == 200 and ADMIN not in page.text
+    assert "未微调 · not fine-tuned" in page.text        # five FAQ entries: too few to fine-tune
     session = client.cookies.get(COOKIE)
     assert client.post("/console/logout", headers={"Origin": OWN}).status_code == 403     # no token
     assert client.post("/console/logout", data={"csrf": "forged"}).status_code == 403
@@ -154,3 +155,14 @@ def test_a_large_logs_dashboard_is_retaken_in_the_background(client, monkeypatch
             break
         time.sleep(0.05)
     assert questions() == before + 1
+
+
+def test_the_settings_page_says_what_the_fine_tune_was_fitted_on():
+    import numpy as np
+
+    from cs_rag.models.tuning import TunedLayers
+    from cs_rag.service.console.settings_page import fine_tune_text
+
+    layers = TunedLayers("e5", {"encoder.layer.11.output.dense.bias": np.zeros(3, dtype=np.float32)},
+                         groups=["a", "b", "c"], seconds=126.6)
+    assert fine_tune_text(layers) == f"已微调 · fine-tuned on 3 FAQ entries in 127 s (weights {layers.digest})"
