@@ -164,3 +164,18 @@ def test_an_unreadable_fine_tune_names_its_file(tmp_path, quick_fit, settings):
         KnowledgeBase(tmp_path / "idx", settings).ingest([folder])
     assert KnowledgeBase(tmp_path / "idx", settings).ingest([folder], refit=True).tuning.startswith("fine-tuned")
     assert KnowledgeBase(tmp_path / "idx", settings).search("手机坏了")[0].doc_id == "e0"
+
+
+def test_a_fine_tuned_copy_is_shared_while_used_and_freed_after():
+    import gc
+
+    from cs_rag.models import embedding
+
+    layers = TunedLayers(Embedder().name, {}, ["g"])
+    first, second = Embedder().with_tuned(layers), Embedder().with_tuned(layers)
+    assert first._model is second._model                  # two knowledge bases, one copy
+    held = [k for k in list(embedding._TUNED) if k[-1] == layers.digest]
+    assert len(held) == 1
+    del first, second
+    gc.collect()
+    assert not [k for k in list(embedding._TUNED) if k[-1] == layers.digest]

