@@ -29,8 +29,8 @@ from cs_rag.ingest.chunking import document_chunks, has_answer_chunk
 from cs_rag.ingest.sources import collect_documents
 from cs_rag.models.adapter import fit_adapter
 from cs_rag.models.e5_convert import E5_MODEL_NAME
-from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder, tuning_for
-from cs_rag.models.tuning import TunedLayers
+from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
+from cs_rag.models.tuning import TunedLayers, tuning_for
 from cs_rag.retrieval.calibrate import MIN_ENTRIES, fit_calibration
 from cs_rag.retrieval.confidence import Calibration
 from cs_rag.retrieval.hybrid import HybridRetriever, default_calibration

@@ -18,14 +18,7 @@ import numpy as np
 
 from cs_rag.config import EmbeddingSettings
 from cs_rag.errors import EmbeddingError
-from cs_rag.models.tuning import (
-    REFIT_SHARE,
-    TunedLayers,
-    cached_fine_tune,
-    eligible,
-    group_hash,
-    question_groups,
-)
+from cs_rag.models.tuning import TunedLayers, cached_fine_tune
 from cs_rag.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -252,20 +245,3 @@ class Embedder:
                                  "folder (no config.json or modules.json)")
         return folder
 
-
-def tuning_for(chunks: Sequence[Chunk], previous: TunedLayers | None, embedder: Embedder,
-               enabled: bool = True) -> tuple[TunedLayers | None, str | None]:
-    """The fine-tuned layers an ingest embeds `chunks` with, and what it did about them: none
-    when not `enabled` or the knowledge does not qualify (models.tuning.eligible); else
-    `previous` (the live version's fit, None to refit) while less than REFIT_SHARE of the FAQ's
-    entries changed since it, or a new fit."""
-    if not enabled or not eligible(chunks):
-        return None, None
-    groups = [group_hash(c) for c in question_groups(chunks)]
-    if previous is not None and previous.base_model == embedder.name:
-        changed = previous.changed_share(groups)
-        if changed < REFIT_SHARE:
-            return previous, f"kept the fine-tune ({changed:.0%} of the FAQ's entries are new or changed)"
-    tuned, cached = embedder.fine_tune(chunks)
-    return tuned, (f"fine-tuned the embedding model on {len(groups)} FAQ entries "
-                   + ("(the same FAQ's fit, from the cache)" if cached else f"in {tuned.seconds:.0f} s"))

@@ -32,11 +32,16 @@ import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cs_rag.types import Chunk, DocumentKind
+
+if TYPE_CHECKING:
+    from cs_rag.models.embedding import Embedder
 
 TOP_LAYERS = 4         # transformer layers trained; the embeddings and lower layers stay frozen
 EPOCHS = 2
@@ -71,9 +76,10 @@ class TunedLayers:
     groups: list[str] = field(default_factory=list)   # group_hash of every fitted entry
     seconds: float = 0.0
 
-    @property
+    @cached_property
     def digest(self) -> str:
-        """Identifies these weights (part of every embedding key made with them)."""
+        """Identifies these weights (part of every embedding key made with them); computed once:
+        the tensors are never changed after construction."""
         h = hashlib.sha256(self.base_model.encode())
         for name in sorted(self.tensors):
             h.update(name.encode())
@@ -243,3 +249,21 @@ def cached_fine_tune(model, base_model: str, chunks: Sequence[Chunk],
 def _embed(model, texts: list[str]):
     features = (getattr(model, "preprocess", None) or model.tokenize)(texts)
     return model(features)["sentence_embedding"]
+
+
+def tuning_for(chunks: Sequence[Chunk], previous: TunedLayers | None, embedder: Embedder,
+               enabled: bool = True) -> tuple[TunedLayers | None, str | None]:
+    """The fine-tuned layers an ingest embeds `chunks` with, and what it did about them: none
+    when not `enabled` or the knowledge does not qualify (`eligible`); else
+    `previous` (the live version's fit, None to refit) while less than REFIT_SHARE of the FAQ's
+    entries changed since it, or a new fit."""
+    if not enabled or not eligible(chunks):
+        return None, None
+    groups = [group_hash(c) for c in question_groups(chunks)]
+    if previous is not None and previous.base_model == embedder.name:
+        changed = previous.changed_share(groups)
+        if changed < REFIT_SHARE:
+            return previous, f"kept the fine-tune ({changed:.0%} of the FAQ's entries are new or changed)"
+    tuned, cached = embedder.fine_tune(chunks)
+    return tuned, (f"fine-tuned the embedding model on {len(groups)} FAQ entries "
+                   + ("(the same FAQ's fit, from the cache)" if cached else f"in {tuned.seconds:.0f} s"))
