@@ -54,6 +54,19 @@ def test_a_complaint_at_level_2_is_a_priority_review(guard):
     assert not guard.check_message("有点慢").priority
 
 
+def test_a_mild_reading_needs_the_mild_threshold_a_clear_one_does_not(model, guard):
+    """A level-1 reading is the usual false alarm: it must reach `mild_threshold`; level 2-3
+    readings only `negative_threshold`. Diluted in a longer text, 慢 and 烂 give P(negative)
+    about .98; alone, about 1."""
+    strict = Guard(offensive_model=None, message_model=MessageModel(
+        model.idf, model.heads, model.config, {"negative_threshold": 0.5, "mild_threshold": 0.99}, {}))
+    diluted_mild, mild, diluted_clear = strict.check_messages(["请问一下物流有点慢吗", "有点慢", "请问一下物流真烂吗"])
+    assert diluted_mild.emotion.level == 0 and diluted_mild.flags == []
+    assert mild.emotion.level == 1
+    assert diluted_clear.emotion.level == 2
+    assert guard.check_message("请问一下物流有点慢吗").emotion.level == 1   # mild threshold = 0.5
+
+
 def test_a_threat_makes_a_negative_message_level_3(guard):
     result = guard.check_message("太慢了，再不发就投诉到消协")
     assert result.emotion.level == 3 and result.routing is Routing.HANDOFF

@@ -62,10 +62,9 @@ _PRIORITY_TYPES = frozenset({QuestionType.FAULT, QuestionType.COMPLAINT})
 _HEDGE_CONTEXT = 2   # units of context around a hedge compared with the evidence
 _MESSAGE_FLAGS = {
     FlagKind.HUMAN_REQUEST: (Routing.HANDOFF, "the customer asks for a person"),
-    FlagKind.ESCALATION_THREAT: (Routing.HANDOFF, "the customer threatens to take this outside "
-                                 "(regulator, media, lawyer or police)"),
-    FlagKind.INJECTION: (Routing.REVIEW, "the message tries to override the assistant's "
-                         "instructions"),
+    FlagKind.ESCALATION_THREAT: (Routing.HANDOFF, ("the customer threatens to take this outside "
+                                                   "(regulator, media, lawyer or police)")),
+    FlagKind.INJECTION: (Routing.REVIEW, "the message tries to override the assistant's instructions"),
 }
 _ANSWER_REASONS = {
     FlagKind.HEDGING: "hedging word: state it plainly or say what the evidence says",

@@ -1,11 +1,13 @@
 """The customer's emotion, its warning level and the question type of a batch of messages.
 
-With the learned model (`cs_rag.guard.understanding`), a message is negative when
-P(negative), the mean of the emotion head's and the level head's P(not none), reaches the
-model's `negative_threshold`; the level is the level head's likeliest of 1-3 (each probability
-times the model's `level_weights`, chosen in training for the exact level), raised to 3 by a
-threat to go outside or a level-3 insult (the guide the training data follows calls both
-强烈负面); the kind is the emotion head's likeliest negative class. A negated feeling word
+With the learned model (`cs_rag.guard.understanding`), P(negative) is the mean of the emotion
+head's and the level head's P(not none); the level is the level head's likeliest of 1-3 (each
+probability times the model's `level_weights`). A message is negative when P(negative) reaches
+the model's `negative_threshold` and that level is 2-3, or reaches its `mild_threshold` when the
+level is 1 (a mild reading is the usual false alarm on an ordinary question, so it needs more
+evidence; both chosen in training). The level is then raised to 3 by a threat to go outside or
+a level-3 insult (the guide the training data follows calls both 强烈负面); the kind is the
+emotion head's likeliest negative class. A negated feeling word
 (没生气) or a fault stated calmly is the model's to judge, not the lexicon's. The evidence is
 the strongest non-negated lexicon word of that feeling, else the stretch of text whose
 n-grams push hardest towards the kind (a maximum-sum run of per-character scores).
@@ -79,6 +81,7 @@ def read_messages(model: MessageModel | None, seen: list[Seen],
     cue_rows = np.stack([s.cues() for s in seen])
     probabilities = model.probabilities([s.normal.text for s in seen], cue_rows, vectors)
     threshold = float(model.params.get("negative_threshold", 0.5))
+    mild_threshold = float(model.params.get("mild_threshold", threshold))
     level_weights = np.asarray(model.params.get("level_weights", (1.0, 1.0, 1.0)))
     readings = []
     for index, item in enumerate(seen):
@@ -86,10 +89,10 @@ def read_messages(model: MessageModel | None, seen: list[Seen],
         p_type = probabilities["question_type"][index]
         question_type = QuestionType(model.heads["question_type"].classes[int(np.argmax(p_type))])
         p_negative = 1.0 - (float(p_emotion[0]) + float(p_level[0])) / 2
-        if p_negative < threshold:
+        level = 1 + int(np.argmax(p_level[1:] * level_weights))
+        if p_negative < (threshold if level >= 2 else mild_threshold):
             readings.append(Reading(EmotionReading(), question_type, None, p_negative))
             continue
-        level = 1 + int(np.argmax(p_level[1:] * level_weights))
         notes = [f"P(negative)={p_negative:.2f}"]
         cue_row = cue_rows[index]
         if cue_row[_THREAT] or cue_row[_ABUSE] == 1.0:
