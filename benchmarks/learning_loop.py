@@ -4,6 +4,7 @@ operator work the learning queue with the gold labels.
 
     python benchmarks/learning_loop.py [--questions eval/questions.jsonl] [--knowledge knowledge]
                                        [--config knowledge/cs_rag.toml] [--seed 7]
+                                       [--skip-picks] [--decline-out-of-scope]
 
 Any questions.jsonl and knowledge folder will do. The questions are shuffled with the seed and
 split: the first half is traffic, the second half is the test. The traffic half comes in two
@@ -13,8 +14,9 @@ Simulated customers in the traffic behave as the gold labels say: one offered th
 among a clarify reply's choices picks it (same session, `option_id`); one answered wrongly rates
 the answer unhelpful (`wrong`) with probability `--dislike-share` (default 0.5: not everyone
 rates). The simulated operator knows each traffic wording's gold: an FAQ entry -> `link` to it;
-out of scope -> `ignore`; a policy document -> `ignore` too (`link` needs an FAQ entry, and
-writing an answer is a person's work the simulation cannot do). A group whose wordings have
+out of scope -> `ignore` (`decline` with --decline-out-of-scope); a policy document -> `ignore`
+too (`link` needs an FAQ entry, and writing an answer is a person's work the simulation cannot
+do). A group whose wordings have
 different golds is worked part by part (`wordings` narrows an action), as a person reading it
 would. The test half is answered before any learning and after each round; its answers never
 teach (their queue items are ignored) and the operator never sees its labels.
@@ -31,7 +33,6 @@ import random
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,6 +54,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-picks", action="store_true",
                         help="the operator does not confirm what customers picked (ignores wordings of picks only)")
+    parser.add_argument("--decline-out-of-scope", action="store_true",
+                        help="the operator declines out-of-scope wordings (never answer them) instead of ignoring them")
     parser.add_argument("--dislike-share", type=float, default=0.5,
                         help="share of wrongly answered traffic customers who rate the answer unhelpful")
     args = parser.parse_args()
@@ -74,7 +77,7 @@ def main() -> None:
                 for q in batch:
                     _customer(client, q, lambda: rater.random() < args.dislike_share)
                 actions, linked = _operate(client, {q["question"].strip(): q["gold_ids"] for q in batch},
-                                           args.skip_picks)
+                                           args.skip_picks, args.decline_out_of_scope)
                 actions_total += actions
                 taught |= linked
                 after = _measure(client, test)
@@ -84,7 +87,8 @@ def main() -> None:
     seen = {g for q in traffic for g in q["gold_ids"]}
     repeat = sum(1 for q in test if set(q["gold_ids"]) & seen) / len(test)
     helped = sum(1 for q in test if set(q["gold_ids"]) & taught) / len(test)
-    title = (("Learning loop, picks not confirmed, on " if args.skip_picks else "Learning loop on ") +
+    title = ("Learning loop" + (", picks not confirmed" if args.skip_picks else "") +
+             (", out of scope declined" if args.decline_out_of_scope else "") + " on " +
              f"{args.questions.relative_to(REPO) if args.questions.is_relative_to(REPO) else args.questions}"
              f" (seed {args.seed}; traffic {len(traffic)} in 2 rounds, test {len(test)}; "
              f"dislike share {args.dislike_share})")
@@ -157,10 +161,11 @@ def _clear_queue_of_test_answers(client) -> None:
                     headers=_admin())
 
 
-def _operate(client, gold_of: dict[str, list[str]], skip_picks: bool) -> tuple[int, set[str]]:
+def _operate(client, gold_of: dict[str, list[str]], skip_picks: bool, decline: bool) -> tuple[int, set[str]]:
     """Work the queue with the traffic's gold labels until it is empty: each group's wordings
     are split by gold, and each part gets its own action (link to its FAQ entry, else ignore;
-    with `skip_picks`, wordings that only customers' picks brought are ignored); returns
+    with `skip_picks`, wordings that only customers' picks brought are ignored; with `decline`,
+    out-of-scope wordings are declined rather than ignored); returns
     (actions, linked entry ids)."""
     actions, linked, jobs = 0, set(), []
     for _ in range(10):                       # a pass acts on one part of each group
@@ -180,6 +185,8 @@ def _operate(client, gold_of: dict[str, list[str]], skip_picks: bool) -> tuple[i
                 body = {"action": "ignore", "wordings": wordings, "reason": "picks not confirmed"}
             elif gold.startswith("faq-"):
                 body = {"action": "link", "entry_id": gold, "wordings": wordings}
+            elif not gold and decline:
+                body = {"action": "decline", "wordings": wordings, "reason": "out of scope"}
             else:
                 body = {"action": "ignore", "wordings": wordings,
                         "reason": "out of scope" if not gold else "policy detail: needs a writer"}
@@ -199,7 +206,8 @@ def _operate(client, gold_of: dict[str, list[str]], skip_picks: bool) -> tuple[i
 
 
 def _wait(client, job_id: str) -> None:
-    for _ in range(3000):
+    """Until the job ends; an ingest that refits the fine-tune takes minutes on 2 cores."""
+    for _ in range(18000):
         status = client.get(f"/v1/jobs/{job_id}", headers=_admin()).json()["status"]
         if status in ("done", "failed"):
             return

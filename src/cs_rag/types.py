@@ -45,6 +45,11 @@ class FaqEntry(BaseModel):
     _dates_in_order = field_validator("valid_to")(lambda value, info: _not_before_start(value, info))
 
 
+# The tag of an FAQ entry whose wordings the team declines to answer (it has no answer text): a
+# question it matches best, with the confidence an answer would need, is refused (Assistant).
+DECLINED_TAG = "declined"
+
+
 class DocumentMeta(BaseModel):
     """What a document says about itself for filters: Markdown front matter, or a passage
     record's keys. Other keys (author, tags, ...) are ignored; `products` may be one string

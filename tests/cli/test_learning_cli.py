@@ -61,3 +61,19 @@ def test_list_apply_and_export(served, tmp_path, capsys):
     assert entry.id == "f-ship" and entry.similar_questions[-2:] == UNSERVED
     assert json.loads((tmp_path / "learned.jsonl").read_text(encoding="utf-8"))["id"] == "f-ship"
     assert openpyxl.load_workbook(tmp_path / "learned.xlsx").active.title == "FAQ"
+
+
+def test_decline_and_its_export_round_trip(served, tmp_path, capsys):
+    index, knowledge_dir = served
+    assert main(["learning", "list", "--index", str(index), "--json"]) == 0
+    [group] = json.loads(capsys.readouterr().out)
+    assert main(["learning", "apply", group["id"], "--decline", " ", "--index", str(index)]) == 1
+    assert "reason: say why" in capsys.readouterr().err
+    assert main(["learning", "apply", group["id"], "--decline", "not asked of us", "--index", str(index),
+                 "--knowledge", str(knowledge_dir)]) == 0
+    assert capsys.readouterr().out.startswith("action 1: decline learned-1")
+    target = tmp_path / "declined.xlsx"
+    assert main(["learning", "export", "--index", str(index), "--out", str(target)]) == 0
+    [entry] = list(iter_faq_table(target, "declined.xlsx"))
+    assert (entry.id, entry.question, entry.answer) == ("learned-1", UNSERVED[0], None)
+    assert entry.tags == ["learned", "declined"] and entry.similar_questions == UNSERVED[1:]

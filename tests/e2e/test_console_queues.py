@@ -1,6 +1,7 @@
 """The people in the loop, in a real browser: a customer's thumbs-down in the widget reaches
 the console's learning queue, an operator links it to an entry, and the widget then answers
-with that entry; a disliked answer reaches the review queue and is approved from the keyboard."""
+with that entry (or declines it, and the widget then refuses it); a disliked answer reaches the
+review queue and is approved from the keyboard."""
 
 from __future__ import annotations
 
@@ -45,6 +46,31 @@ def test_a_thumbs_down_is_learned_and_answered_next_time(page, console_server: S
     page.bring_to_front()
     ask(page, UNSERVED, 1)
     assert "3-5个工作日" in page.get_by_test_id("chat-answer").nth(1).inner_text()
+
+
+def test_a_declined_near_miss_is_refused_next_time(page, console_server: Server) -> None:
+    near_miss = "拼多多的退款多久到账"      # another platform's refund, answered from f-refund
+    open_demo(page, console_server.url)
+    ask(page, near_miss, 0)
+    reply = page.get_by_test_id("chat-answer").first
+    assert "3-5个工作日" in reply.inner_text()
+    reply.get_by_test_id("feedback-down").click()
+    reply.get_by_test_id("feedback-reason").filter(has_text="答非所问").click()
+    reply.get_by_role("status").filter(has_text="感谢").wait_for()
+
+    console = page.context.new_page()
+    sign_in(console, console_server.url)
+    console.get_by_test_id("nav-learning").click()
+    group = console.get_by_test_id("learning-group").filter(has_text=near_miss)
+    group.locator("summary").filter(has_text="不回答").click()
+    group.get_by_test_id("learning-decline").click()
+    wait_for_job(console)
+    assert console.get_by_test_id("learning-group").filter(has_text=near_miss).count() == 0
+    assert "decline" in console.get_by_test_id("learning-action").first.inner_text()
+
+    page.bring_to_front()
+    ask(page, near_miss, 1)
+    assert "3-5个工作日" not in page.get_by_test_id("chat-answer").nth(1).inner_text()
 
 
 def test_a_disliked_answer_is_approved_from_the_keyboard(page, console_server: Server) -> None:

@@ -1,5 +1,5 @@
 """The learning loop on a real knowledge base: unserved questions grouped, linked, created,
-ignored, undone, and what the next ingest makes of it."""
+declined, ignored, undone, and what the next ingest makes of it."""
 
 import json
 import uuid
@@ -107,6 +107,39 @@ def test_ignore_needs_a_reason_and_feedback_feeds_the_queue(loop):
     assert loop.groups() == []                                       # the dislike was withdrawn
     assert [a.kind for a in loop.items.actions()] == [ActionKind.IGNORE]
     assert json.loads(json.dumps(loop.items.actions()[0].model_dump(mode="json")))["given_by"] == "ops:li"
+
+
+OTHER_SHOP = ["拼多多的退款多久到账", "拼多多退款几天能到"]   # another platform's refund: not ours to answer
+
+
+def test_decline_makes_the_wordings_refused_and_keeps_their_neighbours_answered(loop):
+    loop, knowledge_dir = loop
+    assistant = Assistant(loop.knowledge_base)
+    before = assistant.answer(OTHER_SHOP[0])
+    assert before.outcome is Outcome.ANSWERED and before.citations[0].id == "f-refund"   # the near miss
+    for question in OTHER_SHOP:
+        loop.remember(_unserved(question, Outcome.CLARIFY))
+    group = _group_of(loop, OTHER_SHOP[0])
+    with pytest.raises(ValueError, match="reason: say why"):
+        loop.decline(group.id, " ", "ops:li")
+    action = loop.decline(group.id, "another platform's orders", "ops:li")
+    assert action.kind is ActionKind.DECLINE and action.entry_id == f"learned-{action.id}"
+    assert action.detail == {"reason": "another platform's orders", "wordings": OTHER_SHOP}
+    [record] = loop.learned.records()
+    assert record["creates"].get("answer") is None and record["creates"]["similar_questions"] == OTHER_SHOP[1:]
+    assert record["creates"]["tags"] == ["learned", "declined"]
+    loop.knowledge_base.ingest([knowledge_dir, loop.learned.path.parent])
+    assistant = Assistant(loop.knowledge_base)
+    declined = assistant.answer(OTHER_SHOP[0])
+    assert declined.outcome is Outcome.REFUSED and not declined.citations and not declined.options
+    assert declined.trace["declined"] == action.entry_id
+    loop.remember(declined)
+    assert loop.groups() == []                          # refused as decided: not queued again
+    kept = assistant.answer("退款多久到账")
+    assert kept.outcome is Outcome.ANSWERED and kept.citations[0].id == "f-refund"
+    loop.undo(group.id, action.id, "ops:li")
+    loop.knowledge_base.ingest([knowledge_dir, loop.learned.path.parent])
+    assert Assistant(loop.knowledge_base).answer(OTHER_SHOP[0]).outcome is Outcome.ANSWERED
 
 
 def test_an_action_on_some_wordings_leaves_the_others_open(loop):

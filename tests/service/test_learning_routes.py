@@ -100,6 +100,26 @@ def test_a_linked_wording_is_answered_from_the_entry_after_the_job(client):
     assert [a["kind"] for a in log[:2]] == ["undo", "link"] and log[1]["given_by"].startswith("key:")
 
 
+def test_a_declined_wording_is_refused_after_the_job(client):
+    question = "拼多多的退款多久到账"                  # another platform's: answered from f-refund
+    answer = _ask(client, question)
+    assert answer["outcome"] == "answered" and answer["citations"][0]["id"] == "f-refund"
+    client.post("/v1/feedback", json={"answer_id": answer["trace_id"], "helpful": False, "reason": "wrong"},
+                headers=AS_CLIENT)
+    groups = client.get("/v1/learning", headers=AS_ADMIN).json()["groups"]
+    group = next(g for g in groups if question in [w["text"] for w in g["wordings"]])
+    url = f"/v1/learning/{group['id']}"
+    missing = client.post(url, json={"action": "decline"}, headers=AS_ADMIN)
+    assert missing.status_code == 422 and missing.json()["detail"][0]["loc"][-1] == "reason"
+    body = {"action": "decline", "reason": "not our orders", "wordings": [question]}   # not its neighbours
+    declined = client.post(url, json=body, headers=AS_ADMIN).json()
+    assert declined["action"]["kind"] == "decline" and declined["action"]["entry_id"].startswith("learned-")
+    assert _wait(client, declined["job"]["id"])["status"] == "done"
+    again = _ask(client, question)
+    assert again["outcome"] == "refused" and again["citations"] == [] and again["options"] == []
+    assert _ask(client, "退款多久到账")["citations"][0]["id"] == "f-refund"
+
+
 def test_a_feedback_flood_from_one_key_is_rate_limited(client):
     answer = _ask(client, "下单后多久发货")
     codes = [client.post("/v1/feedback", json={"answer_id": answer["trace_id"], "helpful": True},

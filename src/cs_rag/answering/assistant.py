@@ -38,6 +38,7 @@ from cs_rag.knowledge_base import KnowledgeBase
 from cs_rag.retrieval.hybrid import distinct_documents
 from cs_rag.text import detect_language
 from cs_rag.types import (
+    DECLINED_TAG,
     Answer,
     Citation,
     Customer,
@@ -242,7 +243,9 @@ class Assistant:
         `"answer": null`): nothing of theirs can be sent, given to the LLM or cited. When the
         best hit was one, the best hit left answers only if its own calibrated confidence
         reaches the answer threshold and STAND_IN_CONFIDENCE, else the decision becomes NONE
-        (a refusal); either way the confidence is that hit's."""
+        (a refusal); either way the confidence is that hit's. A best hit the team declined
+        (DECLINED_TAG: it was sure enough to answer, so the question is one of those wordings)
+        is refused without a stand-in."""
         hits = [hit for hit in retrieval.hits if hit.text.strip()]
         if len(hits) == len(retrieval.hits):
             return retrieval
@@ -250,9 +253,16 @@ class Assistant:
         if hits and hits[0].id == retrieval.hits[0].id:
             return retrieval.model_copy(update={"hits": hits})
         confidence = (hits[0].confidence or 0.0) if hits else 0.0
+        if self._declined(retrieval.hits[0].doc_id):
+            trace["declined"] = retrieval.hits[0].doc_id
+            return retrieval.model_copy(update={"hits": hits, "confidence": confidence, "decision": Decision.NONE})
         threshold = max(self.knowledge_base.settings.retrieval.answer_confidence, STAND_IN_CONFIDENCE)
         decision = Decision.ANSWER if hits and confidence >= threshold else Decision.NONE
         return retrieval.model_copy(update={"hits": hits, "confidence": confidence, "decision": decision})
+
+    def _declined(self, doc_id: str) -> bool:
+        """Whether FAQ entry `doc_id` holds wordings the team declines to answer (DECLINED_TAG)."""
+        return any(DECLINED_TAG in chunk.tags for chunk in self.knowledge_base.document_chunks(doc_id))
 
     def _verified(self, question: str, retrieval: Retrieval, language: str, trace: dict) -> Retrieval:
         """`retrieval` unchanged unless its confidence is below `llm.verify_below` and the chat

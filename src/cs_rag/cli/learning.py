@@ -23,7 +23,7 @@ def add_learning(commands) -> None:
         description="Work the learning queue of a service's data folder (default <index>.service, "
                     "as cs-rag serve uses it): `list` the groups of questions the bot could not "
                     "serve; `apply` one action to a group (link its wordings to an FAQ entry, "
-                    "create an entry, ignore, undo); `export` the FAQ entries learning touched, "
+                    "create an entry, decline: never answer these wordings, ignore, undo); `export` the FAQ entries learning touched, "
                     "merged, as JSONL or XLSX for the team's master copy.")
     learning.add_argument("action", choices=["list", "apply", "export"])
     learning.add_argument("group", nargs="?", help="apply: the group id (from list)")
@@ -36,6 +36,8 @@ def add_learning(commands) -> None:
     learning.add_argument("--create", nargs=2, metavar=("QUESTION", "ANSWER"), help="apply: a new FAQ entry")
     learning.add_argument("--category", help="apply --create: its category")
     learning.add_argument("--ignore", metavar="REASON", help="apply: close the group without teaching")
+    learning.add_argument("--decline", metavar="REASON",
+                          help="apply: never answer these wordings (a question matching them is refused)")
     learning.add_argument("--undo", metavar="ACTION_ID", type=int, help="apply: reverse an earlier action")
     learning.add_argument("--out", type=Path, metavar="FILE", help="export: a .jsonl or .xlsx file")
     learning.add_argument("--json", action="store_true", help="list: JSON output")
@@ -83,17 +85,19 @@ def _list(loop: LearningLoop, as_json: bool) -> int:
 
 
 def _apply(args: argparse.Namespace, loop: LearningLoop, knowledge_base: KnowledgeBase, learned: Path) -> int:
-    chosen = [name for name in ("link", "create", "ignore", "undo") if getattr(args, name) is not None]
+    chosen = [name for name in ("link", "create", "ignore", "decline", "undo") if getattr(args, name) is not None]
     if args.group is None or len(chosen) != 1:
         raise InputError("cs-rag learning apply", "give a GROUP and exactly one of --link, --create, "
-                         "--ignore, --undo")
+                         "--ignore, --decline, --undo")
     try:
         if args.link:
             action = loop.link(args.group, args.link, BY)
         elif args.create:
             action = loop.create(args.group, args.create[0], args.create[1], args.category, BY)
-        elif args.ignore:
+        elif args.ignore is not None:
             action = loop.ignore(args.group, args.ignore, BY)
+        elif args.decline is not None:
+            action = loop.decline(args.group, args.decline, BY)
         else:
             action = loop.undo(args.group, args.undo, BY)
     except KeyError:

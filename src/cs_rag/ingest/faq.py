@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from cs_rag.errors import InputError
 from cs_rag.reading import decode_text
-from cs_rag.types import NAME_SEPARATORS, FaqEntry
+from cs_rag.types import DECLINED_TAG, NAME_SEPARATORS, FaqEntry
 
 # Header spellings seen in exports, compared after lower-casing and dropping spaces/_/-.
 _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -53,7 +53,8 @@ def iter_faq_table(path: Path, source: str) -> Iterator[FaqEntry | InputError]:
     """FAQ rows from a CSV or XLSX file with a header row (Chinese or English headers).
 
     A bad row is yielded as an InputError naming it, so the caller decides whether to stop or
-    skip it; a file without the required columns raises.
+    skip it; a file without the required columns raises. Only a row tagged `declined` (wordings
+    the team does not answer, as `cs-rag learning export` writes them) may leave its answer empty.
     """
     rows = _xlsx_rows(path, source) if path.suffix.lower() == ".xlsx" else _csv_rows(path, source)
     header = next(rows, None)
@@ -93,17 +94,18 @@ def _entry_from_row(columns: dict[str, int], cells: list[Any], source: str,
 
     question = _cell_text(cell("question"))
     answer = _cell_text(cell("answer"))
+    tags = NAME_SEPARATORS.split(_cell_text(cell("tags")))
     if not question:
         raise InputError(source, "empty question", row=row, field="question")
-    if not answer:
+    if not answer and DECLINED_TAG not in tags:
         raise InputError(source, "empty answer", row=row, field="answer")
     record: dict[str, Any] = {
         "id": _cell_text(cell("id")) or _stable_id(question),
         "question": question,
         "similar_questions": _SIMILAR_SEPARATORS.split(_cell_text(cell("similar_questions"))),
-        "answer": answer,
+        "answer": answer or None,
         "category": _cell_text(cell("category")) or None,
-        "tags": NAME_SEPARATORS.split(_cell_text(cell("tags"))),
+        "tags": tags,
         "products": NAME_SEPARATORS.split(_cell_text(cell("products"))),
         "valid_from": _cell_date(cell("valid_from"), source, row, "valid_from"),
         "valid_to": _cell_date(cell("valid_to"), source, row, "valid_to"),

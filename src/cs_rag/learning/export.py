@@ -13,7 +13,8 @@ from cs_rag.ingest.sources import collect_documents
 from cs_rag.learning.knowledge import LearnedKnowledge
 from cs_rag.types import FaqEntry
 
-COLUMNS = ("id", "question", "similar_questions", "answer", "category", "products", "valid_from", "valid_to")
+COLUMNS = ("id", "question", "similar_questions", "answer", "category", "tags", "products", "valid_from",
+           "valid_to")
 
 
 def export_learned(paths: Sequence[Path], learned_file: Path, out: Path) -> tuple[int, int]:
@@ -43,5 +44,11 @@ def _write_xlsx(entries: list[FaqEntry], out: Path) -> None:
     sheet.append(list(COLUMNS))
     for entry in entries:
         row = json.loads(entry.model_dump_json())
-        sheet.append(["\n".join(row[c]) if isinstance(row[c], list) else row[c] for c in COLUMNS])
+        sheet.append([_joined(c, row[c]) if isinstance(row[c], list) else row[c] for c in COLUMNS])
     workbook.save(out)
+
+
+def _joined(column: str, values: list[str]) -> str:
+    """A list cell as the FAQ table reader splits it: similar questions one per line, names
+    (tags, products) separated by |."""
+    return ("\n" if column == "similar_questions" else "|").join(values)

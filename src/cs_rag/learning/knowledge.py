@@ -1,6 +1,7 @@
 """The knowledge the learning loop writes: one JSONL file that every ingest includes.
 
-It holds FAQ entries created from the learning queue (`{"creates": {entry learned-<action>},
+It holds FAQ entries created from the learning queue (declined wordings are such an entry without
+an answer, tagged `declined`) (`{"creates": {entry learned-<action>},
 "action": N}`, cs_rag.ingest.sources.FaqProposal: used while the team's files do not define that
 id, so an exported entry merged into the team's Excel simply takes over) and extension records
 (`{"extends": ID, "similar_questions": [...], "answer": ..., "action": N}`, see
@@ -48,12 +49,12 @@ class LearnedKnowledge:
             record["answer"] = answer
         self._append(record)
 
-    def create(self, action_id: int, question: str, answer: str, category: str | None,
-               similar_questions: list[str]) -> str:
-        """Write a new FAQ entry; returns its id."""
+    def create(self, action_id: int, question: str, answer: str | None, category: str | None,
+               similar_questions: list[str], tags: tuple[str, ...] = ("learned",)) -> str:
+        """Write a new FAQ entry (retrieval-only when `answer` is None); returns its id."""
         entry = FaqEntry(id=created_entry_id(action_id), question=question, answer=answer,
                          category=category, similar_questions=[q for q in similar_questions if q != question],
-                         tags=["learned"])
+                         tags=list(tags))
         self._append({"creates": json.loads(entry.model_dump_json(exclude_none=True)), "action": action_id})
         return entry.id
 

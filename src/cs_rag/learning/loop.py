@@ -35,7 +35,7 @@ from cs_rag.learning.queue import (
     LearningItems,
 )
 from cs_rag.state import StateDatabase
-from cs_rag.types import Answer, DocumentKind, Outcome
+from cs_rag.types import DECLINED_TAG, Answer, DocumentKind, Outcome
 
 CANDIDATES = 3
 REVIEW_STATUSES = {"rejected": ItemReason.REVIEW_REJECTED, "edited": ItemReason.REVIEW_EDITED}
@@ -87,6 +87,8 @@ class LearningLoop:
             self.items.add(record, REVIEW_STATUSES[status])
 
     def _unserved(self, answer: Answer) -> ItemReason | None:
+        if "declined" in answer.trace:   # refused as the team decided: nothing left to learn
+            return None
         if answer.outcome is Outcome.REFUSED:
             return ItemReason.REFUSED
         if answer.outcome is Outcome.CLARIFY:
@@ -136,6 +138,21 @@ class LearningLoop:
         group = self.items.group(group_id).only(wordings)
         return self.items.act(group, ActionKind.IGNORE, None, {"reason": reason.strip(),
                               "wordings": [w.text for w in group.wordings]}, given_by, lambda _action: None)
+
+    def decline(self, group_id: str, reason: str, given_by: str,
+                wordings: list[str] | None = None) -> LearningAction:
+        """The group's wordings (or `wordings` of them) must not be answered: they become a
+        retrieval-only FAQ entry tagged `declined`, so after the ingest a question matching them
+        best is refused instead of answered from a neighbouring entry (see Assistant); ValueError
+        for an empty reason."""
+        if not reason or not reason.strip():
+            raise ValueError("reason: say why these questions are not answered")
+        group = self.items.group(group_id).only(wordings)
+        wordings = [w.text for w in group.wordings]
+        detail = {"reason": reason.strip(), "wordings": wordings}
+        return self.items.act(group, ActionKind.DECLINE, None, detail, given_by,
+                              lambda action: self.learned.create(action, wordings[0], None, None, wordings,
+                                                                 tags=("learned", DECLINED_TAG)))
 
     def undo(self, group_id: str, action_id: int, given_by: str) -> LearningAction:
         """Reverse an action: its items reopen and what it wrote is removed."""

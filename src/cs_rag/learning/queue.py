@@ -8,7 +8,9 @@ group when it arrives: the open group whose items are nearest its standalone wor
 group named after it. Groups are therefore stable: an action on some of a group's items leaves
 the others in the same group, and listing is a read, not a re-clustering. Actions:
 `link` (the wordings become similar questions of an entry), `create` (a new FAQ entry whose
-similar questions they are), `ignore` (with a reason) and `undo`. Each action closes the
+similar questions they are), `ignore` (with a reason), `decline` (with a reason: the wordings
+become a retrieval-only entry, so the same question is refused rather than answered from a
+neighbouring entry) and `undo`. Each action closes the
 group's items in the same transaction that audits it (who, when, what), so two operators acting
 on one group cannot both win: the second gets LearningConflict.
 """
@@ -75,6 +77,7 @@ class ActionKind(str, Enum):
     LINK = "link"
     CREATE = "create"
     IGNORE = "ignore"
+    DECLINE = "decline"     # the wordings become a retrieval-only entry: matched, never answered
     UNDO = "undo"
 
 

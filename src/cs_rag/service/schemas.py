@@ -268,13 +268,23 @@ class IgnoreAction(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class DeclineAction(BaseModel):
+    """The wordings are not to be answered: the next ingest makes them a retrieval-only entry,
+    and a question matching them best is refused, not answered from a neighbouring entry."""
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["decline"]
+    wordings: _Wordings = None
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class UndoAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: Literal["undo"]
     action_id: int = Field(ge=1, le=2**63 - 1)
 
 
-LearningRequest = Annotated[LinkAction | CreateAction | IgnoreAction | UndoAction, Field(discriminator="action")]
+LearningRequest = Annotated[LinkAction | CreateAction | IgnoreAction | DeclineAction | UndoAction,
+                            Field(discriminator="action")]
 
 
 class LearningResult(BaseModel):

@@ -1,6 +1,7 @@
 """The learning queue page: what the bot could not serve, grouped, with each group's wordings;
-link a group to an entry (found with the search picker), create an entry, ignore it, undo an
-action; and the JSON the page's script reads (entry search, job progress)."""
+link a group to an entry (found with the search picker), create an entry, decline it (never
+answer those wordings), ignore it, undo an action; and the JSON the page's script reads (entry
+search, job progress)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from cs_rag.service.console.actions import attempt, caller_of
 from cs_rag.service.console.render import SECURITY_HEADERS, page
 from cs_rag.service.console.signin import OperatorDep, PostDep
 from cs_rag.service.routes.learning import learning_action
-from cs_rag.service.schemas import CreateAction, IgnoreAction, LinkAction, UndoAction
+from cs_rag.service.schemas import (
+    CreateAction,
+    DeclineAction,
+    IgnoreAction,
+    LinkAction,
+    UndoAction,
+)
 from cs_rag.service.state import Service
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -21,7 +28,8 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 GROUPS = 20       # a page
 ACTIONS = 20
 PICKS = 8
-KINDS = {"link": LinkAction, "create": CreateAction, "ignore": IgnoreAction, "undo": UndoAction}
+KINDS = {"link": LinkAction, "create": CreateAction, "ignore": IgnoreAction, "decline": DeclineAction,
+         "undo": UndoAction}
 
 
 @router.get("/learning")
@@ -56,7 +64,8 @@ def act(request: Request, group_id: str, operator: PostDep,
     fields = {"link": {"entry_id": entry_id.strip()},
               "create": {"question": question.strip(), "answer": answer.strip(),
                          "category": category.strip() or None},
-              "ignore": {"reason": reason.strip()}, "undo": {"action_id": action_id}}
+              "ignore": {"reason": reason.strip()}, "decline": {"reason": reason.strip()},
+              "undo": {"action_id": action_id}}
     if action not in KINDS:
         return _queue(request, operator, error=f"unknown action {action!r}", status=422)
     result, error = attempt(lambda: learning_action(

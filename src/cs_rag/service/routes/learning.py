@@ -17,6 +17,7 @@ from cs_rag.service.schemas import (
     ADMIN_ERRORS,
     CLIENT_ERRORS,
     CreateAction,
+    DeclineAction,
     FeedbackRequest,
     FeedbackResult,
     IgnoreAction,
@@ -76,8 +77,9 @@ def learning_actions(service: ServiceDep, caller: AdminDep) -> Response:
 @router.post("/v1/learning/{group_id}", response_model=LearningResult,
              responses={**ADMIN_ERRORS, **error_responses(400, 404, 409)})
 def learning_action(group_id: str, body: LearningRequest, service: ServiceDep, caller: AdminDep) -> Response:
-    """Link the group to an entry, create an entry for it, ignore it, or undo an earlier action;
-    link, create and undo return the ingest job that applies them."""
+    """Link the group to an entry, create an entry for it, decline it (never answer these
+    wordings), ignore it, or undo an earlier action; every action but ignore returns the ingest
+    job that applies it."""
     service.require_index()
     try:
         action = _act(service, group_id, body, caller.id)
@@ -106,6 +108,8 @@ def _act(service: Service, group_id: str, body: LearningRequest, by: str) -> Lea
         return loop.create(group_id, body.question, body.answer, body.category, by, body.wordings)
     if isinstance(body, IgnoreAction):
         return loop.ignore(group_id, body.reason, by, body.wordings)
+    if isinstance(body, DeclineAction):
+        return loop.decline(group_id, body.reason, by, body.wordings)
     return loop.undo(group_id, body.action_id, by)
 
 
