@@ -16,19 +16,24 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 UNSERVED = "款项几时返还"     # refused by the small knowledge; means f-refund's question
 
 
-def test_a_thumbs_down_is_learned_and_answered_next_time(page, console_server: Server) -> None:
-    open_demo(page, console_server.url)
-    ask(page, UNSERVED, 0)
+def _disliked_in_the_widget_then_queued(page, server: Server, question: str, answered: bool):
+    """The customer asks, gets 3-5个工作日 exactly when `answered`, and rates the reply wrong; an
+    operator then opens the learning queue in a second tab: (that tab, the question's group)."""
+    open_demo(page, server.url)
+    ask(page, question, 0)
     reply = page.get_by_test_id("chat-answer").first
-    assert "3-5个工作日" not in reply.inner_text()
+    assert ("3-5个工作日" in reply.inner_text()) is answered
     reply.get_by_test_id("feedback-down").click()
     reply.get_by_test_id("feedback-reason").filter(has_text="答非所问").click()
     reply.get_by_role("status").filter(has_text="感谢").wait_for()
-
     console = page.context.new_page()
-    sign_in(console, console_server.url)
+    sign_in(console, server.url)
     console.get_by_test_id("nav-learning").click()
-    group = console.get_by_test_id("learning-group").filter(has_text=UNSERVED)
+    return console, console.get_by_test_id("learning-group").filter(has_text=question)
+
+
+def test_a_thumbs_down_is_learned_and_answered_next_time(page, console_server: Server) -> None:
+    console, group = _disliked_in_the_widget_then_queued(page, console_server, UNSERVED, answered=False)
     assert group.count() == 1
     screenshot(console, "console-learning")
     group.get_by_test_id("learning-entry").fill("")
@@ -50,18 +55,7 @@ def test_a_thumbs_down_is_learned_and_answered_next_time(page, console_server: S
 
 def test_a_declined_near_miss_is_refused_next_time(page, console_server: Server) -> None:
     near_miss = "拼多多的退款多久到账"      # another platform's refund, answered from f-refund
-    open_demo(page, console_server.url)
-    ask(page, near_miss, 0)
-    reply = page.get_by_test_id("chat-answer").first
-    assert "3-5个工作日" in reply.inner_text()
-    reply.get_by_test_id("feedback-down").click()
-    reply.get_by_test_id("feedback-reason").filter(has_text="答非所问").click()
-    reply.get_by_role("status").filter(has_text="感谢").wait_for()
-
-    console = page.context.new_page()
-    sign_in(console, console_server.url)
-    console.get_by_test_id("nav-learning").click()
-    group = console.get_by_test_id("learning-group").filter(has_text=near_miss)
+    console, group = _disliked_in_the_widget_then_queued(page, console_server, near_miss, answered=True)
     group.locator("summary").filter(has_text="不回答").click()
     group.get_by_test_id("learning-decline").click()
     wait_for_job(console)
