@@ -64,6 +64,9 @@ def test_training_pairs_are_each_questions_siblings_and_its_answer():
         ("钱什么时候退回来", "三个工作日内原路退回。", "passage")}
     assert [(p.anchor, p.positive_role) for p in pairs if p.entry == "b"] == [("怎么开发票", "passage")]
     assert all(p.entry != "p" for p in pairs)   # documents have no question groups
+    declined = faq_chunk("d", ["拼多多退款多久到账", "拼多多的钱几天退回"], "").model_copy(
+        update={"tags": ["learned", "declined"]})
+    assert training_pairs([*chunks, declined]) == pairs   # wordings the team does not answer
 
 
 def test_only_an_faq_with_enough_similar_questions_beside_documents_is_eligible():
@@ -75,6 +78,8 @@ def test_only_an_faq_with_enough_similar_questions_beside_documents_is_eligible(
     assert not eligible(grouped)              # FAQ-only knowledge is the adapter's
     assert not eligible(grouped[:-1] + policy)
     assert not eligible(grouped + single + policy)   # under half of the entries have similar questions
+    declined = [c.model_copy(update={"tags": ["declined"]}) for c in grouped]
+    assert not eligible(declined + policy)           # declined entries are not the knowledge's
 
 
 def test_tuned_layers_round_trip_as_text_and_say_what_changed():

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cs_rag.types import Chunk, DocumentKind
+from cs_rag.types import DECLINED_TAG, Chunk, DocumentKind
 
 if TYPE_CHECKING:
     from cs_rag.models.embedding import Embedder
@@ -140,8 +140,11 @@ def group_hash(chunk: Chunk) -> str:
 
 
 def question_groups(chunks: Sequence[Chunk]) -> list[Chunk]:
-    """The FAQ entries (not answer fields) among `chunks`."""
-    return [c for c in chunks if c.kind is DocumentKind.FAQ and not c.answer_field]
+    """The FAQ entries (not answer fields) among `chunks`, without declined ones: wordings the
+    team does not answer are not the knowledge's language, and declining them is no reason to
+    refit."""
+    return [c for c in chunks if c.kind is DocumentKind.FAQ and not c.answer_field
+            and DECLINED_TAG not in c.tags]
 
 
 def eligible(chunks: Sequence[Chunk]) -> bool:
