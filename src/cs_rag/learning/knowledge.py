@@ -1,9 +1,9 @@
 """The knowledge the learning loop writes: one JSONL file that every ingest includes.
 
-It holds FAQ entries created from the learning queue (declined wordings are such an entry without
-an answer, tagged `declined`) (`{"creates": {entry learned-<action>},
+It holds FAQ entries created from the learning queue (`{"creates": {entry learned-<action>},
 "action": N}`, cs_rag.ingest.sources.FaqProposal: used while the team's files do not define that
-id, so an exported entry merged into the team's Excel simply takes over) and extension records
+id, so an exported entry merged into the team's Excel simply takes over; declined wordings are
+such an entry without an answer, tagged `declined`) and extension records
 (`{"extends": ID, "similar_questions": [...], "answer": ..., "action": N}`, see
 cs_rag.ingest.sources.FaqExtension) that teach entries defined in the team's own files. Because
 the file lives apart from the team's folders, a re-ingest of those folders keeps what was
