@@ -28,7 +28,12 @@ from pathlib import Path
 from cs_rag.answering.extractive import extract_answer
 from cs_rag.answering.llm.openai_compatible import ChatModel, chat_model_from
 from cs_rag.answering.phrases import Phrases
-from cs_rag.answering.prompt import PromptLibrary, evidence_text, fit_answer_prompt, format_customer
+from cs_rag.answering.prompt import (
+    PromptLibrary,
+    evidence_text,
+    fit_answer_prompt,
+    format_customer,
+)
 from cs_rag.answering.rewrite import Rewrite, previous_question, rewrite_followup
 from cs_rag.answering.smalltalk import small_talk
 from cs_rag.answering.verify import check_evidence
