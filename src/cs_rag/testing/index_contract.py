@@ -36,6 +36,7 @@ DOCS = [
      "签收后七天内可申请退货"),
     ("policy2", "passage", None, None, ["耳机拆封后不支持无理由退货"], "拆封的耳机不支持退货"),
 ]
+TAGS = {"invoice": ["learned", "declined"]}   # tags travel with their chunk (a declined entry's do)
 
 
 def vector_for(text: str) -> np.ndarray:
@@ -53,7 +54,7 @@ def build(docs=DOCS, hashes: dict[str, str] | None = None,
         ordinal = len(chunks)
         chunks.append(Chunk(id=f"{doc_id}#0", doc_id=doc_id, kind=DocumentKind(kind), source=f"{doc_id}.src",
                             text=text, match_texts=texts, category=category, question=texts[0],
-                            valid_from=valid_from, valid_to=valid_to,
+                            valid_from=valid_from, valid_to=valid_to, tags=TAGS.get(doc_id, []),
                             products=(products or {}).get(doc_id, [])))
         for t in texts:
             rows.append(Row(ordinal, f"key:{t}", TOKENIZER.tokenize(t)))
@@ -86,6 +87,7 @@ class IndexContract:
         chunk = index.chunk(hit.ordinal)
         assert chunk.doc_id == "invoice" and chunk.match_texts == ["怎么开发票", "发票在哪里申请"]
         assert chunk.category == "支付" and chunk.kind is DocumentKind.FAQ
+        assert chunk.tags == TAGS["invoice"] and index.document_chunks("invoice")[0].tags == TAGS["invoice"]
 
     def test_dense_scores_a_chunk_by_its_best_match_text(self, index):
         query = vector_for("钱什么时候退回来")
