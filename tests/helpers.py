@@ -106,6 +106,8 @@ HEALTH_CONTENT = [
     (Chunk(id="退换货政策#0", doc_id="退换货政策", kind=DocumentKind.POLICY, source="退换货政策.md", text="七天",
            match_texts=["退换货政策\n七天无理由"], heading_path=["退换货政策", "七天无理由退货"],
            valid_to=_TODAY + dt.timedelta(days=40)), [unit(0, 1, 1, 0)]),
+    (_faq("learned-9", ["拼多多退款多久到账"], None).model_copy(update={"text": "", "tags": ["declined"]}),
+     [unit(1, 0, 0, 0)]),                          # declined: never answered, not in the health
 ]
 
 

@@ -1,5 +1,6 @@
 """The live knowledge as entries: each FAQ entry or document by the id answers cite, with what
-the team's figures and the knowledge health need of it."""
+the team's figures and the knowledge health need of it. Declined entries (DECLINED_TAG: wordings
+the team does not answer) are not knowledge to keep healthy and are left out."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from cs_rag.index.embedded import EmbeddedIndex
 from cs_rag.knowledge_base import KnowledgeBase
-from cs_rag.types import Chunk, DocumentKind
+from cs_rag.types import DECLINED_TAG, Chunk, DocumentKind
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def entries(content: EmbeddedIndex) -> list[Entry]:
     """The entries of an index's content, in index order."""
     found: dict[str, Entry] = {}
     for chunk in content.chunks:
-        if chunk.doc_id not in found:
+        if chunk.doc_id not in found and DECLINED_TAG not in chunk.tags:
             found[chunk.doc_id] = Entry(id=chunk.doc_id, kind=chunk.kind, title=_title(chunk),
                                         category=chunk.category, valid_from=chunk.valid_from,
                                         valid_to=chunk.valid_to)
@@ -54,6 +55,9 @@ def questions(content: EmbeddedIndex) -> Questions:
     """The FAQ questions of an index's content with the vectors stored for them (nothing is
     embedded again)."""
     vectors, ordinals = content.question_groups()
+    kept = np.asarray([DECLINED_TAG not in content.chunk(o).tags for o in ordinals.tolist()], dtype=bool)
+    if len(kept):
+        vectors, ordinals = vectors[kept], ordinals[kept]
     owners, texts = [], []
     for ordinal in dict.fromkeys(ordinals.tolist()):   # a chunk's rows are its match texts, in order
         chunk = content.chunk(ordinal)
