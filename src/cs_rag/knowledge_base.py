@@ -356,6 +356,9 @@ def _role(chunk: Chunk) -> str:
 
 
 def _in_scope(file: Path, roots: list[Path]) -> bool:
+    """Whether `file` (an index record's; relative in learned entries of indexes built before
+    their files were resolved, then from the working directory) lies under one of `roots`."""
+    file = file.resolve()
     return any(file == root or root in file.parents for root in roots)
 
 

@@ -63,8 +63,10 @@ def test_list_apply_and_export(served, tmp_path, capsys):
     assert openpyxl.load_workbook(tmp_path / "learned.xlsx").active.title == "FAQ"
 
 
-def test_decline_and_its_export_round_trip(served, tmp_path, capsys):
+def test_decline_its_export_round_trip_and_undo(served, tmp_path, capsys, monkeypatch, settings):
     index, knowledge_dir = served
+    monkeypatch.chdir(tmp_path)          # relative paths, as an operator types them
+    index = "index"
     assert main(["learning", "list", "--index", str(index), "--json"]) == 0
     [group] = json.loads(capsys.readouterr().out)
     assert main(["learning", "apply", group["id"], "--decline", " ", "--index", str(index)]) == 1
@@ -77,3 +79,8 @@ def test_decline_and_its_export_round_trip(served, tmp_path, capsys):
     [entry] = list(iter_faq_table(target, "declined.xlsx"))
     assert (entry.id, entry.question, entry.answer) == ("learned-1", UNSERVED[0], None)
     assert entry.tags == ["learned", "declined"] and entry.similar_questions == UNSERVED[1:]
+    assert KnowledgeBase(index, settings).document_chunks("learned-1")
+    assert main(["learning", "apply", group["id"], "--undo", "1", "--index", index,
+                 "--knowledge", str(knowledge_dir)]) == 0
+    assert "removed 1" in capsys.readouterr().out
+    assert KnowledgeBase(index, settings).document_chunks("learned-1") == []   # gone from the index too

@@ -97,7 +97,8 @@ def collect_documents(paths: Iterable[str | Path], *, skip_bad: bool = False) ->
                     extensions.append(item)
                     continue
                 if isinstance(item, FaqProposal):
-                    proposals.append(item)
+                    item.document.file = str(path.resolve())   # as every document's: undo and
+                    proposals.append(item)                     # re-ingest find it by its file
                     continue
                 if item.id in seen:
                     _skip_or_raise(InputError(source, f"duplicate id {item.id!r} (first defined in "
