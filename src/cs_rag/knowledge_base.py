@@ -356,9 +356,11 @@ def _role(chunk: Chunk) -> str:
 
 
 def _in_scope(file: Path, roots: list[Path]) -> bool:
-    """Whether `file` (an index record's; relative in learned entries of indexes built before
-    their files were resolved, then from the working directory) lies under one of `roots`."""
-    file = file.resolve()
+    """Whether `file` (an index record's, resolved when written; relative only in learned
+    entries of indexes built before, then resolved from the working directory) lies under one of
+    `roots`. Absolute paths are not resolved again: this runs for every document at each ingest."""
+    if not file.is_absolute():
+        file = file.resolve()
     return any(file == root or root in file.parents for root in roots)
 
 
