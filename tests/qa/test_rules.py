@@ -34,6 +34,15 @@ def test_a_bot_hand_off_does_not_stop_the_clock_but_a_bot_answer_does(codes):
     assert codes(answered) == {}
 
 
+def test_after_a_hand_off_the_clock_starts_at_the_customers_next_message(codes):
+    asked_again = [("customer", 0, "人工"), ("bot", 2, "正在为您转接人工客服，请稍候"),
+                   ("customer", 14, "台灯灯罩碎了"), ("agent", 34, HELLO + "，请上传照片"),
+                   ("customer", 40, "好的谢谢"), ("agent", 45, BYE)]
+    assert codes(asked_again) == {}   # 20 s after the question; the hand-off answered "人工"
+    slow = [*asked_again[:3], ("agent", 50, HELLO), ("customer", 55, "好的谢谢"), ("agent", 58, BYE)]
+    assert codes(slow) == {"slow_first_response": [3]}
+
+
 def test_slow_reply_needs_a_customer_message_waiting(codes):
     slow = [("customer", 0, "你好"), ("agent", 10, HELLO), ("customer", 20, "优惠券怎么用"),
             ("agent", 90, "结算时会自动使用"), ("customer", 100, "好的谢谢"), ("agent", 105, BYE)]

@@ -50,8 +50,10 @@ class Read:
 
 def first_response(read: Read) -> tuple[int, int] | None:
     """(customer turn, agent turn) of the first agent reply and the customer message it had to
-    answer: the first customer message since the last answer before it (an agent's or a bot's
-    turn; a bot's hand-off message and system turns answer nothing). None without one."""
+    answer: the first customer message since the last bot turn before it, or, when the customer
+    wrote nothing after a bot's hand-off message, the first since the last real answer (the
+    hand-off answered a request for a person, not the question waiting before it; system turns
+    answer nothing). None without one."""
     turns = read.conversation.turns
     agents = read.of(Role.AGENT)
     if not agents:
@@ -61,7 +63,7 @@ def first_response(read: Read) -> tuple[int, int] | None:
         role = turns[i].role
         if role is Role.CUSTOMER:
             start = i
-        elif role is Role.BOT and not read.has(i, "handoff") and start is not None:
+        elif role is Role.BOT and start is not None:
             break
     return None if start is None else (start, agents[0])
 
