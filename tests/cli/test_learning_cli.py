@@ -84,3 +84,27 @@ def test_decline_its_export_round_trip_and_undo(served, tmp_path, capsys, monkey
                  "--knowledge", str(knowledge_dir)]) == 0
     assert "removed 1" in capsys.readouterr().out
     assert KnowledgeBase(index, settings).document_chunks("learned-1") == []   # gone from the index too
+
+
+def test_wordings_act_on_part_of_a_group(served, capsys):
+    index, _ = served
+    assert main(["learning", "list", "--index", str(index), "--json"]) == 0
+    [group] = json.loads(capsys.readouterr().out)
+    apply = ["learning", "apply", group["id"], "--index", str(index)]
+    assert main([*apply, "--link", "f-ship", "--wordings", UNSERVED[0], "仓库在哪"]) == 1
+    assert f"wordings: '仓库在哪' is not a wording of group {group['id']}" in capsys.readouterr().err
+    assert main([*apply, "--undo", "1", "--wordings", UNSERVED[0]]) == 1
+    assert "takes no --wordings" in capsys.readouterr().err
+    assert main([*apply, "--link", "f-ship", "--wordings", UNSERVED[0]]) == 0
+    assert capsys.readouterr().out.startswith("action 1: link f-ship")
+    assert main(["learning", "list", "--index", str(index), "--json"]) == 0
+    [rest] = json.loads(capsys.readouterr().out)
+    assert rest["id"] == group["id"] and [w["text"] for w in rest["wordings"]] == UNSERVED[1:]
+    assert main([*apply, "--decline", "not ours", "--wordings", UNSERVED[1]]) == 0
+    assert capsys.readouterr().out.startswith("action 2: decline learned-2")
+    assert main(["learning", "list", "--index", str(index)]) == 0
+    assert capsys.readouterr().out.startswith("0 groups")
+    learned = (index.parent / "index.service" / "knowledge" / LEARNED_FILE).read_text(encoding="utf-8")
+    linked, declined = [json.loads(line) for line in learned.splitlines()]
+    assert linked["extends"] == "f-ship" and linked["similar_questions"] == UNSERVED[:1]
+    assert declined["creates"]["question"] == UNSERVED[1] and declined["creates"]["similar_questions"] == []

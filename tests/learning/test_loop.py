@@ -132,7 +132,10 @@ def test_decline_makes_the_wordings_refused_and_keeps_their_neighbours_answered(
     assistant = Assistant(loop.knowledge_base)
     declined = assistant.answer(OTHER_SHOP[0])
     assert declined.outcome is Outcome.REFUSED and not declined.citations and not declined.options
-    assert declined.trace["declined"] == action.entry_id
+    assert declined.trace["declined"] == action.entry_id == declined.trace["retrieval"]["hits"][0]["id"]
+    # the refusal is as sure as the match to the declined wordings, not as a neighbouring entry
+    sure = loop.knowledge_base.settings.retrieval.answer_confidence
+    assert declined.confidence == declined.trace["retrieval"]["confidence"] >= sure
     loop.remember(declined)
     assert loop.groups() == []                          # refused as decided: not queued again
     kept = assistant.answer("退款多久到账")

@@ -259,17 +259,17 @@ class Assistant:
         reaches the answer threshold and STAND_IN_CONFIDENCE, else the decision becomes NONE
         (a refusal); either way the confidence is that hit's. A best hit the team declined
         (DECLINED_TAG: it was sure enough to answer, so the question is one of those wordings)
-        is refused without a stand-in."""
+        is refused without a stand-in, keeping its own confidence: how sure the refusal is."""
         hits = [hit for hit in retrieval.hits if hit.text.strip()]
         if len(hits) == len(retrieval.hits):
             return retrieval
         trace["answerless_hits"] = [hit.id for hit in retrieval.hits if not hit.text.strip()]
         if hits and hits[0].id == retrieval.hits[0].id:
             return retrieval.model_copy(update={"hits": hits})
-        confidence = (hits[0].confidence or 0.0) if hits else 0.0
         if self._declined(retrieval.hits[0].doc_id):
             trace["declined"] = retrieval.hits[0].doc_id
-            return retrieval.model_copy(update={"hits": hits, "confidence": confidence, "decision": Decision.NONE})
+            return retrieval.model_copy(update={"hits": hits, "decision": Decision.NONE})
+        confidence = (hits[0].confidence or 0.0) if hits else 0.0
         threshold = max(self.knowledge_base.settings.retrieval.answer_confidence, STAND_IN_CONFIDENCE)
         decision = Decision.ANSWER if hits and confidence >= threshold else Decision.NONE
         return retrieval.model_copy(update={"hits": hits, "confidence": confidence, "decision": decision})

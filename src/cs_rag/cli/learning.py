@@ -15,6 +15,7 @@ from cs_rag.learning.knowledge import LEARNED_FILE
 from cs_rag.learning.loop import LearningLoop
 
 BY = "cli"
+SHOWN_WORDINGS = 5   # per group in the text listing
 
 
 def add_learning(commands) -> None:
@@ -23,7 +24,8 @@ def add_learning(commands) -> None:
         description="Work the learning queue of a service's data folder (default <index>.service, "
                     "as cs-rag serve uses it): `list` the groups of questions the bot could not "
                     "serve; `apply` one action to a group (link its wordings to an FAQ entry, "
-                    "create an entry, decline: never answer these wordings, ignore, undo); `export` the FAQ entries learning touched, "
+                    "create an entry, decline: never answer these wordings, ignore, undo), or to some "
+                    "of its wordings (--wordings); `export` the FAQ entries learning touched, "
                     "merged, as JSONL or XLSX for the team's master copy.")
     learning.add_argument("action", choices=["list", "apply", "export"])
     learning.add_argument("group", nargs="?", help="apply: the group id (from list)")
@@ -39,6 +41,9 @@ def add_learning(commands) -> None:
     learning.add_argument("--decline", metavar="REASON",
                           help="apply: never answer these wordings (a question matching them is refused)")
     learning.add_argument("--undo", metavar="ACTION_ID", type=int, help="apply: reverse an earlier action")
+    learning.add_argument("--wordings", nargs="+", action="extend", metavar="TEXT",
+                          help="apply with --link, --create, --decline or --ignore: only these wordings "
+                               "of the group, exactly as list shows them (the others stay open)")
     learning.add_argument("--out", type=Path, metavar="FILE", help="export: a .jsonl or .xlsx file")
     learning.add_argument("--json", action="store_true", help="list: JSON output")
     learning.set_defaults(run=_learning)
@@ -77,8 +82,10 @@ def _list(loop: LearningLoop, as_json: bool) -> int:
     for group in groups:
         sources = ", ".join(f"{k} {v}" for k, v in group.sources.items())
         print(f"\n{group.id}  {group.count}x  ({sources})")
-        for wording in group.wordings[:5]:
+        for wording in group.wordings[:SHOWN_WORDINGS]:
             print(f"    {wording.count:>3}  {wording.text}")
+        if len(group.wordings) > SHOWN_WORDINGS:
+            print(f"    ... {len(group.wordings) - SHOWN_WORDINGS} more wordings (--json lists them all)")
         for candidate in group.candidates:
             print(f"    -> {candidate.id}  {candidate.question}  ({candidate.score:.2f})")
     return 0
@@ -89,15 +96,17 @@ def _apply(args: argparse.Namespace, loop: LearningLoop, knowledge_base: Knowled
     if args.group is None or len(chosen) != 1:
         raise InputError("cs-rag learning apply", "give a GROUP and exactly one of --link, --create, "
                          "--ignore, --decline, --undo")
+    if args.wordings is not None and args.undo is not None:
+        raise InputError("cs-rag learning apply", "--undo reverses a whole action: it takes no --wordings")
     try:
         if args.link:
-            action = loop.link(args.group, args.link, BY)
+            action = loop.link(args.group, args.link, BY, args.wordings)
         elif args.create:
-            action = loop.create(args.group, args.create[0], args.create[1], args.category, BY)
+            action = loop.create(args.group, args.create[0], args.create[1], args.category, BY, args.wordings)
         elif args.ignore is not None:
-            action = loop.ignore(args.group, args.ignore, BY)
+            action = loop.ignore(args.group, args.ignore, BY, args.wordings)
         elif args.decline is not None:
-            action = loop.decline(args.group, args.decline, BY)
+            action = loop.decline(args.group, args.decline, BY, args.wordings)
         else:
             action = loop.undo(args.group, args.undo, BY)
     except KeyError:

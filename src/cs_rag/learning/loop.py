@@ -182,9 +182,11 @@ class LearningLoop:
         return self.knowledge_base.retriever().embedder.encode_query(text)   # cached: just searched
 
     def _candidates(self, question: str) -> list[Candidate]:
+        """The CANDIDATES FAQ entries of `question`'s top hits with the best scores (calibrated
+        confidence, which need not fall with the rank), best first."""
         seen: dict[str, Candidate] = {}
         for hit in self.knowledge_base.search(question, k=10):
             if hit.kind is DocumentKind.FAQ and hit.doc_id not in seen:
                 score = hit.confidence if hit.confidence is not None else hit.score
                 seen[hit.doc_id] = Candidate(id=hit.doc_id, question=hit.question or hit.doc_id, score=round(score, 4))
-        return list(seen.values())[:CANDIDATES]
+        return sorted(seen.values(), key=lambda candidate: -candidate.score)[:CANDIDATES]

@@ -102,7 +102,7 @@ class LearningGroup(BaseModel):
     count: int                       # items, repeats included
     wordings: list[Wording]          # distinct standalone questions, most asked first
     sources: dict[str, int]          # items by ItemReason
-    candidates: list[Candidate]      # the 3 FAQ entries the group's wording matches best
+    candidates: list[Candidate]      # the 3 FAQ entries the group's wording matches best, best first
     suggested: dict[str, int] = {}   # entries customers picked from the choices offered, with counts
     members: dict[str, str]          # trace id -> its wording, oldest first (not shown to clients)
 
