@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from cs_rag.config import QaSettings, Settings
-from cs_rag.qa import Inspector
-
 from conftest import chat
+
+from cs_rag.config import QaSettings, Settings
+from cs_rag.qa import Inspector, rules
+from cs_rag.qa.phrases import PhraseLists, shipped_dir
 
 HELLO = "您好，我是客服小李，很高兴为您服务"
 BYE = "不客气，祝您生活愉快"
@@ -173,3 +174,26 @@ def test_a_mildly_negative_last_word_leaves_the_matter_unresolved(codes):
                ("customer", 20, "等了好久了，怎么还没到")]
     assert codes(waiting) == {"unresolved": [2]}
     assert codes([*waiting[:2], ("customer", 20, "好的，谢谢，就是等了好久")]) == {"no_closing": [1]}
+
+
+def test_a_short_answer_to_an_offer_of_more_help_is_no_complaint():
+    offered = [("customer", 0, "发票怎么开"), ("agent", 10, HELLO + "，在订单详情里申请"),
+               ("customer", 20, "好"), ("agent", 30, "还有其他问题吗？"), ("customer", 35, "没了")]
+    phrases = PhraseLists.load([shipped_dir()])
+
+    def unresolved_turns(turns) -> list[int]:
+        conversation = chat(turns)
+        mild = {i: rules.Mood(emotion="dissatisfied", level=1) if i == len(turns) - 1 else rules.Mood()
+                for i, t in enumerate(turns) if t[0] == "customer"}   # the last word read as a mild complaint
+        read = rules.Read(conversation, [phrases.find(t.text) for t in conversation.turns], mild)
+        return [f.turn for f in rules.unresolved(read)]
+
+    assert unresolved_turns(offered) == []
+    # after anything but an offer of more help, the same reading leaves the matter open
+    assert unresolved_turns([*offered[:2], offered[4]]) == [2]
+
+
+def test_a_customer_taking_the_next_step_has_accepted_the_answer(codes):
+    told = [("customer", 0, "卫衣颜色不喜欢能换吗"), ("agent", 10, HELLO + "，颜色不在换货范围，可以先退货再重新下单")]
+    assert codes([*told, ("customer", 20, "那怎么办？"), ("customer", 25, "好吧，我去退")]) == {"no_closing": [1]}
+    assert codes([*told, ("customer", 20, "我去投诉你们")]) == {"unresolved": [2]}

@@ -14,6 +14,7 @@ from cs_rag.qa.findings import Finding, FindingCode
 from cs_rag.qa.phrases import Phrase
 
 _EXCERPT = 40   # the first characters of a turn are the evidence when no phrase is
+_SHORT_REPLY = 16   # characters: a customer reply this short to an offer of more help only answers it
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,8 @@ def settled(read: Read) -> bool:
 def unresolved(read: Read) -> list[Finding]:
     """The customer's problem is not solved by the end: their last message (or the one before,
     unless the last says the matter is settled) says so, or the last is clearly upset, or
-    complains at all without a word of settling, or asks a question no one answers, or the
+    complains at all without a word of settling (a short answer to the agent's offer of more
+    help, 没了 to 还有其他问题吗, is no complaint), or asks a question no one answers, or the
     agent's last word puts the matter off (or refuses it) and the customer does not then say
     it is settled."""
     turns = read.conversation.turns
@@ -180,7 +182,8 @@ def unresolved(read: Read) -> list[Finding]:
                             evidence=found[0].term)]
     mood = read.moods.get(last)
     # a last word that complains, even mildly (怎么还没, 太慢了), is no acceptance
-    if mood is not None and (mood.upset or (mood.level and not read.has(last, "settled"))):
+    if mood is not None and (mood.upset or (mood.level and not read.has(last, "settled")
+                                            and not _answers_offer(read, last))):
         return [_excerpt(read, FindingCode.UNRESOLVED, last)]
     answered = any(turns[i].role in (Role.AGENT, Role.BOT) for i in range(last + 1, len(turns)))
     if not answered and not read.has(last, "settled") and _asks(turns[last].text):
@@ -190,6 +193,15 @@ def unresolved(read: Read) -> list[Finding]:
         return [Finding(code=FindingCode.UNRESOLVED, turn=agents[-1],
                         span=(deferred[0].start, deferred[0].end), evidence=deferred[0].term)]
     return []
+
+
+def _answers_offer(read: Read, turn: int) -> bool:
+    """The customer's message `turn` is short and answers an agent's message with a closing
+    phrase (还有其他问题吗) just before it (system turns aside)."""
+    spoken = [i for i in range(turn) if read.conversation.turns[i].role is not Role.SYSTEM]
+    before = spoken[-1] if spoken else None
+    return (before is not None and read.conversation.turns[before].role is Role.AGENT
+            and read.has(before, "closing") and len(read.conversation.turns[turn].text.strip()) <= _SHORT_REPLY)
 
 
 def _asks(text: str) -> bool:
