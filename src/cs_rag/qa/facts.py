@@ -1,7 +1,7 @@
 """wrong_info: the facts an agent states (days, amounts, rates, points, times, dates) checked
 against the knowledge base.
 
-Each clause of an agent's message (cut at 。！？；，、: and line breaks) that states a number
+Each clause of an agent's message (cut at 。！？；，、: and line breaks, not at a thousands separator) that states a number
 (`claims_in`) is searched in the knowledge base, and so is the customer's last message before
 it; the hits' texts are cut into clauses the same way. A knowledge clause speaks of the claim
 when it states a number of the same measure (durations in one time scale, working days as
@@ -31,7 +31,7 @@ from cs_rag.text import normalize
 MIN_SHARED = 2         # bigrams an agent's clause shares with a knowledge clause and its context
 MIN_CLAUSE_SHARED = 2  # ... and with the knowledge clause itself, before their numbers compare
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+")
-_CLAUSE = re.compile(r"[^。！？；;!?\n,，、:：]+")
+_CLAUSE = re.compile(r"(?:[^。！？；;!?\n,，、:：]|(?<=[0-9]),(?=[0-9]{3}))+")   # 1,500 stays one number
 _RUN = re.compile(r"[a-z]+|[\u3400-\u9fff]+")
 _NUMBER = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+)?(?![0-9])")
 _NUM = r"([0-9]+(?:\.[0-9]+)?|[零一二两三四五六七八九十百千万]+)"
@@ -39,6 +39,8 @@ _EXTRA = (("amount", re.compile(rf"满\s*{_NUM}\s*减\s*{_NUM}")),
           ("points", re.compile(rf"{_NUM}\s*(?:个)?积分")))
 _SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "workday": 86400, "week": 604800}
 _MONTHS = {"month": 1, "year": 12}
+_THRESHOLD_BEFORE = re.compile(r"(?:满|不足|不满|未满|超过|达到|高于|低于|reach(?:es)?|over|above|under|least|below)\s*(?:rmb|¥|￥)?\s*$")
+_THRESHOLD_AFTER = re.compile(r"\s*(?:以上|及以上|起|or more|and above|or above)")
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,11 @@ class _Clause:
     context: frozenset[str]     # its sentence's and its hit's title's bigrams
 
 
-def measure(claim: Claim) -> tuple[tuple, float]:
+def measure(claim: Claim, text: str = "") -> tuple[tuple, float]:
     """(what the claim measures, its value in that measure's unit): 3天 and 72小时 are both
-    (("duration", "time"), 259200.0); a date or a time compares by its whole key."""
+    (("duration", "time"), 259200.0); a date or a time compares by its whole key. An amount
+    that `text` (the text the claim was found in) states as a threshold (满99元, 不足99元,
+    RMB 800 or more) measures a threshold, not a sum: 您这单实付258元 says nothing of 满99元."""
     kind = claim.kind
     if kind == "duration":
         _, value, unit = claim.key
@@ -60,7 +64,9 @@ def measure(claim: Claim) -> tuple[tuple, float]:
         return ("duration", "calendar"), value * _MONTHS[unit]
     if kind == "amount":
         _, value, currency = claim.key
-        return ("amount", currency), value
+        threshold = bool(_THRESHOLD_BEFORE.search(text[:claim.start])
+                         or _THRESHOLD_AFTER.match(text[claim.end:]))
+        return ("amount", currency, threshold), value
     if kind in ("date", "time"):
         return (kind,), 0.0
     return (kind,), claim.key[1]
@@ -105,21 +111,29 @@ class FactChecker:
         loose = {n for hit in hits.values() for n in _loose_numbers(normalize(hit.text))}
         words = _bigrams(text, claims)
         for claim in claims:
-            mine = measure(claim)
+            mine = measure(claim, text)
             number = f"{claim.key[1]:g}" if claim.kind not in ("date", "time") else ""
             if len(number) >= 2 and number in loose:
                 continue    # the knowledge states it in a form claims do not parse (满299减30)
-            comparable = [c for c in clauses if any(measure(other)[0] == mine[0] for other in c.claims)]
+            comparable = [c for c in clauses if any(measure(other, c.text)[0] == mine[0] for other in c.claims)]
             spread = Counter(b for c in comparable for b in c.words & words)
             relevant = [c for c in comparable
                         if words & c.words and len(words & (c.words | c.context)) >= MIN_SHARED]
-            if any(_agrees(claim, mine, c) for c in relevant):
-                continue    # a clause that speaks of it says the same
-            ranked = [(len(words & (c.words | c.context)), sum(1 / spread[b] for b in c.words & words), c)
-                      for c in relevant if len(words & c.words) >= MIN_CLAUSE_SHARED]
+            if not relevant:
+                continue
+            scored = [((len(words & (c.words | c.context)), sum(1 / spread[b] for b in c.words & words)), c)
+                      for c in relevant]
+            best = max(rank for rank, _ in scored)
+            closest = [c for rank, c in scored if rank == best]
+            if any(_agrees(claim, mine, c) for c in closest):
+                continue    # the clause that speaks of it most closely says the same
+            if not any(len(words & c.words) >= MIN_CLAUSE_SHARED for c in closest) and \
+                    any(_agrees(claim, mine, c) for c in relevant):
+                continue    # no close clause says otherwise, and one that speaks of it agrees
+            ranked = [(rank, c) for rank, c in scored if len(words & c.words) >= MIN_CLAUSE_SHARED]
             if ranked:
-                best = max(r[:2] for r in ranked)
-                return next(c for *rank, c in ranked if tuple(rank) == best).text.strip()
+                top = max(rank for rank, _ in ranked)
+                return next(c for rank, c in ranked if rank == top).text.strip()
         return None
 
 
@@ -187,7 +201,7 @@ def _agrees(claim: Claim, mine: tuple[tuple, float], clause: _Clause) -> bool:
         return any(claim.grounded_by(other) for other in clause.claims)
     spans: dict[tuple[int, int], list[float]] = {}
     for other in clause.claims:
-        theirs = measure(other)
+        theirs = measure(other, clause.text)
         if theirs[0] == mine[0]:
             spans.setdefault((other.start, other.end), []).append(theirs[1])
     return any(min(values) - 1e-6 <= mine[1] <= max(values) + 1e-6 for values in spans.values())
