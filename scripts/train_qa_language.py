@@ -1,10 +1,13 @@
 """Train the agent-reply models cs_rag ships for quality inspection (src/cs_rag/data/qa/replies.npz).
 
-    python scripts/train_qa_language.py [--data training/qa/replies.jsonl training/qa/curt.jsonl]
+    python scripts/train_qa_language.py [--data training/qa/replies.jsonl=first ...]
 
-The data are agent replies written and labelled for this project (training/qa/README.md; the
-project's licence), one JSON object a line with boolean `impolite`, `empathy`, `greeting` and
-`closing`. Nothing from an evaluation set is used. 5-fold cross-validation with a fixed seed
+The data are agent replies written and labelled for this project by two writers
+(training/qa/README.md; the project's licence), one JSON object a line with boolean `impolite`,
+`empathy`, `greeting` and `closing`; `PATH=WRITER` names a file's writer (the file's stem when
+left out). Nothing from an evaluation set is used. Besides the pooled cross-validation below,
+each writer's replies are read by heads fitted on the other writers' only (same n-grams, C and
+thresholds): how well the heads read an agent whose writer they never saw. 5-fold cross-validation with a fixed seed
 (the idf fitted on each fold's training part only) picks the feature n-gram range (shared by
 all heads, lowest mean log loss), each head's regularisation strength C (lowest out-of-fold
 log loss) and its threshold: the one with the highest out-of-fold F1 of what the inspector
@@ -35,7 +38,8 @@ from cs_rag.qa.reply_models import HEADS, ReplyModels
 from cs_rag.reading import parse_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = (REPO / "training" / "qa" / "replies.jsonl", REPO / "training" / "qa" / "curt.jsonl")
+DEFAULT_DATA = (f"{REPO / 'training' / 'qa' / 'replies.jsonl'}=first", f"{REPO / 'training' / 'qa' / 'curt.jsonl'}=first",
+                f"{REPO / 'training' / 'qa' / 'replies2.jsonl'}=second")
 OUTPUT = REPO / "src" / "cs_rag" / "data" / "qa" / "replies.npz"
 SEED = 0
 FOLDS = 5
@@ -120,13 +124,43 @@ def best_threshold(proba: np.ndarray, phrase: np.ndarray, labels: np.ndarray, we
     return float(candidates[int(np.argmax(f1))])
 
 
+def data_file(spec: str) -> tuple[Path, str]:
+    """`PATH=WRITER` (or `PATH`, written by its stem) -> (path, writer)."""
+    path, _, writer = spec.partition("=")
+    return Path(path), writer or Path(path).stem
+
+
+def other_writer_check(rows: list[dict], writers: np.ndarray, config: FeatureConfig, phrase: dict,
+                       choices: dict) -> dict:
+    """Per writer and head: precision, recall and F1 of phrase hit or P >= threshold on that
+    writer's replies, the heads (C, threshold from `choices`) fitted on the other writers' only."""
+    texts = [r["text"] for r in rows]
+    indptr, indices, counts = hashed_counts(texts, config)
+    count_matrix = sp.csr_matrix((counts, indices, indptr), shape=(len(texts), config.n_features))
+    out = {}
+    for writer in sorted(set(writers)):
+        train, test = writers != writer, writers == writer
+        idf = smooth_idf(count_matrix[train])
+        matrix = sp.csr_matrix((tfidf_values(indptr, indices, counts, idf), indices, indptr),
+                               shape=count_matrix.shape)
+        out[writer] = {}
+        for head, (c, threshold) in choices.items():
+            labels = np.asarray([r[head] for r in rows])
+            proba = logistic(c).fit(matrix[train], labels[train]).predict_proba(matrix[test])[:, 1]
+            out[writer][head] = [round(v, 3) for v in prf(phrase[head][test] | (proba >= threshold), labels[test])]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, nargs="+", default=list(DEFAULT_DATA))
+    parser.add_argument("--data", nargs="+", default=list(DEFAULT_DATA), help="PATH[=WRITER] ...")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args()
 
-    rows = [row for path in args.data for row in read_replies(path)]
+    files = [data_file(spec) for spec in args.data]
+    read = [(row, writer) for path, writer in files for row in read_replies(path)]
+    rows = [row for row, _ in read]
+    writers = np.asarray([writer for _, writer in read])
     texts = [r["text"] for r in rows]
     phrase_lists = PhraseLists.load([shipped_dir()])
     found = [phrase_lists.find(t) for t in texts]
@@ -149,9 +183,10 @@ def main() -> None:
 
     idf, matrix = features.idf, features.matrix
     weights, biases, thresholds, report = [], [], [], {}
+    phrases = {head: np.asarray([bool(f.get(head)) for f in found]) for head in HEADS}
     for head in HEADS:
         labels = np.asarray([r[head] for r in rows])
-        phrase = np.asarray([bool(f.get(head)) for f in found])
+        phrase = phrases[head]
         c = per_head[head][0]
         proba = out_of_fold(features, labels, c)
         weight = negative_weight(labels, DEPLOYED_SHARE.get(head))
@@ -169,11 +204,14 @@ def main() -> None:
         biases.append(float(fitted.intercept_[0]))
         thresholds.append(threshold)
 
+    choices = {head: (per_head[head][0], t) for head, t in zip(HEADS, thresholds)}
     provenance = {
-        "data": "training/qa/replies.jsonl and curt.jsonl: agent replies written and labelled for cs_rag",
+        "data": "training/qa/: agent replies written and labelled for cs_rag by two writers",
         "licence": "the project's licence (written for this project)",
-        "data_sha256": {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in args.data},
+        "data_sha256": {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path, _ in files},
+        "writers": {path.name: writer for path, writer in files},
         "rows": len(rows),
+        "other_writer_precision_recall_f1": other_writer_check(rows, writers, config, phrases, choices),
         "seed": SEED,
         "folds": FOLDS,
         "threshold_rule": "max out-of-fold F1 of phrase hit or P >= threshold; impolite's "
