@@ -111,6 +111,11 @@ class RetrievalSettings(_Section):
     # Rewrite homophone typos (退宽 -> 退款) and Latin shorthand (zfb, yhq) into the
     # knowledge's own words before searching (retrieval/query_repair.py).
     repair_query: bool = True
+    # A question naming another platform, a shopping event or a service from the shipped list
+    # (京东, 双12, 话费充值: retrieval/near_miss.py) that the knowledge never mentions is not
+    # answered directly, however sure the match: it gets a clarify reply, or a refusal without
+    # two distinct options. The knowledge's own names are never affected.
+    near_miss_names: bool = True
     answer_confidence: float = Field(default=0.55, ge=0.0, le=1.0)
     clarify_confidence: float = Field(default=0.55, ge=0.0, le=1.0)
     candidates: int = Field(default=100, ge=1, le=10000)  # per retriever, before fusion

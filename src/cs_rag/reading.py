@@ -53,6 +53,11 @@ def shipped_lines(name: str) -> list[str]:
         return [line for _, line in content_lines(path, name)]
 
 
+def shipped_text(name: str) -> str:
+    """The whole text, comments included, of a file cs_rag ships in its `data/` folder."""
+    return (importlib.resources.files("cs_rag") / "data" / name).read_text(encoding="utf-8")
+
+
 def iter_jsonl(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any]] | InputError]:
     """(line number, object) for each non-blank line, or an InputError naming a bad line; the
     lines after a bad one are still read (so `--skip-bad` loses only that line)."""

@@ -189,6 +189,7 @@ class Retrieval(BaseModel):
     decision: Decision = Decision.NONE
     options: list[Hit] = Field(default_factory=list)  # 2-3 distinct candidates when clarifying
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    unknown_names: list[str] = Field(default_factory=list)  # listed names the knowledge never mentions
 
 
 class SkippedInput(BaseModel):

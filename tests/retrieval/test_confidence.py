@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 from cs_rag.config import RetrievalSettings
-from cs_rag.retrieval.confidence import Calibration, LogisticModel
+from cs_rag.retrieval.confidence import FEATURES, Calibration, LogisticModel
 from cs_rag.types import Decision
 
 
@@ -85,3 +85,12 @@ def test_confidence_is_moved_to_the_stated_traffic_mix():
     odds = lambda p: p / (1 - p)  # noqa: E731
     assert np.isclose(moved.intercept - fitted.intercept, np.log(odds(0.63) / odds(70 / 400)))
     assert (moved.predict(x) > fitted.predict(x)).all()
+
+
+def test_settings_that_only_act_on_the_decision_need_no_refit():
+    flat = LogisticModel(coef=[0.0] * len(FEATURES), intercept=0.0, mean=[0.0] * len(FEATURES),
+                         scale=[1.0] * len(FEATURES))
+    fitted = RetrievalSettings()
+    calibration = Calibration(top1=flat, top3=flat, fitted_settings=fitted.model_dump(mode="json"))
+    assert calibration.fitted_under(fitted.model_copy(update={"answer_confidence": 0.9, "near_miss_names": False}))
+    assert not calibration.fitted_under(fitted.model_copy(update={"expected_out_of_scope": 0.4}))

@@ -6,7 +6,14 @@ import random
 
 import pytest
 
-from cs_rag.retrieval.near_miss import near_miss_terms, swap_salient_term, terms_unknown_to, uncovered_share
+from cs_rag.retrieval.near_miss import (
+    names_in,
+    near_miss_names,
+    near_miss_terms,
+    swap_salient_term,
+    terms_unknown_to,
+    uncovered_share,
+)
 from cs_rag.text import Tokenizer
 
 TOKENIZER = Tokenizer()
@@ -38,3 +45,18 @@ def test_only_terms_the_knowledge_never_uses_are_swapped_in():
     unknown = terms_unknown_to(weights_of, TOKENIZER, ["淘宝", "拼多多", "Amazon"])
     assert "淘宝" not in unknown and "拼多多" in unknown and "Amazon" in unknown
     assert len(near_miss_terms()) > 50 and all(t.strip() == t for t in near_miss_terms())
+
+
+def test_names_are_the_platforms_events_and_services_not_the_probe_only_terms():
+    names = near_miss_names()
+    assert {"京东", "双12", "话费充值", "Black Friday"} <= set(names)
+    assert not {"冰箱", "十二月", "香港"} & set(names)      # products, months, places: probes only
+    assert set(names) < set(near_miss_terms())
+
+
+def test_a_name_is_found_whole():
+    names = ["618", "双12", "Black Friday"]
+    assert names_in("618有什么活动", names) == ["618"]
+    assert names_in("这个6180元的电视", names) == []          # not a word of its own
+    assert names_in("双12还有满减吗", names) == ["双12"]
+    assert names_in("is there a BLACK FRIDAY sale", names) == ["Black Friday"]

@@ -214,3 +214,18 @@ def test_passage_dense_weight_applies_to_document_chunks_only():
     assert first(passage_dense_weight=0.1) == "policy"
     assert first(dense_weight=0.3) == "policy"  # unset, the passage weight follows dense_weight
     assert first(dense_weight=0.3, passage_dense_weight=0.9) == "faq"
+
+
+def test_a_question_naming_a_platform_the_knowledge_never_mentions_is_not_answered(generated_kb):
+    retriever = generated_kb.retriever()
+    ours = retriever.retrieve("冰箱的保修期是多久呀")
+    theirs = retriever.retrieve("京东买的冰箱保修期是多久呀")
+    assert ours.decision is Decision.ANSWER and ours.unknown_names == []
+    assert theirs.unknown_names == ["京东"] and theirs.decision is not Decision.ANSWER
+    gate = retriever.settings
+    retriever.settings = gate.model_copy(update={"near_miss_names": False})
+    try:
+        ungated = retriever.retrieve("京东买的冰箱保修期是多久呀")
+    finally:
+        retriever.settings = gate
+    assert ungated.decision is Decision.ANSWER and ungated.unknown_names == []

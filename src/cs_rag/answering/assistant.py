@@ -484,7 +484,7 @@ def _reply_language(question: str, turns: list[Turn]) -> str:
 
 def _retrieval_trace(retrieval: Retrieval) -> dict:
     return {"query": retrieval.query, "decision": retrieval.decision.value,
-            "confidence": round(retrieval.confidence, 4),
+            "confidence": round(retrieval.confidence, 4), "unknown_names": retrieval.unknown_names,
             "hits": [{"id": h.id, "score": round(h.score, 4),
                       "confidence": None if h.confidence is None else round(h.confidence, 4),
                       "scores": {k: round(v, 4) for k, v in h.scores.items()}}

@@ -20,6 +20,8 @@ from pydantic import BaseModel, Field
 from cs_rag.config import RetrievalSettings
 from cs_rag.types import Decision
 
+# retrieval settings applied after confidence: changing one needs no refit
+DECISION_SETTINGS = {"answer_confidence", "clarify_confidence", "near_miss_names"}
 FEATURES = ("dense", "dense_gap", "dense_contrast", "bm25_coverage", "known_share", "fused_gap",
             "agree", "exact", "uncovered")
 
@@ -82,9 +84,13 @@ class Calibration(BaseModel):
     fitted_settings: dict | None = None
 
     def fitted_under(self, settings: RetrievalSettings) -> bool:
-        """Whether it was fitted under these retrieval settings (a file saved before settings were
-        recorded is taken as fitted under whatever it is used with)."""
-        return self.fitted_settings is None or self.fitted_settings == settings.model_dump(mode="json")
+        """Whether it was fitted under these retrieval settings, those that only act on the
+        decision (DECISION_SETTINGS) aside (a file saved before settings were recorded is taken
+        as fitted under whatever it is used with)."""
+        if self.fitted_settings is None:
+            return True
+        fitted = {k: v for k, v in self.fitted_settings.items() if k not in DECISION_SETTINGS}
+        return fitted == settings.model_dump(mode="json", exclude=DECISION_SETTINGS)
 
     @staticmethod
     def decide(p_top1: float, p_top3: float, distinct_options: int, settings: RetrievalSettings) -> Decision:

@@ -18,7 +18,12 @@ from cs_rag.models.e5_convert import E5_MODEL_NAME
 from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
 from cs_rag.models.rerank import CrossEncoderReranker, Reranker
 from cs_rag.retrieval.confidence import FEATURES, Calibration
-from cs_rag.retrieval.near_miss import uncovered_share
+from cs_rag.retrieval.near_miss import (
+    names_in,
+    near_miss_names,
+    terms_unknown_to,
+    uncovered_share,
+)
 from cs_rag.retrieval.query_repair import QueryRepair
 from cs_rag.text import Tokenizer, normalize
 from cs_rag.types import Chunk, Decision, DocumentKind, Hit, Retrieval
@@ -79,6 +84,7 @@ class HybridRetriever:
         self._tokens_of: dict[str, frozenset[str]] = {}
         self._repair: QueryRepair | None = None
         self._last_repair: tuple[str, str] = ("", "")
+        self._unknown_names: tuple[str, ...] | None = None
         if reranker is None and self.settings.rerank_model is not None:
             reranker = CrossEncoderReranker(self.settings.rerank_model)
         self.reranker = reranker
@@ -118,11 +124,22 @@ class HybridRetriever:
             hit.confidence = float(p)
         options = distinct_documents(hits, 3)
         decision = self.calibration.decide(float(p_top1[0]), p_top3, len(options), self.settings)
+        unknown = self.unknown_names(query) if self.settings.near_miss_names else []
+        if unknown and decision is Decision.ANSWER:   # about something the knowledge never names
+            decision = Decision.CLARIFY if len(options) >= 2 else Decision.NONE
         timings["decide"] = _ms(mark)
         timings["total"] = _ms(started)
         return Retrieval(query=query, hits=hits, confidence=float(p_top1[0]), decision=decision,
                          options=options if decision is Decision.CLARIFY else [],
-                         timings_ms=timings)
+                         timings_ms=timings, unknown_names=unknown)
+
+    def unknown_names(self, query: str) -> list[str]:
+        """The shipped names of other platforms, events and services (near_miss_names) in
+        `query` that this index never mentions."""
+        if self._unknown_names is None:
+            self._unknown_names = tuple(terms_unknown_to(self.index.term_weights, self.tokenizer,
+                                                         near_miss_names()))
+        return names_in(query, self._unknown_names)
 
     def rank(self, query: str, k: int = 10, where: SearchFilter | None = None,
              vector: np.ndarray | None = None) -> tuple[list[Hit], np.ndarray, dict[str, float]]:
