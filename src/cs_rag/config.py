@@ -116,6 +116,8 @@ class RetrievalSettings(_Section):
     # answered directly, however sure the match: it gets a clarify reply, or a refusal without
     # two distinct options. The knowledge's own names are never affected.
     near_miss_names: bool = True
+    # More such names of your own (competitors, events you do not run), read the same way.
+    near_miss_extra_names: list[str] = Field(default_factory=list)
     answer_confidence: float = Field(default=0.55, ge=0.0, le=1.0)
     clarify_confidence: float = Field(default=0.55, ge=0.0, le=1.0)
     candidates: int = Field(default=100, ge=1, le=10000)  # per retriever, before fusion

@@ -229,3 +229,10 @@ def test_a_question_naming_a_platform_the_knowledge_never_mentions_is_not_answer
     finally:
         retriever.settings = gate
     assert ungated.decision is Decision.ANSWER and ungated.unknown_names == []
+    retriever.settings = gate.model_copy(update={"near_miss_extra_names": ["闪购节", "冰箱"]})
+    try:
+        own = retriever.retrieve("闪购节买的冰箱保修期是多久呀")
+    finally:
+        retriever.settings = gate
+    # a name of the operator's counts like a shipped one; one the knowledge uses (冰箱) never does
+    assert own.unknown_names == ["闪购节"] and own.decision is not Decision.ANSWER
