@@ -143,12 +143,16 @@ def test_operator_phrases_are_added_to_the_shipped_ones(tmp_path):
     assert [(f.code.value, f.evidence) for f in result.findings] == [("banned_phrase", "亲自、保证")]
 
 
-def test_a_bare_last_word_does_not_take_back_an_unsettled_message(codes):
-    turns = [("customer", 0, "付款提示超出限额"), ("agent", 10, HELLO + "，需要联系发卡银行提高限额"),
-             ("customer", 20, "那只能明天再说了"), ("agent", 30, "抱歉，还有其他可以帮您的吗？"), ("customer", 40, "没了")]
-    assert codes(turns) == {"unresolved": [2]}
-    thanked = [*turns[:4], ("customer", 40, "好的，谢谢")]
-    assert codes(thanked) == {}
+def test_declining_more_help_ends_the_matter_unless_the_agent_admits_failing(codes):
+    asked = [("customer", 0, "付款提示超出限额"), ("agent", 10, HELLO + "，需要联系发卡银行提高限额"),
+             ("customer", 20, "那只能明天再说了")]
+    # the grumble before "没了" was answered by the offer of more help, which the customer declined
+    assert codes([*asked, ("agent", 30, "好的，还有其他可以帮您的吗？"), ("customer", 40, "没了")]) == {}
+    # the agent's own last word says the problem stays open
+    failed = [*asked, ("agent", 30, "抱歉今天没能帮您解决，还有其他可以帮您的吗？"), ("customer", 40, "没了")]
+    assert codes(failed) == {"unresolved": [3]}
+    # without the offer, the grumble is the customer's last word on the matter
+    assert codes([*asked, ("agent", 30, "好的。"), ("customer", 40, "嗯")]) == {"unresolved": [2]}
 
 
 RUDE = "规则页面上写得明明白白，您下单前自己不看的吗？"   # no listed phrase: the impolite model finds it

@@ -173,8 +173,9 @@ def unresolved(read: Read) -> list[Finding]:
     if not customers or not agents:
         return []
     last = customers[-1]
-    # a bare last word (没了 to 还有其他问题吗) does not take back what the message before said
-    window = [last] if read.has(last, "settled") else customers[-2:][::-1]
+    # the message before the last counts unless the last settles the matter or only declines
+    # the agent's offer of more help (没了 to 还有其他问题吗: the customer is done)
+    window = [last] if read.has(last, "settled") or _answers_offer(read, last) else customers[-2:][::-1]
     for turn in window:
         found = read.phrases[turn].get("unsettled")
         if found:
