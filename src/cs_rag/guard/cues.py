@@ -17,7 +17,7 @@ from cs_rag.types import FlagKind
 
 CUE_NAMES = ("angry_word", "dissatisfied_word", "disappointed_word", "threat", "abuse",
              "wants_person", "exclamations", "exasperated_marks", "question_mark", "shouting",
-             "length", "negated_feeling")
+             "length", "negated_feeling", "quoted_praise")
 _EMOTION_COLUMN = {"angry": 0, "dissatisfied": 1, "disappointed": 2}
 _BANGS = re.compile(r"!+")
 _MARKS = re.compile(r"[!?]{3,}")
@@ -25,6 +25,10 @@ _LATIN_LETTER = re.compile(r"[A-Za-z]")
 # a negation just before a feeling word: 没生气, 不着急, 并不失望, not angry
 _NEGATION = re.compile(r"(?:没|没有|不|并不|别|不是|not|no|n't)\s?$")
 _NEGATION_REACH = 4   # characters before a feeling word searched for a negation
+# a word of praise in quotation marks, the written sneer: 服务可真“好”啊, the "express" delivery
+_QUOTED = re.compile(r"[“\"「『‘]([^“”\"「」『』‘’]{1,8})[”\"」』’]")
+_PRAISE = re.compile(r"好|棒|快|及时|专业|贴心|用心|优质|靠谱|负责|高效|闪电|极速|满意|放心|省心|良心|优惠|福利|保障|"
+                     r"great|fast|express|quick|best|excellent|amazing|perfect|helpful|service|care", re.IGNORECASE)
 
 
 def cues(text: str, normal: str, folded: str, hits: list[Hit]) -> np.ndarray:
@@ -51,6 +55,7 @@ def cues(text: str, normal: str, folded: str, hits: list[Hit]) -> np.ndarray:
     vector[9] = float(len(letters) >= 5 and sum(c.isupper() for c in letters) / len(letters) > 0.6)
     vector[10] = min(math.log1p(len(normal)) / 5, 1.0)
     vector[11] = float(any(h.spec.emotion and _negated(folded, h) for h in hits))
+    vector[12] = float(any(_PRAISE.search(m.group(1)) for m in _QUOTED.finditer(text)))
     return vector
 
 
