@@ -54,7 +54,7 @@ def test_a_thumbs_down_is_learned_and_answered_next_time(page, console_server: S
 
 
 def test_a_declined_near_miss_is_refused_next_time(page, console_server: Server) -> None:
-    near_miss = "拼多多的退款多久到账"      # another platform's refund, answered from f-refund
+    near_miss = "好物汇的退款多久到账"      # another platform's refund, answered from f-refund
     console, group = _disliked_in_the_widget_then_queued(page, console_server, near_miss, answered=True)
     group.locator("summary").filter(has_text="不回答").click()
     group.get_by_test_id("learning-decline").click()

@@ -109,7 +109,7 @@ def test_ignore_needs_a_reason_and_feedback_feeds_the_queue(loop):
     assert json.loads(json.dumps(loop.items.actions()[0].model_dump(mode="json")))["given_by"] == "ops:li"
 
 
-OTHER_SHOP = ["拼多多的退款多久到账", "拼多多退款几天能到"]   # another platform's refund: not ours to answer
+OTHER_SHOP = ["好物汇的退款多久到账", "好物汇退款几天能到"]   # another platform's refund (a name no list knows): not ours to answer
 
 
 def test_decline_makes_the_wordings_refused_and_keeps_their_neighbours_answered(loop):

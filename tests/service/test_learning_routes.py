@@ -101,7 +101,7 @@ def test_a_linked_wording_is_answered_from_the_entry_after_the_job(client):
 
 
 def test_a_declined_wording_is_refused_after_the_job(client):
-    question = "拼多多的退款多久到账"                  # another platform's: answered from f-refund
+    question = "好物汇的退款多久到账"                  # another platform's: answered from f-refund
     answer = _ask(client, question)
     assert answer["outcome"] == "answered" and answer["citations"][0]["id"] == "f-refund"
     client.post("/v1/feedback", json={"answer_id": answer["trace_id"], "helpful": False, "reason": "wrong"},
