@@ -47,6 +47,16 @@ def test_log_record_round_trips_through_the_loader(tmp_path: Path):
     assert record.flags == ["escalation_threat", "negative_emotion"]
 
 
+def test_the_log_keeps_the_names_the_knowledge_never_mentions(tmp_path: Path):
+    answer = Answer(question="京东的价保怎么申请", text="您是想问……", outcome=Outcome.CLARIFY, confidence=0.8,
+                    trace={"retrieval": {"decision": "clarify", "unknown_names": ["京东"]}})
+    line = log_record(answer, ts=dt.datetime(2026, 11, 20, tzinfo=UTC))
+    assert line["unknown_names"] == ["京东"]
+    assert "unknown_names" not in log_record(answer.model_copy(update={"trace": {}}))
+    [record] = load_records(write_jsonl(tmp_path / "log.jsonl", [line]))
+    assert record.unknown_names == ["京东"]
+
+
 def test_loader_reads_flag_objects_dates_epochs_and_folders(tmp_path: Path):
     folder = tmp_path / "logs"
     folder.mkdir()

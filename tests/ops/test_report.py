@@ -90,6 +90,20 @@ def test_flags_and_handoffs_come_from_the_question_log(tmp_path: Path):
     assert "<td>small talk</td><td>0.0%</td><td>20.0%</td>" in html        # the log's own outcome
 
 
+def test_names_the_knowledge_never_mentions_are_counted_with_an_example(tmp_path: Path):
+    run = EvalRun.model_validate({"summary": {}, "results": _run(8)["results"]})
+    log = [QuestionRecord(question="双12还有满减吗", outcome="clarify", unknown_names=["双12"]),
+           QuestionRecord(question="双12<b>几号</b>开始", outcome="refused", unknown_names=["双12"]),
+           QuestionRecord(question="京东<b>价保</b>怎么申请", outcome="clarify", unknown_names=["京东"]),
+           QuestionRecord(question="发票", outcome="answered")]
+    html = write_report(run, tmp_path / "out", log=log).html.read_text(encoding="utf-8")
+    assert "Names your knowledge never mentions" in html
+    assert "<td>双12</td><td>2</td><td>双12还有满减吗</td>" in html and "<td>京东</td><td>1</td>" in html
+    assert "京东&lt;b&gt;价保&lt;/b&gt;怎么申请" in html and "<b>价保" not in html   # the customer's words, escaped
+    quiet = write_report(run, tmp_path / "quiet", log=log[3:]).html.read_text(encoding="utf-8")
+    assert "Names your knowledge never mentions" not in quiet
+
+
 def test_flags_from_eval_records_when_they_carry_them(tmp_path: Path):
     data = _run(8)
     data["results"][0]["flags"] = ["pii"]

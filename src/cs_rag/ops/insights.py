@@ -60,6 +60,7 @@ class QuestionRecord(BaseModel):
     priority: bool = False
     session_id: str | None = None
     reply: str | None = None
+    unknown_names: list[str] = Field(default_factory=list)   # listed names the knowledge never mentions
 
     @field_validator("flags", mode="before")
     @classmethod
@@ -88,6 +89,9 @@ def log_record(answer: Answer, *, ts: dt.datetime | None = None, category: str |
               "emotion": answer.emotion.label.value, "level": answer.emotion.level,
               "question_type": answer.question_type.value if answer.question_type else None,
               "priority": answer.priority, "reply": answer.text[:REPLY_CHARS]}
+    names = answer.trace.get("retrieval", {}).get("unknown_names") if answer.trace else None
+    if names:
+        record["unknown_names"] = names
     if session_id is not None:
         record["session_id"] = session_id
     if category is not None:

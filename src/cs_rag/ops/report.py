@@ -221,6 +221,7 @@ def _blocks(run, log, previous, hot_words, changes, tolerance, latency_tolerance
                     "Retrieval time per question in the eval run, up to the 99th percentile.")]
     blocks += _flag_blocks(run, log)
     if log:
+        blocks += _unknown_name_blocks(log)
         blocks += mood_blocks(log)
     blocks += _category_blocks(run, previous, changes)
     if hot_words is not None:
@@ -290,6 +291,24 @@ def _flag_blocks(run, log) -> list[tuple]:
              f"Flags raised on the {asked} questions of {source}."),
             ("table", ["kind", "flags", "per 100 questions"],
              [[k, str(v), f"{100 * v / asked:.1f}"] for k, v in ordered.items()], set())]
+
+
+def _unknown_name_blocks(log: list[QuestionRecord]) -> list[tuple]:
+    """Names of other platforms, events and services customers asked about that the knowledge
+    never mentions (retrieval.near_miss_names): topics to write up, or to decline."""
+    asked: dict[str, list[str]] = {}
+    for record in log:
+        for name in record.unknown_names:
+            asked.setdefault(name, []).append(record.question)
+    if not asked:
+        return []
+    ranked = sorted(asked.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [("h2", "Names your knowledge never mentions"),
+            ("p", ("Questions naming another platform, a shopping event or a service your knowledge "
+                   "never mentions were not answered directly (retrieval.near_miss_names). A name asked "
+                   "about often is a topic to write up, or to decline in the learning queue.")),
+            ("table", ["name", "questions", "for example"],
+             [[name, str(len(questions)), questions[0]] for name, questions in ranked], set())]
 
 
 def _category_blocks(run, previous, changes) -> list[tuple]:
