@@ -40,6 +40,7 @@ _EXTRA = (("amount", re.compile(rf"满\s*{_NUM}\s*减\s*{_NUM}")),
 _SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "workday": 86400, "week": 604800}
 _MONTHS = {"month": 1, "year": 12}
 _THRESHOLD_BEFORE = re.compile(r"(?:满|不足|不满|未满|超过|达到|高于|低于|reach(?:es)?|over|above|under|least|below)\s*(?:rmb|¥|￥)?\s*$")
+_THRESHOLD_REACH = 12   # characters before an amount searched for 满 / 不足 / over ...
 _THRESHOLD_AFTER = re.compile(r"\s*(?:以上|及以上|起|or more|and above|or above)")
 
 
@@ -49,6 +50,7 @@ class _Clause:
     claims: list[Claim]
     words: frozenset[str]       # the clause's own bigrams
     context: frozenset[str]     # its sentence's and its hit's title's bigrams
+    measures: list[tuple[tuple, float]]   # measure() of each claim, in order
 
 
 def measure(claim: Claim, text: str = "") -> tuple[tuple, float]:
@@ -64,7 +66,7 @@ def measure(claim: Claim, text: str = "") -> tuple[tuple, float]:
         return ("duration", "calendar"), value * _MONTHS[unit]
     if kind == "amount":
         _, value, currency = claim.key
-        threshold = bool(_THRESHOLD_BEFORE.search(text[:claim.start])
+        threshold = bool(_THRESHOLD_BEFORE.search(text[max(0, claim.start - _THRESHOLD_REACH):claim.start])
                          or _THRESHOLD_AFTER.match(text[claim.end:]))
         return ("amount", currency, threshold), value
     if kind in ("date", "time"):
@@ -115,7 +117,7 @@ class FactChecker:
             number = f"{claim.key[1]:g}" if claim.kind not in ("date", "time") else ""
             if len(number) >= 2 and number in loose:
                 continue    # the knowledge states it in a form claims do not parse (满299减30)
-            comparable = [c for c in clauses if any(measure(other, c.text)[0] == mine[0] for other in c.claims)]
+            comparable = [c for c in clauses if any(theirs[0] == mine[0] for theirs in c.measures)]
             spread = Counter(b for c in comparable for b in c.words & words)
             relevant = [c for c in comparable
                         if words & c.words and len(words & (c.words | c.context)) >= MIN_SHARED]
@@ -167,7 +169,8 @@ def _clauses(text: str, title: str) -> list[_Clause]:
         if not any(claims for _, claims in pieces):
             continue
         context = heading | _bigrams(sentence.group(), claims_in(sentence.group()))
-        out += [_Clause(piece, claims, _bigrams(piece, claims), context) for piece, claims in pieces if claims]
+        out += [_Clause(piece, claims, _bigrams(piece, claims), context, [measure(c, piece) for c in claims])
+                for piece, claims in pieces if claims]
     return out
 
 
@@ -200,8 +203,7 @@ def _agrees(claim: Claim, mine: tuple[tuple, float], clause: _Clause) -> bool:
     if claim.kind in ("date", "time"):
         return any(claim.grounded_by(other) for other in clause.claims)
     spans: dict[tuple[int, int], list[float]] = {}
-    for other in clause.claims:
-        theirs = measure(other, clause.text)
+    for other, theirs in zip(clause.claims, clause.measures):
         if theirs[0] == mine[0]:
             spans.setdefault((other.start, other.end), []).append(theirs[1])
     return any(min(values) - 1e-6 <= mine[1] <= max(values) + 1e-6 for values in spans.values())

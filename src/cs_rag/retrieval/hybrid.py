@@ -84,7 +84,7 @@ class HybridRetriever:
         self._tokens_of: dict[str, frozenset[str]] = {}
         self._repair: QueryRepair | None = None
         self._last_repair: tuple[str, str] = ("", "")
-        self._unknown_names: tuple[tuple[str, ...], tuple[str, ...]] | None = None   # (names, unknown ones)
+        self._unknown_names: tuple[tuple[str, ...], tuple[str, ...]] | None = None   # (extra names, unknown ones)
         if reranker is None and self.settings.rerank_model is not None:
             reranker = CrossEncoderReranker(self.settings.rerank_model)
         self.reranker = reranker
@@ -136,9 +136,10 @@ class HybridRetriever:
     def unknown_names(self, query: str) -> list[str]:
         """The names of other platforms, events and services in `query` (the shipped
         near_miss_names and `settings.near_miss_extra_names`) that this index never mentions."""
-        names = (*near_miss_names(), *self.settings.near_miss_extra_names)
-        if self._unknown_names is None or self._unknown_names[0] != names:
-            self._unknown_names = (names, tuple(terms_unknown_to(self.index.term_weights, self.tokenizer, names)))
+        extra = tuple(self.settings.near_miss_extra_names)
+        if self._unknown_names is None or self._unknown_names[0] != extra:
+            names = (*near_miss_names(), *extra)
+            self._unknown_names = (extra, tuple(terms_unknown_to(self.index.term_weights, self.tokenizer, names)))
         return names_in(query, self._unknown_names[1])
 
     def rank(self, query: str, k: int = 10, where: SearchFilter | None = None,

@@ -65,7 +65,7 @@ def names_in(question: str, names: Iterable[str]) -> list[str]:
     text = normalize(question).lower()
     found = []
     for name in names:
-        folded = normalize(name).lower()
+        folded = _folded(name)
         start = text.find(folded)
         while start >= 0:
             end = start + len(folded)
@@ -75,6 +75,11 @@ def names_in(question: str, names: Iterable[str]) -> list[str]:
                 break
             start = text.find(folded, start + 1)
     return found
+
+
+@lru_cache(maxsize=4096)
+def _folded(name: str) -> str:
+    return normalize(name).lower()
 
 
 def _word_char(char: str) -> bool:
