@@ -1,25 +1,27 @@
 """wrong_info: the facts an agent states (days, amounts, rates, points, times, dates) checked
 against the knowledge base.
 
-Each clause of an agent's message (cut at 。！？；，、: and line breaks, not at a thousands separator) that states a number
-(`claims_in`) is searched in the knowledge base, and so is the customer's last message before
-it; the hits' texts are cut into clauses the same way. A knowledge clause speaks of the claim
+Each clause of an agent's message (cut at 。！？；，、: and line breaks, not inside 1,500 or
+23:59) that states a number (`claims_in`) is searched in the knowledge base, and so is the
+customer's last message before it; the hits' texts, and every chunk with a clause sharing a
+bigram with the agent's, are cut into clauses the same way. A knowledge clause speaks of the claim
 when it states a number of the same measure (durations in one time scale, working days as
 days, months and years in another; amounts per currency; percentages; discounts; multiples;
 counts; points; clock times; dates), shares a character bigram with the agent's clause and
 `MIN_SHARED` with the clause and its sentence and title. If any clause that speaks of it
 states the agent's number, or a range holding it, the claim stands. Otherwise the best of
-those sharing `MIN_CLAUSE_SHARED` bigrams with the agent's clause itself (ranked by bigrams
+those sharing `MIN_CLAUSE_SHARED` bigrams (or all of their own) with the agent's clause itself (ranked by bigrams
 shared with clause, sentence and title, then by the clause's own, rarer ones weighing more)
 is the knowledge the claim contradicts: wrong_info. A number of two or more digits that the
-hits state in a form `extract_claims` does not parse (满299减30) is never judged.
+hits state in a form `extract_claims` does not parse (满299减30) is never judged. A later clause
+repeating a figure found wrong is wrong_info too, unless a close clause agrees.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cs_rag.guard.claims import Claim, extract_claims, parse_number
 from cs_rag.guard.fold import normal_view
@@ -31,7 +33,8 @@ from cs_rag.text import normalize
 MIN_SHARED = 2         # bigrams an agent's clause shares with a knowledge clause and its context
 MIN_CLAUSE_SHARED = 2  # ... and with the knowledge clause itself, before their numbers compare
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+")
-_CLAUSE = re.compile(r"(?:[^。！？；;!?\n,，、:：]|(?<=[0-9]),(?=[0-9]{3}))+")   # 1,500 stays one number
+# 1,500 and 23:59 stay one number
+_CLAUSE = re.compile(r"(?:[^。！？；;!?\n,，、:：]|(?<=[0-9]),(?=[0-9]{3})|(?<=[0-9])[:：](?=[0-9]{2}))+")
 _RUN = re.compile(r"[a-z]+|[\u3400-\u9fff]+")
 _NUMBER = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+)?(?![0-9])")
 _NUM = r"([0-9]+(?:\.[0-9]+)?|[零一二两三四五六七八九十百千万]+)"
@@ -74,17 +77,34 @@ def measure(claim: Claim, text: str = "") -> tuple[tuple, float]:
     return (kind,), claim.key[1]
 
 
+@dataclass
+class _Verdict:
+    """The knowledge on an agent's clause: its figures (`measure` of each claim), the knowledge
+    clause one of them contradicts and which, and whether a close clause agreed with one."""
+
+    figures: list[tuple[tuple, float]]
+    knowledge: str | None = None
+    wrong: list[tuple[tuple, float]] = field(default_factory=list)
+    agreed: bool = False
+
+
 class FactChecker:
     """Checks agents' messages against a knowledge base's hits (`evidence_hits` per query)."""
 
     def __init__(self, knowledge_base: KnowledgeBase, evidence_hits: int = 5) -> None:
         self.knowledge_base = knowledge_base
         self.evidence_hits = evidence_hits
+        self._version: str | None = None
+        self._by_chunk: dict[str, list[_Clause]] = {}     # chunk id -> its clauses with a number
+        self._by_word: dict[str, set[str]] = {}           # clause bigram -> chunk ids
 
     def check(self, conversation: Conversation) -> list[Finding]:
-        """One wrong_info finding per agent clause whose claim the knowledge contradicts."""
+        """One wrong_info finding per agent clause whose claim the knowledge contradicts, or
+        that repeats a figure an earlier agent turn was found wrong about (对的，每满300减40)
+        without any knowledge clause close to it agreeing."""
         findings = []
         asked = ""
+        wrong: dict[tuple[tuple, float], str] = {}   # a contradicted figure -> the knowledge
         for index, turn in enumerate(conversation.turns):
             if turn.role is Role.CUSTOMER:
                 asked = turn.text
@@ -95,25 +115,32 @@ class FactChecker:
                 claims = claims_in(match.group())
                 if not claims:
                     continue
-                knowledge = self._contradiction(match.group(), claims, asked)
+                verdict = self._contradiction(match.group(), claims, asked)
+                knowledge = verdict.knowledge
+                if knowledge is None and not verdict.agreed:
+                    knowledge = next((wrong[figure] for figure in verdict.figures if figure in wrong), None)
                 if knowledge is not None:
+                    wrong.update((figure, knowledge) for figure in verdict.wrong)
                     start, end = view.original_span(match.start(), match.end())
                     findings.append(Finding(code=FindingCode.WRONG_INFO, turn=index, span=(start, end),
                                             evidence=f"{turn.text[start:end].strip()} | knowledge: {knowledge}"))
         return findings
 
-    def _contradiction(self, text: str, claims: list[Claim], asked: str) -> str | None:
-        """The knowledge clause that a claim of `text` (an agent's clause answering `asked`)
-        contradicts, or None."""
+    def _contradiction(self, text: str, claims: list[Claim], asked: str) -> _Verdict:
+        """What the knowledge says of the claims of `text` (an agent's clause answering `asked`)."""
         hits = {}
         for query in (text, asked):
             if query.strip():
                 hits.update((h.id, h) for h in self.knowledge_base.search(query, k=self.evidence_hits))
-        clauses = [c for hit in hits.values() for c in _clauses(hit.text, hit.title)]
-        loose = {n for hit in hits.values() for n in _loose_numbers(normalize(hit.text))}
         words = _bigrams(text, claims)
-        for claim in claims:
-            mine = measure(claim, text)
+        by_chunk = self._knowledge_clauses()
+        # the hits, and any chunk with a clause sharing a word: a clause that states the agent's
+        # figure counts even when the search ranked its chunk low
+        ids = set(hits) | {i for w in words for i in self._by_word.get(w, ())}
+        clauses = [c for i in sorted(ids) for c in by_chunk.get(i, [])]
+        loose = {n for hit in hits.values() for n in _loose_numbers(normalize(hit.text))}
+        verdict = _Verdict([measure(claim, text) for claim in claims])
+        for claim, mine in zip(claims, verdict.figures):
             number = f"{claim.key[1]:g}" if claim.kind not in ("date", "time") else ""
             if len(number) >= 2 and number in loose:
                 continue    # the knowledge states it in a form claims do not parse (满299减30)
@@ -127,16 +154,37 @@ class FactChecker:
                       for c in relevant]
             best = max(rank for rank, _ in scored)
             closest = [c for rank, c in scored if rank == best]
-            if any(_agrees(claim, mine, c) for c in closest):
-                continue    # the clause that speaks of it most closely says the same
-            if not any(len(words & c.words) >= MIN_CLAUSE_SHARED for c in closest) and \
-                    any(_agrees(claim, mine, c) for c in relevant):
-                continue    # no close clause says otherwise, and one that speaks of it agrees
-            ranked = [(rank, c) for rank, c in scored if len(words & c.words) >= MIN_CLAUSE_SHARED]
+            if any(_agrees(claim, mine, c) for c in closest) or \
+                    not any(_close(words, c) for c in closest) and any(_agrees(claim, mine, c) for c in relevant):
+                # the clause that speaks of it most closely says the same, or no close clause
+                # says otherwise and one that speaks of it agrees
+                verdict.agreed = True
+                continue
+            ranked = [(rank, c) for rank, c in scored if _close(words, c)]
             if ranked:
                 top = max(rank for rank, _ in ranked)
-                return next(c for rank, c in ranked if rank == top).text.strip()
-        return None
+                verdict.knowledge = next(c for rank, c in ranked if rank == top).text.strip()
+                verdict.wrong = [mine]
+                return verdict
+        return verdict
+
+
+    def _knowledge_clauses(self) -> dict[str, list[_Clause]]:
+        """Every live chunk's clauses that state a number, cut once per index version."""
+        version = self.knowledge_base.version()
+        if version != self._version:
+            content = self.knowledge_base.content()
+            self._by_chunk, self._by_word = {}, {}
+            for ordinal in range(len(content)):
+                chunk = content.chunk(ordinal)
+                title = chunk.question or " > ".join(chunk.heading_path) or chunk.source
+                found = _clauses(chunk.text, title)
+                if found:
+                    self._by_chunk[chunk.id] = found
+                    for word in {w for c in found for w in c.words}:
+                        self._by_word.setdefault(word, set()).add(chunk.id)
+            self._version = version
+        return self._by_chunk
 
 
 def claims_in(text: str) -> list[Claim]:
@@ -187,6 +235,13 @@ def _bigrams(text: str, claims: list[Claim]) -> frozenset[str]:
         else:
             out.update(run[i:i + 2] for i in range(len(run) - 1))
     return frozenset(out)
+
+
+def _close(words: frozenset[str], clause: _Clause) -> bool:
+    """The knowledge clause itself shares `MIN_CLAUSE_SHARED` bigrams with the agent's clause,
+    or all of its own when it has fewer (金卡15天 names only 金卡)."""
+    shared = len(words & clause.words)
+    return shared >= min(MIN_CLAUSE_SHARED, len(clause.words)) and shared > 0
 
 
 def _loose_numbers(text: str) -> set[str]:
