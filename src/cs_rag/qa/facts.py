@@ -95,8 +95,7 @@ class FactChecker:
         self.knowledge_base = knowledge_base
         self.evidence_hits = evidence_hits
         self._version: str | None = None
-        self._by_chunk: dict[str, list[_Clause]] = {}     # chunk id -> its clauses with a number
-        self._by_word: dict[str, set[str]] = {}           # clause bigram -> chunk ids
+        self._cut: tuple[dict[str, list[_Clause]], dict[str, set[str]]] = ({}, {})
 
     def check(self, conversation: Conversation) -> list[Finding]:
         """One wrong_info finding per agent clause whose claim the knowledge contradicts, or
@@ -133,10 +132,10 @@ class FactChecker:
             if query.strip():
                 hits.update((h.id, h) for h in self.knowledge_base.search(query, k=self.evidence_hits))
         words = _bigrams(text, claims)
-        by_chunk = self._knowledge_clauses()
+        by_chunk, by_word = self._knowledge_clauses()
         # the hits, and any chunk with a clause sharing a word: a clause that states the agent's
         # figure counts even when the search ranked its chunk low
-        ids = set(hits) | {i for w in words for i in self._by_word.get(w, ())}
+        ids = set(hits) | {i for w in words for i in by_word.get(w, ())}
         clauses = [c for i in sorted(ids) for c in by_chunk.get(i, [])]
         loose = {n for hit in hits.values() for n in _loose_numbers(normalize(hit.text))}
         verdict = _Verdict([measure(claim, text) for claim in claims])
@@ -168,23 +167,26 @@ class FactChecker:
                 return verdict
         return verdict
 
-
-    def _knowledge_clauses(self) -> dict[str, list[_Clause]]:
-        """Every live chunk's clauses that state a number, cut once per index version."""
+    def _knowledge_clauses(self) -> tuple[dict[str, list[_Clause]], dict[str, set[str]]]:
+        """Every live chunk's clauses that state a number (chunk id -> clauses) and which chunks
+        hold each clause bigram, cut once per index version (built whole, then swapped in, so a
+        concurrent caller sees the old pair or the new one)."""
         version = self.knowledge_base.version()
         if version != self._version:
             content = self.knowledge_base.content()
-            self._by_chunk, self._by_word = {}, {}
+            by_chunk: dict[str, list[_Clause]] = {}
+            by_word: dict[str, set[str]] = {}
             for ordinal in range(len(content)):
                 chunk = content.chunk(ordinal)
                 title = chunk.question or " > ".join(chunk.heading_path) or chunk.source
                 found = _clauses(chunk.text, title)
                 if found:
-                    self._by_chunk[chunk.id] = found
+                    by_chunk[chunk.id] = found
                     for word in {w for c in found for w in c.words}:
-                        self._by_word.setdefault(word, set()).add(chunk.id)
+                        by_word.setdefault(word, set()).add(chunk.id)
+            self._cut = (by_chunk, by_word)
             self._version = version
-        return self._by_chunk
+        return self._cut
 
 
 def claims_in(text: str) -> list[Claim]:
