@@ -117,6 +117,13 @@ def test_a_thousands_separator_or_a_clock_time_does_not_cut_a_clause():
         "截止到11月20日23:59", "注意", "尾款"]
 
 
+def test_an_english_sentence_ends_at_its_full_stop_but_a_decimal_does_not():
+    from cs_rag.qa.facts import _CLAUSE
+
+    assert [m.group() for m in _CLAUSE.finditer("free from RMB 1,500. So an order of RMB 2.5 ships")] == [
+        "free from RMB 1,500", " So an order of RMB 2.5 ships"]
+
+
 def test_units_are_compared_in_one_scale():
     three_days = measure(extract_claims("3天")[0])
     assert three_days == measure(extract_claims("72小时")[0]) and three_days[0] != measure(extract_claims("3个月")[0])[0]

@@ -1,8 +1,8 @@
 """wrong_info: the facts an agent states (days, amounts, rates, points, times, dates) checked
 against the knowledge base.
 
-Each clause of an agent's message (cut at 。！？；，、: and line breaks, not inside 1,500 or
-23:59) that states a number (`claims_in`) is searched in the knowledge base, and so is the
+Each clause of an agent's message (cut at 。！？；，、:, a full stop and line breaks, not inside
+1,500, 2.5 or 23:59) that states a number (`claims_in`) is searched in the knowledge base, and so is the
 customer's last message before it; the hits' texts, and every chunk with a clause sharing a
 bigram with the agent's, are cut into clauses the same way. A knowledge clause speaks of the claim
 when it states a number of the same measure (durations in one time scale, working days as
@@ -32,9 +32,9 @@ from cs_rag.text import normalize
 
 MIN_SHARED = 2         # bigrams an agent's clause shares with a knowledge clause and its context
 MIN_CLAUSE_SHARED = 2  # ... and with the knowledge clause itself, before their numbers compare
-_SENTENCE = re.compile(r"[^。！？；;!?\n]+")
+_SENTENCE = re.compile(r"(?:[^。！？；;!?\n.]|\.(?=[0-9]))+")      # 3.5 stays one number
 # 1,500 and 23:59 stay one number
-_CLAUSE = re.compile(r"(?:[^。！？；;!?\n,，、:：]|(?<=[0-9]),(?=[0-9]{3})|(?<=[0-9])[:：](?=[0-9]{2}))+")
+_CLAUSE = re.compile(r"(?:[^。！？；;!?\n,，、:：.]|\.(?=[0-9])|(?<=[0-9]),(?=[0-9]{3})|(?<=[0-9])[:：](?=[0-9]{2}))+")
 _RUN = re.compile(r"[a-z]+|[\u3400-\u9fff]+")
 _NUMBER = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+)?(?![0-9])")
 _NUM = r"([0-9]+(?:\.[0-9]+)?|[零一二两三四五六七八九十百千万]+)"
