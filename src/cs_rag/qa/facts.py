@@ -3,8 +3,8 @@ against the knowledge base.
 
 Each clause of an agent's message (cut at 。！？；，、:, a full stop and line breaks, not inside
 1,500, 2.5 or 23:59) that states a number (`claims_in`) is searched in the knowledge base, and so is the
-customer's last message before it; the hits' texts, and every chunk with a clause sharing a
-bigram with the agent's, are cut into clauses the same way. A knowledge clause speaks of the claim
+customer's last message before it; the hits' texts, and the `WORD_CHUNKS` chunks whose
+clauses share the agent's bigrams best, are cut into clauses the same way. A knowledge clause speaks of the claim
 when it states a number of the same measure (durations in one time scale, working days as
 days, months and years in another; amounts per currency; percentages; discounts; multiples;
 counts; points; clock times; dates), shares a character bigram with the agent's clause and
@@ -31,6 +31,7 @@ from cs_rag.qa.findings import Finding, FindingCode
 from cs_rag.text import normalize
 
 MIN_SHARED = 2         # bigrams an agent's clause shares with a knowledge clause and its context
+WORD_CHUNKS = 50       # chunks read besides the hits: those whose clauses share the agent's words best
 MIN_CLAUSE_SHARED = 2  # ... and with the knowledge clause itself, before their numbers compare
 _SENTENCE = re.compile(r"(?:[^。！？；;!?\n.]|\.(?=[0-9]))+")      # 3.5 stays one number
 # 1,500 and 23:59 stay one number
@@ -133,9 +134,15 @@ class FactChecker:
                 hits.update((h.id, h) for h in self.knowledge_base.search(query, k=self.evidence_hits))
         words = _bigrams(text, claims)
         by_chunk, by_word = self._knowledge_clauses()
-        # the hits, and any chunk with a clause sharing a word: a clause that states the agent's
-        # figure counts even when the search ranked its chunk low
-        ids = set(hits) | {i for w in words for i in by_word.get(w, ())}
+        # the hits, and the chunks whose clauses share the agent's words best (rarer words
+        # weighing more): a clause that states the agent's figure counts even when the search
+        # ranked its chunk low
+        overlap: Counter[str] = Counter()
+        for word in words:
+            holders = by_word.get(word, ())
+            for chunk_id in holders:
+                overlap[chunk_id] += 1 / len(holders)
+        ids = set(hits) | {chunk_id for chunk_id, _ in overlap.most_common(WORD_CHUNKS)}
         clauses = [c for i in sorted(ids) for c in by_chunk.get(i, [])]
         loose = {n for hit in hits.values() for n in _loose_numbers(normalize(hit.text))}
         verdict = _Verdict([measure(claim, text) for claim in claims])
