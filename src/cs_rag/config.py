@@ -95,6 +95,10 @@ class RetrievalSettings(_Section):
     # beats one with a single lucky match. Unset: the model's measured default (e5-small 0,
     # all-MiniLM-L6-v2 0.5; 0 for any other model).
     support_weight: float | None = Field(default=None, ge=0.0, le=10.0)
+    # An FAQ answer that sends the reader to a document (详见《配送说明》) gives first place to that
+    # document's chunk among the first four hits when the chunk covers the question's words about
+    # as well (retrieval/handover.py): the question asks for the detail the entry left to it.
+    document_handover: bool = True
     # The dense weight for document chunks (policy passages, articles), whose many words BM25
     # matches better than a short FAQ question's. Unset: dense_weight. No default of its own:
     # eval/'s customer questions about policies and CMRC's questions written from an article's

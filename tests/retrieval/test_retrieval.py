@@ -236,3 +236,33 @@ def test_a_question_naming_a_platform_the_knowledge_never_mentions_is_not_answer
         retriever.settings = gate
     # a name of the operator's counts like a shipped one; one the knowledge uses (冰箱) never does
     assert own.unknown_names == ["闪购节"] and own.decision is not Decision.ANSWER
+
+
+def test_an_entry_that_refers_to_a_document_hands_a_detail_question_to_it(tmp_path):
+    """The delivery-time entry sends readers to 《配送说明》 for each region; a question about one
+    region gets that document's chunk first, a general one keeps the entry."""
+    root = tmp_path / "knowledge"
+    root.mkdir()
+    write_jsonl(root / "faq.jsonl", [
+        {"id": "f-time", "question": "一般几天能送到", "similar_questions": ["多久能到货", "下单后几天到"],
+         "answer": "北京、上海当日达，其他地区一般1-5天送达。各地区详细时效可查看《配送说明》。"},
+        {"id": "f-fee", "question": "运费怎么算", "similar_questions": ["满多少包邮"],
+         "answer": "订单实付满99元免运费，不满99元收取8元运费。"},
+        {"id": "f-refund", "question": "退款多久到账", "similar_questions": ["钱什么时候退回来"],
+         "answer": "微信和支付宝1-3个工作日，银行卡3-7个工作日。"},
+    ])
+    (root / "配送说明.md").write_text(
+        "# 配送说明\n\n## 配送时效\n\n寄到新疆、西藏、青海等偏远地区的包裹由合作快递承运，出库后一般要5-8天才能送到。\n\n"
+        "## 签收\n\n贵重商品签收时需要提供验证码。\n", encoding="utf-8")
+    kb = KnowledgeBase(tmp_path / "index")
+    kb.ingest([root])
+    retriever = kb.retriever()
+    detail = "寄到西藏一般要几天能送到"
+    assert retriever.search(detail, k=3)[0].doc_id == "配送说明"
+    assert retriever.search("下单以后一般几天能送到", k=3)[0].id == "f-time"
+    handing = retriever.settings
+    retriever.settings = handing.model_copy(update={"document_handover": False})
+    try:
+        assert retriever.search(detail, k=3)[0].id == "f-time"
+    finally:
+        retriever.settings = handing

@@ -18,6 +18,7 @@ from cs_rag.models.e5_convert import E5_MODEL_NAME
 from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
 from cs_rag.models.rerank import CrossEncoderReranker, Reranker
 from cs_rag.retrieval.confidence import FEATURES, Calibration
+from cs_rag.retrieval.handover import handover
 from cs_rag.retrieval.near_miss import (
     names_in,
     near_miss_names,
@@ -196,6 +197,11 @@ class HybridRetriever:
         ceiling = sum(weights[t] for t in tokens if t in weights)
         known_share = sum(t in weights for t in tokens) / len(tokens) if tokens else 0.0
         uncovered = [uncovered_share(tokens, hit_tokens[hit.id], weights) for hit in ranked]
+        taker = handover(ranked, uncovered) if self.settings.document_handover else None
+        if taker is not None:   # the entry sent the reader to this document for the detail asked
+            hits.insert(0, hits.pop(taker))
+            uncovered.insert(0, uncovered.pop(taker))
+            ranked = hits[:max(k, FEATURE_DEPTH)]
         features = _features(query, ranked, dense_scores + offset * passage, bm25_scores, ceiling,
                              known_share, uncovered, offset)
         return hits[:k], features[:k], timings
