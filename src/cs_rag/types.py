@@ -116,7 +116,20 @@ class Document(BaseModel):
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-class Chunk(BaseModel):
+class _Titled:
+    """A unit's title, shared by stored chunks and the hits made of them."""
+
+    question: str | None
+    heading_path: list[str]
+    source: str
+
+    @property
+    def title(self) -> str:
+        """The FAQ standard question, else the heading path, else the source."""
+        return self.question or " > ".join(self.heading_path) or self.source
+
+
+class Chunk(_Titled, BaseModel):
     """The unit the index stores and returns: a whole FAQ entry or a piece of a document.
 
     `match_texts` are what retrieval compares a query with; the chunk's score is the best
@@ -155,7 +168,7 @@ class Decision(str, Enum):
     NONE = "none"        # the knowledge does not cover the question
 
 
-class Hit(BaseModel):
+class Hit(_Titled, BaseModel):
     """One ranked search result."""
 
     id: str
@@ -173,11 +186,6 @@ class Hit(BaseModel):
     matched_text: str | None = None   # the match text that scored best
     scores: dict[str, float] = Field(default_factory=dict)  # per-retriever scores
     confidence: float | None = None   # calibrated P(this hit answers the question)
-
-    @property
-    def title(self) -> str:
-        """The FAQ standard question, else the heading path, else the source."""
-        return self.question or " > ".join(self.heading_path) or self.source
 
 
 class Retrieval(BaseModel):

@@ -185,8 +185,7 @@ class FactChecker:
             by_word: dict[str, set[str]] = {}
             for ordinal in range(len(content)):
                 chunk = content.chunk(ordinal)
-                title = chunk.question or " > ".join(chunk.heading_path) or chunk.source
-                found = _clauses(chunk.text, title)
+                found = _clauses(chunk.text, chunk.title)
                 if found:
                     by_chunk[chunk.id] = found
                     for word in {w for c in found for w in c.words}:
