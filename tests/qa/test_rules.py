@@ -81,6 +81,14 @@ def test_no_closing_when_the_agent_ends_or_the_matter_is_settled(codes):
                   ("customer", 20, "算了，不问了")]) == {"unresolved": [2]}
 
 
+def test_a_customer_who_takes_the_answer_without_thanks_was_still_owed_a_closing(codes):
+    # 明白 / 那我凑个单吧 say neither thanks nor a complaint: the matter is not left open
+    answered = [("customer", 0, "积分怎么用"), ("agent", 10, "您好，100积分抵1元")]
+    for last in ("明白", "那我凑个单吧"):
+        assert codes([*answered, ("customer", 20, last)]) == {"no_closing": [1]}
+        assert codes([*answered, ("customer", 20, last), ("agent", 25, BYE)]) == {}
+
+
 def test_impolite_and_banned_phrases_are_found_per_agent_turn(codes):
     found = codes([("customer", 0, "明天能到吗"), ("agent", 10, "您好，保证明天到"), ("customer", 20, "真的吗"),
                    ("agent", 30, "不是跟你说了吗，绝对没问题"), ("customer", 40, "好的谢谢"), ("agent", 45, BYE)])

@@ -144,11 +144,14 @@ def _empathy(read: Read, agents: list[int]) -> list[Finding]:
 
 
 def _closing(read: Read, agents: list[int]) -> list[Finding]:
+    """No agent message closes politely although one was due: the conversation ends with the
+    agent, or the customer does not walk away with the problem open (a customer who ends with
+    知道了 or 行吧 has had the answer; one who ends with 算了 owes the agent nothing)."""
     if any(read.shows(i, "closing") for i in agents):
         return []
     spoken = [i for i, turn in enumerate(read.conversation.turns) if turn.role is not Role.SYSTEM]
     ends_with_agent = read.conversation.turns[spoken[-1]].role is Role.AGENT
-    if not (ends_with_agent or settled(read)):
+    if not (ends_with_agent or settled(read) or not unresolved(read)):
         return []
     return [_excerpt(read, FindingCode.NO_CLOSING, agents[-1])]
 
