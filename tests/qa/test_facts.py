@@ -3,10 +3,13 @@ base that returns fixed hits (the real retrieval is in test_route.py, marked slo
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
-from conftest import chat
+from conftest import START, chat
 
 from cs_rag.config import Settings
+from cs_rag.index.base import SearchFilter
 from cs_rag.guard.claims import extract_claims
 from cs_rag.qa import Inspector
 from cs_rag.qa.facts import FactChecker, measure
@@ -35,10 +38,11 @@ class StubKnowledge:
         self.searched = ids if searched is None else searched
         self.queries: list[str] = []
 
-    def search(self, query: str, k: int = 10) -> list[Hit]:
+    def search(self, query: str, k: int = 10, where: SearchFilter | None = None) -> list[Hit]:
         self.queries.append(query)
+        where = where or SearchFilter()
         return [Hit(score=1.0, **c.model_dump(include=set(Hit.model_fields)))
-                for c in self.chunks if c.id in self.searched][:k]
+                for c in self.chunks if c.id in self.searched and where.accepts(c, dt.date.today())][:k]
 
     def version(self) -> str:
         return "stub"
@@ -149,3 +153,27 @@ def test_customer_service_forms_are_claims_too():
 
     assert [c.key for c in claims_in("每满300减40")] == [("amount", 300.0, "cny"), ("amount", 40.0, "cny")]
     assert [c.key for c in claims_in("50积分抵1元")] == [("points", 50.0), ("amount", 1.0, "cny")]
+
+
+def test_a_promotion_counts_only_on_the_days_it_runs():
+    last_year = Chunk(id="f-old", doc_id="f-old", kind=DocumentKind.FAQ, source="faq.jsonl",
+                      text="2025年双11全场每满300元减40元。", match_texts=["双11满减"], question="双11满减",
+                      valid_from=dt.date(2025, 10, 20), valid_to=dt.date(2025, 11, 30))
+    this_year = last_year.model_copy(update={"id": "f-new", "doc_id": "f-new", "text": "2026年双11全场每满300元减50元。",
+                                             "valid_from": dt.date(2026, 10, 20), "valid_to": dt.date(2026, 11, 30)})
+    knowledge = StubKnowledge(ids=())
+    knowledge.chunks = [last_year, this_year]
+    knowledge.searched = ("f-old", "f-new")
+    checker = FactChecker(knowledge)
+
+    def wrong(agent_text: str, year: int) -> list[str]:
+        turns = [("customer", 0, "双11满减多少"), ("agent", 10, agent_text)]
+        conversation = chat(turns).model_copy(update={"started_at": START.replace(year=year)})
+        return [f.evidence.split(" | knowledge: ")[1] for f in checker.check(conversation)]
+
+    # START is 2026-11-02: last year's figure is wrong now, this year's is right
+    assert wrong("今年双11是全场每满300减40", 2026) == ["2026年双11全场每满300元减50元"]
+    assert wrong("今年双11是全场每满300减50", 2026) == []
+    # a conversation from last year's sale is judged by last year's rule
+    assert wrong("今年双11是全场每满300减40", 2025) == []
+    assert wrong("今年双11是全场每满300减50", 2025) == ["2025年双11全场每满300元减40元"]

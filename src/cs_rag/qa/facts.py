@@ -14,17 +14,22 @@ those sharing `MIN_CLAUSE_SHARED` bigrams (or all of their own) with the agent's
 shared with clause, sentence and title, then by the clause's own, rarer ones weighing more)
 is the knowledge the claim contradicts: wrong_info. A number of two or more digits that the
 hits state in a form `extract_claims` does not parse (满299减30) is never judged. A later clause
-repeating a figure found wrong is wrong_info too, unless a close clause agrees.
+repeating a figure found wrong is wrong_info too, unless a close clause agrees. Only
+knowledge valid on the day of the conversation is read (an expired sale's figures neither
+clear nor contradict an agent).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
+from itertools import islice
 from dataclasses import dataclass, field
 
 from cs_rag.guard.claims import Claim, extract_claims, parse_number
 from cs_rag.guard.fold import normal_view
+from cs_rag.index.base import SearchFilter
 from cs_rag.knowledge_base import KnowledgeBase
 from cs_rag.qa.conversation import Conversation, Role
 from cs_rag.qa.findings import Finding, FindingCode
@@ -46,6 +51,9 @@ _MONTHS = {"month": 1, "year": 12}
 _THRESHOLD_BEFORE = re.compile(r"(?:满|不足|不满|未满|超过|达到|高于|低于|reach(?:es)?|over|above|under|least|below)\s*(?:rmb|¥|￥)?\s*$")
 _THRESHOLD_REACH = 12   # characters before an amount searched for 满 / 不足 / over ...
 _THRESHOLD_AFTER = re.compile(r"\s*(?:以上|及以上|起|or more|and above|or above)")
+
+
+_Validity = tuple[dt.date | None, dt.date | None]   # a chunk's valid_from and valid_to
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,7 @@ class FactChecker:
         self.knowledge_base = knowledge_base
         self.evidence_hits = evidence_hits
         self._version: str | None = None
-        self._cut: tuple[dict[str, list[_Clause]], dict[str, set[str]]] = ({}, {})
+        self._cut: tuple[dict[str, list[_Clause]], dict[str, set[str]], dict[str, _Validity]] = ({}, {}, {})
 
     def check(self, conversation: Conversation) -> list[Finding]:
         """One wrong_info finding per agent clause whose claim the knowledge contradicts, or
@@ -104,6 +112,7 @@ class FactChecker:
         without any knowledge clause close to it agreeing."""
         findings = []
         asked = ""
+        day = _day_of(conversation)
         wrong: dict[tuple[tuple, float], str] = {}   # a contradicted figure -> the knowledge
         for index, turn in enumerate(conversation.turns):
             if turn.role is Role.CUSTOMER:
@@ -115,7 +124,7 @@ class FactChecker:
                 claims = claims_in(match.group())
                 if not claims:
                     continue
-                verdict = self._contradiction(match.group(), claims, asked)
+                verdict = self._contradiction(match.group(), claims, asked, day)
                 knowledge = verdict.knowledge
                 if knowledge is None and not verdict.agreed:
                     knowledge = next((wrong[figure] for figure in verdict.figures if figure in wrong), None)
@@ -126,14 +135,17 @@ class FactChecker:
                                             evidence=f"{turn.text[start:end].strip()} | knowledge: {knowledge}"))
         return findings
 
-    def _contradiction(self, text: str, claims: list[Claim], asked: str) -> _Verdict:
-        """What the knowledge says of the claims of `text` (an agent's clause answering `asked`)."""
+    def _contradiction(self, text: str, claims: list[Claim], asked: str, day: dt.date) -> _Verdict:
+        """What the knowledge valid on `day` says of the claims of `text` (an
+        agent's clause answering `asked`): an expired promotion's figures neither clear nor
+        contradict what an agent says after it ended."""
+        where = SearchFilter(valid_on=day)
         hits = {}
         for query in (text, asked):
             if query.strip():
-                hits.update((h.id, h) for h in self.knowledge_base.search(query, k=self.evidence_hits))
+                hits.update((h.id, h) for h in self.knowledge_base.search(query, k=self.evidence_hits, where=where))
         words = _bigrams(text, claims)
-        by_chunk, by_word = self._knowledge_clauses()
+        by_chunk, by_word, validity = self._knowledge_clauses()
         # the hits, and the chunks whose clauses share the agent's words best (rarer words
         # weighing more): a clause that states the agent's figure counts even when the search
         # ranked its chunk low
@@ -142,7 +154,8 @@ class FactChecker:
             holders = by_word.get(word, ())
             for chunk_id in holders:
                 overlap[chunk_id] += 1 / len(holders)
-        ids = set(hits) | {chunk_id for chunk_id, _ in overlap.most_common(WORD_CHUNKS)}
+        live = (chunk_id for chunk_id, _ in overlap.most_common() if _valid(validity.get(chunk_id), day))
+        ids = set(hits) | set(islice(live, WORD_CHUNKS))
         clauses = [c for i in sorted(ids) for c in by_chunk.get(i, [])]
         loose = {n for hit in hits.values() for n in _loose_numbers(normalize(hit.text))}
         verdict = _Verdict([measure(claim, text) for claim in claims])
@@ -174,23 +187,27 @@ class FactChecker:
                 return verdict
         return verdict
 
-    def _knowledge_clauses(self) -> tuple[dict[str, list[_Clause]], dict[str, set[str]]]:
-        """Every live chunk's clauses that state a number (chunk id -> clauses) and which chunks
-        hold each clause bigram, cut once per index version (built whole, then swapped in, so a
-        concurrent caller sees the old pair or the new one)."""
+    def _knowledge_clauses(self) -> tuple[dict[str, list[_Clause]], dict[str, set[str]], dict[str, _Validity]]:
+        """Every chunk's clauses that state a number (chunk id -> clauses), which chunks hold
+        each clause bigram and the validity dates of those with any, cut once per index
+        version (built whole, then swapped in, so a concurrent caller sees the old set or the
+        new one)."""
         version = self.knowledge_base.version()
         if version != self._version:
             content = self.knowledge_base.content()
             by_chunk: dict[str, list[_Clause]] = {}
             by_word: dict[str, set[str]] = {}
+            validity: dict[str, _Validity] = {}
             for ordinal in range(len(content)):
                 chunk = content.chunk(ordinal)
                 found = _clauses(chunk.text, chunk.title)
                 if found:
                     by_chunk[chunk.id] = found
+                    if chunk.valid_from or chunk.valid_to:
+                        validity[chunk.id] = (chunk.valid_from, chunk.valid_to)
                     for word in {w for c in found for w in c.words}:
                         by_word.setdefault(word, set()).add(chunk.id)
-            self._cut = (by_chunk, by_word)
+            self._cut = (by_chunk, by_word, validity)
             self._version = version
         return self._cut
 
@@ -270,3 +287,16 @@ def _agrees(claim: Claim, mine: tuple[tuple, float], clause: _Clause) -> bool:
         if theirs[0] == mine[0]:
             spans.setdefault((other.start, other.end), []).append(theirs[1])
     return any(min(values) - 1e-6 <= mine[1] <= max(values) + 1e-6 for values in spans.values())
+
+
+def _day_of(conversation: Conversation) -> dt.date:
+    """The day the conversation took place: its start, else its first turn's."""
+    return (conversation.started_at or conversation.turns[0].ts).date()
+
+
+def _valid(dates: _Validity | None, day: dt.date) -> bool:
+    """A chunk with these validity dates (None: always valid) is valid on `day`."""
+    if dates is None:
+        return True
+    start, end = dates
+    return (start is None or start <= day) and (end is None or end >= day)
