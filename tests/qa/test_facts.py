@@ -121,6 +121,21 @@ def test_a_thousands_separator_or_a_clock_time_does_not_cut_a_clause():
         "截止到11月20日23:59", "注意", "尾款"]
 
 
+def test_a_label_before_its_figure_stays_in_the_figures_clause():
+    from cs_rag.qa.facts import _CLAUSE
+
+    # 截止时间：2026年11月20日 is one statement; cut at the colon, the date would name nothing
+    assert [m.group() for m in _CLAUSE.finditer("价保申请截止时间：2026年11月20日23:59，注意：尾款")] == [
+        "价保申请截止时间：2026年11月20日23:59", "注意", "尾款"]
+    rule = Chunk(id="f-dl", doc_id="f-dl", kind=DocumentKind.POLICY, source="双11促销活动规则.md",
+                 text="双11专属价保申请截止时间：2026年11月20日23:59。", match_texts=["价保截止"])
+    knowledge = StubKnowledge(ids=())
+    knowledge.chunks, knowledge.searched = [rule], ("f-dl",)
+    conversation = chat([("customer", 0, "价保什么时候截止"), ("agent", 10, "双11价保申请截止时间：11月30日")])
+    assert [f.evidence for f in FactChecker(knowledge).check(conversation)] == [
+        "双11价保申请截止时间：11月30日 | knowledge: 双11专属价保申请截止时间:2026年11月20日23:59"]
+
+
 def test_an_english_sentence_ends_at_its_full_stop_but_a_decimal_does_not():
     from cs_rag.qa.facts import _CLAUSE
 

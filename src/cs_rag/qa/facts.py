@@ -2,7 +2,7 @@
 against the knowledge base.
 
 Each clause of an agent's message (cut at 。！？；，、:, a full stop and line breaks, not inside
-1,500, 2.5 or 23:59) that states a number (`claims_in`) is searched in the knowledge base, and so is the
+1,500, 2.5 or 23:59, nor at a colon before a figure) that states a number (`claims_in`) is searched in the knowledge base, and so is the
 customer's last message before it; the hits' texts, and the `WORD_CHUNKS` chunks whose
 clauses share the agent's bigrams best, are cut into clauses the same way. A knowledge clause speaks of the claim
 when it states a number of the same measure (durations in one time scale, working days as
@@ -39,8 +39,8 @@ MIN_SHARED = 2         # bigrams an agent's clause shares with a knowledge claus
 WORD_CHUNKS = 50       # chunks read besides the hits: those whose clauses share the agent's words best
 MIN_CLAUSE_SHARED = 2  # ... and with the knowledge clause itself, before their numbers compare
 _SENTENCE = re.compile(r"(?:[^。！？；;!?\n.]|\.(?=[0-9]))+")      # 3.5 stays one number
-# 1,500 and 23:59 stay one number
-_CLAUSE = re.compile(r"(?:[^。！？；;!?\n,，、:：.]|\.(?=[0-9])|(?<=[0-9]),(?=[0-9]{3})|(?<=[0-9])[:：](?=[0-9]{2}))+")
+# 1,500 and 23:59 stay one number, and a label stays with its figure (截止时间：11月20日)
+_CLAUSE = re.compile(r"(?:[^。！？；;!?\n,，、:：.]|\.(?=[0-9])|(?<=[0-9]),(?=[0-9]{3})|[:：](?=\s*[0-9]))+")
 _RUN = re.compile(r"[a-z]+|[\u3400-\u9fff]+")
 _NUMBER = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+)?(?![0-9])")
 _NUM = r"([0-9]+(?:\.[0-9]+)?|[零一二两三四五六七八九十百千万]+)"
