@@ -177,12 +177,15 @@ def test_the_shipped_model_is_not_fooled_by_negation_calm_faults_or_alarming_wor
 
 
 @pytest.mark.parametrize("reader, text", [
-    ("shipped", "那退款呢？"),
-    pytest.param("shipped", "退款呢？", marks=pytest.mark.xfail(strict=True, reason=(
-        "known limit (docs/emotion.md): the n-gram model trained with writer d reads this bare "
-        "follow-up at level 2; the e5 model of the answer path reads it calm"))),
-    ("shipped_e5", "那退款呢？"), ("shipped_e5", "退款呢？")])
+    ("shipped", "那退款呢？"), ("shipped", "退款呢？"), ("shipped_e5", "那退款呢？"), ("shipped_e5", "退款呢？")])
 def test_a_bare_follow_up_question_is_calm(reader, text, request):
+    assert request.getfixturevalue(reader).check_message(text).emotion.level == 0
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("text", ["那太好了，我去提交", "我问了家里人，还是要吧，那就等发货", "行吧，那就这样"])
+def test_a_customer_taking_the_next_step_is_calm(reader, text, request):
+    # mid-conversation replies of the QA sets that the models before writer e read at level 1-2
     assert request.getfixturevalue(reader).check_message(text).emotion.level == 0
 
 
