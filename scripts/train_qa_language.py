@@ -2,7 +2,7 @@
 
     python scripts/train_qa_language.py [--data training/qa/replies.jsonl=first ...]
 
-The data are agent replies written and labelled for this project by two writers
+The data are agent replies written and labelled for this project by three writers
 (training/qa/README.md; the project's licence), one JSON object a line with boolean `impolite`,
 `empathy`, `greeting` and `closing`; `PATH=WRITER` names a file's writer (the file's stem when
 left out). Nothing from an evaluation set is used. Besides the pooled cross-validation below,
@@ -39,7 +39,7 @@ from cs_rag.reading import parse_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = (f"{REPO / 'training' / 'qa' / 'replies.jsonl'}=first", f"{REPO / 'training' / 'qa' / 'curt.jsonl'}=first",
-                f"{REPO / 'training' / 'qa' / 'replies2.jsonl'}=second")
+                f"{REPO / 'training' / 'qa' / 'replies2.jsonl'}=second", f"{REPO / 'training' / 'qa' / 'replies3.jsonl'}=third")
 OUTPUT = REPO / "src" / "cs_rag" / "data" / "qa" / "replies.npz"
 SEED = 0
 FOLDS = 5
@@ -206,7 +206,7 @@ def main() -> None:
 
     choices = {head: (per_head[head][0], t) for head, t in zip(HEADS, thresholds)}
     provenance = {
-        "data": "training/qa/: agent replies written and labelled for cs_rag by two writers",
+        "data": "training/qa/: agent replies written and labelled for cs_rag by three writers",
         "licence": "the project's licence (written for this project)",
         "data_sha256": {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path, _ in files},
         "writers": {path.name: writer for path, writer in files},
