@@ -38,8 +38,8 @@ from cs_rag.qa.reply_models import HEADS, ReplyModels
 from cs_rag.reading import parse_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = (f"{REPO / 'training' / 'qa' / 'replies.jsonl'}=first", f"{REPO / 'training' / 'qa' / 'curt.jsonl'}=first",
-                f"{REPO / 'training' / 'qa' / 'replies2.jsonl'}=second", f"{REPO / 'training' / 'qa' / 'replies3.jsonl'}=third")
+DEFAULT_DATA = tuple(f"{REPO / 'training' / 'qa' / name}={writer}" for name, writer in (
+    ("replies.jsonl", "first"), ("curt.jsonl", "first"), ("replies2.jsonl", "second"), ("replies3.jsonl", "third")))
 OUTPUT = REPO / "src" / "cs_rag" / "data" / "qa" / "replies.npz"
 SEED = 0
 FOLDS = 5

@@ -36,17 +36,16 @@ class SearchFilter(BaseModel):
         if self.products is not None and chunk.products and not (
                 self.product_keys() & {product_key(p) for p in chunk.products}):
             return False
-        if not self.include_expired:
-            day = self.valid_on or today
-            if chunk.valid_from and chunk.valid_from > day:
-                return False
-            if chunk.valid_to and chunk.valid_to < day:
-                return False
-        return True
+        return self.include_expired or valid_on(chunk.valid_from, chunk.valid_to, self.valid_on or today)
 
     def product_keys(self) -> set[str]:
         """`products` as they compare (see product_key); empty when there are none."""
         return {product_key(p) for p in self.products or ()}
+
+
+def valid_on(valid_from: dt.date | None, valid_to: dt.date | None, day: dt.date) -> bool:
+    """Validity dates (both days included; None: open) hold `day`."""
+    return (valid_from is None or valid_from <= day) and (valid_to is None or valid_to >= day)
 
 
 def product_key(name: str) -> str:

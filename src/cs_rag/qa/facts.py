@@ -24,12 +24,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from itertools import islice
 from dataclasses import dataclass, field
 
 from cs_rag.guard.claims import Claim, extract_claims, parse_number
 from cs_rag.guard.fold import normal_view
-from cs_rag.index.base import SearchFilter
+from cs_rag.index.base import SearchFilter, valid_on
 from cs_rag.knowledge_base import KnowledgeBase
 from cs_rag.qa.conversation import Conversation, Role
 from cs_rag.qa.findings import Finding, FindingCode
@@ -146,16 +145,17 @@ class FactChecker:
                 hits.update((h.id, h) for h in self.knowledge_base.search(query, k=self.evidence_hits, where=where))
         words = _bigrams(text, claims)
         by_chunk, by_word, validity = self._knowledge_clauses()
-        # the hits, and the chunks whose clauses share the agent's words best (rarer words
+        expired = {chunk_id for chunk_id, dates in validity.items() if not valid_on(*dates, day)}
+        # the hits, and the live chunks whose clauses share the agent's words best (rarer words
         # weighing more): a clause that states the agent's figure counts even when the search
         # ranked its chunk low
         overlap: Counter[str] = Counter()
         for word in words:
             holders = by_word.get(word, ())
             for chunk_id in holders:
-                overlap[chunk_id] += 1 / len(holders)
-        live = (chunk_id for chunk_id, _ in overlap.most_common() if _valid(validity.get(chunk_id), day))
-        ids = set(hits) | set(islice(live, WORD_CHUNKS))
+                if chunk_id not in expired:
+                    overlap[chunk_id] += 1 / len(holders)
+        ids = set(hits) | {chunk_id for chunk_id, _ in overlap.most_common(WORD_CHUNKS)}
         clauses = [c for i in sorted(ids) for c in by_chunk.get(i, [])]
         loose = {n for hit in hits.values() for n in _loose_numbers(normalize(hit.text))}
         verdict = _Verdict([measure(claim, text) for claim in claims])
@@ -292,11 +292,3 @@ def _agrees(claim: Claim, mine: tuple[tuple, float], clause: _Clause) -> bool:
 def _day_of(conversation: Conversation) -> dt.date:
     """The day the conversation took place: its start, else its first turn's."""
     return (conversation.started_at or conversation.turns[0].ts).date()
-
-
-def _valid(dates: _Validity | None, day: dt.date) -> bool:
-    """A chunk with these validity dates (None: always valid) is valid on `day`."""
-    if dates is None:
-        return True
-    start, end = dates
-    return (start is None or start <= day) and (end is None or end >= day)
