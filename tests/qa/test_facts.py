@@ -22,9 +22,15 @@ KNOWLEDGE = {
     "f-new": ("新用户有什么优惠", "新人券包包含满99减10、满299减30两张券。"),
 }
 # searched only when a test names it
-SPEED = {"f-speed": ("退款多快", "微信退款到账1-3个工作日；银行卡退款到账3-7个工作日。"),
+NAMED = {"f-speed": ("退款多快", "微信退款到账1-3个工作日；银行卡退款到账3-7个工作日。"),
          "f-bank": ("银行卡退款多久", "银行卡退款到账需要3-7个工作日。"),
-         "f-alipay": ("支付宝退款多久", "支付宝退款到账需要1-3个工作日。")}
+         "f-alipay": ("支付宝退款多久", "支付宝退款到账需要1-3个工作日。"),
+         "f-points": ("积分怎么用", "下单时每100积分抵扣1元，单笔抵扣不超过实付金额的20%。"),
+         "f-redirect": ("能改地址吗", "已出库的订单可联系客服免费同城改派1次。"),
+         "f-outbound": ("一直不发货", "现货商品超过承诺的出库时间（平时24小时、大促期间72小时）仍未出库的，补偿一张5元券。"),
+         "f-late": ("退款没到账", "退款超过7个工作日仍未到账的，请联系客服。"),
+         "f-instal": ("分期门槛", "分期按实付金额判断是否满足600元的门槛。"),
+         "f-expiry": ("积分会过期吗", "每个自然年获得的积分，有效期至次年12月31日24:00，到期自动清零。")}
 
 
 class StubKnowledge:
@@ -32,7 +38,7 @@ class StubKnowledge:
     must find the right clause itself."""
 
     def __init__(self, ids=tuple(KNOWLEDGE), searched=None) -> None:
-        known = {**KNOWLEDGE, **SPEED}
+        known = {**KNOWLEDGE, **NAMED}
         self.chunks = [Chunk(id=i, doc_id=i, kind=DocumentKind.FAQ, source="faq.jsonl", text=known[i][1],
                              match_texts=[known[i][0]], question=known[i][0]) for i in ids]
         self.searched = ids if searched is None else searched
@@ -60,6 +66,11 @@ class StubKnowledge:
 def _wrong(agent_text: str, asked: str = "请问一下", ids=tuple(KNOWLEDGE)) -> list[str]:
     conversation = chat([("customer", 0, asked), ("agent", 10, agent_text)])
     return [f.evidence for f in FactChecker(StubKnowledge(ids)).check(conversation)]
+
+
+def _wrong_clauses(agent_text: str, asked: str = "请问一下", ids=tuple(KNOWLEDGE)) -> list[str]:
+    """The agent's clauses found wrong, without the knowledge."""
+    return [evidence.split(" | ")[0] for evidence in _wrong(agent_text, asked, ids)]
 
 
 def test_a_number_the_closest_clause_contradicts_is_wrong_info():
@@ -192,3 +203,43 @@ def test_a_promotion_counts_only_on_the_days_it_runs():
     # a conversation from last year's sale is judged by last year's rule
     assert wrong("今年双11是全场每满300减40", 2025) == []
     assert wrong("今年双11是全场每满300减50", 2025) == ["2025年双11全场每满300元减40元"]
+
+
+def test_a_figure_the_customer_gave_is_their_case_not_a_rule():
+    # 12元 of 这单运费收取12元 would contradict 收取8元运费; the customer said it first
+    assert _wrong("这单运费收取12元，我帮您查一下原因", asked="我这单运费怎么收取了12块") == []
+    assert _wrong_clauses("这单运费收取12元") == ["这单运费收取12元"]
+    # a threshold the customer names is still a rule: agreeing with a wrong one is wrong
+    assert _wrong_clauses("对，满88元就免运费", asked="是满88元免运费吧") == ["满88元就免运费"]
+
+
+def test_points_and_money_in_one_clause_are_judged_as_a_rate():
+    ids = ("f-points",)
+    assert _wrong("您的1500积分可以抵15元", asked="我有1500分能抵多少", ids=ids) == []
+    assert _wrong_clauses("您的1500积分可以抵150元", asked="我有1500分能抵多少", ids=ids) == ["您的1500积分可以抵150元"]
+    assert _wrong_clauses("积分是10积分抵1元", ids=ids) == ["积分是10积分抵1元"]
+
+
+def test_a_worked_example_is_not_a_rule():
+    ids = ("f-instal",)
+    assert _wrong("例如，若订单实付金额为50元，则不能分期", ids=ids) == []
+    assert _wrong_clauses("订单实付金额为50元也能分期", ids=ids) == ["订单实付金额为50元也能分期"]
+
+
+def test_a_limit_of_one_written_with_a_digit_is_a_claim():
+    ids = ("f-redirect",)
+    assert _wrong_clauses("已出库的订单可以免费同城改派两次", ids=ids) == ["已出库的订单可以免费同城改派两次"]
+    assert _wrong("已出库的订单可以免费同城改派1次", ids=ids) == []
+
+
+def test_the_figure_of_another_case_in_the_knowledges_list_is_not_a_contradiction():
+    ids = ("f-outbound", "f-late")     # 超过 is common, so the 大促 clause ranks closest
+    # 平时24小时、大促期间72小时: the agent who says 24小时 without naming the sale spoke of 平时
+    assert _wrong("超过24小时还没出库的话", ids=ids) == []
+    assert _wrong_clauses("大促期间超过24小时没出库就能补偿", ids=ids) == ["大促期间超过24小时没出库就能补偿"]
+
+
+def test_a_year_alone_names_which_not_when():
+    ids = ("f-expiry",)
+    assert _wrong("您2025年获得的积分有效期至次年12月31日", ids=ids) == []
+    assert _wrong_clauses("您2025年获得的积分有效期至次年6月30日", ids=ids) == ["您2025年获得的积分有效期至次年6月30日"]

@@ -17,6 +17,13 @@ hits state in a form `extract_claims` does not parse (满299减30) is never judg
 repeating a figure found wrong is wrong_info too, unless a close clause agrees. Only
 knowledge valid on the day of the conversation is read (an expired sale's figures neither
 clear nor contradict an agent).
+
+What is not a rule is not judged: a sum or a number of points the customer wrote earlier
+(降了60块), a year alone (您2025年获得的积分), a sentence working an example (例如…). A closest
+clause that is another case of a list (平时24小时、大促期间72小时) whose case stating the agent's
+figure the agent did not name does not contradict. A clause with one number of points and one
+sum is judged as a rate (1500积分抵15元 agrees with 100积分抵扣1元). A limit of 1 written with a
+digit (改派1次) is a claim; 一次 is "once" and is not.
 """
 
 from __future__ import annotations
@@ -44,7 +51,10 @@ _RUN = re.compile(r"[a-z]+|[\u3400-\u9fff]+")
 _NUMBER = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+)?(?![0-9])")
 _NUM = r"([0-9]+(?:\.[0-9]+)?|[零一二两三四五六七八九十百千万]+)"
 _EXTRA = (("amount", re.compile(rf"满\s*{_NUM}\s*减\s*{_NUM}")),
-          ("points", re.compile(rf"{_NUM}\s*(?:个)?积分")))
+          ("points", re.compile(rf"{_NUM}\s*(?:个)?积分")),
+          ("count", re.compile(r"(?<![第0-9.])(1)\s*次(?!数)")))    # 改派1次: a limit (一次 is "once")
+# a sentence that works an example (例如，若实付50元…) states the customer's case, not the rule
+_EXAMPLE = re.compile(r"例如|比如|譬如|举个例子|举例来说|for example|for instance|e\.g\.")
 _SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "workday": 86400, "week": 604800}
 _MONTHS = {"month": 1, "year": 12}
 _THRESHOLD_BEFORE = re.compile(r"(?:满|不足|不满|未满|超过|达到|高于|低于|reach(?:es)?|over|above|under|least|below)\s*(?:rmb|¥|￥)?\s*$")
@@ -111,33 +121,42 @@ class FactChecker:
         without any knowledge clause close to it agreeing."""
         findings = []
         asked = ""
+        stated: set[str] = set()    # every number the customer has written so far
         day = _day_of(conversation)
         wrong: dict[tuple[tuple, float], str] = {}   # a contradicted figure -> the knowledge
         for index, turn in enumerate(conversation.turns):
             if turn.role is Role.CUSTOMER:
                 asked = turn.text
+                stated.update(_NUMBER.findall(normalize(turn.text)))
             if turn.role is not Role.AGENT:
                 continue
             view = normal_view(turn.text)
-            for match in _CLAUSE.finditer(view.text):
-                claims = claims_in(match.group())
+            clauses = [(sentence.start() + m.start(), sentence.start() + m.end(), m.group())
+                       for sentence in _SENTENCE.finditer(view.text) if not _EXAMPLE.search(sentence.group())
+                       for m in _CLAUSE.finditer(sentence.group())]
+            for clause_start, clause_end, clause in clauses:
+                claims = claims_in(clause)
                 if not claims:
                     continue
-                verdict = self._contradiction(match.group(), claims, asked, day)
+                verdict = self._contradiction(clause, claims, asked, day, stated)
                 knowledge = verdict.knowledge
                 if knowledge is None and not verdict.agreed:
                     knowledge = next((wrong[figure] for figure in verdict.figures if figure in wrong), None)
                 if knowledge is not None:
                     wrong.update((figure, knowledge) for figure in verdict.wrong)
-                    start, end = view.original_span(match.start(), match.end())
+                    start, end = view.original_span(clause_start, clause_end)
                     findings.append(Finding(code=FindingCode.WRONG_INFO, turn=index, span=(start, end),
                                             evidence=f"{turn.text[start:end].strip()} | knowledge: {knowledge}"))
         return findings
 
-    def _contradiction(self, text: str, claims: list[Claim], asked: str, day: dt.date) -> _Verdict:
+    def _contradiction(self, text: str, claims: list[Claim], asked: str, day: dt.date,
+                       stated: set[str]) -> _Verdict:
         """What the knowledge valid on `day` says of the claims of `text` (an
         agent's clause answering `asked`): an expired promotion's figures neither clear nor
-        contradict what an agent says after it ended."""
+        contradict what an agent says after it ended. A sum or a number of points the customer
+        stated (`stated`: 降了60块, 我有1500分) is their case, not a rule, and is not judged; a
+        clause stating a rate of points to money is judged by the rate (1500积分抵15元 is
+        100积分抵扣1元)."""
         where = SearchFilter(valid_on=day)
         hits = {}
         for query in (text, asked):
@@ -159,10 +178,25 @@ class FactChecker:
         clauses = [c for i in sorted(ids) for c in by_chunk.get(i, [])]
         loose = {n for hit in hits.values() for n in _loose_numbers(normalize(hit.text))}
         verdict = _Verdict([measure(claim, text) for claim in claims])
+        rate = _rate(verdict.figures)
+        if rate is not None:
+            # few clauses state a rate: sharing a word (积分) is close enough
+            rated = [c for c in clauses if _rate(c.measures) is not None and words & c.words]
+            if any(abs(_rate(c.measures) - rate) <= 1e-6 * rate for c in rated):
+                verdict.agreed = True
+                return verdict
+            if rated:
+                closest = max(rated, key=lambda c: len(words & (c.words | c.context)))
+                verdict.knowledge, verdict.wrong = closest.text.strip(), list(verdict.figures)
+                return verdict
         for claim, mine in zip(claims, verdict.figures):
             number = f"{claim.key[1]:g}" if claim.kind not in ("date", "time") else ""
             if len(number) >= 2 and number in loose:
                 continue    # the knowledge states it in a form claims do not parse (满299减30)
+            if claim.kind == "date" and claim.key[2] is None:
+                continue    # a year alone (您2025年获得的积分) says which, not when
+            if _a_sum(mine) and number in stated:
+                continue    # the customer's own figure (降了60块): their case, not a rule
             comparable = [c for c in clauses if any(theirs[0] == mine[0] for theirs in c.measures)]
             spread = Counter(b for c in comparable for b in c.words & words)
             relevant = [c for c in comparable
@@ -174,9 +208,11 @@ class FactChecker:
             best = max(rank for rank, _ in scored)
             closest = [c for rank, c in scored if rank == best]
             if any(_agrees(claim, mine, c) for c in closest) or \
-                    not any(_close(words, c) for c in closest) and any(_agrees(claim, mine, c) for c in relevant):
+                    not any(_close(words, c) for c in closest) and any(_agrees(claim, mine, c) for c in relevant) or \
+                    all(_another_case(words, c, claim, mine, clauses) for c in closest):
                 # the clause that speaks of it most closely says the same, or no close clause
-                # says otherwise and one that speaks of it agrees
+                # says otherwise and one that speaks of it agrees, or the closest ones are
+                # other cases of a list whose case stating the agent's figure it did not name
                 verdict.agreed = True
                 continue
             ranked = [(rank, c) for rank, c in scored if _close(words, c)]
@@ -287,6 +323,35 @@ def _agrees(claim: Claim, mine: tuple[tuple, float], clause: _Clause) -> bool:
         if theirs[0] == mine[0]:
             spans.setdefault((other.start, other.end), []).append(theirs[1])
     return any(min(values) - 1e-6 <= mine[1] <= max(values) + 1e-6 for values in spans.values())
+
+
+def _another_case(words: frozenset[str], clause: _Clause, claim: Claim, mine: tuple[tuple, float],
+                  clauses: list[_Clause]) -> bool:
+    """Another clause of the knowledge clause's sentence states the agent's figure (平时24小时、
+    大促期间72小时) and shares at least as many of the agent's words, and the agent's clause
+    does not hold all of the knowledge clause's own (金卡15天 names 金卡): the agent spoke of
+    the other case of the list."""
+    if clause.words <= words:
+        return False
+    mine_shared = len(words & clause.words)
+    return any(other is not clause and other.context == clause.context and _agrees(claim, mine, other)
+               and len(words & other.words) >= mine_shared for other in clauses)
+
+
+def _a_sum(figure: tuple[tuple, float]) -> bool:
+    """An amount that is not a threshold, or a number of points: what an order or an account holds."""
+    what = figure[0]
+    return what == ("points",) or (what[0] == "amount" and not what[2])
+
+
+def _rate(figures: list[tuple[tuple, float]]) -> float | None:
+    """Points per unit of money when the figures are one number of points and one sum
+    (100积分抵扣1元 -> 100), else None."""
+    points = [value for what, value in figures if what == ("points",)]
+    sums = [value for what, value in figures if what[0] == "amount" and not what[2]]
+    if len(points) == 1 and len(sums) == 1 and len(figures) == 2 and sums[0] > 0:
+        return points[0] / sums[0]
+    return None
 
 
 def _day_of(conversation: Conversation) -> dt.date:
