@@ -209,3 +209,30 @@ def test_a_customer_taking_the_next_step_has_accepted_the_answer(codes):
     told = [("customer", 0, "卫衣颜色不喜欢能换吗"), ("agent", 10, HELLO + "，颜色不在换货范围，可以先退货再重新下单")]
     assert codes([*told, ("customer", 20, "那怎么办？"), ("customer", 25, "好吧，我去退")]) == {"no_closing": [1]}
     assert codes([*told, ("customer", 20, "我去投诉你们")]) == {"unresolved": [2]}
+
+
+def _unresolved_with_a_mild_last_word(turns) -> list[int]:
+    """`rules.unresolved` with the customer's last message read as mildly dissatisfied."""
+    phrases = PhraseLists.load([shipped_dir()])
+    conversation = chat(turns)
+    mild = {i: rules.Mood(emotion="dissatisfied", level=1) if i == len(turns) - 1 else rules.Mood()
+            for i, t in enumerate(turns) if t[0] == "customer"}
+    read = rules.Read(conversation, [phrases.find(t.text) for t in conversation.turns], mild)
+    return [f.turn for f in rules.unresolved(read)]
+
+
+def test_a_grudging_yes_accepts_the_answer_but_trailing_off_is_resignation():
+    refused = [("customer", 0, "拒收的运费能退吗"), ("agent", 10, HELLO + "，不是商品问题拒收的，运费不退")]
+    assert _unresolved_with_a_mild_last_word([*refused, ("customer", 20, "好吧")]) == []
+    assert _unresolved_with_a_mild_last_word([*refused, ("customer", 20, "行吧，那我自己另外买")]) == []
+    assert _unresolved_with_a_mild_last_word([*refused, ("customer", 20, "……行吧")]) == [2]
+    assert _unresolved_with_a_mild_last_word([*refused, ("customer", 20, "好吧...")]) == [2]
+
+
+def test_a_matter_put_off_stays_open_when_the_customer_only_accepts_the_wait(codes):
+    asked = [("customer", 0, "退款怎么还没到"), ("agent", 10, HELLO + "，我去问一下财务同事，今天下班前给您回复")]
+    waiting = [*asked, ("customer", 20, "好吧，那我等你消息"), ("agent", 30, "好嘞，感谢您的耐心")]
+    assert codes(waiting)["unresolved"] == [1]
+    # said settled (谢谢, 解决了) after the agent came back, it is not open
+    answered = [*asked, ("customer", 20, "好"), ("agent", 30, "查到了，已经到账了"), ("customer", 40, "看到了，谢谢")]
+    assert "unresolved" not in codes(answered)

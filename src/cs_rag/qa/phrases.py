@@ -32,6 +32,7 @@ LISTS: dict[str, str] = {
     "deferral": "agent: the matter is put off or refused without a solution",
     "handoff": "bot: a hand-off to a person, which answers nothing",
     "settled": "customer: the matter is settled (thanks, it works now)",
+    "accepted": "customer: the answer is accepted without enthusiasm (好吧, 行吧); trailing off (好吧……) is resignation",
     "unsettled": "customer: the problem is not solved",
 }
 

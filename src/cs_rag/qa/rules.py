@@ -5,6 +5,7 @@ states each rule."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -13,6 +14,7 @@ from cs_rag.qa.conversation import Conversation, Role
 from cs_rag.qa.findings import Finding, FindingCode
 from cs_rag.qa.phrases import Phrase
 
+_TRAILS_OFF = re.compile(r"…|\.\.\.|。。")   # 好吧…… trails off: resignation, not acceptance
 _EXCERPT = 40   # the first characters of a turn are the evidence when no phrase is
 _SHORT_REPLY = 16   # characters: a customer reply this short to an offer of more help only answers it
 
@@ -160,7 +162,14 @@ def settled(read: Read) -> bool:
     """The customer's last message says the matter is settled (thanks, it works) and nothing
     says it is not."""
     customers = read.of(Role.CUSTOMER)
-    return bool(customers) and read.has(customers[-1], "settled") and not read.has(customers[-1], "unsettled")
+    return bool(customers) and _settles(read, customers[-1]) and not read.has(customers[-1], "unsettled")
+
+
+def _settles(read: Read, turn: int) -> bool:
+    """The customer's message `turn` says the matter is settled, or accepts the answer (好吧)
+    without trailing off (好吧……, ……行吧: resignation, the problem stays open)."""
+    return read.has(turn, "settled") or (read.has(turn, "accepted")
+                                         and not _TRAILS_OFF.search(read.conversation.turns[turn].text))
 
 
 def unresolved(read: Read) -> list[Finding]:
@@ -178,7 +187,7 @@ def unresolved(read: Read) -> list[Finding]:
     last = customers[-1]
     # the message before the last counts unless the last settles the matter or only declines
     # the agent's offer of more help (没了 to 还有其他问题吗: the customer is done)
-    window = [last] if read.has(last, "settled") or _answers_offer(read, last) else customers[-2:][::-1]
+    window = [last] if _settles(read, last) or _answers_offer(read, last) else customers[-2:][::-1]
     for turn in window:
         found = read.phrases[turn].get("unsettled")
         if found:
@@ -186,16 +195,20 @@ def unresolved(read: Read) -> list[Finding]:
                             evidence=found[0].term)]
     mood = read.moods.get(last)
     # a last word that complains, even mildly (怎么还没, 太慢了), is no acceptance
-    if mood is not None and (mood.upset or (mood.level and not read.has(last, "settled")
+    if mood is not None and (mood.upset or (mood.level and not _settles(read, last)
                                             and not _answers_offer(read, last))):
         return [_excerpt(read, FindingCode.UNRESOLVED, last)]
     answered = any(turns[i].role in (Role.AGENT, Role.BOT) for i in range(last + 1, len(turns)))
-    if not answered and not read.has(last, "settled") and _asks(turns[last].text):
+    if not answered and not _settles(read, last) and _asks(turns[last].text):
         return [_excerpt(read, FindingCode.UNRESOLVED, last)]
-    deferred = read.phrases[agents[-1]].get("deferral")
-    if deferred and not (last > agents[-1] and settled(read)):
-        return [Finding(code=FindingCode.UNRESOLVED, turn=agents[-1],
-                        span=(deferred[0].start, deferred[0].end), evidence=deferred[0].term)]
+    # the agent's answers to the customer's last two messages: one that puts the matter off
+    # leaves it open, whatever the customer accepts (好吧，那我等你消息), unless they say it is settled
+    answers = [i for i in agents if len(customers) < 2 or i > customers[-2]]
+    for turn in answers[::-1]:
+        deferred = read.phrases[turn].get("deferral")
+        if deferred and not (last > turn and read.has(last, "settled")):
+            return [Finding(code=FindingCode.UNRESOLVED, turn=turn,
+                            span=(deferred[0].start, deferred[0].end), evidence=deferred[0].term)]
     return []
 
 
