@@ -2,7 +2,7 @@
 
     python scripts/train_qa_language.py [--data training/qa/replies.jsonl=first ...]
 
-The data are agent replies written and labelled for this project by three writers
+The data are agent replies written and labelled for this project by four writers
 (training/qa/README.md; the project's licence), one JSON object a line with boolean `impolite`,
 `empathy`, `greeting` and `closing`; `PATH=WRITER` names a file's writer (the file's stem when
 left out). Nothing from an evaluation set is used. Besides the pooled cross-validation below,
@@ -39,7 +39,8 @@ from cs_rag.reading import parse_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = tuple(f"{REPO / 'training' / 'qa' / name}={writer}" for name, writer in (
-    ("replies.jsonl", "first"), ("curt.jsonl", "first"), ("replies2.jsonl", "second"), ("replies3.jsonl", "third")))
+    ("replies.jsonl", "first"), ("curt.jsonl", "first"), ("replies2.jsonl", "second"), ("replies3.jsonl", "third"),
+    ("replies4.jsonl", "fourth")))
 OUTPUT = REPO / "src" / "cs_rag" / "data" / "qa" / "replies.npz"
 SEED = 0
 FOLDS = 5
@@ -206,7 +207,7 @@ def main() -> None:
 
     choices = {head: (per_head[head][0], t) for head, t in zip(HEADS, thresholds)}
     provenance = {
-        "data": "training/qa/: agent replies written and labelled for cs_rag by three writers",
+        "data": "training/qa/: agent replies written and labelled for cs_rag by four writers",
         "licence": "the project's licence (written for this project)",
         "data_sha256": {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path, _ in files},
         "writers": {path.name: writer for path, writer in files},

@@ -35,8 +35,9 @@ def test_the_shipped_file_has_every_head_and_says_what_it_was_trained_on(models)
     assert models.heads == HEADS
     assert np.all((models.thresholds > 0) & (models.thresholds < 1))
     assert models.provenance["writers"] == {"replies.jsonl": "first", "curt.jsonl": "first",
-                                            "replies2.jsonl": "second", "replies3.jsonl": "third"}
-    assert set(models.provenance["other_writer_precision_recall_f1"]) == {"first", "second", "third"}
+                                            "replies2.jsonl": "second", "replies3.jsonl": "third",
+                                            "replies4.jsonl": "fourth"}
+    assert set(models.provenance["other_writer_precision_recall_f1"]) == {"first", "second", "third", "fourth"}
     assert set(models.provenance["heads"]) == set(HEADS)
 
 
