@@ -236,3 +236,14 @@ def test_a_matter_put_off_stays_open_when_the_customer_only_accepts_the_wait(cod
     # said settled (谢谢, 解决了) after the agent came back, it is not open
     answered = [*asked, ("customer", 20, "好"), ("agent", 30, "查到了，已经到账了"), ("customer", 40, "看到了，谢谢")]
     assert "unresolved" not in codes(answered)
+
+
+def test_an_english_reassurance_acknowledges_the_feeling(codes):
+    angry = [("customer", 0, "This is ridiculous!! My refund is 10 days late and nobody answers!!"),
+             ("agent", 10, "Hello, this is Amy. The refund was issued today. Have a nice day!"),
+             ("customer", 20, "ok")]
+    assert "no_empathy" in codes(angry)
+    for words in ("Don't worry,", "I understand your concern."):
+        reassured = [angry[0], ("agent", 10, f"Hello, this is Amy. {words} The refund was issued today. "
+                                             "Have a nice day!"), angry[2]]
+        assert "no_empathy" not in codes(reassured)
