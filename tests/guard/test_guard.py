@@ -580,3 +580,18 @@ def test_punctuation_only_message_is_not_scored_by_the_classifier():
     guard = Guard(offensive_model=AlwaysOffensive(), message_model=None)
     assert guard.check_message("？？？").flags == []
     assert any(f.kind is FlagKind.OFFENSIVE for f in guard.check_message("你们这是什么服务").flags)
+
+
+def test_a_message_of_two_characters_is_too_short_for_the_classifier_but_not_for_the_lexicon():
+    class AlwaysOffensive:
+        threshold = 0.5
+
+        def predict_proba(self, texts):
+            return [0.99] * len(texts)
+
+    guard = Guard(offensive_model=AlwaysOffensive(), message_model=None)
+    assert guard.check_message("人呢？").flags == [] and guard.check_message("喂？").flags == []
+    assert any(f.kind is FlagKind.OFFENSIVE for f in guard.check_message("客服人呢").flags)
+    assert not any(f.kind is FlagKind.OFFENSIVE for f in guard.check_message("be quick").flags)
+    assert any(f.kind is FlagKind.OFFENSIVE for f in guard.check_message("be quick now").flags)
+    assert [f.severity for f in guard.check_message("滚").flags if f.kind is FlagKind.OFFENSIVE] == [3]

@@ -54,7 +54,8 @@ from cs_rag.guard.understanding import MessageModel, load_message_model
 from cs_rag.text import detect_language, normalize
 from cs_rag.types import EmotionReading, Flag, FlagKind, QuestionType, Routing
 
-_WORDS = re.compile(r"[^\W\d_]{2,}|[\u3400-\u9fff]")
+_WORD_UNITS = re.compile(r"[\u3400-\u9fff]|[^\W\d_\u3400-\u9fff]{2,}")   # a Chinese character or a word
+_CLASSIFIER_MIN_WORDS = 3   # of those: 人呢？ and 喂？ are too short to read
 
 _QUOTED = re.compile(r"「[^」]*」|『[^』]*』|“[^”]*”|\"[^\"]*\"|《[^》]*》|‘[^’]*’")
 _UNIT = re.compile(r"[a-z0-9]+|[^\W_]")
@@ -197,8 +198,10 @@ class Guard:
         readings = read_messages(reader, seen, vectors)
         results = []
         for index, item in enumerate(seen):
-            # the classifier has learned nothing about text without words ("？？？", "!!")
-            score = float(scores[index]) if scores and _WORDS.search(item.text) else None
+            # the classifier has learned nothing about text without words ("？？？", "!!"), and
+            # reads too little in two (人呢？ at P .89); the lexicon still finds 滚, sb, 傻逼
+            readable = len(_WORD_UNITS.findall(item.text)) >= _CLASSIFIER_MIN_WORDS
+            score = float(scores[index]) if scores and readable else None
             results.append(self._check_message(item, pii[index], readings[index], language, data,
                                                model, score))
         return results
