@@ -570,25 +570,23 @@ def test_once_and_ordinal_counts_claim_nothing():
     assert extract_claims("一次性付清，第3次发货") == []
 
 
+class AlwaysOffensive:
+    """An offensive classifier that calls everything it reads offensive: what it is not given
+    shows what the guard keeps from it."""
+
+    threshold = 0.5
+
+    def predict_proba(self, texts):
+        return [0.99] * len(texts)
+
+
 def test_punctuation_only_message_is_not_scored_by_the_classifier():
-    class AlwaysOffensive:
-        threshold = 0.5
-
-        def predict_proba(self, texts):
-            return [0.99] * len(texts)
-
     guard = Guard(offensive_model=AlwaysOffensive(), message_model=None)
     assert guard.check_message("？？？").flags == []
     assert any(f.kind is FlagKind.OFFENSIVE for f in guard.check_message("你们这是什么服务").flags)
 
 
 def test_a_message_of_two_characters_is_too_short_for_the_classifier_but_not_for_the_lexicon():
-    class AlwaysOffensive:
-        threshold = 0.5
-
-        def predict_proba(self, texts):
-            return [0.99] * len(texts)
-
     guard = Guard(offensive_model=AlwaysOffensive(), message_model=None)
     assert guard.check_message("人呢？").flags == [] and guard.check_message("喂？").flags == []
     assert any(f.kind is FlagKind.OFFENSIVE for f in guard.check_message("客服人呢").flags)
