@@ -53,7 +53,9 @@ THRESHOLDS = np.round(np.arange(0.20, 0.91, 0.02), 2)
 # Writers d and e wrote to narrow briefs (d: courtesy and its look-alikes, half of it calm thanks
 # and goodbyes; e: a customer's later messages in a chat, 60% calm next steps and confirmations):
 # read by models trained without them, they measure those gaps, not ordinary traffic, and would
-# set the thresholds. So every fold trains on them, none reads them.
+# set the thresholds. So every fold trains on them, none reads them. Writer f (first questions
+# about something that went wrong) is read: its calm questions are the ordinary traffic the
+# false-alarm budget is about (training/emotion/README.md).
 TRAIN_ONLY = ("d", "e")
 CALM_FALSE_ALARMS = 0.03
 CONFIG = FeatureConfig(ngram_min=1, ngram_max=3, n_features=2 ** 17)

@@ -181,12 +181,13 @@ class FactChecker:
         rate = _rate(verdict.figures)
         if rate is not None:
             # few clauses state a rate: sharing a word (积分) is close enough
-            rated = [c for c in clauses if _rate(c.measures) is not None and words & c.words]
-            if any(abs(_rate(c.measures) - rate) <= 1e-6 * rate for c in rated):
+            rated = [(theirs, c) for c in clauses
+                     if words & c.words and (theirs := _rate(c.measures)) is not None]
+            if any(abs(theirs - rate) <= 1e-6 * rate for theirs, _ in rated):
                 verdict.agreed = True
                 return verdict
             if rated:
-                closest = max(rated, key=lambda c: len(words & (c.words | c.context)))
+                closest = max((c for _, c in rated), key=lambda c: len(words & (c.words | c.context)))
                 verdict.knowledge, verdict.wrong = closest.text.strip(), list(verdict.figures)
                 return verdict
         for claim, mine in zip(claims, verdict.figures):
@@ -338,17 +339,21 @@ def _another_case(words: frozenset[str], clause: _Clause, claim: Claim, mine: tu
                and len(words & other.words) >= mine_shared for other in clauses)
 
 
+def _money(what: tuple) -> bool:
+    """The measure (`measure()[0]`) is an amount of money that is not a threshold (满99元 is one)."""
+    return what[0] == "amount" and not what[2]
+
+
 def _a_sum(figure: tuple[tuple, float]) -> bool:
     """An amount that is not a threshold, or a number of points: what an order or an account holds."""
-    what = figure[0]
-    return what == ("points",) or (what[0] == "amount" and not what[2])
+    return figure[0] == ("points",) or _money(figure[0])
 
 
 def _rate(figures: list[tuple[tuple, float]]) -> float | None:
     """Points per unit of money when the figures are one number of points and one sum
     (100积分抵扣1元 -> 100), else None."""
     points = [value for what, value in figures if what == ("points",)]
-    sums = [value for what, value in figures if what[0] == "amount" and not what[2]]
+    sums = [value for what, value in figures if _money(what)]
     if len(points) == 1 and len(sums) == 1 and len(figures) == 2 and sums[0] > 0:
         return points[0] / sums[0]
     return None

@@ -185,9 +185,10 @@ def unresolved(read: Read) -> list[Finding]:
     if not customers or not agents:
         return []
     last = customers[-1]
+    accepts = _settles(read, last)
     # the message before the last counts unless the last settles the matter or only declines
     # the agent's offer of more help (没了 to 还有其他问题吗: the customer is done)
-    window = [last] if _settles(read, last) or _answers_offer(read, last) else customers[-2:][::-1]
+    window = [last] if accepts or _answers_offer(read, last) else customers[-2:][::-1]
     for turn in window:
         found = read.phrases[turn].get("unsettled")
         if found:
@@ -195,11 +196,11 @@ def unresolved(read: Read) -> list[Finding]:
                             evidence=found[0].term)]
     mood = read.moods.get(last)
     # a last word that complains, even mildly (怎么还没, 太慢了), is no acceptance
-    if mood is not None and (mood.upset or (mood.level and not _settles(read, last)
+    if mood is not None and (mood.upset or (mood.level and not accepts
                                             and not _answers_offer(read, last))):
         return [_excerpt(read, FindingCode.UNRESOLVED, last)]
     answered = any(turns[i].role in (Role.AGENT, Role.BOT) for i in range(last + 1, len(turns)))
-    if not answered and not _settles(read, last) and _asks(turns[last].text):
+    if not answered and not accepts and _asks(turns[last].text):
         return [_excerpt(read, FindingCode.UNRESOLVED, last)]
     # the agent's answers to the customer's last two messages: one that puts the matter off
     # leaves it open, whatever the customer accepts (好吧，那我等你消息), unless they say it is settled
