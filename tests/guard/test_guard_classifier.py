@@ -36,10 +36,19 @@ def test_shipped_file_loads_without_pickle() -> None:
 
 
 def test_declares_provenance_and_threshold(classifier: OffensiveClassifier) -> None:
-    assert classifier.provenance["licence"] == "Apache-2.0"
-    assert "COLD" in classifier.provenance["data"]
+    assert "Apache-2.0 (COLD)" in classifier.provenance["licence"]
+    assert "own writing" in classifier.provenance["licence"]
+    assert "COLD" in classifier.provenance["data"] and "training/emotion" in classifier.provenance["data"]
     assert 0.0 < classifier.threshold < 1.0
     assert classifier.config == FeatureConfig()
+
+
+def test_a_customer_reporting_a_scammer_is_not_abusing_anyone(classifier: OffensiveClassifier) -> None:
+    """COLD alone scored the first at 0.93: to it, 骗子 was abuse. The shop's own messages
+    teach the model who the word is aimed at."""
+    report, insult = classifier.predict_proba(["有人冒充你们客服打电话说要给我理赔，这是骗子吧？",
+                                               "你们就是一群骗子，垃圾平台"])
+    assert report < classifier.threshold <= insult
 
 
 def test_deterministic(classifier: OffensiveClassifier) -> None:
