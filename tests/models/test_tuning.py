@@ -10,6 +10,7 @@ import pytest
 from helpers import write_jsonl
 
 from cs_rag import KnowledgeBase
+from cs_rag.answering.guard_encoder import GuardEncoder
 from cs_rag.config import Settings
 from cs_rag.errors import IndexMismatchError
 from cs_rag.index.store import TUNED_FILE
@@ -184,3 +185,20 @@ def test_a_fine_tuned_copy_is_shared_while_used_and_freed_after():
     del first, second
     gc.collect()
     assert not [k for k in list(embedding._TUNED) if k[-1] == layers.digest]
+
+
+def test_the_guard_of_a_fine_tuned_knowledge_base_reads_the_base_models_vectors(tmp_path, quick_fit, settings):
+    """The guard's message model was trained on the base model's vectors; a fine-tuned knowledge
+    base's question vectors are another model's and misread calm questions (as level 3)."""
+    folder = tmp_path / "k"
+    write_faq(folder, PRODUCTS)
+    kb = KnowledgeBase(tmp_path / "idx", settings)
+    kb.ingest([folder])
+    assert kb.retriever().embedder.tuned_layers is not None
+    question = ["扫地机出故障了能修吗"]
+    base = Embedder(settings.embedding).encode_queries(question)
+    tuned = kb.retriever().embedder.encode_queries(question)
+    assert not np.allclose(tuned, base, atol=1e-3)
+    encoder = GuardEncoder(kb)
+    assert encoder.name == kb.retriever().embedder.name
+    assert np.allclose(encoder.encode_queries(question), base, atol=1e-3)

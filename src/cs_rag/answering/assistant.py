@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cs_rag.answering.extractive import extract_answer
+from cs_rag.answering.guard_encoder import GuardEncoder
 from cs_rag.answering.llm.openai_compatible import ChatModel, chat_model_from
 from cs_rag.answering.phrases import Phrases
 from cs_rag.answering.prompt import (
@@ -84,7 +85,7 @@ class Assistant:
         self.settings: Settings = knowledge_base.settings
         self.prompts = prompts or PromptLibrary(self.settings.answer.prompts_dir, self.settings.company)
         self.guard = guard or Guard(self.settings.guard, prompts_dir=self.prompts.directory,
-                                   encoder=_QueryEncoder(knowledge_base),
+                                   encoder=GuardEncoder(knowledge_base),
                                    public_contacts=self.settings.company.contacts())
         self.chat_model: ChatModel | None = (chat_model_from(self.settings.llm)
                                              if chat_model is _UNSET else chat_model)  # type: ignore[assignment]
@@ -408,21 +409,6 @@ class Assistant:
 
 
 # ---- helpers -----------------------------------------------------------------------------
-
-class _QueryEncoder:
-    """The knowledge base's own embedder as the guard's encoder (cs_rag.guard.core.TextEncoder),
-    found when first used: the question's vector is then computed once for both."""
-
-    def __init__(self, knowledge_base: KnowledgeBase) -> None:
-        self._knowledge_base = knowledge_base
-
-    @property
-    def name(self) -> str:
-        return self._knowledge_base.retriever().embedder.name
-
-    def encode_queries(self, texts):
-        return self._knowledge_base.retriever().embedder.encode_queries(texts)
-
 
 def _final(items: Iterator[str | Answer]) -> Answer:
     """The Answer a pipeline run ends with (the text pieces before it are dropped)."""
