@@ -11,7 +11,9 @@ the regularisation strength C is the one with the lowest log loss there, and the
 one with the highest F1 there. The shipped weights are the model fitted on the other 80%, so
 the threshold belongs to exactly those weights. COLD's dev split and the held-out emotion sets
 are left for the benchmarks. `--writer-folds` prints how OWN_WEIGHT was chosen: for each
-candidate weight, a model trained on COLD and all writers but one reads the one left out. Run
+candidate weight, a model trained on COLD and all writers but one reads the one left out, at
+the max-F1 threshold of COLD's carve (the idf and C of the main fit are shared, so the figures
+are slightly optimistic; they rank the weights, they do not measure the model). Run
 `scripts/calibrate_offensive.py` afterwards. Needs scikit-learn (the `bench` extra); about a
 minute on one core (`--writer-folds`: a few more).
 """
@@ -112,7 +114,7 @@ def main() -> None:
     cold = [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
     own, writers, own_raw = own_messages(args.own)
     texts = [r["text"] for r in cold] + [r["text"] for r in own]
-    labels = np.asarray([r["label"] == "offensive" for r in cold] + [bool(r.get("offensive")) for r in own],
+    labels = np.asarray([r["label"] == "offensive" for r in cold] + [bool(r["offensive"]) for r in own],
                         dtype=np.int64)
     writer_of = np.asarray([""] * len(cold) + [r["writer"] for r in own])
     weights = np.where(writer_of == "", 1.0, OWN_WEIGHT)
@@ -151,7 +153,7 @@ def main() -> None:
         "licence": "Apache-2.0 (COLD); the project's own writing",
         "data_sha256": hashlib.sha256(raw).hexdigest(),
         "own_sha256": hashlib.sha256(own_raw).hexdigest(),
-        "rows": len(cold),
+        "cold_rows": len(cold),
         "own_rows": len(own),
         "trained_on": int(len(train)),
         "carved": int(len(carve)),

@@ -156,6 +156,7 @@ def test_fine_tune_off_embeds_with_the_model_itself(tmp_path, quick_fit):
     kb = KnowledgeBase(tmp_path / "idx", Settings.model_validate({"index": {"fine_tune": False}}))
     assert kb.ingest([folder]).tuning is None
     assert kb.retriever().embedder.tuned_layers is None
+    assert GuardEncoder(kb).base_embedder() is kb.retriever().embedder   # the guard shares its vectors
 
 
 def test_an_unreadable_fine_tune_names_its_file(tmp_path, quick_fit, settings):
@@ -201,4 +202,6 @@ def test_the_guard_of_a_fine_tuned_knowledge_base_reads_the_base_models_vectors(
     assert not np.allclose(tuned, base, atol=1e-3)
     encoder = GuardEncoder(kb)
     assert encoder.name == kb.retriever().embedder.name
+    assert np.allclose(encoder.encode_queries(question), base, atol=1e-3)
+    kb.ingest([folder], refit=True)   # a refit: another fine-tune, the same base
     assert np.allclose(encoder.encode_queries(question), base, atol=1e-3)

