@@ -3,8 +3,8 @@
     python scripts/calibrate_offensive.py [--max-share 0.01]
 
 The max-F1 threshold from `scripts/train_offensive.py` was chosen on a carve of its training
-data (COLD train and the own messages), where offensive text is common; on ordinary customer questions it flags too many (退货要怎么操作
-scores 0.40). This picks the lowest threshold at which at most `--max-share` of our own
+data (COLD train and the own messages), where offensive text is common; on ordinary customer
+questions it may flag too many (with COLD alone, 退货要怎么操作 scored 0.40). This picks the lowest threshold at which at most `--max-share` of our own
 ordinary questions are flagged: the standard and similar questions of knowledge/faq.jsonl and
 knowledge/faq_extra.csv, nothing from eval/ or COLD dev. It never goes below the carve
 threshold, which stays in the provenance as `carve_threshold`. Run it after every training.

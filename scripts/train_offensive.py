@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -54,16 +55,22 @@ def smooth_idf(counts: sp.csr_matrix) -> np.ndarray:
 
 
 def own_messages(folder: Path) -> tuple[list[dict], list[str], bytes]:
-    """The own writers' messages (each with its `writer`, the last `_` part of the file name),
-    the writers in order, and the files' bytes for the provenance hash."""
+    """The own writers' messages (each with its `writer`, the last `_` part of the file name,
+    and `offensive` as a bool), the writers in order, and the files' bytes for the provenance
+    hash. A line without a true or false `offensive` exits naming file and line."""
     rows, writers, raw = [], [], b""
     for path in sorted(folder.glob("train_*.jsonl")):
         data = path.read_bytes()
         raw += data
         writer = path.stem.rsplit("_", 1)[-1]
         writers.append(writer)
-        rows += [dict(json.loads(line), writer=writer) for line in data.decode("utf-8").splitlines()
-                 if line.strip()]
+        for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if not isinstance(row.get("offensive"), bool):
+                sys.exit(f"{path}:{number}: offensive must be true or false")
+            rows.append(dict(row, writer=writer))
     return rows, writers, raw
 
 
@@ -114,7 +121,7 @@ def main() -> None:
     cold = [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
     own, writers, own_raw = own_messages(args.own)
     texts = [r["text"] for r in cold] + [r["text"] for r in own]
-    labels = np.asarray([r["label"] == "offensive" for r in cold] + [bool(r["offensive"]) for r in own],
+    labels = np.asarray([r["label"] == "offensive" for r in cold] + [r["offensive"] for r in own],
                         dtype=np.int64)
     writer_of = np.asarray([""] * len(cold) + [r["writer"] for r in own])
     weights = np.where(writer_of == "", 1.0, OWN_WEIGHT)
