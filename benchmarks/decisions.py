@@ -14,6 +14,7 @@ Sets:
 Rows, all in one run and, but for the second, on the same retrieval:
 - cs_rag: the default (calibrated confidence with near-miss probes, three bands, the knowledge
   base's fine-tune of the embedding model);
+- the evidence reader (`retrieval.evidence_reader`) on, or off when it is the default;
 - each lever off on its own: the fine-tune (a second index, `index.fine_tune = false`),
   answer-or-refuse (no clarify band), no near-miss probes in the fit;
 - peers' decision rules: always send the first hit (an LLM that trusts whatever context it gets),
@@ -42,6 +43,7 @@ from cs_rag.answering.llm.openai_compatible import ChatModel
 from cs_rag.answering.prompt import PromptLibrary
 from cs_rag.answering.verify import check_evidence
 from cs_rag.config import LLMSettings, RetrievalSettings, Settings
+from cs_rag.models.reader import hit_evidence
 from cs_rag.ops.evaluate import QuestionOutcome, decision_metrics, load_questions
 from cs_rag.retrieval import calibrate
 from cs_rag.retrieval.confidence import Calibration
@@ -67,6 +69,7 @@ class Scored:
     p1_plain: float       # without near-miss probes in the fit
     p3_plain: float
     seconds: float
+    read: float           # the evidence reader's P(the first hit answers the question)
     question: str = ""
     hit: Hit | None = None       # the first hit, for the LLM's verdict
     confirmed: bool | None = None  # the LLM's verdict on it, when asked
@@ -143,6 +146,7 @@ def score(kb: KnowledgeBase, questions: list[dict]) -> list[Scored]:
                           p1=float(cal.top1.predict(features[:1])[0]), p3=float(cal.top3.predict(features[:1])[0]),
                           p1_plain=float(plain.top1.predict(features[:1])[0]),
                           p3_plain=float(plain.top3.predict(features[:1])[0]), seconds=seconds,
+                          read=float(retriever.reader.probabilities(q["question"], [hit_evidence(hits[0])])[0]),
                           question=q["question"], hit=hits[0]))
     return out
 
@@ -183,7 +187,19 @@ def rules(scored: list[Scored], bands: RetrievalSettings) -> dict[str, object]:
             return Calibration.decide(getattr(s, p1), getattr(s, p3) if clarify else 0.0,
                                       len(s.option_docs), bands)
         return decide
-    cs_rag = bands_on("p1", "p3")
+    def reader_on(decide):
+        def gated(s: Scored) -> Decision:
+            decision = decide(s)
+            if decision is Decision.ANSWER and s.read < bands.reader_threshold:
+                return Decision.CLARIFY if len(s.option_docs) >= 2 else Decision.NONE
+            return decision
+        return gated
+    as_default = reader_on if bands.evidence_reader else (lambda decide: decide)
+    unread = bands_on("p1", "p3")
+    cs_rag = as_default(unread)
+    reader_row = ({"cs_rag without the evidence reader (retrieval.evidence_reader = false)": unread}
+                  if bands.evidence_reader else
+                  {f"cs_rag + evidence reader (reader_threshold {bands.reader_threshold})": reader_on(unread)})
     answered = sum(cs_rag(s) is Decision.ANSWER for s in scored) / len(scored)
     dense_t = float(np.quantile([s.dense for s in scored], 1 - answered)) if answered < 1 else -1.0
     def verified(s: Scored) -> Decision:
@@ -195,9 +211,10 @@ def rules(scored: list[Scored], bands: RetrievalSettings) -> dict[str, object]:
                   if any(s.confirmed is not None for s in scored) else {})
     return {
         "cs_rag (near-miss probes, three bands)": cs_rag,
+        **reader_row,
         **verify_row,
-        "cs_rag, answer or refuse (no clarify band)": bands_on("p1", "p3", clarify=False),
-        "cs_rag, no near-miss probes in the fit": bands_on("p1_plain", "p3_plain"),
+        "cs_rag, answer or refuse (no clarify band)": as_default(bands_on("p1", "p3", clarify=False)),
+        "cs_rag, no near-miss probes in the fit": as_default(bands_on("p1_plain", "p3_plain")),
         "always send the first hit": lambda s: Decision.ANSWER,
         f"dense similarity >= {dense_t:.3f} (same answered share)":
             lambda s: Decision.ANSWER if s.dense >= dense_t else Decision.NONE,

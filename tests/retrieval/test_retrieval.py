@@ -238,6 +238,27 @@ def test_a_question_naming_a_platform_the_knowledge_never_mentions_is_not_answer
     assert own.unknown_names == ["闪购节"] and own.decision is not Decision.ANSWER
 
 
+def test_the_evidence_reader_keeps_a_near_miss_from_a_direct_answer(generated_kb):
+    """The warranty entry says how long; a question about a fee it never states is matched as
+    surely, and only the reader tells them apart."""
+    retriever = generated_kb.retriever()
+    base = retriever.settings
+
+    def retrieve(question: str, reader: bool):
+        retriever.settings = base.model_copy(update={"evidence_reader": reader})
+        try:
+            return retriever.retrieve(question)
+        finally:
+            retriever.settings = base
+
+    plain, near_miss = "冰箱的保修期是多久呀", "冰箱保修期内师傅上门要收上门费吗"
+    unread = retrieve(near_miss, reader=False)
+    assert unread.decision is Decision.ANSWER and unread.evidence_read is None
+    kept, stopped = retrieve(plain, reader=True), retrieve(near_miss, reader=True)
+    assert kept.decision is Decision.ANSWER and kept.evidence_read >= base.reader_threshold
+    assert stopped.decision is not Decision.ANSWER and stopped.evidence_read < base.reader_threshold
+
+
 def test_an_entry_that_refers_to_a_document_hands_a_detail_question_to_it(tmp_path):
     """The delivery-time entry sends readers to 《配送说明》 for each region; a question about one
     region gets that document's chunk first, a general one keeps the entry."""

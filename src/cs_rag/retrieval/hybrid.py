@@ -6,6 +6,7 @@ import datetime as dt
 import importlib.resources
 import re
 import time
+from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from cs_rag.errors import IndexMismatchError
 from cs_rag.index.base import Index, ScoredChunk, SearchFilter
 from cs_rag.models.e5_convert import E5_MODEL_NAME
 from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
+from cs_rag.models.reader import EvidenceReader, hit_evidence
 from cs_rag.models.rerank import CrossEncoderReranker, Reranker
 from cs_rag.retrieval.confidence import FEATURES, Calibration
 from cs_rag.retrieval.handover import handover
@@ -89,6 +91,16 @@ class HybridRetriever:
         if reranker is None and self.settings.rerank_model is not None:
             reranker = CrossEncoderReranker(self.settings.rerank_model)
         self.reranker = reranker
+        self._reader: tuple[Path | None, EvidenceReader] | None = None   # (settings.reader_model, reader)
+
+    @property
+    def reader(self) -> EvidenceReader:
+        """The evidence reader of `settings.reader_model` (the shipped one when unset)."""
+        wanted = self.settings.reader_model
+        if self._reader is None or self._reader[0] != wanted:
+            cache = self.embedder.settings.cache_dir if self.embedder is not None else None
+            self._reader = (wanted, EvidenceReader(wanted, cache))
+        return self._reader[1]
 
     @property
     def calibration(self) -> Calibration:
@@ -128,11 +140,16 @@ class HybridRetriever:
         unknown = self.unknown_names(query) if self.settings.near_miss_names else []
         if unknown and decision is Decision.ANSWER:   # about something the knowledge never names
             decision = Decision.CLARIFY if len(options) >= 2 else Decision.NONE
+        read = None
+        if decision is Decision.ANSWER and self.settings.evidence_reader:
+            read = float(self.reader.probabilities(query, [hit_evidence(hits[0])])[0])
+            if read < self.settings.reader_threshold:   # near, but its text does not say what was asked
+                decision = Decision.CLARIFY if len(options) >= 2 else Decision.NONE
         timings["decide"] = _ms(mark)
         timings["total"] = _ms(started)
         return Retrieval(query=query, hits=hits, confidence=float(p_top1[0]), decision=decision,
                          options=options if decision is Decision.CLARIFY else [],
-                         timings_ms=timings, unknown_names=unknown)
+                         timings_ms=timings, unknown_names=unknown, evidence_read=read)
 
     def unknown_names(self, query: str) -> list[str]:
         """The names of other platforms, events and services in `query` (the shipped
