@@ -5,7 +5,9 @@ refused, on knowledge/'s two question sets and on checks carved from public FAQ 
 
 Sets:
 - eval: eval/questions.jsonl, the TUNING set (the band edges were chosen on it);
-- holdout: eval/holdout/questions.jsonl, written independently and never tuned on;
+- holdout: eval/holdout/questions.jsonl, written independently; since 2026-12-07 a second tuning
+  set (the passage offset and the evidence reader's threshold were chosen on both); the blind
+  sets are eval/holdout/traffic*/ (`cs-rag eval`);
 - banking77_k10_carve, stackfaq_sim3_carve: test-free checks carved from the public sets' knowledge
   alone (their test questions are never read): 30% of the entries are held out whole and their
   similar questions become out-of-scope questions; every other entry loses up to two similar
@@ -146,7 +148,8 @@ def score(kb: KnowledgeBase, questions: list[dict]) -> list[Scored]:
                           p1=float(cal.top1.predict(features[:1])[0]), p3=float(cal.top3.predict(features[:1])[0]),
                           p1_plain=float(plain.top1.predict(features[:1])[0]),
                           p3_plain=float(plain.top3.predict(features[:1])[0]), seconds=seconds,
-                          read=float(retriever.reader.probabilities(q["question"], [hit_evidence(hits[0])])[0]),
+                          read=float(retriever.reader.scores(retriever.repaired(q["question"]),
+                                                             [hit_evidence(hits[0])])[0]),
                           question=q["question"], hit=hits[0]))
     return out
 

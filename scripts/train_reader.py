@@ -64,11 +64,21 @@ def load_writers(folder: Path) -> dict[str, tuple[dict[str, dict], list[dict]]]:
     """writer letter -> (entry id -> entry, questions); a bad line exits naming file and line."""
     writers = {}
     for sub in sorted(folder.glob("writer_*")):
-        entries = {e["id"]: e for e in read_jsonl(sub / "entries.jsonl")}
+        entries = {}
+        for number, entry in enumerate(read_jsonl(sub / "entries.jsonl"), 1):
+            if not all(isinstance(entry.get(key), str) for key in ("id", "company", "title", "text")):
+                sys.exit(f"{sub / 'entries.jsonl'}:{number}: needs id, company, title and text")
+            entries[entry["id"]] = entry
         questions = read_jsonl(sub / "questions.jsonl")
         for number, q in enumerate(questions, 1):
-            if q.get("entry") not in entries or q.get("label") not in ("answers", "not_answered"):
-                sys.exit(f"{sub / 'questions.jsonl'}:{number}: unknown entry or label")
+            if (q.get("entry") not in entries or q.get("label") not in ("answers", "not_answered")
+                    or not isinstance(q.get("question"), str)):
+                sys.exit(f"{sub / 'questions.jsonl'}:{number}: needs a question, a known entry and a label")
+        per_company = {}
+        for entry in entries.values():
+            per_company[entry["company"]] = per_company.get(entry["company"], 0) + 1
+        if min(per_company.values(), default=0) < 3:
+            sys.exit(f"{sub / 'entries.jsonl'}: every company needs at least 3 entries")
         writers[sub.name.removeprefix("writer_")] = (entries, questions)
     if not writers:
         sys.exit(f"no training/reader/writer_* folders under {folder}")
@@ -85,7 +95,7 @@ def make_pairs(writers, names, encoder, rng: random.Random) -> list[tuple[str, s
     for name in names:
         entries, questions = writers[name]
         ids = list(entries)
-        company = {i: i.split("-")[0] for i in ids}
+        company = {i: entries[i]["company"] for i in ids}
         vectors = encoder([entry_text(entries[i]) for i in ids], "passage")
         qvecs = encoder([q["question"] for q in questions], "query")
         for q, qv in zip(questions, qvecs):

@@ -124,8 +124,8 @@ class RetrievalSettings(_Section):
     near_miss_extra_names: list[str] = Field(default_factory=list)
     # Before a direct answer, the evidence reader (models/reader.py, a cross-encoder trained on
     # the project's own writing) reads the question with the first hit's text; below
-    # `reader_threshold` P(the text answers it) the answer becomes a clarify reply (a refusal
-    # without two distinct options). `reader_model`: reader weights of your own.
+    # `reader_threshold` (its 0-1 score that the text answers it) the answer becomes a clarify
+    # reply (a refusal without two distinct options). `reader_model`: reader weights of your own.
     evidence_reader: bool = False
     reader_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
     reader_model: Path | None = None
@@ -424,7 +424,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
                                       for p in entry["knowledge"]]
     for section, keys in (("text", ("user_dict", "stopwords", "synonyms")),
                           ("guard", ("lexicon_dir",)), ("qa", ("lexicon_dir",)),
-                          ("answer", ("prompts_dir",)), ("service", ("data_dir",))):
+                          ("answer", ("prompts_dir",)), ("service", ("data_dir",)),
+                          ("retrieval", ("reader_model", "rerank_model"))):
         values = data.get(section)
         if isinstance(values, dict):
             for key in keys:

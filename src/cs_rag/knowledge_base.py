@@ -107,11 +107,12 @@ class KnowledgeBase:
 
     def search(self, query: str, k: int = 10, where: SearchFilter | None = None) -> list[Hit]:
         """Ranked hits for a customer's question."""
-        return self.retrieve(query, k=k, where=where).hits
+        return self.retriever().search(query, k=k, where=where)
 
-    def retrieve(self, query: str, k: int = 10, where: SearchFilter | None = None) -> Retrieval:
+    def retrieve(self, query: str, k: int = 10, where: SearchFilter | None = None, *,
+                 read_evidence: bool = True) -> Retrieval:
         """Ranked hits with calibrated confidence and a decision: answer, clarify or none."""
-        return self.retriever().retrieve(query, k=k, where=where)
+        return self.retriever().retrieve(query, k=k, where=where, read_evidence=read_evidence)
 
     def retriever(self) -> HybridRetriever:
         """The retriever over the live index version, with this index's calibration."""

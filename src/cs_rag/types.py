@@ -198,7 +198,7 @@ class Retrieval(BaseModel):
     options: list[Hit] = Field(default_factory=list)  # 2-3 distinct candidates when clarifying
     timings_ms: dict[str, float] = Field(default_factory=dict)
     unknown_names: list[str] = Field(default_factory=list)  # listed names the knowledge never mentions
-    evidence_read: float | None = None   # the reader's P(the first hit answers), when it read
+    evidence_score: float | None = None   # the evidence reader's 0-1 score that the first hit answers, when it read
 
 
 class SkippedInput(BaseModel):

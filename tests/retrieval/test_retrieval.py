@@ -253,10 +253,28 @@ def test_the_evidence_reader_keeps_a_near_miss_from_a_direct_answer(generated_kb
 
     plain, near_miss = "冰箱的保修期是多久呀", "冰箱保修期内师傅上门要收上门费吗"
     unread = retrieve(near_miss, reader=False)
-    assert unread.decision is Decision.ANSWER and unread.evidence_read is None
+    assert unread.decision is Decision.ANSWER and unread.evidence_score is None
     kept, stopped = retrieve(plain, reader=True), retrieve(near_miss, reader=True)
-    assert kept.decision is Decision.ANSWER and kept.evidence_read >= base.reader_threshold
-    assert stopped.decision is not Decision.ANSWER and stopped.evidence_read < base.reader_threshold
+    assert kept.decision is Decision.ANSWER and kept.evidence_score >= base.reader_threshold
+    assert stopped.decision is not Decision.ANSWER and stopped.evidence_score < base.reader_threshold
+
+
+def test_a_search_never_runs_the_evidence_reader_and_a_decision_does(generated_kb, tmp_path):
+    """Reader weights that cannot be loaded show where it runs: a search of hits is unaffected,
+    a decision on an answerable question needs the reader and names its file."""
+    from cs_rag.errors import EmbeddingError
+
+    retriever = generated_kb.retriever()
+    base = retriever.settings
+    retriever.settings = base.model_copy(update={"evidence_reader": True,
+                                                 "reader_model": tmp_path / "absent.safetensors"})
+    try:
+        assert retriever.search("冰箱的保修期是多久呀", k=3)
+        assert retriever.retrieve("冰箱的保修期是多久呀", read_evidence=False).decision is Decision.ANSWER
+        with pytest.raises(EmbeddingError, match="absent.safetensors"):
+            retriever.retrieve("冰箱的保修期是多久呀")
+    finally:
+        retriever.settings = base
 
 
 def test_an_entry_that_refers_to_a_document_hands_a_detail_question_to_it(tmp_path):

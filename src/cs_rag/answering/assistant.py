@@ -234,7 +234,7 @@ class Assistant:
         previous = previous_question(turns)
         if not rewrite.rewritten or previous is None or not retrieval.hits:
             return retrieval
-        before = self.knowledge_base.retrieve(previous, k=1, where=where)
+        before = self.knowledge_base.retrieve(previous, k=1, where=where, read_evidence=False)
         if before.hits and before.hits[0].id == retrieval.hits[0].id:
             trace["rewrite"] = {**trace.get("rewrite", {}), "searched": rewrite.original,
                                 "why": "the rewrite only found the previous question's answer"}
@@ -257,8 +257,9 @@ class Assistant:
         """`retrieval` without the hits that have no answer text (retrieval-only FAQ entries,
         `"answer": null`): nothing of theirs can be sent, given to the LLM or cited. When the
         best hit was one, the best hit left answers only if its own calibrated confidence
-        reaches the answer threshold and STAND_IN_CONFIDENCE, else the decision becomes NONE
-        (a refusal); either way the confidence is that hit's. A best hit the team declined
+        reaches the answer threshold and STAND_IN_CONFIDENCE (and, with the evidence reader on,
+        its text reads as answering), else the decision becomes NONE (a refusal); either way
+        the confidence is that hit's. A best hit the team declined
         (DECLINED_TAG: it was sure enough to answer, so the question is one of those wordings)
         is refused without a stand-in, keeping its own confidence: how sure the refusal is."""
         hits = [hit for hit in retrieval.hits if hit.text.strip()]
@@ -273,7 +274,12 @@ class Assistant:
         confidence = (hits[0].confidence or 0.0) if hits else 0.0
         threshold = max(self.knowledge_base.settings.retrieval.answer_confidence, STAND_IN_CONFIDENCE)
         decision = Decision.ANSWER if hits and confidence >= threshold else Decision.NONE
-        return retrieval.model_copy(update={"hits": hits, "confidence": confidence, "decision": decision})
+        score = (self.knowledge_base.retriever().evidence_score(retrieval.query, hits[0])
+                 if decision is Decision.ANSWER else None)   # the stand-in is read like any direct answer
+        if score is not None and score < self.knowledge_base.settings.retrieval.reader_threshold:
+            decision = Decision.NONE
+        return retrieval.model_copy(update={"hits": hits, "confidence": confidence, "decision": decision,
+                                            "evidence_score": score})
 
     def _declined(self, doc_id: str) -> bool:
         """Whether FAQ entry `doc_id` holds wordings the team declines to answer (DECLINED_TAG)."""
@@ -471,7 +477,7 @@ def _reply_language(question: str, turns: list[Turn]) -> str:
 def _retrieval_trace(retrieval: Retrieval) -> dict:
     return {"query": retrieval.query, "decision": retrieval.decision.value,
             "confidence": round(retrieval.confidence, 4), "unknown_names": retrieval.unknown_names,
-            "evidence_read": None if retrieval.evidence_read is None else round(retrieval.evidence_read, 4),
+            "evidence_score": None if retrieval.evidence_score is None else round(retrieval.evidence_score, 4),
             "hits": [{"id": h.id, "score": round(h.score, 4),
                       "confidence": None if h.confidence is None else round(h.confidence, 4),
                       "scores": {k: round(v, 4) for k, v in h.scores.items()}}

@@ -45,7 +45,7 @@ def suggest_replies(assistant: Assistant, question: str, history: list[Turn], k:
     message = assistant.guard.check_message(question)
     rewrite = rewrite_followup(message.masked_text, history)
     knowledge_base = assistant.knowledge_base
-    retrieval = knowledge_base.retrieve(rewrite.question, k=max(10, k * 3), where=where)
+    retrieval = knowledge_base.retrieve(rewrite.question, k=max(10, k * 3), where=where, read_evidence=False)
     retriever = knowledge_base.retriever()
     tokens = retriever.tokenizer.tokenize(rewrite.question)
     suggestions: list[Suggestion] = []

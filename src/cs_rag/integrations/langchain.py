@@ -81,6 +81,7 @@ class CsRagRetriever(BaseRetriever):
     def _documents(self, query: str, k: int | None) -> list[Document]:
         if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 50):
             raise ValueError(f"k: {k!r} is not a whole number from 1 to 50")
-        found = self.knowledge_base.retrieve(query, k=k or self.k, where=self.search_filter())
+        found = self.knowledge_base.retrieve(query, k=k or self.k, where=self.search_filter(),
+                                             read_evidence=False)
         return [Document(page_content=r.content, metadata=r.metadata, id=r.metadata["id"])
                 for r in records(found) if r.score >= self.score_threshold]

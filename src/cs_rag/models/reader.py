@@ -9,7 +9,9 @@ invented companies' FAQ entries and policies, customer questions each text answe
 misses it does not). It ships as `src/cs_rag/data/reader.safetensors`: only the trained
 layers and the head (float16), applied to the e5 weights cs_rag builds anyway.
 
-`probabilities(question, evidences)` is P(the evidence answers the question) for each text.
+`scores(question, evidences)` is, for each text, a 0-1 score that it answers the question (the
+sigmoid of the head; training weighted the answered pairs up, so it is not a calibrated
+probability: `retrieval.reader_threshold` is chosen on questions).
 """
 
 from __future__ import annotations
@@ -50,22 +52,24 @@ def hit_evidence(hit: Hit) -> str:
 class EvidenceReader:
     """The shipped reader (or the weights at `path`), loaded on first use and shared by every
     reader of the same weights. Weights that cannot be read raise EmbeddingError naming the file,
-    at the first call that needs them."""
+    at the first call that needs them. A pair longer than the model reads (192 tokens: about 250
+    Chinese characters with the question) loses the end of the longer text, usually the passage's."""
 
     def __init__(self, path: Path | None = None, cache_dir: Path | None = None) -> None:
-        self.path = Path(path) if path is not None else SHIPPED
+        self.path = Path(path).expanduser() if path is not None else SHIPPED
         self._cache_dir = cache_dir or default_cache_dir()
         self._model: LazyModel = shared_model(("reader", str(self.path), str(self._cache_dir)), self._build)
 
-    def probabilities(self, question: str, evidences: Sequence[str]) -> np.ndarray:
-        """P(answers) for each of `evidences` (texts from `evidence_text` or `hit_evidence`)."""
+    def scores(self, question: str, evidences: Sequence[str]) -> np.ndarray:
+        """The 0-1 score that each of `evidences` (texts from `evidence_text` or `hit_evidence`)
+        answers `question`."""
         if not evidences:
             return np.zeros(0, dtype=np.float32)
         import torch
 
         tokenizer, model, head, max_length = self._model.get()
         batch = tokenizer([question_text(question)] * len(evidences), list(evidences),
-                          truncation="only_second", max_length=max_length, padding=True,
+                          truncation="longest_first", max_length=max_length, padding=True,
                           return_tensors="pt")
         with torch.inference_mode():
             logits = head(pooled(model, batch)).squeeze(-1)
@@ -73,19 +77,21 @@ class EvidenceReader:
 
     def _build(self):
         offline()
-        from cs_rag.models.e5_convert import e5_model_dir
-
         try:
-            tensors, meta = read_weights(self.path)
-        except ValueError as exc:
-            raise EmbeddingError(f"retrieval.reader_model: {exc}") from None
+            return self._load()
+        except (ValueError, OSError) as exc:
+            raise EmbeddingError(f"cannot load the evidence reader {self.path}: {exc}") from None
+
+    def _load(self):
+        from cs_rag.models.e5_convert import E5_MODEL_NAME, e5_model_dir
+
+        tensors, meta = read_weights(self.path)
+        if meta.get("base_model", E5_MODEL_NAME) != E5_MODEL_NAME:
+            raise ValueError(f"trained on {meta['base_model']}, not {E5_MODEL_NAME}")
         folder = e5_model_dir(self._cache_dir)
         tokenizer, model = load_base(folder, int(meta["layers"]))
         head = build_head(model.config.hidden_size)
-        try:
-            apply_weights(model, head, tensors, self.path)
-        except ValueError as exc:
-            raise EmbeddingError(f"retrieval.reader_model: {exc}") from None
+        apply_weights(model, head, tensors, self.path)
         model.eval()
         head.eval()
         return tokenizer, model, head, int(meta["max_length"])
@@ -131,6 +137,8 @@ def apply_weights(model, head, tensors: dict[str, np.ndarray], source: Path) -> 
 
     state = model.state_dict()
     head_state = head.state_dict()
+    if not any(name.startswith(HEAD) for name in tensors):
+        raise ValueError(f"{source}: no head tensors")
     with torch.no_grad():
         for name, value in tensors.items():
             target = head_state.get(name[len(HEAD):]) if name.startswith(HEAD) else state.get(name)

@@ -117,14 +117,15 @@ class HybridRetriever:
         return dt.datetime.now(ZoneInfo(zone)).date() if zone else dt.date.today()
 
     def search(self, query: str, k: int = 10, where: SearchFilter | None = None) -> list[Hit]:
-        """Ranked hits, best first."""
-        return self.retrieve(query, k=k, where=where).hits
+        """Ranked hits, best first (the evidence reader never runs: nothing is decided)."""
+        return self.retrieve(query, k=k, where=where, read_evidence=False).hits
 
     def retrieve(self, query: str, k: int = 10, where: SearchFilter | None = None,
-                 vector: np.ndarray | None = None) -> Retrieval:
+                 vector: np.ndarray | None = None, *, read_evidence: bool = True) -> Retrieval:
         """Hits with calibrated confidence and a decision (answer / clarify / none).
 
-        `vector` skips embedding the query when the caller already has its vector."""
+        `vector` skips embedding the query when the caller already has its vector.
+        `read_evidence=False` skips the evidence reader for a caller that uses the hits only."""
         started = time.perf_counter()
         hits, features, timings = self.rank(query, k=k, where=where, vector=vector)
         query = self.repaired(query)
@@ -140,16 +141,21 @@ class HybridRetriever:
         unknown = self.unknown_names(query) if self.settings.near_miss_names else []
         if unknown and decision is Decision.ANSWER:   # about something the knowledge never names
             decision = Decision.CLARIFY if len(options) >= 2 else Decision.NONE
-        read = None
-        if decision is Decision.ANSWER and self.settings.evidence_reader:
-            read = float(self.reader.probabilities(query, [hit_evidence(hits[0])])[0])
-            if read < self.settings.reader_threshold:   # near, but its text does not say what was asked
-                decision = Decision.CLARIFY if len(options) >= 2 else Decision.NONE
+        read = self.evidence_score(query, hits[0]) if decision is Decision.ANSWER and read_evidence else None
+        if read is not None and read < self.settings.reader_threshold:   # near, but its text does not say it
+            decision = Decision.CLARIFY if len(options) >= 2 else Decision.NONE
         timings["decide"] = _ms(mark)
         timings["total"] = _ms(started)
         return Retrieval(query=query, hits=hits, confidence=float(p_top1[0]), decision=decision,
                          options=options if decision is Decision.CLARIFY else [],
-                         timings_ms=timings, unknown_names=unknown, evidence_read=read)
+                         timings_ms=timings, unknown_names=unknown, evidence_score=read)
+
+    def evidence_score(self, query: str, hit: Hit) -> float | None:
+        """The evidence reader's score (0-1) that `hit`'s text answers `query`; None when
+        `settings.evidence_reader` is off."""
+        if not self.settings.evidence_reader:
+            return None
+        return float(self.reader.scores(query, [hit_evidence(hit)])[0])
 
     def unknown_names(self, query: str) -> list[str]:
         """The names of other platforms, events and services in `query` (the shipped

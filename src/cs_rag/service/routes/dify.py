@@ -104,6 +104,7 @@ def retrieval(body: DifyRequest, service: ServiceDep,
     where = search_filter(body.metadata_condition, service.settings.retrieval.timezone)
     service.require_index()
     service.check_question(body.query, ("body", "query"))
-    found = service.knowledge_base.retrieve(body.query, k=body.retrieval_setting.top_k, where=where)
+    found = service.knowledge_base.retrieve(body.query, k=body.retrieval_setting.top_k, where=where,
+                                            read_evidence=False)
     threshold = body.retrieval_setting.score_threshold
     return json_response(DifyResponse(records=[r for r in records(found) if r.score >= threshold]))
