@@ -37,8 +37,8 @@ import torch
 import transformers
 
 from cs_rag.models.e5_convert import E5_MODEL_NAME, e5_model_dir
-from cs_rag.models.reader import (SHIPPED, build_head, evidence_text, load_base, pool, pooled,
-                                  question_text, write_weights)
+from cs_rag.models.reader import (SHIPPED, build_head, evidence_text, load_base, pair_batch, pool,
+                                  pooled, question_text, write_weights)
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "training" / "reader"
@@ -136,7 +136,7 @@ def train(pairs, layers: int, train_layers: int, epochs: int, seed: int = SEED):
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor((labels == 0).sum() / max((labels == 1).sum(), 1)))
     started = time.perf_counter()
     model.encoder.layer = bottom
-    batches = [(frozen, mask, target) for frozen, mask, target in _frozen_batches(tokenizer, model, pairs)]
+    batches = list(_frozen_batches(tokenizer, model, pairs))
     model.encoder.layer = bottom + top
     print(f"  frozen layers read {len(pairs)} pairs in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     rng = random.Random(seed)
@@ -166,15 +166,13 @@ def train(pairs, layers: int, train_layers: int, epochs: int, seed: int = SEED):
 def _frozen_batches(tokenizer, model, pairs):
     """(output of the frozen layers as float16, attention mask, labels) per batch of pairs of
     similar length."""
-    lengths = [len(tokenizer(question_text(q), e, truncation="only_second", max_length=MAX_LENGTH)["input_ids"])
+    lengths = [len(tokenizer(question_text(q), e, truncation="longest_first", max_length=MAX_LENGTH)["input_ids"])
                for q, e, _ in pairs]
     order = sorted(range(len(pairs)), key=lambda i: lengths[i])
     with torch.no_grad():   # not inference_mode: its tensors cannot feed a backward pass
         for start in range(0, len(order), BATCH):
             chunk = [pairs[i] for i in order[start:start + BATCH]]
-            batch = tokenizer([question_text(q) for q, _, _ in chunk], [e for _, e, _ in chunk],
-                              truncation="only_second", max_length=MAX_LENGTH, padding=True,
-                              return_tensors="pt")
+            batch = pair_batch(tokenizer, [q for q, _, _ in chunk], [e for _, e, _ in chunk], MAX_LENGTH)
             states = model(**batch).last_hidden_state
             yield (states.half().clone(), batch["attention_mask"].clone(),
                    torch.tensor([y for _, _, y in chunk], dtype=torch.float32))
@@ -185,9 +183,7 @@ def score(tokenizer, model, head, pairs) -> np.ndarray:
     with torch.inference_mode():
         for start in range(0, len(pairs), 64):
             chunk = pairs[start:start + 64]
-            batch = tokenizer([question_text(q) for q, _, _ in chunk], [e for _, e, _ in chunk],
-                              truncation="only_second", max_length=MAX_LENGTH, padding=True,
-                              return_tensors="pt")
+            batch = pair_batch(tokenizer, [q for q, _, _ in chunk], [e for _, e, _ in chunk], MAX_LENGTH)
             out.append(torch.sigmoid(head(pooled(model, batch)).squeeze(-1)).numpy())
     return np.concatenate(out)
 

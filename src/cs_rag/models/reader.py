@@ -68,9 +68,7 @@ class EvidenceReader:
         import torch
 
         tokenizer, model, head, max_length = self._model.get()
-        batch = tokenizer([question_text(question)] * len(evidences), list(evidences),
-                          truncation="longest_first", max_length=max_length, padding=True,
-                          return_tensors="pt")
+        batch = pair_batch(tokenizer, [question] * len(evidences), evidences, max_length)
         with torch.inference_mode():
             logits = head(pooled(model, batch)).squeeze(-1)
         return torch.sigmoid(logits).numpy().astype(np.float32)
@@ -108,6 +106,13 @@ def load_base(folder: Path, layers: int):
     model.encoder.layer = model.encoder.layer[:layers]
     model.config.num_hidden_layers = layers
     return tokenizer, model
+
+
+def pair_batch(tokenizer, questions: Sequence[str], evidences: Sequence[str], max_length: int):
+    """Questions and evidence texts tokenized as padded pairs, the way the reader reads them:
+    a pair longer than `max_length` loses tokens from its longer side."""
+    return tokenizer([question_text(q) for q in questions], list(evidences), truncation="longest_first",
+                     max_length=max_length, padding=True, return_tensors="pt")
 
 
 def build_head(hidden: int):

@@ -140,10 +140,10 @@ class HybridRetriever:
         decision = self.calibration.decide(float(p_top1[0]), p_top3, len(options), self.settings)
         unknown = self.unknown_names(query) if self.settings.near_miss_names else []
         if unknown and decision is Decision.ANSWER:   # about something the knowledge never names
-            decision = Decision.CLARIFY if len(options) >= 2 else Decision.NONE
+            decision = _withheld(options)
         read = self.evidence_score(query, hits[0]) if decision is Decision.ANSWER and read_evidence else None
         if read is not None and read < self.settings.reader_threshold:   # near, but its text does not say it
-            decision = Decision.CLARIFY if len(options) >= 2 else Decision.NONE
+            decision = _withheld(options)
         timings["decide"] = _ms(mark)
         timings["total"] = _ms(started)
         return Retrieval(query=query, hits=hits, confidence=float(p_top1[0]), decision=decision,
@@ -309,6 +309,12 @@ def _features(query: str, hits: list[Hit], all_dense: np.ndarray, all_bm25: np.n
             uncovered[i],
         ])
     return np.asarray(rows, dtype=np.float64)
+
+
+def _withheld(options: list[Hit]) -> Decision:
+    """The decision for a question that must not be answered directly: the clarify reply when
+    there are two distinct options to offer, else a refusal."""
+    return Decision.CLARIFY if len(options) >= 2 else Decision.NONE
 
 
 def distinct_documents(hits: list[Hit], limit: int) -> list[Hit]:
