@@ -61,7 +61,12 @@ def shipped_text(name: str) -> str:
 def iter_jsonl(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any]] | InputError]:
     """(line number, object) for each non-blank line, or an InputError naming a bad line; the
     lines after a bad one are still read (so `--skip-bad` loses only that line)."""
-    text = decode_text(path.read_bytes(), source)
+    return jsonl_records(path.read_bytes(), source)
+
+
+def jsonl_records(data: bytes, source: str) -> Iterator[tuple[int, dict[str, Any]] | InputError]:
+    """`iter_jsonl` over a file's bytes (an upload)."""
+    text = decode_text(data, source)
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue

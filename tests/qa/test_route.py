@@ -3,6 +3,8 @@ only, results as `cs-rag qa --json` gives them plus totals, bad bodies named by 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 
@@ -50,3 +52,51 @@ def test_a_bad_conversation_is_named_by_its_field(client):
     assert reply.json()["detail"][0]["loc"] == ["body", "conversations", 1, "turns"]
     empty = client.post("/v1/qa", json={"conversations": []}, headers=AS_ADMIN)
     assert empty.status_code == 422
+
+
+def _signed_in(client):
+    reply = client.post("/console/login", data={"key": ADMIN, "next": "/console/qa"}, follow_redirects=False)
+    assert reply.status_code == 303
+    page = client.get("/console/qa")
+    return page.text.split('name="csrf-token" content="')[1].split('"')[0]
+
+
+def test_a_kept_run_lists_its_agents_and_flagged_conversations_on_the_console(client):
+    rude = record([("customer", 0, "<script>alert(1)</script>快递怎么还没到"), ("agent", 45, "自己不会查物流吗")],
+                  cid="r-<b>9</b>", agent="a-07")
+    reply = client.post("/v1/qa", json={"conversations": [*BODY["conversations"], rude], "keep": True,
+                                        "source": "周一抽检"}, headers=AS_ADMIN)
+    run = reply.json()["run_id"]
+    assert isinstance(run, int)
+    assert client.post("/v1/qa", json=BODY, headers=AS_ADMIN).json()["run_id"] is None   # not kept
+    _signed_in(client)
+    page = client.get(f"/console/qa?run={run}")
+    assert page.status_code == 200 and "周一抽检" in page.text
+    assert page.text.count('data-testid="qa-agent"') == 2            # a-01 and a-07
+    assert "<td>45.0 s</td>" in page.text                             # a-07's first response, kept
+    assert page.text.count('data-testid="qa-flagged"') == 2          # r-1 and the rude one; r-2 is clean
+    assert "r-&lt;b&gt;9&lt;/b&gt;" in page.text and "<b>9</b>" not in page.text
+    only = client.get(f"/console/qa?run={run}&agent=a-07&code=slow_first_response")
+    assert only.text.count('data-testid="qa-flagged"') == 1
+    detail = client.get(f"/console/qa/{run}/conversations/r-%3Cb%3E9%3C%2Fb%3E")
+    assert detail.status_code == 200 and "&lt;script&gt;alert(1)&lt;/script&gt;" in detail.text
+    assert "<script>alert(1)" not in detail.text and 'data-testid="qa-finding"' in detail.text
+    assert client.get(f"/console/qa/{run}/conversations/nobody").status_code == 404
+    assert client.get("/console/qa?run=99999").status_code == 404
+
+
+def test_an_upload_with_a_bad_line_is_named_and_skip_bad_inspects_the_rest(client):
+    csrf = _signed_in(client)
+    good = json.dumps(BODY["conversations"][1], ensure_ascii=False)
+    data = f"{good}\n{{\"id\": \"x\"}}\n".encode()
+    refused = client.post("/console/qa/upload", data={"csrf": csrf}, files={"file": ("chats.jsonl", data)})
+    assert refused.status_code == 422 and "chats.jsonl:2 (field &#39;agent_id&#39;)" in refused.text
+    kept = client.post("/console/qa/upload", data={"csrf": csrf, "skip_bad": "true"},
+                       files={"file": ("chats.jsonl", data)})
+    assert kept.status_code == 200 and 'data-testid="qa-skipped"' in kept.text and "chats.jsonl:2" in kept.text
+    assert "#" in kept.text and "1 段对话" in kept.text
+    plain = client.post("/console/qa/upload", data={"csrf": csrf}, files={"file": ("ok.jsonl", good.encode())},
+                        follow_redirects=False)
+    assert plain.status_code == 303 and "/console/qa?run=" in plain.headers["location"]
+    assert client.post("/console/qa/upload", data={"csrf": "stale"},
+                       files={"file": ("ok.jsonl", good.encode())}).status_code == 403

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from cs_rag.errors import InputError
-from cs_rag.reading import iter_jsonl
+from cs_rag.reading import jsonl_records
 
 _TURN_ORDER = "turn_order"
 
@@ -76,6 +76,11 @@ class Conversation(BaseModel):
                                           {"index": index, "problem": problem})
         return turns
 
+    @property
+    def day(self) -> dt.date:
+        """The day the conversation took place: its start, else its first turn's."""
+        return (self.started_at or self.turns[0].ts).date()
+
 
 def parse_conversation(record: dict, source: str, line: int | None = None) -> Conversation:
     """A Conversation from a decoded JSON object; InputError naming `source`, line and field."""
@@ -93,11 +98,16 @@ def read_conversations(path: Path, *, skip_bad: bool = False) -> tuple[list[Conv
     """The conversations of a JSONL file and, with `skip_bad`, the errors of the lines left
     out; without it the first bad line raises its InputError. A file without any
     conversation is an error either way."""
-    source = str(path)
     try:
-        items = list(iter_jsonl(path, source))
+        data = path.read_bytes()
     except OSError as exc:
-        raise InputError(source, f"cannot read: {exc.strerror}") from None
+        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
+    return parse_conversations(data, str(path), skip_bad=skip_bad)
+
+
+def parse_conversations(data: bytes, source: str, *, skip_bad: bool = False) -> tuple[list[Conversation], list[InputError]]:
+    """`read_conversations` over a file's bytes (an upload), errors naming `source`."""
+    items = list(jsonl_records(data, source))
     conversations: list[Conversation] = []
     errors: list[InputError] = []
     seen: dict[str, int] = {}

@@ -20,6 +20,7 @@ log = logging.getLogger("cs_rag.service")
 
 MULTIPART_OVERHEAD = 64 * 1024      # allowed on top of upload_max_bytes for the form around the file
 CONSOLE_UPLOAD = "/console/knowledge/upload"   # the console's upload form (service/console/knowledge.py)
+CONSOLE_QA_UPLOAD = "/console/qa/upload"       # conversations to inspect (service/console/quality.py)
 
 
 class Gate:
@@ -68,7 +69,7 @@ class Gate:
         """A receive that replays the whole body, or None after answering 413 (or when the
         client went away)."""
         limits, path = self.service.limits, route_path(scope)
-        if scope["method"] == "POST" and path in ("/v1/knowledge", CONSOLE_UPLOAD):
+        if scope["method"] == "POST" and path in ("/v1/knowledge", CONSOLE_UPLOAD, CONSOLE_QA_UPLOAD):
             limit = limits.upload_max_bytes + MULTIPART_OVERHEAD
         elif scope["method"] == "POST" and path == "/v1/qa":   # batches of conversations
             limit = limits.upload_max_bytes

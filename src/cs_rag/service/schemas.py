@@ -375,6 +375,8 @@ class QaRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     conversations: list[Conversation] = Field(min_length=1, max_length=1000)
+    keep: bool = False   # keep the run for the console's quality page (/console/qa)
+    source: str = Field(default="POST /v1/qa", min_length=1, max_length=200)   # the run's label there
 
 
 class QaTotals(BaseModel):
@@ -389,4 +391,5 @@ class QaTotals(BaseModel):
 class QaResponse(BaseModel):
     results: list[Inspection]
     totals: QaTotals
+    run_id: int | None = None           # the kept run (`keep`), shown at /console/qa?run=<id>
 

@@ -32,6 +32,7 @@ from cs_rag.service.jobs import JobKind, JobRunner
 from cs_rag.service.limits import Limit, RateLimits, customer_bucket
 from cs_rag.service.metrics import Metrics
 from cs_rag.service.responses import invalid
+from cs_rag.service.qa_runs import QaRunStore
 from cs_rag.service.reviews import ReviewStore
 from cs_rag.service.schemas import AnswerResponse
 from cs_rag.service.sessions import Session, SessionStore
@@ -64,6 +65,7 @@ class Service:
         self.database = database
         self.sessions = SessionStore(database, self.limits.session_ttl_minutes * 60)
         self.reviews = ReviewStore(database)
+        self.qa_runs = QaRunStore(database)
         self.learning = LearningLoop(database, self.knowledge_base, self.folder.root / LEARNED_FILE,
                                      editor=self.folder.editor)
         self.answers, self.feedback = self.learning.answers, self.learning.feedback

@@ -16,6 +16,7 @@ from cs_rag.service.console import (
     hittest,
     knowledge,
     learning,
+    quality,
     reviews,
     settings_page,
     signin,
@@ -27,7 +28,7 @@ from cs_rag.service.console.signin import ConsoleSessions, console_root
 from cs_rag.service.gate import route_path
 
 ROUTERS = [signin.router, dashboard.router, conversations.router, reviews.router, learning.router,
-           knowledge.router, hittest.router, settings_page.router, widget.router]
+           quality.router, knowledge.router, hittest.router, settings_page.router, widget.router]
 
 
 def install(app: FastAPI) -> None:

@@ -28,6 +28,7 @@ NAV = [("dashboard", "/console", "概览", "Dashboard"),
        ("conversations", "/console/conversations", "对话记录", "Conversations"),
        ("reviews", "/console/reviews", "审核队列", "Review queue"),
        ("learning", "/console/learning", "学习队列", "Learning queue"),
+       ("qa", "/console/qa", "质检", "Quality"),
        ("knowledge", "/console/knowledge", "知识库", "Knowledge"),
        ("hittest", "/console/hittest", "命中测试", "Hit test"),
        ("settings", "/console/settings", "设置", "Settings")]

@@ -20,13 +20,15 @@ def inspect(body: QaRequest, service: ServiceDep, caller: AdminDep) -> Response:
     """Inspect a batch of conversations: per conversation its findings (code, turn, evidence,
     span) and 0-100 scores, as `cs-rag qa --json` prints them, plus the batch's totals.
     wrong_info is checked against the live index, and left out while there is none
-    (`totals.wrong_info_checked`). The body may be as large as `service.upload_max_bytes`."""
+    (`totals.wrong_info_checked`). The body may be as large as `service.upload_max_bytes`.
+    With `keep` the run is kept for the console's quality page and its id returned."""
     checked = service.knowledge_base.exists
     results = service.inspector().inspect(body.conversations, check_facts=checked)
+    run = service.qa_runs.add(body.source, body.conversations, results, checked, caller.id) if body.keep else None
     dimensions = ("overall", "attitude", "competence", "communication", "efficiency")
     totals = QaTotals(
         conversations=len(results),
         findings={code.value: sum(f.code is code for r in results for f in r.findings) for code in FindingCode},
         scores={d: round(mean(getattr(r.scores, d) for r in results), 2) for d in dimensions},
         wrong_info_checked=checked)
-    return json_response(QaResponse(results=results, totals=totals))
+    return json_response(QaResponse(results=results, totals=totals, run_id=run.id if run else None))
