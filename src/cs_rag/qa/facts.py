@@ -122,7 +122,7 @@ class FactChecker:
         findings = []
         asked = ""
         stated: set[str] = set()    # every number the customer has written so far
-        day = _day_of(conversation)
+        day = conversation.day
         wrong: dict[tuple[tuple, float], str] = {}   # a contradicted figure -> the knowledge
         for index, turn in enumerate(conversation.turns):
             if turn.role is Role.CUSTOMER:
@@ -357,8 +357,3 @@ def _rate(figures: list[tuple[tuple, float]]) -> float | None:
     if len(points) == 1 and len(sums) == 1 and len(figures) == 2 and sums[0] > 0:
         return points[0] / sums[0]
     return None
-
-
-def _day_of(conversation: Conversation) -> dt.date:
-    """The day the conversation took place: its start, else its first turn's."""
-    return (conversation.started_at or conversation.turns[0].ts).date()
