@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -125,3 +126,32 @@ def test_a_feedback_flood_from_one_key_is_rate_limited(client):
     codes = [client.post("/v1/feedback", json={"answer_id": answer["trace_id"], "helpful": True},
                          headers=AS_FLOOD).status_code for _ in range(40)]
     assert codes[0] == 201 and 429 in codes
+
+
+def test_the_services_own_conversations_export_in_the_inspectors_shape(client):
+    from cs_rag.qa import parse_conversation
+
+    first = client.post("/v1/answer", json={"question": "退款多久到账，我手机13812345678"}, headers=AS_CLIENT).json()
+    session = first["session_id"]
+    client.post("/v1/answer", json={"question": "我要转人工客服", "session_id": session}, headers=AS_CLIENT)
+    alone = client.post("/v1/answer", json={"question": "运费怎么算"}, headers=AS_CLIENT).json()
+    reply = client.get("/v1/qa/export", headers=AS_ADMIN)
+    assert reply.status_code == 200 and reply.headers["content-type"].startswith("application/x-ndjson")
+    exported = {c.id: c for c in (parse_conversation(json.loads(line), "export", n)
+                                  for n, line in enumerate(reply.text.splitlines(), 1))}
+    mine = exported[session]
+    assert [t.role.value for t in mine.turns] == ["customer", "bot", "customer", "bot", "system"]
+    assert mine.agent_id == "bot" and "13812345678" not in mine.turns[0].text     # masked as logged
+    assert mine.turns[1].text == first["text"] and mine.turns[0].ts <= mine.turns[1].ts
+    assert alone["session_id"] in exported
+    handed = client.get("/v1/qa/export?handed_off=true", headers=AS_ADMIN).text.splitlines()
+    assert session in [json.loads(line)["id"] for line in handed]
+    assert alone["session_id"] not in [json.loads(line)["id"] for line in handed]
+    # the helpdesk adds its agent's turns after the hand-off and inspects the whole conversation
+    whole = mine.model_dump(mode="json")
+    whole["turns"].append({"role": "agent", "text": "您好，我是客服小周，退款审核通过后3-5个工作日原路退回。",
+                           "ts": whole["turns"][-1]["ts"]})
+    inspected = client.post("/v1/qa", json={"conversations": [whole]}, headers=AS_ADMIN)
+    assert inspected.status_code == 200 and inspected.json()["results"][0]["id"] == session
+    assert client.get("/v1/qa/export?since=yesterday", headers=AS_ADMIN).status_code == 422
+    assert client.get("/v1/qa/export", headers=AS_CLIENT).status_code == 403

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from statistics import mean
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from cs_rag.errors import WindowError
+from cs_rag.learning.stats import team_timezone, window
 from cs_rag.qa import FindingCode
+from cs_rag.service.conversation_export import exported_conversations
 from cs_rag.service.deps import AdminDep, ServiceDep
-from cs_rag.service.responses import json_response
+from cs_rag.service.responses import invalid, json_response
 from cs_rag.service.schemas import ADMIN_ERRORS, QaRequest, QaResponse, QaTotals
 
 router = APIRouter(prefix="/v1", tags=["quality inspection"])
@@ -32,3 +36,22 @@ def inspect(body: QaRequest, service: ServiceDep, caller: AdminDep) -> Response:
         scores={d: round(mean(getattr(r.scores, d) for r in results), 2) for d in dimensions},
         wrong_info_checked=checked)
     return json_response(QaResponse(results=results, totals=totals, run_id=run.id if run else None))
+
+
+@router.get("/qa/export", responses={**ADMIN_ERRORS, 200: {"content": {"application/x-ndjson": {}}}})
+def export(service: ServiceDep, caller: AdminDep,
+           since: Annotated[str | None, Query(description="an ISO date or date-time; default 30 days before `until`")] = None,
+           until: Annotated[str | None, Query(description="an ISO date (included) or date-time; default the end of today")] = None,
+           handed_off: Annotated[bool, Query(description="only conversations the bot handed to a person")] = False) -> Response:
+    """The service's own conversations over [since, until) as JSON lines in the shape `cs-rag
+    qa` and `POST /v1/qa` read (one per session: the customer's messages, masked as logged,
+    the bot's replies, a system turn at a hand-off; agent_id "bot"). Add the agents' turns
+    after the hand-off and inspect the whole conversation."""
+    try:
+        tz = team_timezone(service.settings.retrieval.timezone)
+        start, end = window(since, until, tz=tz)
+    except WindowError as exc:
+        invalid(("query", exc.field), "value_error", str(exc))
+    lines = [c.model_dump_json() + "\n" for c in
+             exported_conversations(service.answers, start, end, tz, handed_off_only=handed_off)]
+    return Response("".join(lines), media_type="application/x-ndjson")
