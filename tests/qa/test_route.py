@@ -64,7 +64,8 @@ def _signed_in(client):
 def test_a_kept_run_lists_its_agents_and_flagged_conversations_on_the_console(client):
     rude = record([("customer", 0, "<script>alert(1)</script>快递怎么还没到"), ("agent", 45, "自己不会查物流吗")],
                   cid="r-<b>9</b>", agent="a-07")
-    reply = client.post("/v1/qa", json={"conversations": [*BODY["conversations"], rude], "keep": True,
+    again = record([("customer", 0, "有人吗"), ("customer", 30, "有人吗？？")], cid="r-<b>9</b>", agent="a-07")
+    reply = client.post("/v1/qa", json={"conversations": [*BODY["conversations"], rude, again], "keep": True,
                                         "source": "周一抽检"}, headers=AS_ADMIN)
     run = reply.json()["run_id"]
     assert isinstance(run, int)
@@ -73,15 +74,18 @@ def test_a_kept_run_lists_its_agents_and_flagged_conversations_on_the_console(cl
     page = client.get(f"/console/qa?run={run}")
     assert page.status_code == 200 and "周一抽检" in page.text
     assert page.text.count('data-testid="qa-agent"') == 2            # a-01 and a-07
-    assert "<td>45.0 s</td>" in page.text                             # a-07's first response, kept
-    assert page.text.count('data-testid="qa-flagged"') == 2          # r-1 and the rude one; r-2 is clean
+    assert page.text.index("a-07") < page.text.index("a-01")         # lowest overall first
+    assert "45.0 s" in page.text                                      # a-07's first response, kept
+    assert page.text.count('data-testid="qa-flagged"') == 3          # r-1, the rude one, the unanswered one
     assert "r-&lt;b&gt;9&lt;/b&gt;" in page.text and "<b>9</b>" not in page.text
     only = client.get(f"/console/qa?run={run}&agent=a-07&code=slow_first_response")
-    assert only.text.count('data-testid="qa-flagged"') == 1
-    detail = client.get(f"/console/qa/{run}/conversations/r-%3Cb%3E9%3C%2Fb%3E")
+    assert only.text.count('data-testid="qa-flagged"') == 1 and "first reply 45 s" in only.text
+    detail = client.get(f"/console/qa/{run}/conversations/2")       # by position: the two share an id
     assert detail.status_code == 200 and "&lt;script&gt;alert(1)&lt;/script&gt;" in detail.text
     assert "<script>alert(1)" not in detail.text and 'data-testid="qa-finding"' in detail.text
-    assert client.get(f"/console/qa/{run}/conversations/nobody").status_code == 404
+    unanswered = client.get(f"/console/qa/{run}/conversations/3")
+    assert "有人吗？？" in unanswered.text and "unresolved" in unanswered.text
+    assert client.get(f"/console/qa/{run}/conversations/9").status_code == 404
     assert client.get("/console/qa?run=99999").status_code == 404
 
 
@@ -92,11 +96,31 @@ def test_an_upload_with_a_bad_line_is_named_and_skip_bad_inspects_the_rest(clien
     refused = client.post("/console/qa/upload", data={"csrf": csrf}, files={"file": ("chats.jsonl", data)})
     assert refused.status_code == 422 and "chats.jsonl:2 (field &#39;agent_id&#39;)" in refused.text
     kept = client.post("/console/qa/upload", data={"csrf": csrf, "skip_bad": "true"},
-                       files={"file": ("chats.jsonl", data)})
-    assert kept.status_code == 200 and 'data-testid="qa-skipped"' in kept.text and "chats.jsonl:2" in kept.text
-    assert "#" in kept.text and "1 段对话" in kept.text
-    plain = client.post("/console/qa/upload", data={"csrf": csrf}, files={"file": ("ok.jsonl", good.encode())},
-                        follow_redirects=False)
-    assert plain.status_code == 303 and "/console/qa?run=" in plain.headers["location"]
+                       files={"file": ("chats.jsonl", data)}, follow_redirects=False)
+    assert kept.status_code == 303                                    # a reload does not inspect again
+    shown = client.get(kept.headers["location"])
+    assert 'data-testid="qa-skipped"' in shown.text and "chats.jsonl:2" in shown.text and "1 段对话" in shown.text
     assert client.post("/console/qa/upload", data={"csrf": "stale"},
                        files={"file": ("ok.jsonl", good.encode())}).status_code == 403
+    empty = client.post("/console/qa/upload", data={"csrf": csrf}, files={"file": ("empty.jsonl", b"")})
+    assert empty.status_code == 422 and "no conversation to inspect" in empty.text
+
+
+def test_an_upload_larger_than_one_batch_is_refused_whole(client, monkeypatch):
+    import cs_rag.service.console.quality as quality
+
+    monkeypatch.setattr(quality, "QA_BATCH", 1)
+    csrf = _signed_in(client)
+    two = "\n".join(json.dumps(c, ensure_ascii=False) for c in BODY["conversations"]).encode()
+    before = len(client.app.state.service.qa_runs.runs())
+    refused = client.post("/console/qa/upload", data={"csrf": csrf}, files={"file": ("two.jsonl", two)})
+    assert refused.status_code == 422 and "at most 1 at once" in refused.text
+    assert len(client.app.state.service.qa_runs.runs()) == before
+
+
+def test_a_run_is_deleted_from_the_console(client):
+    run = client.post("/v1/qa", json={**BODY, "keep": True}, headers=AS_ADMIN).json()["run_id"]
+    csrf = _signed_in(client)
+    assert client.post(f"/console/qa/{run}/delete", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    assert client.get(f"/console/qa?run={run}").status_code == 404
+    assert client.post(f"/console/qa/{run}/delete", data={"csrf": csrf}).status_code == 404

@@ -134,6 +134,11 @@ def test_a_conversation_no_agent_joined_has_no_finding(codes):
     assert codes([("customer", 0, "发票"), ("bot", 1, "在订单页下载"), ("customer", 600, "算了")]) == {}
 
 
+def test_a_customer_nobody_answered_is_left_unresolved(codes):
+    assert codes([("customer", 0, "有人吗"), ("customer", 40, "有人吗？？")]) == {"unresolved": [1]}
+    assert codes([("customer", 0, "有人吗"), ("system", 40, "转人工 · handed off to a person")]) == {"unresolved": [0]}
+
+
 def test_measures_feed_the_report(inspector):
     result = inspector.inspect([chat([("customer", 0, "气死我了！！"), ("agent", 20, "您好，抱歉"),
                                       ("customer", 80, "好的谢谢"), ("agent", 90, BYE)], satisfaction=4)])[0]

@@ -144,6 +144,25 @@ class AnswerLog:
         return [record_from_row(row) for row in rows]
 
 
+    def conversations(self, keys: list[str]) -> dict[str, list[tuple[AnswerRecord, str]]]:
+        """Every answer of the conversations `keys` (a session id, or the trace id of an
+        answer given outside any session), oldest first, each with the reply's text; one query
+        per 500 keys."""
+        found: dict[str, list[tuple[AnswerRecord, str]]] = {}
+        with self.database.transaction() as db:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows = db.execute(f"SELECT {self.selected_from('answers', db.dialect)}, "
+                                  f"{db.dialect.json_text('answers.answer', 'text')} FROM answers "
+                                  f"WHERE session_id IN ({marks}) OR (session_id IS NULL AND trace_id IN ({marks})) "
+                                  "ORDER BY at", [*chunk, *chunk]).fetchall()
+                for row in rows:
+                    record = record_from_row(row[:-1])
+                    found.setdefault(record.session_id or record.trace_id, []).append((record, row[-1] or ""))
+        return found
+
+
 _REPLACE_ALL = ", ".join(f"{c.strip()} = excluded.{c.strip()}"
                          for c in (AnswerLog.COLUMNS + ", answer").split(",")[1:])
 

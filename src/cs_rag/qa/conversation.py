@@ -27,6 +27,7 @@ from cs_rag.errors import InputError
 from cs_rag.reading import jsonl_records
 
 _TURN_ORDER = "turn_order"
+_NAME = r"^[^\x00-\x1f\x7f]+$"   # an id or agent id: printable (it names a page and a database row)
 
 
 class Role(StrEnum):
@@ -53,9 +54,9 @@ class Conversation(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: str = Field(min_length=1, max_length=200)
-    agent_id: str = Field(min_length=1, max_length=200)
-    channel: str | None = None
+    id: str = Field(min_length=1, max_length=200, pattern=_NAME)
+    agent_id: str = Field(min_length=1, max_length=200, pattern=_NAME)
+    channel: str | None = Field(default=None, max_length=200)
     started_at: dt.datetime | None = None
     turns: list[QaTurn] = Field(min_length=1, max_length=2000)
     resolved: bool | None = None

@@ -178,10 +178,12 @@ def unresolved(read: Read) -> list[Finding]:
     complains at all without a word of settling (a short answer to the agent's offer of more
     help, 没了 to 还有其他问题吗, is no complaint), or asks a question no one answers, or the
     agent's last word puts the matter off (or refuses it) and the customer does not then say
-    it is settled."""
+    it is settled; or no agent and no bot ever answered the customer."""
     turns = read.conversation.turns
     customers = read.of(Role.CUSTOMER)
     agents = read.of(Role.AGENT)
+    if customers and not agents and not read.of(Role.BOT):
+        return [_excerpt(read, FindingCode.UNRESOLVED, customers[-1])]   # nobody answered
     if not customers or not agents:
         return []
     last = customers[-1]

@@ -1,6 +1,7 @@
 """Quality inspection runs kept in the state database: each batch inspected from the console
-(or by `POST /v1/qa` with `keep`) with its conversations and their inspections, for the
-console's quality page."""
+(or by `POST /v1/qa` with `keep`) with its conversations, their inspections and the lines an
+upload skipped, for the console's quality page. A run holds what agents and customers wrote,
+as given: it is kept until an operator deletes it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from cs_rag.qa import Conversation, Inspection
 from cs_rag.state import StateDatabase
@@ -22,7 +23,8 @@ CREATE TABLE IF NOT EXISTS qa_runs (
     conversations INTEGER NOT NULL,
     findings INTEGER NOT NULL,
     wrong_info_checked INTEGER NOT NULL,
-    created_by TEXT NOT NULL
+    created_by TEXT NOT NULL,
+    skipped TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS qa_conversations (
     run_id INTEGER NOT NULL,
@@ -34,10 +36,12 @@ CREATE TABLE IF NOT EXISTS qa_conversations (
     PRIMARY KEY (run_id, position)
 );
 """]
+_RUN_COLUMNS = "id, created, source, conversations, findings, wrong_info_checked, created_by, skipped"
 
 
 class QaRun(BaseModel):
-    """One inspected batch: where it came from, who ran it, how many conversations and findings."""
+    """One inspected batch: where it came from, who ran it, how many conversations and
+    findings, and the input lines it skipped (each named by file, line and field)."""
 
     id: int
     created: dt.datetime
@@ -46,11 +50,13 @@ class QaRun(BaseModel):
     findings: int
     wrong_info_checked: bool
     created_by: str     # the admin key's fingerprint, never the key
+    skipped: list[str] = Field(default_factory=list)
 
 
 class Inspected(BaseModel):
-    """One conversation of a run with what its inspection found."""
+    """One conversation of a run (at `position` in the batch) with what its inspection found."""
 
+    position: int
     conversation: Conversation
     inspection: Inspection
 
@@ -64,17 +70,16 @@ class QaRunStore:
         database.migrate("qa_runs", _MIGRATIONS)
 
     def add(self, source: str, conversations: Sequence[Conversation], inspections: Sequence[Inspection],
-            wrong_info_checked: bool, created_by: str) -> QaRun:
+            wrong_info_checked: bool, created_by: str, skipped: Sequence[str] = ()) -> QaRun:
         """Keep a run: the conversations in order, each with its inspection."""
         if len(conversations) != len(inspections):
             raise ValueError("one inspection per conversation")
         findings = sum(len(i.findings) for i in inspections)
         with self._db.transaction() as db:
             run_id = db.execute(
-                "INSERT INTO qa_runs (created, source, conversations, findings, wrong_info_checked, created_by) "
-                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                f"INSERT INTO qa_runs ({_RUN_COLUMNS.removeprefix('id, ')}) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (self._clock(), source, len(conversations), findings, int(wrong_info_checked),
-                 created_by)).fetchone()[0]
+                 created_by, json.dumps(list(skipped), ensure_ascii=False))).fetchone()[0]
             db.executemany(
                 "INSERT INTO qa_conversations (run_id, position, conversation_id, agent_id, conversation, "
                 "inspection) VALUES (?, ?, ?, ?, ?, ?)",
@@ -87,25 +92,29 @@ class QaRunStore:
     def runs(self, limit: int = 20) -> list[QaRun]:
         """The newest runs first."""
         with self._db.transaction() as db:
-            rows = db.execute("SELECT id, created, source, conversations, findings, wrong_info_checked, "
-                              "created_by FROM qa_runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+            rows = db.execute(f"SELECT {_RUN_COLUMNS} FROM qa_runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [_run(row) for row in rows]
 
     def run(self, run_id: int) -> QaRun | None:
+        """The run `run_id`, None when there is none."""
         with self._db.transaction() as db:
-            row = db.execute("SELECT id, created, source, conversations, findings, wrong_info_checked, "
-                             "created_by FROM qa_runs WHERE id = ?", (run_id,)).fetchone()
+            row = db.execute(f"SELECT {_RUN_COLUMNS} FROM qa_runs WHERE id = ?", (run_id,)).fetchone()
         return _run(row) if row else None
 
-    def inspected(self, run_id: int, conversation_id: str | None = None) -> list[Inspected]:
-        """A run's conversations in the order inspected (only those with `conversation_id`
-        when given: ids need not be unique within a batch)."""
-        clause, params = ("AND conversation_id = ? ", (run_id, conversation_id)) if conversation_id else ("", (run_id,))
+    def inspected(self, run_id: int, position: int | None = None) -> list[Inspected]:
+        """A run's conversations in the order inspected, or only the one at `position`."""
+        clause, params = ("AND position = ? ", (run_id, position)) if position is not None else ("", (run_id,))
         with self._db.transaction() as db:
-            rows = db.execute(f"SELECT conversation, inspection FROM qa_conversations WHERE run_id = ? {clause}"
-                              "ORDER BY position", params).fetchall()
-        return [Inspected(conversation=Conversation.model_validate_json(c),
-                          inspection=Inspection.model_validate_json(i)) for c, i in rows]
+            rows = db.execute(f"SELECT position, conversation, inspection FROM qa_conversations WHERE run_id = ? "
+                              f"{clause}ORDER BY position", params).fetchall()
+        return [Inspected(position=p, conversation=Conversation.model_validate_json(c),
+                          inspection=Inspection.model_validate_json(i)) for p, c, i in rows]
+
+    def delete(self, run_id: int) -> bool:
+        """Forget a run and its conversations; False when there was none."""
+        with self._db.transaction() as db:
+            db.execute("DELETE FROM qa_conversations WHERE run_id = ?", (run_id,))
+            return db.execute("DELETE FROM qa_runs WHERE id = ? RETURNING id", (run_id,)).fetchone() is not None
 
 
 def _inspection_json(inspection: Inspection) -> str:
@@ -116,7 +125,7 @@ def _inspection_json(inspection: Inspection) -> str:
 
 
 def _run(row: tuple) -> QaRun:
-    run_id, created, source, conversations, findings, checked, created_by = row
+    run_id, created, source, conversations, findings, checked, created_by, skipped = row
     return QaRun(id=run_id, created=dt.datetime.fromtimestamp(created, tz=dt.UTC), source=source,
                  conversations=conversations, findings=findings, wrong_info_checked=bool(checked),
-                 created_by=created_by)
+                 created_by=created_by, skipped=json.loads(skipped))

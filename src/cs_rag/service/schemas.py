@@ -369,12 +369,15 @@ def event_stream_doc(description: str, events: list[str] | None) -> dict[str, An
 
 # ---- quality inspection -----------------------------------------------------------------------
 
+QA_BATCH = 1000   # conversations inspected in one request (the API's batch, a console upload)
+
+
 class QaRequest(BaseModel):
     """Conversations to inspect, each in the shape of a `cs-rag qa` line (docs/qa.md)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    conversations: list[Conversation] = Field(min_length=1, max_length=1000)
+    conversations: list[Conversation] = Field(min_length=1, max_length=QA_BATCH)
     keep: bool = False   # keep the run for the console's quality page (/console/qa)
     source: str = Field(default="POST /v1/qa", min_length=1, max_length=200)   # the run's label there
 

@@ -21,7 +21,7 @@ from cs_rag.knowledge_base import KnowledgeBase, Progress, state_database
 from cs_rag.learning.knowledge import LEARNED_FILE
 from cs_rag.learning.loop import LearningLoop
 from cs_rag.ops.insights import log_record
-from cs_rag.qa import Inspector
+from cs_rag.qa import Conversation, Inspection, Inspector
 from cs_rag.service.auth import (
     ADMIN_KEYS_ENV,
     ApiKeys,
@@ -31,8 +31,8 @@ from cs_rag.service.auth import (
 from cs_rag.service.jobs import JobKind, JobRunner
 from cs_rag.service.limits import Limit, RateLimits, customer_bucket
 from cs_rag.service.metrics import Metrics
+from cs_rag.service.qa_runs import QaRun, QaRunStore
 from cs_rag.service.responses import invalid
-from cs_rag.service.qa_runs import QaRunStore
 from cs_rag.service.reviews import ReviewStore
 from cs_rag.service.schemas import AnswerResponse
 from cs_rag.service.sessions import Session, SessionStore
@@ -90,6 +90,17 @@ class Service:
             if self._inspector is None:
                 self._inspector = Inspector(self.settings, knowledge_base=self.knowledge_base)
             return self._inspector
+
+    def inspect(self, conversations: Sequence[Conversation], *, keep_as: str | None = None, by: str = "",
+                skipped: Sequence[str] = ()) -> tuple[list[Inspection], bool, QaRun | None]:
+        """Inspect a batch of agents' conversations, wrong_info against the live index while
+        there is one; with `keep_as` (the run's label) keep the run, by `by` (a key's
+        fingerprint), for the console's quality page. Returns the inspections, whether facts
+        were checked and the kept run."""
+        checked = self.knowledge_base.exists
+        inspections = self.inspector().inspect(conversations, check_facts=checked)
+        run = self.qa_runs.add(keep_as, conversations, inspections, checked, by, skipped) if keep_as else None
+        return inspections, checked, run
 
     def knowledge_paths(self) -> list[Path]:
         """What every ingest is given: the sources, then the service's own folder."""

@@ -6,7 +6,7 @@ from statistics import mean
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from cs_rag.errors import WindowError
 from cs_rag.learning.stats import team_timezone, window
@@ -26,9 +26,8 @@ def inspect(body: QaRequest, service: ServiceDep, caller: AdminDep) -> Response:
     wrong_info is checked against the live index, and left out while there is none
     (`totals.wrong_info_checked`). The body may be as large as `service.upload_max_bytes`.
     With `keep` the run is kept for the console's quality page and its id returned."""
-    checked = service.knowledge_base.exists
-    results = service.inspector().inspect(body.conversations, check_facts=checked)
-    run = service.qa_runs.add(body.source, body.conversations, results, checked, caller.id) if body.keep else None
+    results, checked, run = service.inspect(body.conversations, keep_as=body.source if body.keep else None,
+                                            by=caller.id)
     dimensions = ("overall", "attitude", "competence", "communication", "efficiency")
     totals = QaTotals(
         conversations=len(results),
@@ -43,15 +42,15 @@ def export(service: ServiceDep, caller: AdminDep,
            since: Annotated[str | None, Query(description="an ISO date or date-time; default 30 days before `until`")] = None,
            until: Annotated[str | None, Query(description="an ISO date (included) or date-time; default the end of today")] = None,
            handed_off: Annotated[bool, Query(description="only conversations the bot handed to a person")] = False) -> Response:
-    """The service's own conversations over [since, until) as JSON lines in the shape `cs-rag
-    qa` and `POST /v1/qa` read (one per session: the customer's messages, masked as logged,
-    the bot's replies, a system turn at a hand-off; agent_id "bot"). Add the agents' turns
+    """The service's own conversations with an answer in [since, until), whole, as JSON lines
+    in the shape `cs-rag qa` and `POST /v1/qa` read (one per session: the customer's messages,
+    masked as logged, the bot's replies, system turns where a reply was held for review or the
+    conversation handed off; agent_id "bot"). Set agent_id to your agent's, add their turns
     after the hand-off and inspect the whole conversation."""
     try:
         tz = team_timezone(service.settings.retrieval.timezone)
         start, end = window(since, until, tz=tz)
     except WindowError as exc:
         invalid(("query", exc.field), "value_error", str(exc))
-    lines = [c.model_dump_json() + "\n" for c in
-             exported_conversations(service.answers, start, end, tz, handed_off_only=handed_off)]
-    return Response("".join(lines), media_type="application/x-ndjson")
+    found = exported_conversations(service.answers, start, end, tz, handed_off_only=handed_off)
+    return StreamingResponse((c.model_dump_json() + "\n" for c in found), media_type="application/x-ndjson")
