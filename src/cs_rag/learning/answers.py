@@ -143,7 +143,6 @@ class AnswerLog:
                               (low, high)).fetchall()
         return [record_from_row(row) for row in rows]
 
-
     def conversations(self, keys: list[str]) -> dict[str, list[tuple[AnswerRecord, str]]]:
         """Every answer of the conversations `keys` (a session id, or the trace id of an
         answer given outside any session), oldest first, each with the reply's text; one query

@@ -379,7 +379,8 @@ class QaRequest(BaseModel):
 
     conversations: list[Conversation] = Field(min_length=1, max_length=QA_BATCH)
     keep: bool = False   # keep the run for the console's quality page (/console/qa)
-    source: str = Field(default="POST /v1/qa", min_length=1, max_length=200)   # the run's label there
+    # the run's label there, printable (it is stored and shown)
+    source: str = Field(default="POST /v1/qa", min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
 
 
 class QaTotals(BaseModel):
