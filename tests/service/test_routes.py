@@ -154,4 +154,4 @@ def test_the_openapi_document_lists_every_router(client):
             "/v1/reviews/{review_id}", "/v1/knowledge", "/v1/knowledge/{doc_id}", "/v1/knowledge/reindex",
             "/v1/jobs", "/v1/jobs/{job_id}", "/v1/stats", "/v1/knowledge/health", "/v1/feedback",
             "/v1/learning", "/v1/learning/actions", "/v1/learning/{group_id}", "/healthz",
-            "/metrics", "/retrieval", "/v1/qa"} == set(paths)
+            "/metrics", "/retrieval", "/v1/qa", "/v1/qa/export"} == set(paths)
