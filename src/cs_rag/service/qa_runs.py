@@ -74,20 +74,18 @@ class QaRunStore:
         """Keep a run: the conversations in order, each with its inspection."""
         if len(conversations) != len(inspections):
             raise ValueError("one inspection per conversation")
-        findings = sum(len(i.findings) for i in inspections)
+        row = (self._clock(), source, len(conversations), sum(len(i.findings) for i in inspections),
+               int(wrong_info_checked), created_by, json.dumps(list(skipped), ensure_ascii=False))
         with self._db.transaction() as db:
             run_id = db.execute(
                 f"INSERT INTO qa_runs ({_RUN_COLUMNS.removeprefix('id, ')}) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (self._clock(), source, len(conversations), findings, int(wrong_info_checked),
-                 created_by, json.dumps(list(skipped), ensure_ascii=False))).fetchone()[0]
+                row).fetchone()[0]
             db.executemany(
                 "INSERT INTO qa_conversations (run_id, position, conversation_id, agent_id, conversation, "
                 "inspection) VALUES (?, ?, ?, ?, ?, ?)",
                 [(run_id, n, c.id, c.agent_id, c.model_dump_json(), _inspection_json(i))
                  for n, (c, i) in enumerate(zip(conversations, inspections))])
-        found = self.run(run_id)
-        assert found is not None
-        return found
+        return _run((run_id, *row))
 
     def runs(self, limit: int = 20) -> list[QaRun]:
         """The newest runs first."""
