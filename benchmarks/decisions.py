@@ -21,8 +21,10 @@ Rows, all in one run and, but for the second, on the same retrieval:
   answer-or-refuse (no clarify band), no near-miss probes in the fit;
 - peers' decision rules: always send the first hit (an LLM that trusts whatever context it gets),
   and a threshold on the first hit's dense similarity set to answer the same share as cs_rag.
-Latency is the whole retrieval and decision per question; the reader's row adds its forward
-pass on the questions it reads (direct answers) when the reader is off by default.
+Every cs_rag row applies the near-miss names gate (`retrieval.near_miss_names`). Latency is the
+whole retrieval and decision per question; the reader's row adds the forward passes it asks for
+(retrieval/reading.py: the first option of direct answers and clarify replies, the others of a
+withheld answer) when the reader is off by default.
 A risk-coverage table follows: wrong answers against the answered share as the answer threshold
 moves, for cs_rag's confidence and for the raw similarity.
 """
@@ -52,6 +54,7 @@ from cs_rag.ops.evaluate import QuestionOutcome, decision_metrics, load_question
 from cs_rag.retrieval import calibrate
 from cs_rag.retrieval.confidence import Calibration
 from cs_rag.retrieval.hybrid import distinct_documents
+from cs_rag.retrieval.reading import read_decision
 from cs_rag.types import Decision, Hit
 
 SETS = ["eval", "holdout", "banking77_k10_carve", "stackfaq_sim3_carve"]
@@ -73,8 +76,10 @@ class Scored:
     p1_plain: float       # without near-miss probes in the fit
     p3_plain: float
     seconds: float        # the whole retrieval and decision under the configured settings
-    read: float           # the evidence reader's 0-1 score that the first hit answers the question
-    read_seconds: float   # its forward pass
+    options: list[Hit]    # the distinct documents a clarify reply offers, the first hit first
+    names_unknown: bool   # the question names a platform, event or service the knowledge never mentions
+    reads: list[float]    # the evidence reader's 0-1 score of each option (that it answers the question)
+    read_seconds: tuple[float, float]   # reading the first option; reading the others (one batch)
     question: str = ""
     hit: Hit | None = None       # the first hit, for the LLM's verdict
     confirmed: bool | None = None  # the LLM's verdict on it, when asked
@@ -144,22 +149,40 @@ def score(kb: KnowledgeBase, questions: list[dict]) -> list[Scored]:
         hits, features, _ = retriever.rank(q["question"], k=10)
         if not hits:
             continue
-        options = [h.doc_id for h in distinct_documents(hits, 3)]
+        options = distinct_documents(hits, 3)
         cal = retriever.calibration
-        out.append(Scored(gold=q["gold_ids"], first=hits[0].id, first_doc=hits[0].doc_id, option_docs=options,
+        out.append(Scored(gold=q["gold_ids"], first=hits[0].id, first_doc=hits[0].doc_id,
+                          option_docs=[h.doc_id for h in options], options=options,
+                          names_unknown=bool(retriever.unknown_names(retriever.repaired(q["question"]))),
                           dense=hits[0].scores["dense"],
                           p1=float(cal.top1.predict(features[:1])[0]), p3=float(cal.top3.predict(features[:1])[0]),
                           p1_plain=float(plain.top1.predict(features[:1])[0]),
                           p3_plain=float(plain.top3.predict(features[:1])[0]), seconds=seconds,
-                          **_read(retriever, q["question"], hits[0]), question=q["question"], hit=hits[0]))
+                          **_read(retriever, q["question"], options), question=q["question"], hit=hits[0]))
     return out
 
 
-def _read(retriever, question: str, hit: Hit) -> dict[str, float]:
-    """The evidence reader's score of the first hit, and the seconds it took."""
-    started = time.perf_counter()
-    read = float(retriever.reader.scores(retriever.repaired(question), [hit_evidence(hit)])[0])
-    return {"read": read, "read_seconds": time.perf_counter() - started}
+def _read(retriever, question: str, options: list[Hit]) -> dict:
+    """The evidence reader's scores of the options, read as `read_decision` reads them (the first
+    alone, the others in one batch), and the seconds each read took."""
+    query, scores, seconds = retriever.repaired(question), [], []
+    for part in (options[:1], options[1:]):
+        started = time.perf_counter()
+        scores += [float(x) for x in retriever.reader.scores(query, [hit_evidence(h) for h in part])]
+        seconds.append(time.perf_counter() - started)
+    return {"reads": scores, "read_seconds": tuple(seconds)}
+
+
+def read_by_reader(s: Scored, decision: Decision, settings: RetrievalSettings) -> tuple[Decision, float]:
+    """`decision` after the evidence reader under `settings` (`read_decision`, on the scores read
+    beforehand), and the seconds of the reads it asked for."""
+    spent = [0.0]
+    def read(hits: list[Hit]) -> list[float]:
+        first = hits[0].doc_id == s.options[0].doc_id
+        spent[0] += s.read_seconds[0 if first else 1]
+        return s.reads[:1] if first else s.reads[1:]
+    decided, _ = read_decision(decision, s.options, read, settings, names_unknown=s.names_unknown)
+    return decided, spent[0]
 
 
 def outcomes(scored: list[Scored], decide) -> list[QuestionOutcome]:
@@ -195,23 +218,26 @@ def verify_with_local_llm(scored: list[Scored], below: float, bands: RetrievalSe
 def rules(scored: list[Scored], bands: RetrievalSettings) -> dict[str, object]:
     def bands_on(p1: str, p3: str, clarify: bool = True):
         def decide(s: Scored) -> Decision:
-            return Calibration.decide(getattr(s, p1), getattr(s, p3) if clarify else 0.0,
-                                      len(s.option_docs), bands)
-        return decide
-    def reader_on(decide):
-        def gated(s: Scored) -> Decision:
-            decision = decide(s)
-            if decision is Decision.ANSWER and s.read < bands.reader_threshold:
+            decision = Calibration.decide(getattr(s, p1), getattr(s, p3) if clarify else 0.0,
+                                          len(s.option_docs), bands)
+            if decision is Decision.ANSWER and bands.near_miss_names and s.names_unknown:
                 return Decision.CLARIFY if len(s.option_docs) >= 2 else Decision.NONE
             return decision
-        gated.reads = decide   # the reader runs on what `decide` answers: its time counts there
+        return decide
+    reading = bands.model_copy(update={"evidence_reader": True})
+    def reader_on(decide):
+        def gated(s: Scored) -> Decision:
+            return read_by_reader(s, decide(s), reading)[0]
+        if not bands.evidence_reader:   # the timed retrieval did not read: add the reads it asks for
+            gated.read_seconds = lambda s: read_by_reader(s, decide(s), reading)[1]
         return gated
     as_default = reader_on if bands.evidence_reader else (lambda decide: decide)
     unread = bands_on("p1", "p3")
     cs_rag = as_default(unread)
     reader_row = ({"cs_rag without the evidence reader (retrieval.evidence_reader = false)": unread}
                   if bands.evidence_reader else
-                  {f"cs_rag + evidence reader (reader_threshold {bands.reader_threshold})": reader_on(unread)})
+                  {f"cs_rag + evidence reader ({bands.reader_threshold} / {bands.reader_refuse_threshold} / "
+                   f"{bands.reader_promote_threshold})": reader_on(unread)})
     answered = sum(cs_rag(s) is Decision.ANSWER for s in scored) / len(scored)
     dense_t = float(np.quantile([s.dense for s in scored], 1 - answered)) if answered < 1 else -1.0
     def verified(s: Scored) -> Decision:
@@ -269,9 +295,8 @@ def main() -> None:
         rows.insert(1, ("cs_rag without the fine-tune (index.fine_tune = false)", untuned,
                         rules(untuned, bands)["cs_rag (near-miss probes, three bands)"]))
         for label, on, decide in rows:
-            reads = None if bands.evidence_reader else getattr(decide, "reads", None)
-            p50, p95 = percentiles_ms([s.seconds + (s.read_seconds if reads and reads(s) is Decision.ANSWER else 0.0)
-                                       for s in on])
+            extra = getattr(decide, "read_seconds", lambda s: 0.0)
+            p50, p95 = percentiles_ms([s.seconds + extra(s) for s in on])
             in_scope = [s for s in on if s.gold]
             r1 = sum(1 for s in in_scope if s.first in s.gold or s.first_doc in s.gold) / len(in_scope)
             found = outcomes(on, decide)

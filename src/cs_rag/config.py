@@ -122,12 +122,16 @@ class RetrievalSettings(_Section):
     near_miss_names: bool = True
     # More such names of your own (competitors, events you do not run), read the same way.
     near_miss_extra_names: list[str] = Field(default_factory=list)
-    # Before a direct answer, the evidence reader (models/reader.py, a cross-encoder trained on
-    # the project's own writing) reads the question with the first hit's text; below
-    # `reader_threshold` (its 0-1 score that the text answers it) the answer becomes a clarify
-    # reply (a refusal without two distinct options). `reader_model`: reader weights of your own.
+    # The evidence reader (models/reader.py, a cross-encoder trained on the project's own
+    # writing) reads the question with the texts a decision would send (retrieval/reading.py):
+    # below `reader_threshold` (its 0-1 score that the text answers it) a direct answer becomes a
+    # clarify reply, or a refusal when no other option reads `reader_refuse_threshold` either (0:
+    # never); a clarify reply whose first option reads `reader_promote_threshold` is answered
+    # directly (1: never). `reader_model`: reader weights of your own.
     evidence_reader: bool = False
     reader_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
+    reader_refuse_threshold: float = Field(default=0.03, ge=0.0, le=1.0)
+    reader_promote_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
     reader_model: Path | None = None
     answer_confidence: float = Field(default=0.55, ge=0.0, le=1.0)
     clarify_confidence: float = Field(default=0.55, ge=0.0, le=1.0)

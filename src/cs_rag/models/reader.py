@@ -81,6 +81,8 @@ class EvidenceReader:
             raise EmbeddingError(f"cannot load the evidence reader {self.path}: {exc}") from None
 
     def _load(self):
+        import torch
+
         from cs_rag.models.e5_convert import E5_MODEL_NAME, e5_model_dir
 
         tensors, meta = read_weights(self.path)
@@ -90,6 +92,8 @@ class EvidenceReader:
         tokenizer, model = load_base(folder, int(meta["layers"]))
         head = build_head(model.config.hidden_size)
         apply_weights(model, head, tensors, self.path)
+        if fast_bfloat16():
+            model.to(torch.bfloat16)   # the head stays float32: `pooled` hands it float32
         model.eval()
         head.eval()
         return tokenizer, model, head, int(meta["max_length"])
@@ -123,8 +127,18 @@ def build_head(hidden: int):
 
 
 def pooled(model, batch):
-    """The pair as one vector: `pool` over the transformer's last hidden states."""
-    return pool(model(**batch).last_hidden_state, batch["attention_mask"])
+    """The pair as one float32 vector: `pool` over the transformer's last hidden states."""
+    return pool(model(**batch).last_hidden_state.float(), batch["attention_mask"])
+
+
+def fast_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX). The reader then runs
+    in bfloat16: about 1.6 times faster on this project's machine, scores within .07 of float32's
+    on eval/ questions (docs/retrieval-and-confidence.md, "The evidence reader")."""
+    import torch
+
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
 def pool(states, attention_mask):

@@ -28,6 +28,7 @@ from cs_rag.retrieval.near_miss import (
     uncovered_share,
 )
 from cs_rag.retrieval.query_repair import QueryRepair
+from cs_rag.retrieval.reading import read_decision
 from cs_rag.text import Tokenizer, normalize
 from cs_rag.types import Chunk, Decision, DocumentKind, Hit, Retrieval
 
@@ -141,9 +142,10 @@ class HybridRetriever:
         unknown = self.unknown_names(query) if self.settings.near_miss_names else []
         if unknown and decision is Decision.ANSWER:   # about something the knowledge never names
             decision = _withheld(options)
-        read = self.evidence_score(query, hits[0]) if decision is Decision.ANSWER and read_evidence else None
-        if read is not None and read < self.settings.reader_threshold:   # near, but its text does not say it
-            decision = _withheld(options)
+        read = None
+        if read_evidence and self.settings.evidence_reader:   # does the text say what was asked?
+            decision, read = read_decision(decision, options, self._read_hits(query), self.settings,
+                                           names_unknown=bool(unknown))
         timings["decide"] = _ms(mark)
         timings["total"] = _ms(started)
         return Retrieval(query=query, hits=hits, confidence=float(p_top1[0]), decision=decision,
@@ -156,6 +158,10 @@ class HybridRetriever:
         if not self.settings.evidence_reader:
             return None
         return float(self.reader.scores(query, [hit_evidence(hit)])[0])
+
+    def _read_hits(self, query: str):
+        """A reader of hits' texts against `query` (for `read_decision`)."""
+        return lambda hits: self.reader.scores(query, [hit_evidence(hit) for hit in hits])
 
     def unknown_names(self, query: str) -> list[str]:
         """The names of other platforms, events and services in `query` (the shipped
