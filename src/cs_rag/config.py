@@ -309,6 +309,10 @@ class IndexSettings(_Section):
     # refits only once a fifth of the FAQ changed (or `cs-rag ingest --refit`). Figures:
     # benchmarks/README.md.
     fine_tune: bool = True
+    # Ask the chat model ([llm]) at ingest for this many more wordings of each answered FAQ
+    # entry; they join its similar questions (cs_rag.ingest.generated: kept beside the index,
+    # an unchanged entry is never asked again). 0: off. Figures: benchmarks/README.md.
+    generated_questions: int = Field(default=0, ge=0, le=20)
     pg_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     pool_size: int = Field(default=4, ge=1, le=100)   # connections per process
 

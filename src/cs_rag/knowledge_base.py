@@ -26,6 +26,7 @@ from cs_rag.index.store import (
 )
 from cs_rag.index.versions import FolderStore
 from cs_rag.ingest.chunking import document_chunks, has_answer_chunk
+from cs_rag.ingest.generated import CACHE_FILE, QuestionWriter, with_generated_questions
 from cs_rag.ingest.sources import collect_documents
 from cs_rag.models.adapter import fit_adapter
 from cs_rag.models.e5_convert import E5_MODEL_NAME
@@ -64,10 +65,11 @@ class KnowledgeBase:
     """
 
     def __init__(self, index_dir: str | Path, settings: Settings | None = None,
-                 embedder: Embedder | None = None) -> None:
+                 embedder: Embedder | None = None, question_writer: QuestionWriter | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.settings = settings or Settings()
         self._shared_embedder = embedder
+        self.question_writer = question_writer   # writes similar questions (index.generated_questions)
         self._embedders: dict[str, Embedder] = {}  # by model name: each model loads once
         self._loaded: tuple[Version, Index, Tokenizer, Embedder] | None = None
         self._retriever: HybridRetriever | None = None
@@ -182,6 +184,11 @@ class KnowledgeBase:
         with self.store.writing() as writing:
             old, old_folder = writing.previous, writing.previous_folder
             collected = collect_documents(paths, skip_bad=skip_bad)
+            generation = None
+            if self.settings.index.generated_questions:
+                collected.documents, generation = with_generated_questions(
+                    collected.documents, self.settings.index.generated_questions,
+                    self.index_dir / CACHE_FILE, self.question_writer)
             suited = choose_model(collected.documents)
             embedder = self._embedder_for(old.manifest.embedding_model if old else None, suited)
             if embedder.spec == "minilm-l6" and suited != "minilm-l6":
@@ -195,7 +202,8 @@ class KnowledgeBase:
             tokenizer = Tokenizer.create(user_dict, self.settings.text.stopwords, synonyms)
             plan = _plan(old, collected.documents, [p.resolve() for p in paths], skip_bad,
                          self.settings.index.faq_answers, self.settings.chunking)
-            report = IngestReport(skipped=[*collected.skipped, *plan.skipped])
+            report = IngestReport(skipped=[*collected.skipped, *plan.skipped],
+                                  generated=generation.summary() if generation else None)
             chunks, tokens, records = self._lay_out(plan, old, tokenizer)
             previous = None if refit else _tuned_in(old_folder)   # a refit never reads the old fit
             tuned, report.tuning = tuning_for(chunks, previous, embedder,

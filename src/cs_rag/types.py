@@ -220,12 +220,13 @@ class IngestReport(BaseModel):
     texts_embedded: int = 0
     seconds: float = 0.0
     tuning: str | None = None   # what happened to the embedding model's fine-tune, if it has one
+    generated: str | None = None   # what the chat model wrote (index.generated_questions), if asked
 
     def summary(self) -> str:
         return (f"added {len(self.added)}, updated {len(self.updated)}, removed {len(self.removed)}, "
                 f"unchanged {len(self.unchanged)}, skipped {len(self.skipped)}; "
                 f"{self.chunks} chunks in index, {self.texts_embedded} texts embedded, "
-                f"{self.seconds:.1f} s" + (f"; {self.tuning}" if self.tuning else ""))
+                f"{self.seconds:.1f} s" + "".join(f"; {part}" for part in (self.tuning, self.generated) if part))
 
 
 class Outcome(str, Enum):

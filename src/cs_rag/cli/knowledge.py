@@ -81,6 +81,8 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 def _ingest(args: argparse.Namespace, settings) -> int:
     from tqdm import tqdm
 
+    from cs_rag.answering.question_writer import question_writer_from
+
     bar = None
 
     def progress(done: int, total: int) -> None:
@@ -91,8 +93,8 @@ def _ingest(args: argparse.Namespace, settings) -> int:
             bar.update(done - bar.n)
 
     try:
-        report = KnowledgeBase(args.index, settings).ingest(args.paths, skip_bad=args.skip_bad,
-                                                           progress=progress, refit=args.refit)
+        knowledge_base = KnowledgeBase(args.index, settings, question_writer=question_writer_from(settings))
+        report = knowledge_base.ingest(args.paths, skip_bad=args.skip_bad, progress=progress, refit=args.refit)
     finally:
         if bar is not None:
             bar.close()

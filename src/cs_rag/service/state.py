@@ -14,6 +14,7 @@ from fastapi import HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from cs_rag.answering.assistant import Assistant
+from cs_rag.answering.question_writer import ChatQuestionWriter
 from cs_rag.config import ServiceSettings, Settings
 from cs_rag.errors import CsRagError, InputError
 from cs_rag.guard import mask_pii
@@ -61,6 +62,9 @@ class Service:
         self.folder = KnowledgeFolder(data_dir / "knowledge")
         self.knowledge_base = assistant.knowledge_base if assistant else KnowledgeBase(index_dir, settings)
         self.assistant = assistant or Assistant(self.knowledge_base)
+        if settings.index.generated_questions and self.assistant.chat_model is not None \
+                and self.knowledge_base.question_writer is None:   # the service's ingests write them too
+            self.knowledge_base.question_writer = ChatQuestionWriter(self.assistant.chat_model, self.assistant.prompts)
         database = state_database(index_dir, settings, data_dir)
         self.database = database
         self.sessions = SessionStore(database, self.limits.session_ttl_minutes * 60)
