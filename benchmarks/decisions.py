@@ -23,7 +23,7 @@ Rows, all in one run and, but for the second, on the same retrieval:
   and a threshold on the first hit's dense similarity set to answer the same share as cs_rag.
 Every cs_rag row applies the near-miss names gate (`retrieval.near_miss_names`). Latency is the
 whole retrieval and decision per question; the reader's row adds the forward passes it asks for
-(retrieval/reading.py: the first option of direct answers and clarify replies, the others of a
+(retrieval/evidence.py: the first option of direct answers and clarify replies, the others of a
 withheld answer) when the reader is off by default.
 A risk-coverage table follows: wrong answers against the answered share as the answer threshold
 moves, for cs_rag's confidence and for the raw similarity.
@@ -54,7 +54,7 @@ from cs_rag.ops.evaluate import QuestionOutcome, decision_metrics, load_question
 from cs_rag.retrieval import calibrate
 from cs_rag.retrieval.confidence import Calibration
 from cs_rag.retrieval.hybrid import distinct_documents
-from cs_rag.retrieval.reading import read_decision
+from cs_rag.retrieval.evidence import read_decision, withheld
 from cs_rag.types import Decision, Hit
 
 SETS = ["eval", "holdout", "banking77_k10_carve", "stackfaq_sim3_carve"]
@@ -181,8 +181,9 @@ def read_by_reader(s: Scored, decision: Decision, settings: RetrievalSettings) -
         first = hits[0].doc_id == s.options[0].doc_id
         spent[0] += s.read_seconds[0 if first else 1]
         return s.reads[:1] if first else s.reads[1:]
-    decided, _ = read_decision(decision, s.options, read, settings, names_unknown=s.names_unknown)
-    return decided, spent[0]
+    reading = read_decision(decision, s.options, read, settings,
+                            names_unknown=s.names_unknown and settings.near_miss_names)
+    return reading.decision, spent[0]
 
 
 def outcomes(scored: list[Scored], decide) -> list[QuestionOutcome]:
@@ -221,7 +222,7 @@ def rules(scored: list[Scored], bands: RetrievalSettings) -> dict[str, object]:
             decision = Calibration.decide(getattr(s, p1), getattr(s, p3) if clarify else 0.0,
                                           len(s.option_docs), bands)
             if decision is Decision.ANSWER and bands.near_miss_names and s.names_unknown:
-                return Decision.CLARIFY if len(s.option_docs) >= 2 else Decision.NONE
+                return withheld(s.options)
             return decision
         return decide
     reading = bands.model_copy(update={"evidence_reader": True})
@@ -243,7 +244,7 @@ def rules(scored: list[Scored], bands: RetrievalSettings) -> dict[str, object]:
     def verified(s: Scored) -> Decision:
         decision = cs_rag(s)
         if decision is Decision.ANSWER and s.confirmed is False:
-            return Decision.CLARIFY if len(s.option_docs) >= 2 else Decision.NONE
+            return withheld(s.options)
         return decision
     verify_row = ({"cs_rag + local LLM verifies borderline answers": verified}
                   if any(s.confirmed is not None for s in scored) else {})

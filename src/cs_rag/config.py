@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from cs_rag.errors import ConfigError
 
@@ -107,11 +107,6 @@ class RetrievalSettings(_Section):
     # The share of customer questions the knowledge cannot answer, which confidence assumes:
     # carved probes are weighted to this mix when confidence is fitted at ingest (eval/ has .16).
     expected_out_of_scope: float = Field(default=0.15, gt=0.0, lt=1.0)
-    # The three bands ("猜你想问"), on calibrated probabilities in that traffic: a question is
-    # answered when P(the first hit is right) reaches `answer_confidence`; below it, it is offered
-    # its 2-3 likeliest entries as choices when P(a right one among them) reaches
-    # `clarify_confidence`; else it is refused. Measured on eval/ (benchmarks/decisions.py):
-    # 0.55 / 0.55 answer .60 of in-scope questions right directly, with .095 wrong answers.
     # Rewrite homophone typos (退宽 -> 退款) and Latin shorthand (zfb, yhq) into the
     # knowledge's own words before searching (retrieval/query_repair.py).
     repair_query: bool = True
@@ -122,26 +117,28 @@ class RetrievalSettings(_Section):
     near_miss_names: bool = True
     # More such names of your own (competitors, events you do not run), read the same way.
     near_miss_extra_names: list[str] = Field(default_factory=list)
-    # The evidence reader (models/reader.py, a cross-encoder trained on the project's own
-    # writing) reads the question with the texts a decision would send (retrieval/reading.py):
-    # below `reader_threshold` (its 0-1 score that the text answers it) a direct answer becomes a
-    # clarify reply, or a refusal when no other option reads `reader_refuse_threshold` either (0:
-    # never); a clarify reply whose first option reads `reader_promote_threshold` is answered
-    # directly (1: never). `reader_model`: reader weights of your own.
+    # The evidence reader reads the texts a decision would send (retrieval/evidence.py): below
+    # `reader_threshold` a direct answer is withheld, refused when no option reads the refuse line
+    # (0: never); a clarify reply reading the promote line is answered (1: never). `reader_model`:
+    # weights of your own; `reader_precision` "auto": bfloat16 where the CPU computes it natively.
     evidence_reader: bool = False
     reader_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
     reader_refuse_threshold: float = Field(default=0.03, ge=0.0, le=1.0)
     reader_promote_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
     reader_model: Path | None = None
+    reader_precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    # The three bands ("猜你想问"), on calibrated probabilities in that traffic: a question is
+    # answered when P(the first hit is right) reaches `answer_confidence`; below it, it is offered
+    # its 2-3 likeliest entries as choices when P(a right one among them) reaches
+    # `clarify_confidence`; else it is refused. Measured on eval/ (benchmarks/decisions.py):
+    # 0.55 / 0.55 answer .60 of in-scope questions right directly, with .095 wrong answers.
     answer_confidence: float = Field(default=0.55, ge=0.0, le=1.0)
     clarify_confidence: float = Field(default=0.55, ge=0.0, le=1.0)
     candidates: int = Field(default=100, ge=1, le=10000)  # per retriever, before fusion
     rrf_k: int = Field(default=60, ge=1)
-    # Added to the cosine of document chunks (embedded as passages) before fusion: e5 scores a
-    # question against another question higher than against a passage that answers it, so in a
-    # knowledge base with both, FAQ entries would always win. Measured on eval/ with policy
-    # chunks matched sentence by sentence (chunking.sentence_match_texts): 0.01 (R@1 .799, policy
-    # questions .35; 0.0 gives .789 / .26, 0.03 .770 / .59); no effect where all units are one kind.
+    # Added to document chunks' cosine before fusion (e5 scores a question against a question
+    # above a passage that answers it). On eval/, sentence-matched policies: 0.01 R@1 .799 (policy
+    # .35); 0.0 .789 / .26, 0.03 .770 / .59; no effect where all units are one kind.
     passage_offset: float = Field(default=0.01, ge=-1.0, le=1.0)
     # A sentence-transformers CrossEncoder folder of your own (none with weights ships here):
     # when set, the fused top `rerank_top_n` are re-ordered by it.
@@ -161,6 +158,12 @@ class RetrievalSettings(_Section):
                 raise ValueError(f"unknown time zone {value!r}: give an IANA name such as "
                                  "'Asia/Shanghai'") from None
         return value
+
+    @model_validator(mode="after")
+    def _reader_lines_in_order(self) -> RetrievalSettings:
+        if not self.reader_refuse_threshold <= self.reader_threshold <= self.reader_promote_threshold:
+            raise ValueError("reader_refuse_threshold <= reader_threshold <= reader_promote_threshold")
+        return self
 
     @field_validator("fusion", mode="before")
     @classmethod
@@ -309,9 +312,8 @@ class IndexSettings(_Section):
     # refits only once a fifth of the FAQ changed (or `cs-rag ingest --refit`). Figures:
     # benchmarks/README.md.
     fine_tune: bool = True
-    # Ask the chat model ([llm]) at ingest for this many more wordings of each answered FAQ
-    # entry; they join its similar questions (cs_rag.ingest.generated: kept beside the index,
-    # an unchanged entry is never asked again). 0: off. Figures: benchmarks/README.md.
+    # Ask the chat model ([llm]) at ingest for this many more wordings of each answered FAQ entry
+    # (cs_rag.ingest.generated; embedded backend). 0: off. Figures: benchmarks/README.md.
     generated_questions: int = Field(default=0, ge=0, le=20)
     pg_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     pool_size: int = Field(default=4, ge=1, le=100)   # connections per process

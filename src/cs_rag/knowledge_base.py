@@ -181,14 +181,17 @@ class KnowledgeBase:
         """
         started = time.perf_counter()
         paths = [Path(p) for p in paths]
+        collected = collect_documents(paths, skip_bad=skip_bad)
+        generation = None
+        if self.settings.index.generated_questions:   # before the writer's lock: a model takes minutes
+            if self.settings.index.backend == "postgres":
+                raise ConfigError("index.generated_questions", "the postgres backend has no place for "
+                                  "the model's wordings yet: use the embedded backend, or 0")
+            collected.documents, generation = with_generated_questions(
+                collected.documents, self.settings.index.generated_questions,
+                self.index_dir / CACHE_FILE, self.question_writer)
         with self.store.writing() as writing:
             old, old_folder = writing.previous, writing.previous_folder
-            collected = collect_documents(paths, skip_bad=skip_bad)
-            generation = None
-            if self.settings.index.generated_questions:
-                collected.documents, generation = with_generated_questions(
-                    collected.documents, self.settings.index.generated_questions,
-                    self.index_dir / CACHE_FILE, self.question_writer)
             suited = choose_model(collected.documents)
             embedder = self._embedder_for(old.manifest.embedding_model if old else None, suited)
             if embedder.spec == "minilm-l6" and suited != "minilm-l6":

@@ -199,6 +199,7 @@ class Retrieval(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     unknown_names: list[str] = Field(default_factory=list)  # listed names the knowledge never mentions
     evidence_score: float | None = None   # the evidence reader's 0-1 score that the first hit answers, when it read
+    evidence_verdict: str | None = None   # what reading did to the decision (retrieval/evidence.py), when on
 
 
 class SkippedInput(BaseModel):

@@ -5,7 +5,7 @@ import pytest
 
 from cs_rag.answering.llm.openai_compatible import ChatModel
 from cs_rag.answering.prompt import PromptLibrary
-from cs_rag.answering.question_writer import ChatQuestionWriter, question_writer_from, read_wordings
+from cs_rag.answering.question_writer import ChatQuestionWriter, question_writer_from, quotes_answer, read_wordings
 from cs_rag.config import LLMSettings, Settings
 from cs_rag.errors import ConfigError, LLMError
 
@@ -43,8 +43,17 @@ def test_a_failed_call_raises_for_ingest_to_count():
         writer_for(api)("退货运费谁承担", "质量问题退货的运费由我们承担。", 2)
 
 
-def test_bullets_numbers_and_quotes_are_stripped():
-    assert read_wordings("（1）能开发票吗\n2、「开票在哪」\n* 报销凭证\n   \n") == ["能开发票吗", "开票在哪", "报销凭证"]
+def test_bullets_numbers_quotes_and_lead_ins_are_stripped():
+    assert read_wordings("以下是三种说法：\n（1）能开发票吗\n2、「开票在哪」\n* 报销凭证\n   \n") == \
+        ["能开发票吗", "开票在哪", "报销凭证"]
+
+
+def test_a_wording_that_pastes_the_answer_is_told_from_one_that_shares_a_few_words():
+    answer = "We pay return shipping for defective items within 30 days of delivery."
+    assert quotes_answer("Is it true we pay return shipping for defective items within 30 days?", answer)
+    assert not quotes_answer("Do you pay return shipping?", answer)
+    assert quotes_answer("退货运费谁出？质量问题退货的运费由我们承担", "质量问题退货的运费由我们承担。")
+    assert not quotes_answer("质量问题退货运费谁出", "质量问题退货的运费由我们承担。")
 
 
 def test_the_setting_without_a_chat_model_is_a_config_error_and_off_needs_none():

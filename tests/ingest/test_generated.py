@@ -7,7 +7,7 @@ import pytest
 
 from cs_rag import KnowledgeBase, Settings
 from cs_rag.errors import InputError, LLMError
-from cs_rag.ingest.generated import CACHE_FILE, with_generated_questions
+from cs_rag.ingest.generated import CACHE_FILE, FAILURES_IN_A_ROW, added_wordings, with_generated_questions
 from cs_rag.types import Document, DocumentKind, FaqEntry
 
 
@@ -69,7 +69,8 @@ def test_a_failed_call_is_counted_not_cached_and_the_others_go_on(tmp_path):
     assert retry.asked == [("退货运费谁出", 2)] and similar(out)["a"] == ["运费谁付"] and done.cached == 1
 
 
-@pytest.mark.parametrize("content", ["not json", '{"version": 9, "entries": {}}', '{"version": 1, "entries": {"k": "x"}}'])
+@pytest.mark.parametrize("content", ["not json", '{"version": 9, "entries": {}}', '{"version": 2, "entries": {"k": "x"}}',
+                                     '{"version": 2, "entries": {"k": {"asked": 2, "wordings": [1]}}}'])
 def test_a_cache_that_cannot_be_read_is_named(tmp_path, content):
     cache = tmp_path / CACHE_FILE
     cache.write_text(content, encoding="utf-8")
@@ -91,7 +92,7 @@ def test_an_ingest_matches_a_written_wording_and_keeps_it_without_a_writer(tmp_p
     assert "2 asked" in report.summary()
     assert kb.search("报销要的票在哪弄", k=1)[0].doc_id == "invoice"
     again = KnowledgeBase(tmp_path / "index", settings).ingest([folder])   # the service's ingest: no writer
-    assert again.texts_embedded == 0 and "2 entries from the cache" in again.generated
+    assert again.texts_embedded == 0 and "2 entries from the file" in again.generated
     assert kb.search("报销要的票在哪弄", k=1)[0].matched_text == "报销要的票在哪弄"
 
 
@@ -108,3 +109,41 @@ def test_an_interrupted_run_keeps_what_was_written_before_it_stopped(tmp_path):
         with_generated_questions(documents, 1, cache, writer)
     out, done = with_generated_questions(documents[:2], 1, cache, None)
     assert similar(out) == {"e0": ["问题0呢"], "e1": ["问题1呢"]} and done.cached == 2
+
+
+def test_a_larger_count_asks_again_and_a_smaller_one_takes_the_first_wordings(tmp_path):
+    cache = tmp_path / CACHE_FILE
+    documents = [faq("a", "退货运费谁出", "质量问题由我们承担。")]
+    with_generated_questions(documents, 1, cache, Writer({"退货运费谁出": ["运费谁掏"]}))
+    more = Writer({"退货运费谁出": ["运费谁掏", "寄回运费咋算", "退货邮费谁付"]})
+    out, done = with_generated_questions(documents, 3, cache, more)
+    assert more.asked == [("退货运费谁出", 3)] and len(similar(out)["a"]) == 3
+    fewer = Writer({})
+    out, done = with_generated_questions(documents, 2, cache, fewer)
+    assert fewer.asked == [] and similar(out)["a"] == ["运费谁掏", "寄回运费咋算"] and done.cached == 1
+    record = next(iter(json.loads(cache.read_text(encoding="utf-8"))["entries"].values()))
+    assert record["question"] == "退货运费谁出" and record["asked"] == 3   # an operator can read the file
+
+
+def test_a_wording_that_is_another_entrys_question_is_dropped(tmp_path):
+    documents = [faq("a", "退货运费谁出", "质量问题由我们承担。"), faq("b", "发票怎么开", "在订单页申请。", ["能开票吗"])]
+    writer = Writer({"退货运费谁出": ["发票怎么开？", "能开票吗", "运费谁掏"], "发票怎么开": ["运费谁掏", "开票在哪"]})
+    out, _ = with_generated_questions(documents, 3, tmp_path / CACHE_FILE, writer)
+    assert similar(out) == {"a": ["运费谁掏"], "b": ["能开票吗", "开票在哪"]}
+
+
+def test_an_ingest_stops_asking_a_model_that_keeps_failing(tmp_path):
+    documents = [faq(f"e{i}", f"问题{i}", f"答案{i}") for i in range(8)]
+    writer = Writer({}, failing={f"问题{i}" for i in range(8)})
+    _, done = with_generated_questions(documents, 2, tmp_path / CACHE_FILE, writer)
+    assert len(writer.asked) == FAILURES_IN_A_ROW and done.failed == FAILURES_IN_A_ROW
+
+
+def test_the_file_says_which_wordings_the_last_ingest_added_never_a_teams_own(tmp_path):
+    """The console's entry editor leaves these out, so saving an entry never writes the model's
+    wordings into the team's file."""
+    cache = tmp_path / CACHE_FILE
+    documents = [faq("a", "退货运费谁出", "质量问题由我们承担。", ["退货要付运费吗"])]
+    with_generated_questions(documents, 2, cache, Writer({"退货运费谁出": ["退货要付运费吗", "运费谁掏"]}))
+    assert added_wordings(cache) == {"运费谁掏"}
+    assert added_wordings(tmp_path / "none.json") == set()

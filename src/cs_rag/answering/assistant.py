@@ -478,6 +478,7 @@ def _retrieval_trace(retrieval: Retrieval) -> dict:
     return {"query": retrieval.query, "decision": retrieval.decision.value,
             "confidence": round(retrieval.confidence, 4), "unknown_names": retrieval.unknown_names,
             "evidence_score": None if retrieval.evidence_score is None else round(retrieval.evidence_score, 4),
+            "evidence_verdict": retrieval.evidence_verdict,
             "hits": [{"id": h.id, "score": round(h.score, 4),
                       "confidence": None if h.confidence is None else round(h.confidence, 4),
                       "scores": {k: round(v, 4) for k, v in h.scores.items()}}

@@ -17,7 +17,8 @@ from cs_rag.text import has_cjk
 
 MAX_CHARS = 80          # a longer line is an explanation, not a customer's question
 TOKENS_PER_WORDING = 48
-ANSWER_RUN = 10         # characters in a row shared with the answer: the answer pasted, not a question
+ANSWER_RUN = 10         # Chinese characters in a row shared with the answer: the answer pasted
+ANSWER_WORDS = 8        # the same in words, for other languages
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.、)）:：]|[（(]\d{1,2}[)）])\s*")
 _QUOTES = "\"'“”‘’「」『』"
 
@@ -39,19 +40,22 @@ class ChatQuestionWriter:
 
 def read_wordings(reply: str) -> list[str]:
     """One wording per line of `reply`, without bullets, numbers and quotes; lines longer than
-    MAX_CHARS are dropped."""
+    MAX_CHARS and lead-ins ("以下是三种说法：") are dropped."""
     out = []
     for line in reply.splitlines():
         wording = _BULLET.sub("", line).strip().strip(_QUOTES).strip()
-        if wording and len(wording) <= MAX_CHARS:
+        if wording and len(wording) <= MAX_CHARS and not wording.endswith((":", "：")):
             out.append(wording)
     return out
 
 
 def quotes_answer(wording: str, answer: str) -> bool:
-    """Whether `wording` copies a run of ANSWER_RUN characters of `answer` (a model that
-    pasted the answer into its "question")."""
-    return any(wording[i:i + ANSWER_RUN] in answer for i in range(len(wording) - ANSWER_RUN + 1))
+    """Whether `wording` copies a run of `answer`: ANSWER_RUN characters of Chinese, or
+    ANSWER_WORDS words of other text (a model that pasted the answer into its "question")."""
+    if has_cjk(wording):
+        return any(wording[i:i + ANSWER_RUN] in answer for i in range(len(wording) - ANSWER_RUN + 1))
+    words, said = wording.lower().split(), " ".join(answer.lower().split())
+    return any(" ".join(words[i:i + ANSWER_WORDS]) in said for i in range(len(words) - ANSWER_WORDS + 1))
 
 
 def question_writer_from(settings: Settings) -> ChatQuestionWriter | None:

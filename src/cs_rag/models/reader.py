@@ -17,6 +17,7 @@ probability: `retrieval.reader_threshold` is chosen on questions).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from cs_rag.errors import EmbeddingError
 from cs_rag.models.embedding import LazyModel, default_cache_dir, offline, shared_model
 from cs_rag.types import DocumentKind, Hit
 
+log = logging.getLogger(__name__)
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "reader.safetensors"
 HEAD = "head."   # prefix of the head's tensors; every other tensor names a transformer parameter
 
@@ -51,14 +53,16 @@ def hit_evidence(hit: Hit) -> str:
 
 class EvidenceReader:
     """The shipped reader (or the weights at `path`), loaded on first use and shared by every
-    reader of the same weights. Weights that cannot be read raise EmbeddingError naming the file,
+    reader of the same weights and precision ("auto": bfloat16 where `fast_bfloat16`). Weights that cannot be read raise EmbeddingError naming the file,
     at the first call that needs them. A pair longer than the model reads (192 tokens: about 250
     Chinese characters with the question) loses the end of the longer text, usually the passage's."""
 
-    def __init__(self, path: Path | None = None, cache_dir: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, cache_dir: Path | None = None, precision: str = "auto") -> None:
         self.path = Path(path).expanduser() if path is not None else SHIPPED
         self._cache_dir = cache_dir or default_cache_dir()
-        self._model: LazyModel = shared_model(("reader", str(self.path), str(self._cache_dir)), self._build)
+        self.bfloat16 = precision == "bfloat16" or (precision == "auto" and fast_bfloat16())
+        self._model: LazyModel = shared_model(("reader", str(self.path), str(self._cache_dir), self.bfloat16),
+                                              self._build)
 
     def scores(self, question: str, evidences: Sequence[str]) -> np.ndarray:
         """The 0-1 score that each of `evidences` (texts from `evidence_text` or `hit_evidence`)
@@ -92,8 +96,9 @@ class EvidenceReader:
         tokenizer, model = load_base(folder, int(meta["layers"]))
         head = build_head(model.config.hidden_size)
         apply_weights(model, head, tensors, self.path)
-        if fast_bfloat16():
+        if self.bfloat16:
             model.to(torch.bfloat16)   # the head stays float32: `pooled` hands it float32
+        log.info("evidence reader %s in %s", self.path.name, "bfloat16" if self.bfloat16 else "float32")
         model.eval()
         head.eval()
         return tokenizer, model, head, int(meta["max_length"])

@@ -23,7 +23,7 @@ from cs_rag.types import Decision
 # retrieval settings applied after confidence: changing one needs no refit
 DECISION_SETTINGS = {"answer_confidence", "clarify_confidence", "near_miss_names", "near_miss_extra_names",
                      "evidence_reader", "reader_threshold", "reader_refuse_threshold",
-                     "reader_promote_threshold", "reader_model"}
+                     "reader_promote_threshold", "reader_model", "reader_precision"}
 FEATURES = ("dense", "dense_gap", "dense_contrast", "bm25_coverage", "known_share", "fused_gap",
             "agree", "exact", "uncovered")
 

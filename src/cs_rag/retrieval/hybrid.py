@@ -28,7 +28,7 @@ from cs_rag.retrieval.near_miss import (
     uncovered_share,
 )
 from cs_rag.retrieval.query_repair import QueryRepair
-from cs_rag.retrieval.reading import read_decision
+from cs_rag.retrieval.evidence import read_decision, withheld
 from cs_rag.text import Tokenizer, normalize
 from cs_rag.types import Chunk, Decision, DocumentKind, Hit, Retrieval
 
@@ -92,15 +92,15 @@ class HybridRetriever:
         if reranker is None and self.settings.rerank_model is not None:
             reranker = CrossEncoderReranker(self.settings.rerank_model)
         self.reranker = reranker
-        self._reader: tuple[Path | None, EvidenceReader] | None = None   # (settings.reader_model, reader)
+        self._reader: tuple[tuple[Path | None, str], EvidenceReader] | None = None   # ((model, precision), reader)
 
     @property
     def reader(self) -> EvidenceReader:
         """The evidence reader of `settings.reader_model` (the shipped one when unset)."""
-        wanted = self.settings.reader_model
+        wanted = (self.settings.reader_model, self.settings.reader_precision)
         if self._reader is None or self._reader[0] != wanted:
             cache = self.embedder.settings.cache_dir if self.embedder is not None else None
-            self._reader = (wanted, EvidenceReader(wanted, cache))
+            self._reader = (wanted, EvidenceReader(wanted[0], cache, wanted[1]))
         return self._reader[1]
 
     @property
@@ -141,16 +141,19 @@ class HybridRetriever:
         decision = self.calibration.decide(float(p_top1[0]), p_top3, len(options), self.settings)
         unknown = self.unknown_names(query) if self.settings.near_miss_names else []
         if unknown and decision is Decision.ANSWER:   # about something the knowledge never names
-            decision = _withheld(options)
-        read = None
+            decision = withheld(options)
+        reading = None
         if read_evidence and self.settings.evidence_reader:   # does the text say what was asked?
-            decision, read = read_decision(decision, options, self._read_hits(query), self.settings,
-                                           names_unknown=bool(unknown))
+            reading = read_decision(decision, options, self._read_hits(query), self.settings,
+                                    names_unknown=bool(unknown))
+            decision = reading.decision
         timings["decide"] = _ms(mark)
         timings["total"] = _ms(started)
         return Retrieval(query=query, hits=hits, confidence=float(p_top1[0]), decision=decision,
                          options=options if decision is Decision.CLARIFY else [],
-                         timings_ms=timings, unknown_names=unknown, evidence_score=read)
+                         timings_ms=timings, unknown_names=unknown,
+                         evidence_score=reading.score if reading else None,
+                         evidence_verdict=reading.verdict if reading else None)
 
     def evidence_score(self, query: str, hit: Hit) -> float | None:
         """The evidence reader's score (0-1) that `hit`'s text answers `query`; None when
@@ -315,12 +318,6 @@ def _features(query: str, hits: list[Hit], all_dense: np.ndarray, all_bm25: np.n
             uncovered[i],
         ])
     return np.asarray(rows, dtype=np.float64)
-
-
-def _withheld(options: list[Hit]) -> Decision:
-    """The decision for a question that must not be answered directly: the clarify reply when
-    there are two distinct options to offer, else a refusal."""
-    return Decision.CLARIFY if len(options) >= 2 else Decision.NONE
 
 
 def distinct_documents(hits: list[Hit], limit: int) -> list[Hit]:

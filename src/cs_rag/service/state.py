@@ -62,9 +62,13 @@ class Service:
         self.folder = KnowledgeFolder(data_dir / "knowledge")
         self.knowledge_base = assistant.knowledge_base if assistant else KnowledgeBase(index_dir, settings)
         self.assistant = assistant or Assistant(self.knowledge_base)
-        if settings.index.generated_questions and self.assistant.chat_model is not None \
-                and self.knowledge_base.question_writer is None:   # the service's ingests write them too
-            self.knowledge_base.question_writer = ChatQuestionWriter(self.assistant.chat_model, self.assistant.prompts)
+        if settings.index.generated_questions and self.knowledge_base.question_writer is None:
+            if self.assistant.chat_model is None:
+                log.warning("index.generated_questions is set but no chat model is: the service's ingests "
+                            "keep the wordings already written and ask for none")
+            else:   # the service's ingests write them too
+                self.knowledge_base.question_writer = ChatQuestionWriter(self.assistant.chat_model,
+                                                                         self.assistant.prompts)
         database = state_database(index_dir, settings, data_dir)
         self.database = database
         self.sessions = SessionStore(database, self.limits.session_ttl_minutes * 60)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from cs_rag.ingest.generated import CACHE_FILE, added_wordings
 from cs_rag.learning.stats import team_timezone
 from cs_rag.service.console.actions import attempt, caller_of
 from cs_rag.service.console.render import page
@@ -135,8 +136,10 @@ def entry_editor(request: Request, operator: OperatorDep, id: Annotated[str, Que
         chunk = next((c for c in service.knowledge_base.document_chunks(id) if c.question), None)
         row = next((r for r in rows(service) if r.id == id), None)
         if chunk is not None and row is not None:
+            generated = added_wordings(service.knowledge_base.index_dir / CACHE_FILE)   # the model's, not the team's
             entry = FaqEntry(id=id, question=chunk.question, answer=chunk.text,
-                             similar_questions=[t for t in chunk.match_texts if t != chunk.question],
+                             similar_questions=[t for t in chunk.match_texts
+                                                if t != chunk.question and t not in generated],
                              category=chunk.category, products=chunk.products,
                              valid_from=chunk.valid_from, valid_to=chunk.valid_to)
             if not row.owned:
