@@ -149,13 +149,14 @@ def test_truncate_and_language_helpers():
     assert detect_language("那运费呢？") == "zh" and detect_language("Where is my parcel?") == "en"
 
 
-def test_a_folder_copied_before_verify_existed_loads_the_shipped_verify(tmp_path):
+@pytest.mark.parametrize("use", ["verify", "similar"])
+def test_a_folder_copied_before_a_later_use_existed_loads_the_shipped_template(tmp_path, use):
     folder = _prompt_copy(tmp_path)
     for language in ("zh", "en"):
-        (folder / language / "verify.md").unlink()
+        (folder / language / f"{use}.md").unlink()
     library = PromptLibrary(folder)
-    assert library.template("verify", "zh").path == default_prompts_dir() / "zh" / "verify.md"
+    assert library.template(use, "zh").path == default_prompts_dir() / "zh" / f"{use}.md"
     (folder / "zh" / "rewrite.md").unlink()
     with pytest.raises(ConfigError, match="prompt file missing") as caught:
         PromptLibrary(folder)
-    assert "verify" not in str(caught.value)
+    assert use not in str(caught.value)

@@ -147,3 +147,11 @@ def test_chat_keeps_history_between_questions(small_index):
     assert "现货商品24小时内发货" in result.stdout
     assert "understood as: 下单后多久发货，发票呢" in result.stdout
     assert "申请发票" in result.stdout
+
+
+def test_ingest_asked_to_write_similar_questions_without_a_chat_model_stops_and_says_so(tmp_path, knowledge_dir):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CS_RAG_LLM_")}
+    result = cs_rag("ingest", str(knowledge_dir), "--index", str(tmp_path / "index"), check=False,
+                    env={**env, "CS_RAG_INDEX_GENERATED_QUESTIONS": "2"})
+    assert result.returncode == 1 and "index.generated_questions" in result.stderr
+    assert "[llm] model" in result.stderr and not (tmp_path / "index").exists()

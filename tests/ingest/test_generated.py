@@ -147,3 +147,18 @@ def test_the_file_says_which_wordings_the_last_ingest_added_never_a_teams_own(tm
     with_generated_questions(documents, 2, cache, Writer({"退货运费谁出": ["退货要付运费吗", "运费谁掏"]}))
     assert added_wordings(cache) == {"运费谁掏"}
     assert added_wordings(tmp_path / "none.json") == set()
+
+
+def test_a_wording_an_operator_deletes_from_the_file_stays_out(tmp_path):
+    """The file is the review point: a wording removed from an entry's `wordings` is not added
+    again, and the entry is not asked again for it."""
+    cache = tmp_path / CACHE_FILE
+    documents = [faq("a", "退货运费谁出", "质量问题由我们承担。")]
+    with_generated_questions(documents, 2, cache, Writer({"退货运费谁出": ["运费谁掏", "您需要退货吗"]}))
+    data = json.loads(cache.read_text(encoding="utf-8"))
+    record = next(iter(data["entries"].values()))
+    record["wordings"].remove("您需要退货吗")
+    cache.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    writer = Writer({"退货运费谁出": ["您需要退货吗"]})
+    out, done = with_generated_questions(documents, 2, cache, writer)
+    assert similar(out) == {"a": ["运费谁掏"]} and writer.asked == [] and done.cached == 1

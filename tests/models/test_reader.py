@@ -68,3 +68,15 @@ def test_reader_weights_that_cannot_be_read_fail_at_first_use_naming_the_setting
     reader = EvidenceReader(tmp_path / "missing.safetensors")   # nothing is read yet
     with pytest.raises(EmbeddingError, match="evidence reader.*missing.safetensors"):
         reader.scores("退款多久到账", [evidence_text(None, "原路退回。")])
+
+
+@pytest.mark.slow
+def test_bfloat16_reads_like_float32_and_each_precision_can_be_forced():
+    """What `retrieval.reader_precision` chooses between: the same weights in either precision
+    give nearly the same scores (bfloat16 rounds; docs give the measured spread)."""
+    entry = evidence_text("退款多久能到账", "退款审核通过后原路退回：微信和支付宝1-3个工作日到账，银行卡3-7个工作日到账。")
+    questions = ("退到银行卡要等几天啊", "退款的时候要扣手续费吗 扣多少")
+    full, half = EvidenceReader(precision="float32"), EvidenceReader(precision="bfloat16")
+    assert not full.bfloat16 and half.bfloat16
+    for question in questions:
+        assert abs(float(full.scores(question, [entry])[0]) - float(half.scores(question, [entry])[0])) < 0.1

@@ -166,3 +166,32 @@ def test_the_settings_page_says_what_the_fine_tune_was_fitted_on():
     layers = TunedLayers("e5", {"encoder.layer.11.output.dense.bias": np.zeros(3, dtype=np.float32)},
                          groups=["a", "b", "c"], seconds=126.6)
     assert fine_tune_text(layers) == f"已微调 · fine-tuned on 3 FAQ entries in 127 s (weights {layers.digest})"
+
+
+def test_the_entry_editor_shows_the_teams_similar_questions_never_the_models(tmp_path, settings):
+    """An index whose ingest asked a chat model for wordings (index.generated_questions): the
+    editor's similar questions are the team's alone, so saving an entry never writes the model's
+    wordings into the team's file."""
+    from fastapi.testclient import TestClient
+
+    from cs_rag import KnowledgeBase
+    from cs_rag.service import create_app
+    from cs_rag.service.auth import ApiKeys
+
+    from helpers import write_knowledge
+
+    written = settings.model_copy(update={"index": settings.index.model_copy(
+        update={"generated_questions": 1, "fine_tune": False})})
+    knowledge = write_knowledge(tmp_path / "knowledge")
+    KnowledgeBase(tmp_path / "index", written,
+                  question_writer=lambda question, answer, n: ["退的钱啥时候回来"]).ingest([knowledge])
+    app = create_app(tmp_path / "index", [knowledge], settings=written, data_dir=tmp_path / "data",
+                     keys=ApiKeys([CLIENT], [ADMIN]))
+    with TestClient(app) as client:
+        assert client.app.state.service.warm.wait(60)
+        assert client.app.state.service.knowledge_base.question_writer is None   # no chat model
+        sign_in(client)
+        page = client.get("/console/knowledge/entry", params={"id": "f-refund"}).text
+    assert "钱什么时候退回来" in page and "退款几天能到" in page
+    assert "退的钱啥时候回来" not in page
+    assert "退的钱啥时候回来" in KnowledgeBase(tmp_path / "index", written).document_chunks("f-refund")[0].match_texts

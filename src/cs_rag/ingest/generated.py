@@ -10,8 +10,9 @@ What the model wrote is kept in `generated_questions.json` beside the index, per
 question and answer; the file shows the question, how many wordings were asked for, what came
 back and what the last ingest added). An unchanged entry is not asked again unless `count` grew, so a re-ingest stays
 cheap and deterministic, and an ingest without a chat model (the service without one, `cs-rag
-learning`) keeps what was written; lowering `count` uses the first ones. Delete the file to ask
-again after editing the `similar` prompt or changing the model. The file is written every
+learning`) keeps what was written; lowering `count` uses the first ones. The file is the review
+point: a wording deleted from an entry's `wordings` stays out. Delete the file to ask again
+after editing the `similar` prompt or changing the model. The file is written every
 SAVE_EVERY entries asked, so a killed ingest loses little; an entry whose call fails gets none
 this time and is asked again at the next ingest; after FAILURES_IN_A_ROW failed calls the
 ingest stops asking (a model that is down would cost its timeout per entry).
