@@ -177,7 +177,8 @@ class KnowledgeBase:
         switched in atomically: on any failure the previous index stays live and unchanged.
         With `index.fine_tune`, the embedding model's top layers are fitted on the FAQ at the
         first ingest, again once REFIT_SHARE of its entries changed or when `refit` is asked
-        (a refit re-embeds every text); `report.tuning` says which happened.
+        (a refit re-embeds every text); `report.tuning` says which happened. With
+        `index.generated_questions`, `question_writer` is asked first (`report.generated`).
         """
         started = time.perf_counter()
         paths = [Path(p) for p in paths]
