@@ -32,6 +32,7 @@ _MIXED = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_RUN = re.compile(r"[A-Za-z0-9]+")
 _HAS_WORD_CHAR = re.compile(r"\w", re.UNICODE)
+_PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 
 jieba.setLogLevel(60)  # jieba logs its dictionary build at INFO on every new Tokenizer
 _JIEBA_LOCK = threading.Lock()
@@ -40,6 +41,12 @@ _JIEBA_LOCK = threading.Lock()
 def normalize(text: str) -> str:
     """NFKC, Traditional to Simplified, lower-case. Idempotent."""
     return _T2S.convert(unicodedata.normalize("NFKC", text)).lower()
+
+
+def plain(text: str) -> str:
+    """`normalize`d, without punctuation, spaces or underscores: how two wordings are compared
+    as the same ("退货要付运费吗？" and "退货要付运费吗")."""
+    return _PUNCT.sub("", normalize(text))
 
 
 def has_cjk(text: str) -> bool:

@@ -23,14 +23,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cs_rag.edits import write_atomic
 from cs_rag.errors import InputError, LLMError
-from cs_rag.text import normalize
+from cs_rag.text import plain
 from cs_rag.types import Document, DocumentKind, FaqEntry
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,6 @@ CACHE_FILE = "generated_questions.json"
 CACHE_VERSION = 2
 SAVE_EVERY = 10          # entries asked between writes of the file: a killed ingest loses at most these
 FAILURES_IN_A_ROW = 5    # failed calls after which an ingest stops asking
-_PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 # (question, answer, count) -> up to `count` new wordings of the question
 QuestionWriter = Callable[[str, str, int], Sequence[str]]
 
@@ -62,7 +60,7 @@ def with_generated_questions(documents: list[Document], count: int, cache_path: 
     similar questions (from the file, else from `writer` when given), and what was done.
     A file that cannot be read raises InputError naming it."""
     cache = _read_cache(cache_path)
-    taken = {_plain(q) for d in documents if d.faq for q in (d.faq.question, *d.faq.similar_questions)}
+    taken = {plain(q) for d in documents if d.faq for q in (d.faq.question, *d.faq.similar_questions)}
     done, out, unsaved, failing = Generation(), [], 0, 0
     try:
         for document in documents:
@@ -108,15 +106,11 @@ def _new_wordings(written: Sequence[str], taken: set[str], count: int) -> list[s
     which gains them."""
     out = []
     for wording in written:
-        plain = _plain(wording)
-        if plain and plain not in taken and len(out) < count:
-            taken.add(plain)
+        same = plain(wording)
+        if same and same not in taken and len(out) < count:
+            taken.add(same)
             out.append(wording.strip())
     return out
-
-
-def _plain(text: str) -> str:
-    return _PUNCT.sub("", normalize(text))
 
 
 def _key(entry: FaqEntry) -> str:

@@ -53,9 +53,10 @@ def hit_evidence(hit: Hit) -> str:
 
 class EvidenceReader:
     """The shipped reader (or the weights at `path`), loaded on first use and shared by every
-    reader of the same weights and precision ("auto": bfloat16 where `fast_bfloat16`). Weights that cannot be read raise EmbeddingError naming the file,
-    at the first call that needs them. A pair longer than the model reads (192 tokens: about 250
-    Chinese characters with the question) loses the end of the longer text, usually the passage's."""
+    reader of the same weights and precision ("auto": bfloat16 where `fast_bfloat16`). Weights
+    that cannot be read raise EmbeddingError naming the file, at the first call that needs them.
+    A pair longer than the model reads (192 tokens: about 250 Chinese characters with the
+    question) loses the end of the longer text, usually the passage's."""
 
     def __init__(self, path: Path | None = None, cache_dir: Path | None = None, precision: str = "auto") -> None:
         self.path = Path(path).expanduser() if path is not None else SHIPPED

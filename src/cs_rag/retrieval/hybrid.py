@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.resources
-import re
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -20,6 +19,7 @@ from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
 from cs_rag.models.reader import EvidenceReader, hit_evidence
 from cs_rag.models.rerank import CrossEncoderReranker, Reranker
 from cs_rag.retrieval.confidence import FEATURES, Calibration
+from cs_rag.retrieval.evidence import read_decision, withheld
 from cs_rag.retrieval.handover import handover
 from cs_rag.retrieval.near_miss import (
     names_in,
@@ -28,11 +28,9 @@ from cs_rag.retrieval.near_miss import (
     uncovered_share,
 )
 from cs_rag.retrieval.query_repair import QueryRepair
-from cs_rag.retrieval.evidence import read_decision, withheld
-from cs_rag.text import Tokenizer, normalize
+from cs_rag.text import Tokenizer, plain
 from cs_rag.types import Chunk, Decision, DocumentKind, Hit, Retrieval
 
-_PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 # Confidence features compare a hit with its rivals among this many fused hits, whatever k the
 # caller asks for, so a question's confidence does not depend on k.
 FEATURE_DEPTH = 20
@@ -160,7 +158,7 @@ class HybridRetriever:
         `settings.evidence_reader` is off."""
         if not self.settings.evidence_reader:
             return None
-        return float(self.reader.scores(query, [hit_evidence(hit)])[0])
+        return float(self._read_hits(query)([hit])[0])
 
     def _read_hits(self, query: str):
         """A reader of hits' texts against `query` (for `read_decision`)."""
@@ -294,7 +292,7 @@ def _features(query: str, hits: list[Hit], all_dense: np.ndarray, all_bm25: np.n
         return np.zeros((0, len(FEATURES)))
     best_dense, best_bm25 = float(all_dense.max()), float(all_bm25.max())
     typical_dense = float(np.median(all_dense))
-    plain_query = _plain(query)
+    plain_query = plain(query)
 
     def cosine(hit: Hit) -> float:
         return hit.scores["dense"] + (passage_offset if hit.kind is not DocumentKind.FAQ else 0.0)
@@ -314,7 +312,7 @@ def _features(query: str, hits: list[Hit], all_dense: np.ndarray, all_bm25: np.n
             known_share,
             hit.score - rival_fused,
             float(dense >= best_dense and bm25 >= best_bm25),
-            float(bool(plain_query) and _plain(hit.matched_text or "") == plain_query),
+            float(bool(plain_query) and plain(hit.matched_text or "") == plain_query),
             uncovered[i],
         ])
     return np.asarray(rows, dtype=np.float64)
@@ -331,10 +329,6 @@ def distinct_documents(hits: list[Hit], limit: int) -> list[Hit]:
         if len(out) == limit:
             break
     return out
-
-
-def _plain(text: str) -> str:
-    return _PUNCT.sub("", normalize(text))
 
 
 def _ms(since: float) -> float:
