@@ -42,7 +42,7 @@ class EmbeddingSettings(_Section):
     model: str = "auto"
     batch_size: int = Field(default=64, ge=1, le=4096)
     cache_dir: Path | None = None   # where converted models live; default ~/.cache/cs_rag
-    threads: int = Field(default=0, ge=0)  # torch threads; 0 keeps torch's default
+    threads: int = Field(default=0, ge=0)  # torch threads of a model call; 0: every core
 
 
 class ChunkingSettings(_Section):

@@ -104,3 +104,16 @@ def test_a_misspelt_key_in_a_nested_table_lists_that_tables_keys(tmp_path):
         load_settings(path, environ={})
     assert str(caught.value) == (f"{path}: company.levels.vip.contakt: unknown setting; "
                                  "company.levels.vip has: contact, hours, name")
+
+
+def test_the_evidence_readers_three_lines_must_be_in_order(tmp_path: Path):
+    path = tmp_path / "cs_rag.toml"
+    path.write_text("[retrieval]\nreader_refuse_threshold = 0.02\nreader_threshold = 0.2\n"
+                    "reader_promote_threshold = 0.9\n", encoding="utf-8")
+    assert load_settings(path, environ={}).retrieval.reader_threshold == 0.2
+    path.write_text("[retrieval]\nreader_threshold = 0.8\nreader_promote_threshold = 0.6\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(str(path)) + r".*reader_refuse_threshold <= reader_threshold "
+                                          r"<= reader_promote_threshold"):
+        load_settings(path, environ={})
+    with pytest.raises(ConfigError, match=r"reader_refuse_threshold <= reader_threshold"):
+        load_settings(environ={"CS_RAG_RETRIEVAL_READER_REFUSE_THRESHOLD": "0.5"})

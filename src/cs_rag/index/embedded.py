@@ -37,8 +37,9 @@ FORMAT_VERSION = 2
 ADAPTER_FILE = "adapter.npz"
 
 # Searches are one query at a time: OpenMP's thread start-up costs more than a second core
-# saves and competes with torch's threads (measured at 100k rows: 25 ms with 2 threads, 8 with 1).
-faiss.omp_set_num_threads(1)
+# saves (measured at 100k rows: 25 ms with 2 threads, 8 with 1). The count belongs to the
+# calling thread and is shared with torch, so each search sets it (models set theirs).
+SEARCH_THREADS = 1
 
 
 class DocumentRecord(BaseModel):
@@ -261,6 +262,7 @@ class EmbeddedIndex:
             bitmap = np.packbits(allowed_rows, bitorder="little")
             params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(len(allowed_rows), faiss.swig_ptr(bitmap)))
         fetch = min(n_rows, 4 * k + 32)
+        faiss.omp_set_num_threads(SEARCH_THREADS)
         while True:  # fetch rows until k distinct allowed chunks are found or rows run out
             scores, row_ids = self._search.search(query, fetch, params=params)
             best: dict[int, ScoredChunk] = {}

@@ -40,6 +40,15 @@ def offline() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def use_cores(threads: int = 0) -> None:
+    """Lets torch work on `threads` cores (0: every core this process may use) in the calling
+    thread. OpenMP's thread count belongs to the calling thread and is shared with faiss, which
+    sets one for its searches (index/embedded.py), so each model call sets what it needs."""
+    import torch
+
+    torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
+
+
 class LazyModel(Generic[T]):
     """Builds a heavy object on first `get()`, once, even when threads race for it."""
 
@@ -135,6 +144,7 @@ class Embedder:
         """Top layers of this (untuned) model fitted on `chunks`' FAQ entries (models.tuning),
         and whether they came from the cache folder's `tuned/` (the same FAQ fitted before)."""
         cache = Path(self.settings.cache_dir or default_cache_dir()) / "tuned"
+        use_cores(self.settings.threads)
         return cached_fine_tune(self._base.get(), self.name, chunks, cache)
 
     @property
@@ -157,6 +167,7 @@ class Embedder:
         batch = self.settings.batch_size
         # Batches of similar length pad little: sort once over all texts, restore order after.
         order = np.argsort([-len(t) for t in texts], kind="stable")
+        use_cores(self.settings.threads)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), batch):
             picked = order[start:start + batch]
@@ -204,11 +215,8 @@ class Embedder:
 
     def _build(self):
         offline()
-        import torch
         from sentence_transformers import SentenceTransformer
 
-        if self.settings.threads:
-            torch.set_num_threads(self.settings.threads)
         folder = self._model_folder()
         try:
             model = SentenceTransformer(str(folder), device="cpu")

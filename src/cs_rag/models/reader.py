@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from cs_rag.errors import EmbeddingError
-from cs_rag.models.embedding import LazyModel, default_cache_dir, offline, shared_model
+from cs_rag.models.embedding import LazyModel, default_cache_dir, offline, shared_model, use_cores
 from cs_rag.types import DocumentKind, Hit
 
 log = logging.getLogger(__name__)
@@ -58,9 +58,11 @@ class EvidenceReader:
     A pair longer than the model reads (192 tokens: about 250 Chinese characters with the
     question) loses the end of the longer text, usually the passage's."""
 
-    def __init__(self, path: Path | None = None, cache_dir: Path | None = None, precision: str = "auto") -> None:
+    def __init__(self, path: Path | None = None, cache_dir: Path | None = None, precision: str = "auto",
+                 threads: int = 0) -> None:
         self.path = Path(path).expanduser() if path is not None else SHIPPED
         self._cache_dir = cache_dir or default_cache_dir()
+        self.threads = threads   # torch threads of a read (0: every core)
         self.bfloat16 = precision == "bfloat16" or (precision == "auto" and fast_bfloat16())
         self._model: LazyModel = shared_model(("reader", str(self.path), str(self._cache_dir), self.bfloat16),
                                               self._build)
@@ -74,6 +76,7 @@ class EvidenceReader:
 
         tokenizer, model, head, max_length = self._model.get()
         batch = pair_batch(tokenizer, [question] * len(evidences), evidences, max_length)
+        use_cores(self.threads)
         with torch.inference_mode():
             logits = head(pooled(model, batch)).squeeze(-1)
         return torch.sigmoid(logits).numpy().astype(np.float32)

@@ -97,8 +97,9 @@ class HybridRetriever:
         """The evidence reader of `settings.reader_model` (the shipped one when unset)."""
         wanted = (self.settings.reader_model, self.settings.reader_precision)
         if self._reader is None or self._reader[0] != wanted:
-            cache = self.embedder.settings.cache_dir if self.embedder is not None else None
-            self._reader = (wanted, EvidenceReader(wanted[0], cache, wanted[1]))
+            embedding = self.embedder.settings if self.embedder is not None else None
+            cache, threads = (embedding.cache_dir, embedding.threads) if embedding else (None, 0)
+            self._reader = (wanted, EvidenceReader(wanted[0], cache, wanted[1], threads))
         return self._reader[1]
 
     @property
