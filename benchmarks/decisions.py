@@ -75,12 +75,13 @@ class Scored:
     p3: float
     p1_plain: float       # without near-miss probes in the fit
     p3_plain: float
-    seconds: float        # the whole retrieval and decision under the configured settings
+    seconds: float        # retrieval and the bands' decision, without reading
     options: list[Hit]    # the distinct documents a clarify reply offers, the first hit first
     names_unknown: bool   # the question names a platform, event or service the knowledge never mentions
     reads: list[float]    # the evidence reader's 0-1 score of each option (that it answers the question)
     read_seconds: tuple[float, float]   # reading the first option; reading the others (one batch)
     question: str = ""
+    query: str = ""              # the question as retrieval searched it (typos repaired)
     hit: Hit | None = None       # the first hit, for the LLM's verdict
     confirmed: bool | None = None  # the LLM's verdict on it, when asked
 
@@ -144,7 +145,8 @@ def score(kb: KnowledgeBase, questions: list[dict]) -> list[Scored]:
     out = []
     for q in questions:
         started = time.perf_counter()
-        retriever.retrieve(q["question"])          # timed: the whole retrieval and decision
+        retriever.retrieve(q["question"], read_evidence=False)   # timed: retrieval and bands; a
+        # rule that reads adds the reads it asks for (read_by_reader), so every row is timed alike
         seconds = time.perf_counter() - started
         hits, features, _ = retriever.rank(q["question"], k=10)
         if not hits:
@@ -158,7 +160,8 @@ def score(kb: KnowledgeBase, questions: list[dict]) -> list[Scored]:
                           p1=float(cal.top1.predict(features[:1])[0]), p3=float(cal.top3.predict(features[:1])[0]),
                           p1_plain=float(plain.top1.predict(features[:1])[0]),
                           p3_plain=float(plain.top3.predict(features[:1])[0]), seconds=seconds,
-                          **_read(retriever, q["question"], options), question=q["question"], hit=hits[0]))
+                          **_read(retriever, q["question"], options), question=q["question"],
+                          query=retriever.repaired(q["question"]), hit=hits[0]))
     return out
 
 
@@ -182,7 +185,7 @@ def read_by_reader(s: Scored, decision: Decision, settings: RetrievalSettings) -
         spent[0] += s.read_seconds[0 if first else 1]
         return s.reads[:1] if first else s.reads[1:]
     reading = read_decision(decision, s.options, read, settings,
-                            names_unknown=s.names_unknown and settings.near_miss_names)
+                            names_unknown=s.names_unknown and settings.near_miss_names, question=s.query)
     return reading.decision, spent[0]
 
 
@@ -229,8 +232,7 @@ def rules(scored: list[Scored], bands: RetrievalSettings) -> dict[str, object]:
     def reader_on(decide):
         def gated(s: Scored) -> Decision:
             return read_by_reader(s, decide(s), reading)[0]
-        if not bands.evidence_reader:   # the timed retrieval did not read: add the reads it asks for
-            gated.read_seconds = lambda s: read_by_reader(s, decide(s), reading)[1]
+        gated.read_seconds = lambda s: read_by_reader(s, decide(s), reading)[1]
         return gated
     as_default = reader_on if bands.evidence_reader else (lambda decide: decide)
     unread = bands_on("p1", "p3")

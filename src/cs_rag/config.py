@@ -121,7 +121,7 @@ class RetrievalSettings(_Section):
     # `reader_threshold` a direct answer is withheld, refused when no option reads the refuse line
     # (0: never); a clarify reply reading the promote line is answered (1: never). `reader_model`:
     # weights of your own; `reader_precision` "auto": bfloat16 where the CPU computes it natively.
-    evidence_reader: bool = False
+    evidence_reader: bool = True
     reader_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
     reader_refuse_threshold: float = Field(default=0.03, ge=0.0, le=1.0)
     reader_promote_threshold: float = Field(default=0.7, ge=0.0, le=1.0)

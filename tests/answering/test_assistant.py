@@ -88,10 +88,11 @@ def test_out_of_scope_question_is_refused_politely(assistant):
 
 @pytest.fixture
 def unsure_clarifies(knowledge_base, monkeypatch):
-    """Thresholds under which any unsure question gets a clarify decision."""
+    """Thresholds under which any unsure question gets a clarify decision (the evidence reader,
+    which answers a choice whose first option surely answers, is off)."""
     retriever = knowledge_base.retriever()
     monkeypatch.setattr(retriever, "settings", retriever.settings.model_copy(
-        update={"answer_confidence": 0.99, "clarify_confidence": 0.0}))
+        update={"answer_confidence": 0.99, "clarify_confidence": 0.0, "evidence_reader": False}))
 
 
 def test_close_candidates_ask_the_customer_to_choose(assistant, unsure_clarifies):
@@ -195,9 +196,11 @@ def test_llm_failure_falls_back_to_the_extractive_answer_for_review(knowledge_ba
     assert errors and answer.routing is Routing.REVIEW and "llm_error" in answer.reasons
 
 
-def test_low_confidence_never_reaches_the_llm(knowledge_base):
+def test_low_confidence_never_reaches_the_llm(assistant, knowledge_base):
+    plain = assistant.answer("发票怎么开")
+    assert plain.outcome is Outcome.ANSWERED and plain.confidence < 0.999
     with ScriptedOpenAI(["ok:不应被调用"]) as api:
-        answer = _llm(knowledge_base, api, min_confidence=0.999).answer("数据线要运费吗")
+        answer = _llm(knowledge_base, api, min_confidence=0.999).answer("发票怎么开")
         assert not api.chat_requests
     assert answer.generator == "extractive"
 
@@ -315,13 +318,13 @@ def test_answerless_entries_are_not_offered_as_clarify_options(answerless_kb, mo
     assert found.hits[0].id == "f-giftcard"
     options = [found.hits[0], *distinct_documents([h for h in found.hits if h.text], 2)]
     assistant = Assistant(answerless_kb, chat_model=None)
-    monkeypatch.setattr(answerless_kb, "retrieve", lambda question, k=10, where=None: found.model_copy(
-        update={"decision": Decision.CLARIFY, "options": options}))
+    monkeypatch.setattr(answerless_kb, "retrieve", lambda question, k=10, where=None, read_evidence=True:
+                        found.model_copy(update={"decision": Decision.CLARIFY, "options": options}))
     answer = assistant.answer("礼品卡可以退款吗")
     assert answer.outcome is Outcome.CLARIFY and [o.id for o in answer.options] == [o.id for o in options[1:]]
     assert answer.trace["answerless_hits"] == ["f-giftcard"]
-    monkeypatch.setattr(answerless_kb, "retrieve", lambda question, k=10, where=None: found.model_copy(
-        update={"decision": Decision.CLARIFY, "options": options[:2]}))
+    monkeypatch.setattr(answerless_kb, "retrieve", lambda question, k=10, where=None, read_evidence=True:
+                        found.model_copy(update={"decision": Decision.CLARIFY, "options": options[:2]}))
     assert assistant.answer("礼品卡可以退款吗").outcome is Outcome.REFUSED  # one option left: nothing to choose
 
 

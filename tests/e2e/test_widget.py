@@ -62,7 +62,7 @@ def test_a_cited_answer_streams_and_survives_a_reload(page, console_server: Serv
 @browser_test
 def test_a_clarify_option_is_a_button_that_answers_it(page, console_server: Server) -> None:
     open_demo(page, console_server.url)
-    ask(page, "退货", 0)
+    ask(page, "退货退款", 0)   # two topics: a choice (the reader answers "退货" from the policy)
     options = page.get_by_test_id("chat-option")
     assert options.count() >= 2
     options.filter(has_text="退款多久到账").click()

@@ -95,3 +95,15 @@ def test_a_refusal_and_a_question_without_hits_are_never_read():
     assert read_decision(Decision.NONE, options("a"), reader, SETTINGS) == Reading(Decision.NONE, None, "unchanged")
     assert read_decision(Decision.ANSWER, [], reader, SETTINGS) == Reading(Decision.ANSWER, None, "unchanged")
     assert reader.batches == []
+
+
+def test_a_question_worded_as_the_first_options_own_is_never_read():
+    """The team wrote that question (or similar question) for that entry: the reader, which can
+    be wrong about a short answer, does not overrule it. Another wording is read."""
+    first, *others = options("a", "b", "c")
+    worded = [first.model_copy(update={"matched_text": "怎么开发票？"}), *others]
+    reader = Reader(a=0.01, b=0.01, c=0.01)
+    assert read_decision(Decision.ANSWER, worded, reader, SETTINGS, question="怎么开发票") == \
+        Reading(Decision.ANSWER, None, "as written")
+    assert reader.batches == []
+    assert read_decision(Decision.ANSWER, worded, reader, SETTINGS, question="发票怎么弄").verdict == "refused"

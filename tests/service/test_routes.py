@@ -155,3 +155,10 @@ def test_the_openapi_document_lists_every_router(client):
             "/v1/jobs", "/v1/jobs/{job_id}", "/v1/stats", "/v1/knowledge/health", "/v1/feedback",
             "/v1/learning", "/v1/learning/actions", "/v1/learning/{group_id}", "/healthz",
             "/metrics", "/retrieval", "/v1/qa", "/v1/qa/export"} == set(paths)
+
+
+def test_the_warm_up_loads_the_retrievers_models_before_a_customer_asks(client):
+    service = client.app.state.service
+    assert service.warm.wait(60)
+    retriever = service.knowledge_base.retriever()
+    assert retriever.settings.evidence_reader and retriever.reader._model._value is not None

@@ -153,7 +153,10 @@ class Assistant:
             timings["rewrite"] = _ms(clock)
 
             clock = time.perf_counter()
-            retrieval = self._retrieve(rewrite, turns, where, trace)
+            # unread: a hand-off (its citations are for the person taking over) and a follow-up
+            # the rules merged, which the evidence reader was never taught to read
+            retrieval = self._retrieve(rewrite, turns, where, trace, read_evidence=not (
+                message.routing is Routing.HANDOFF or rewrite.merged_by_rules))
             timings["retrieve"] = _ms(clock)
             for stage, ms in retrieval.timings_ms.items():
                 timings[f"retrieve.{stage}"] = ms
@@ -225,12 +228,13 @@ class Assistant:
                      priority=message.priority)
 
     def _retrieve(self, rewrite: Rewrite, turns: list[Turn], where: SearchFilter | None,
-                  trace: dict) -> Retrieval:
-        """Retrieval for the standalone question. A rewritten follow-up whose best match is
-        also the previous question's best match asked nothing new by that reading (the
-        previous question's words dominated), so the follow-up's own words are searched."""
+                  trace: dict, read_evidence: bool = True) -> Retrieval:
+        """Retrieval for the standalone question (`read_evidence`: may the evidence reader
+        change the decision). A rewritten follow-up whose best match is also the previous
+        question's best match asked nothing new by that reading (the previous question's words
+        dominated), so the follow-up's own words are searched."""
         k = max(self.settings.answer.evidence_items, 3)
-        retrieval = self.knowledge_base.retrieve(rewrite.question, k=k, where=where)
+        retrieval = self.knowledge_base.retrieve(rewrite.question, k=k, where=where, read_evidence=read_evidence)
         previous = previous_question(turns)
         if not rewrite.rewritten or previous is None or not retrieval.hits:
             return retrieval
@@ -238,7 +242,7 @@ class Assistant:
         if before.hits and before.hits[0].id == retrieval.hits[0].id:
             trace["rewrite"] = {**trace.get("rewrite", {}), "searched": rewrite.original,
                                 "why": "the rewrite only found the previous question's answer"}
-            return self.knowledge_base.retrieve(rewrite.original, k=k, where=where)
+            return self.knowledge_base.retrieve(rewrite.original, k=k, where=where, read_evidence=read_evidence)
         return retrieval
 
     def _chosen_hit(self, option_id: str) -> Hit:

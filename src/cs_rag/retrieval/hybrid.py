@@ -16,7 +16,7 @@ from cs_rag.errors import IndexMismatchError
 from cs_rag.index.base import Index, ScoredChunk, SearchFilter
 from cs_rag.models.e5_convert import E5_MODEL_NAME
 from cs_rag.models.embedding import MINILM_MODEL_NAME, Embedder
-from cs_rag.models.reader import EvidenceReader, hit_evidence
+from cs_rag.models.reader import EvidenceReader, evidence_text, hit_evidence
 from cs_rag.models.rerank import CrossEncoderReranker, Reranker
 from cs_rag.retrieval.confidence import FEATURES, Calibration
 from cs_rag.retrieval.evidence import read_decision, withheld
@@ -116,6 +116,13 @@ class HybridRetriever:
         zone = self.settings.timezone
         return dt.datetime.now(ZoneInfo(zone)).date() if zone else dt.date.today()
 
+    def warm_up(self) -> None:
+        """Loads what a question needs (the query's embedding model; the evidence reader when
+        on) before the first customer waits for it."""
+        self.rank("你好", k=1)
+        if self.settings.evidence_reader:
+            self.reader.scores("你好", [evidence_text(None, "你好")])
+
     def search(self, query: str, k: int = 10, where: SearchFilter | None = None) -> list[Hit]:
         """Ranked hits, best first (the evidence reader never runs: nothing is decided)."""
         return self.retrieve(query, k=k, where=where, read_evidence=False).hits
@@ -144,7 +151,7 @@ class HybridRetriever:
         reading = None
         if read_evidence and self.settings.evidence_reader:   # does the text say what was asked?
             reading = read_decision(decision, options, self._read_hits(query), self.settings,
-                                    names_unknown=bool(unknown))
+                                    names_unknown=bool(unknown), question=query)
             decision = reading.decision
         timings["decide"] = _ms(mark)
         timings["total"] = _ms(started)

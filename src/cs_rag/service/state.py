@@ -129,9 +129,11 @@ class Service:
         threading.Thread(target=self._warm_up, name="cs-rag-warm-up", daemon=True).start()
 
     def _warm_up(self) -> None:
-        """Load the models before the first customer waits for them."""
+        """Load the models before the first customer waits for them (a greeting loads the
+        guard's; a greeting is never looked up, so the retriever loads its own)."""
         try:
             self.assistant.answer("你好")
+            self.knowledge_base.retriever().warm_up()
         except CsRagError as exc:
             log.warning("warm-up failed: %s", mask_pii(str(exc)))
         self.warm.set()
