@@ -50,7 +50,8 @@ def read_decision(decision: Decision, options: Sequence[Hit], read: Read, settin
     matched wording."""
     if not options:
         return Reading(decision, None, "unchanged")
-    if question is not None and plain(question) == plain(options[0].matched_text or ""):
+    if decision is not Decision.NONE and question is not None \
+            and plain(question) == plain(options[0].matched_text or ""):
         return Reading(decision, None, "as written")
     if decision is Decision.ANSWER:
         first = float(read(options[:1])[0])
