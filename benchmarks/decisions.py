@@ -53,7 +53,7 @@ from cs_rag.models.reader import hit_evidence
 from cs_rag.ops.evaluate import QuestionOutcome, decision_metrics, load_questions
 from cs_rag.retrieval import calibrate
 from cs_rag.retrieval.confidence import Calibration
-from cs_rag.retrieval.hybrid import distinct_documents
+from cs_rag.retrieval.hybrid import EXACT, distinct_documents
 from cs_rag.retrieval.evidence import read_decision, withheld
 from cs_rag.types import Decision, Hit
 
@@ -81,7 +81,7 @@ class Scored:
     reads: list[float]    # the evidence reader's 0-1 score of each option (that it answers the question)
     read_seconds: tuple[float, float]   # reading the first option; reading the others (one batch)
     question: str = ""
-    query: str = ""              # the question as retrieval searched it (typos repaired)
+    as_written: bool = False     # worded as the first hit's matched question (the `exact` feature)
     hit: Hit | None = None       # the first hit, for the LLM's verdict
     confirmed: bool | None = None  # the LLM's verdict on it, when asked
 
@@ -161,7 +161,7 @@ def score(kb: KnowledgeBase, questions: list[dict]) -> list[Scored]:
                           p1_plain=float(plain.top1.predict(features[:1])[0]),
                           p3_plain=float(plain.top3.predict(features[:1])[0]), seconds=seconds,
                           **_read(retriever, q["question"], options), question=q["question"],
-                          query=retriever.repaired(q["question"]), hit=hits[0]))
+                          as_written=bool(features[0][EXACT]), hit=hits[0]))
     return out
 
 
@@ -185,7 +185,8 @@ def read_by_reader(s: Scored, decision: Decision, settings: RetrievalSettings) -
         spent[0] += s.read_seconds[0 if first else 1]
         return s.reads[:1] if first else s.reads[1:]
     reading = read_decision(decision, s.options, read, settings,
-                            names_unknown=s.names_unknown and settings.near_miss_names, question=s.query)
+                            names_unknown=s.names_unknown and settings.near_miss_names,
+                            as_written=s.as_written)
     return reading.decision, spent[0]
 
 

@@ -278,6 +278,20 @@ def test_a_search_never_runs_the_evidence_reader_and_a_decision_does(generated_k
         retriever.settings = base
 
 
+def test_an_faq_question_asked_word_for_word_is_never_read(generated_kb, tmp_path):
+    """Weights that cannot be loaded would fail any read: the entry's own question, punctuated
+    differently, is answered without one."""
+    retriever = generated_kb.retriever()
+    base = retriever.settings
+    retriever.settings = base.model_copy(update={"evidence_reader": True,
+                                                 "reader_model": tmp_path / "absent.safetensors"})
+    try:
+        asked = retriever.retrieve("冰箱保修多久？")
+    finally:
+        retriever.settings = base
+    assert asked.decision is Decision.ANSWER and asked.evidence_verdict == "as written"
+
+
 def test_an_entry_that_refers_to_a_document_hands_a_detail_question_to_it(tmp_path):
     """The delivery-time entry sends readers to 《配送说明》 for each region; a question about one
     region gets that document's chunk first, a general one keeps the entry."""

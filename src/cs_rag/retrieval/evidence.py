@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from cs_rag.config import RetrievalSettings
-from cs_rag.text import plain
 from cs_rag.types import Decision, Hit
 
 # reads hits and gives each one's 0-1 score that its text answers the question
@@ -43,15 +42,14 @@ def withheld(options: Sequence[Hit]) -> Decision:
 
 
 def read_decision(decision: Decision, options: Sequence[Hit], read: Read, settings: RetrievalSettings,
-                  names_unknown: bool = False, question: str | None = None) -> Reading:
+                  names_unknown: bool = False, as_written: bool = False) -> Reading:
     """`decision` after reading. `options` are the distinct documents a clarify reply would
     offer, the first hit first; `names_unknown` says the question names something the
-    knowledge never mentions; `question` (when given) is compared with the first option's
-    matched wording."""
+    knowledge never mentions; `as_written` that it is worded as the first option's matched
+    question (confidence's `exact` feature)."""
     if not options:
         return Reading(decision, None, "unchanged")
-    if decision is not Decision.NONE and question is not None \
-            and plain(question) == plain(options[0].matched_text or ""):
+    if decision is not Decision.NONE and as_written:
         return Reading(decision, None, "as written")
     if decision is Decision.ANSWER:
         first = float(read(options[:1])[0])

@@ -34,6 +34,7 @@ from cs_rag.types import Chunk, Decision, DocumentKind, Hit, Retrieval
 # Confidence features compare a hit with its rivals among this many fused hits, whatever k the
 # caller asks for, so a question's confidence does not depend on k.
 FEATURE_DEPTH = 20
+EXACT = FEATURES.index("exact")   # the hit's matched question is the query, worded the same
 CHUNK_TOKEN_CACHE = 50_000  # chunks whose tokens a retriever keeps (for the `uncovered` feature)
 
 
@@ -151,7 +152,7 @@ class HybridRetriever:
         reading = None
         if read_evidence and self.settings.evidence_reader:   # does the text say what was asked?
             reading = read_decision(decision, options, self._read_hits(query), self.settings,
-                                    names_unknown=bool(unknown), question=query)
+                                    names_unknown=bool(unknown), as_written=bool(features[0][EXACT]))
             decision = reading.decision
         timings["decide"] = _ms(mark)
         timings["total"] = _ms(started)
