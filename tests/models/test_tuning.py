@@ -14,7 +14,7 @@ from cs_rag.answering.guard_encoder import GuardEncoder
 from cs_rag.config import Settings
 from cs_rag.errors import IndexMismatchError
 from cs_rag.index.store import TUNED_FILE
-from cs_rag.models import tuning
+from cs_rag.models import embedding, query_pass, tuning
 from cs_rag.models.embedding import Embedder
 from cs_rag.models.tuning import TunedLayers, eligible, group_hash, training_pairs
 from cs_rag.types import Chunk, DocumentKind
@@ -156,7 +156,9 @@ def test_fine_tune_off_embeds_with_the_model_itself(tmp_path, quick_fit):
     kb = KnowledgeBase(tmp_path / "idx", Settings.model_validate({"index": {"fine_tune": False}}))
     assert kb.ingest([folder]).tuning is None
     assert kb.retriever().embedder.tuned_layers is None
-    assert GuardEncoder(kb).base_embedder() is kb.retriever().embedder   # the guard shares its vectors
+    question = ["扫地机出故障了能修吗"]
+    assert np.array_equal(GuardEncoder(kb).encode_queries(question),   # the guard shares its vectors
+                          kb.retriever().embedder.encode_queries(question))
 
 
 def test_an_unreadable_fine_tune_names_its_file(tmp_path, quick_fit, settings):
@@ -175,8 +177,6 @@ def test_an_unreadable_fine_tune_names_its_file(tmp_path, quick_fit, settings):
 
 def test_a_fine_tuned_copy_is_shared_while_used_and_freed_after():
     import gc
-
-    from cs_rag.models import embedding
 
     layers = TunedLayers(Embedder().name, {}, ["g"])
     first, second = Embedder().with_tuned(layers), Embedder().with_tuned(layers)
@@ -197,11 +197,53 @@ def test_the_guard_of_a_fine_tuned_knowledge_base_reads_the_base_models_vectors(
     kb.ingest([folder])
     assert kb.retriever().embedder.tuned_layers is not None
     question = ["扫地机出故障了能修吗"]
-    base = Embedder(settings.embedding).encode_queries(question)
-    tuned = kb.retriever().embedder.encode_queries(question)
+    base = Embedder(settings.embedding).encode(question, "query")
+    tuned = kb.retriever().embedder.encode(question, "query")
     assert not np.allclose(tuned, base, atol=1e-3)
     encoder = GuardEncoder(kb)
     assert encoder.name == kb.retriever().embedder.name
-    assert np.allclose(encoder.encode_queries(question), base, atol=1e-3)
+    assert np.allclose(encoder.encode_queries(question), base, atol=1e-5)
     kb.ingest([folder], refit=True)   # a refit: another fine-tune, the same base
-    assert np.allclose(encoder.encode_queries(question), base, atol=1e-3)
+    assert np.allclose(encoder.encode_queries(question), base, atol=1e-5)
+
+
+def test_one_pass_gives_the_guard_its_base_vector_and_retrieval_its_tuned_one(tmp_path, quick_fit, settings,
+                                                                           monkeypatch):
+    """The layers below the tuned ones run once for both vectors (models.query_pass); each
+    equals its model's own, and retrieval then finds its vector cached."""
+    folder = tmp_path / "k"
+    write_faq(folder, PRODUCTS)
+    kb = KnowledgeBase(tmp_path / "idx", settings)
+    kb.ingest([folder])
+    embedder = kb.retriever().embedder
+    questions = ["扫地机出故障了能修吗", "耳机左边没声了怎么报修"]
+    tuned = embedder.encode(questions, "query")
+    base = embedder.with_tuned(None).encode(questions, "query")
+    assert np.allclose(embedder.base_query_vectors(questions), base, atol=1e-5)
+
+    def embedded_apart(*args, **kwargs):
+        raise AssertionError("the one pass should have left the tuned vector in the cache")
+
+    monkeypatch.setattr(embedder, "encode", embedded_apart)
+    assert np.allclose(np.stack([embedder.encode_query(q) for q in questions]), tuned, atol=1e-5)
+
+    monkeypatch.setattr(embedding, "split_point", lambda tensors, model: None)   # a model it cannot split
+    embedder.clear_query_cache()
+    untuned = Embedder(settings.embedding).encode_queries(questions)
+    assert np.array_equal(embedder.base_query_vectors(questions), untuned)
+
+
+def test_a_model_that_pools_otherwise_is_embedded_twice():
+    """Only a transformer with mean pooling over every token and normalisation is split."""
+    model = Embedder()._load()
+    layers = {"encoder.layer.8.output.dense.weight": np.zeros(1)}
+    assert query_pass.split_point(layers, model) == 8
+    assert query_pass.split_point({"embeddings.word_embeddings.weight": np.zeros(1)}, model) is None
+    assert query_pass.split_point({}, model) is None
+    pooling = model[1]
+    original = pooling.include_prompt
+    try:
+        pooling.include_prompt = False
+        assert query_pass.split_point(layers, model) is None
+    finally:
+        pooling.include_prompt = original

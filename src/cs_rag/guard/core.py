@@ -193,8 +193,8 @@ class Guard:
             if self._encoder is None:
                 raise ValueError(f"the message model reads {reader.embedding_model} embeddings: "
                                  "give the Guard an encoder")
-            # masked, as the retriever embeds the question: its query cache then serves both
-            # (unless the knowledge base is fine-tuned: cs_rag.answering.guard_encoder)
+            # masked, as the retriever embeds the question: one pass then serves both, a
+            # fine-tuned knowledge base's vector included (cs_rag.answering.guard_encoder)
             vectors = self._encoder.encode_queries([mask(s.text, p) for s, p in zip(seen, pii)])
         readings = read_messages(reader, seen, vectors)
         results = []

