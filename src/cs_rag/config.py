@@ -124,7 +124,7 @@ class RetrievalSettings(_Section):
     evidence_reader: bool = True
     reader_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
     reader_refuse_threshold: float = Field(default=0.03, ge=0.0, le=1.0)
-    reader_promote_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+    reader_promote_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
     reader_model: Path | None = None
     reader_precision: Literal["auto", "float32", "bfloat16"] = "auto"
     # The three bands ("猜你想问"), on calibrated probabilities in that traffic: a question is
