@@ -245,25 +245,22 @@ class Embedder:
         of the same text then costs nothing. More are embedded in batches, uncached."""
         if self._untuned is None:
             return self.encode_queries(texts)
-        if len(texts) > SINGLE_QUERIES:
-            return self._untuned.encode(list(texts), "query")
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+        if not texts or len(texts) > SINGLE_QUERIES:
+            return self._untuned.encode_queries(texts)
         return np.stack([self._base_query_vector(text) for text in texts])
 
     def _base_query_vector(self, text: str) -> np.ndarray:
+        first = self._split_at.get()
+        if first is None:   # a model one pass cannot serve: the untuned model embeds it apart
+            return self._untuned.encode_query(text)
         cached = self._base_query_cache.get(text)
         if cached is not None:
             return cached
-        first = self._split_at.get()
-        if first is None:   # a model one pass cannot serve: the untuned model embeds it apart
-            vector = self._untuned.encode_query(text)
-        else:
-            base = self._base.get()
-            use_cores(self.settings.threads)
-            vector, own = vectors_after_split(base, self._load(), first, text,
-                                              prompt_text(base, self._prompt_name(base, "query")))
-            self._query_cache.put(text, own)
+        base = self._base.get()
+        use_cores(self.settings.threads)
+        vector, own = vectors_after_split(base, self._load(), first, text,
+                                          prompt_text(base, self._prompt_name(base, "query")))
+        self._query_cache.put(text, own)
         self._base_query_cache.put(text, vector)
         return vector
 
