@@ -15,8 +15,8 @@ code). Tables:
 - COLD dev (offensive / safe): the guard's lexicon alone, the shipped classifier at its
   COLD-carve and customer-service thresholds, lexicon + classifier (the guard's default), and
   the anchor, a TF-IDF character 1-3-gram logistic regression trained on COLD train.
-- waimai_10k (negative / positive reviews): negative_emotion for the guard (any level, and
-  level >= 2) vs the anchor trained on a 50% split (seed 0); both scored on the other 50%.
+- waimai_10k (negative / positive reviews): negative_emotion for the guard, n-gram and e5
+  models (any level, and level >= 2) vs the anchor trained on a 50% split (seed 0); both scored on the other 50%.
 - eval/guard_messages.jsonl: precision and recall per flag kind; false alarms on its
   ordinary lines.
 - False alarms: the share of eval/questions.jsonl questions with any flag (target < 3%).
@@ -99,18 +99,21 @@ def waimai_anchor(train: list[dict]) -> Callable[[list[str]], np.ndarray]:
     return tfidf_anchor([r["text"] for r in train], [r["label"] == "negative" for r in train])
 
 
-def waimai_rows(default: Guard, anchor: Callable[[list[str]], np.ndarray], test: list[dict]) -> list[list]:
+def waimai_rows(guards: dict[str, Guard], anchor: Callable[[list[str]], np.ndarray], test: list[dict]) -> list[list]:
+    """negative_emotion at any level and at level 2 or more for each of `guards` (read in
+    batches of 64), then the anchor."""
     texts = [r["text"] for r in test]
     gold = [r["label"] == "negative" for r in test]
-    levels = []
-    for result in default.check_messages(texts):
-        found = [f.level or 1 for f in result.flags if f.kind is FlagKind.NEGATIVE_EMOTION]
-        levels.append(max(found, default=0))
-    return [
-        ["guard negative_emotion, any level", len(texts), *prf((lv >= 1 for lv in levels), gold)],
-        ["guard negative_emotion, level >= 2", len(texts), *prf((lv >= 2 for lv in levels), gold)],
-        ["anchor: TF-IDF char 1-3 + LR (other 50%)", len(texts), *prf(anchor(texts), gold)],
-    ]
+    rows = []
+    for name, guard in guards.items():
+        levels = []
+        for first in range(0, len(texts), 64):
+            for result in guard.check_messages(texts[first:first + 64]):
+                found = [f.level or 1 for f in result.flags if f.kind is FlagKind.NEGATIVE_EMOTION]
+                levels.append(max(found, default=0))
+        rows += [[f"{name} negative_emotion, any level", len(texts), *prf((lv >= 1 for lv in levels), gold)],
+                 [f"{name} negative_emotion, level >= 2", len(texts), *prf((lv >= 2 for lv in levels), gold)]]
+    return rows + [["anchor: TF-IDF char 1-3 + LR (other 50%)", len(texts), *prf(anchor(texts), gold)]]
 
 
 def anchors_on_own_set(default: Guard, offensive_anchor, emotion_anchor) -> list[list]:
@@ -304,7 +307,9 @@ def main() -> None:
                       cold_rows(lexicon, default, offensive_anchor))
     out += print_table("waimai_10k, evaluation half (seed 0): negative emotion",
                        ["system", "messages", "precision", "recall", "F1"],
-                       waimai_rows(default, emotion_anchor, waimai_test))
+                       waimai_rows({"guard default (n-gram model)": default,
+                                    "guard with e5 vectors (the answer path)": embedded},
+                                   emotion_anchor, waimai_test))
     out += print_table("eval/guard_messages.jsonl messages (no anchor trained on them): guard vs anchors",
                        ["system", "messages", "precision", "recall", "F1"],
                        anchors_on_own_set(default, offensive_anchor, emotion_anchor))
