@@ -19,7 +19,7 @@ The shipped weights are then fitted on everything. A writer named by `--train-on
 see TRAIN_ONLY) is trained on in every fold and never read, so it shapes the models, not the
 settings. Two models: understanding.npz (n-grams and
 cues) and understanding_e5.npz (also the embedded default e5 model's query vectors). Needs scikit-learn (the `bench` extra);
-deterministic for given e5 vectors (lbfgs, no sampling); about 22 minutes on 2 cores.
+deterministic for given e5 vectors (lbfgs, no sampling); about 8 minutes on 2 cores.
 """
 
 from __future__ import annotations
