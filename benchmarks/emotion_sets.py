@@ -1,20 +1,25 @@
-"""The message models on every held-out emotion set at once, and on the customer questions of
+"""The message models on several held-out emotion sets at once, and on the customer questions of
 the blind traffic sets: one row per set and a pooled row, for the n-gram model (`cs-rag guard`)
-and the e5 model (the answer path).
+and the e5 model (the one the answer path uses).
 
-    python benchmarks/emotion_sets.py [SET ...] [--questions QUESTIONS.jsonl ...]
+    python benchmarks/emotion_sets.py [SET ...] [--questions FILE]... [--no-questions]
 
-SET: a labelled set in the format of training/emotion/GUIDE.md (default: the six held-out sets
-keep rules have been decided on, emotion..emotion5 and courtesy; eval/holdout/emotion6 is left
-out, to be read once by a change that passed them). QUESTIONS: customer question sets whose lines have a `kind`
-(default: eval/holdout/traffic2..7); the lines not of kind `emotional` are calm questions, and
-the guard should leave them alone. Columns:
+SET: a labelled set in the format of training/emotion/GUIDE.md, a JSONL file or a folder; its
+conversations are skipped (benchmarks/guard.py scores them). Default: the six held-out sets keep
+rules have been decided on, emotion..emotion5 and courtesy. eval/holdout/emotion6 is not among
+them: it was read once by the shipped models (2026-12-07) and is kept for a change that passes them.
+FILE (repeat the option for more): customer questions whose every line has a `kind` (default:
+eval/holdout/traffic2..7); the lines whose writer did not mark them `emotional` are counted.
+Those are mostly calm, but `kind` is one main style per line, so an upset repeat or complaint of
+another style is counted too. Columns:
 - negative F1: negative at any level against the gold level;
-- level-3 recall / precision: gold level 3 read at level 3, and the reverse (a level-3 reading
-  hands the customer to a supervisor);
-- calm flagged: calm messages (gold level 0) with any guard flag (issue 22's false alarms);
-- calm at level 3: calm messages handed to a supervisor.
-Nothing here tunes anything; about two minutes.
+- level-3 recall / precision: gold level 3 read at level 3, and the reverse;
+- calm flagged: calm messages (gold level 0) with any guard flag (emotion, offensive, a request
+  for a person, personal data ...: issue 22's false alarms);
+- calm at level 3: calm messages read at level 3, the emotion hand-off to a supervisor.
+"-" where a column has nothing to count. The e5 rows embed the texts in batches, which can
+differ in the last digits from the answer path's one question at a time: a difference of one or
+two messages between two runs is within that. Nothing here tunes anything; about a minute.
 """
 
 from __future__ import annotations
@@ -37,23 +42,28 @@ def readings(guard: Guard, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(level read, any flag raised) of each text."""
     results = guard.check_messages(texts)
     return (np.asarray([r.emotion.level for r in results], dtype=int),
-            np.asarray([bool(r.flags) for r in results]))
+            np.asarray([bool(r.flags) for r in results], dtype=bool))
+
+
+def share(flags: np.ndarray) -> str:
+    """'n (share%)' of the true values, '-' when there are none to count."""
+    return f"{int(flags.sum())} ({flags.mean():.1%})" if flags.size else "-"
 
 
 def set_row(name: str, gold: np.ndarray, level: np.ndarray, flagged: np.ndarray) -> list:
     """One table row: negative F1, level-3 recall and precision, calm flagged, calm at level 3."""
     calm, strong, read3 = gold == 0, gold == 3, level == 3
-    return [name, len(gold), prf(level > 0, gold > 0)[2],
+    negative = (gold > 0).any() or (level > 0).any()
+    return [name, len(gold), prf(level > 0, gold > 0)[2] if negative else "-",
             float(np.mean(read3[strong])) if strong.any() else "-",
             float(np.mean(strong[read3])) if read3.any() else "-",
-            f"{int(flagged[calm].sum())} ({np.mean(flagged[calm]):.1%})", int(read3[calm].sum())]
+            share(flagged[calm]), int(read3[calm].sum()) if calm.any() else "-"]
 
 
-def labelled_rows(guard: Guard, sets: list[Path]) -> list[list]:
+def labelled_rows(guard: Guard, sets: dict[Path, list[dict]]) -> list[list]:
     rows, pooled = [], ([], [], [])
-    for path in sets:
-        messages, _ = read_set(path)
-        gold = np.asarray([int(m["level"]) for m in messages])
+    for path, messages in sets.items():
+        gold = np.asarray([int(m["level"]) for m in messages], dtype=int)
         level, flagged = readings(guard, [m["text"] for m in messages])
         rows.append(set_row(path.name, gold, level, flagged))
         for part, values in zip(pooled, (gold, level, flagged)):
@@ -62,34 +72,55 @@ def labelled_rows(guard: Guard, sets: list[Path]) -> list[list]:
     return rows
 
 
-def question_rows(guard: Guard, files: list[Path]) -> list[list]:
-    rows, totals = [], np.zeros(3, dtype=int)
-    for path in files:
-        calm = [q["question"] for q in read_jsonl(path) if q.get("kind") != "emotional"]
-        level, flagged = readings(guard, calm)
-        counts = np.asarray([len(calm), int(flagged.sum()), int((level == 3).sum())])
-        totals += counts
-        rows.append([path.parent.name, counts[0], f"{counts[1]} ({counts[1] / counts[0]:.1%})", counts[2]])
-    rows.append(["all", totals[0], f"{totals[1]} ({totals[1] / totals[0]:.1%})", totals[2]])
-    return rows
+def question_rows(guard: Guard, files: dict[Path, list[str]]) -> list[list]:
+    rows, every_level, every_flag = [], [], []
+    for path, texts in files.items():
+        level, flagged = readings(guard, texts)
+        rows.append([_name(path), len(texts), share(flagged), int((level == 3).sum())])
+        every_level.append(level)
+        every_flag.append(flagged)
+    level, flagged = np.concatenate(every_level), np.concatenate(every_flag)
+    return rows + [["all", len(level), share(flagged), int((level == 3).sum())]]
+
+
+def not_emotional(path: Path) -> list[str]:
+    """The questions of `path` whose writer did not mark them emotional; a line without a
+    `kind` stops the run naming file and line."""
+    rows = read_jsonl(path)
+    for number, row in enumerate(rows, start=1):
+        if "kind" not in row:
+            raise SystemExit(f"{path}:{number}: no `kind`, so it cannot tell the emotional questions apart")
+    return [row["question"] for row in rows if row["kind"] != "emotional"]
+
+
+def _name(path: Path) -> str:
+    """A question file's row name: its folder for a questions.jsonl, else the file."""
+    return path.parent.name if path.name == "questions.jsonl" else path.name
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sets", nargs="*", type=Path, default=DEFAULT_SETS)
-    parser.add_argument("--questions", nargs="*", type=Path, default=DEFAULT_QUESTIONS)
+    parser.add_argument("--questions", action="append", type=Path, metavar="FILE")
+    parser.add_argument("--no-questions", action="store_true", help="skip the customer questions")
     args = parser.parse_args()
+    files = [] if args.no_questions else (args.questions or DEFAULT_QUESTIONS)
+    missing = [str(path) for path in [*args.sets, *files] if not path.exists()]
+    if missing:
+        raise SystemExit(f"no such set: {', '.join(missing)}")
+    sets = {path: read_set(path)[0] for path in args.sets}   # read everything before loading a model
+    questions = {path: not_emotional(path) for path in files}
     from cs_rag.models.embedding import Embedder
 
     out = ""
     for name, guard in (("n-gram model (cs-rag guard)", Guard()),
-                        ("e5 model (the answer path)", Guard(encoder=Embedder()))):
+                        ("e5 model (the answer path's)", Guard(encoder=Embedder()))):
         out += print_table(f"Held-out emotion sets, {name}",
                            ["set", "messages", "negative F1", "level-3 recall", "level-3 precision",
-                            "calm flagged", "calm at level 3"], labelled_rows(guard, args.sets))
-        if args.questions:
+                            "calm flagged", "calm at level 3"], labelled_rows(guard, sets))
+        if questions:
             out += print_table(f"Customer questions not marked emotional, {name}",
-                               ["set", "questions", "any flag", "at level 3"], question_rows(guard, args.questions))
+                               ["set", "questions", "any flag", "at level 3"], question_rows(guard, questions))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "emotion_sets.md").write_text(out, encoding="utf-8")
 
