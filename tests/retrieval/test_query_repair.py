@@ -7,7 +7,8 @@ import pytest
 from cs_rag.retrieval.query_repair import QueryRepair, shorthand
 from cs_rag.text import Tokenizer
 
-VOCABULARY = ["退款", "运费", "发票", "到账", "包邮", "实时", "快递", "优惠券", "支付宝"]
+VOCABULARY = ["退款", "运费", "发票", "到账", "包邮", "实时", "快递", "优惠券", "支付宝", "密码", "收货", "地址",
+              "保修", "电池"]
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +22,8 @@ def repair() -> QueryRepair:
     ("发漂怎么开", "发票怎么开"),
     ("zfb能付吗 KD到哪了", "支付宝能付吗 快递到哪了"),   # shorthand, case ignored
     ("yhq咋用", "优惠券咋用"),
+    ("手机dc不耐用了能走bx吗", "手机电池不耐用了能走保修吗"),
+    ("shdz填错了", "收货地址填错了"),   # a word the knowledge uses as two tokens
 ])
 def test_misspellings_become_the_knowledges_words(repair, typed, meant):
     assert repair.repair(typed) == meant
@@ -31,6 +34,7 @@ def test_misspellings_become_the_knowledges_words(repair, typed, meant):
     "我的包裹丢了",              # nothing to repair
     "please check my zfbx order",  # shorthand only as a whole word
     "退款多久到账",              # already the knowledge's words
+    "屏幕厚度8dc 5th floor",     # letters touching a digit are a unit or an ordinal
 ])
 def test_what_needs_no_repair_is_left_alone(repair, text):
     assert repair.repair(text) == text
@@ -44,6 +48,10 @@ def test_a_sound_shared_by_two_words_of_the_knowledge_repairs_nothing():
 def test_shorthand_only_becomes_words_the_knowledge_uses():
     english = QueryRepair(["refund", "card"], Tokenizer())
     assert english.repair("th card dd refund") == "th card dd refund"
+
+
+def test_shorthand_for_a_word_the_knowledge_lacks_is_left_alone(repair):
+    assert repair.repair("tb上买的 pdd也行") == "tb上买的 pdd也行"   # 淘宝 and 拼多多 are not its words
 
 
 def test_the_shipped_shorthand_maps_letters_to_words():

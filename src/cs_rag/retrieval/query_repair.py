@@ -5,8 +5,9 @@ Two repairs, both conservative (a question that needs neither is returned unchan
   that is neither a word of the knowledge nor a common Chinese word, but sounds exactly like one
   word of the knowledge (toneless pinyin), becomes that word;
 - shop shorthand typed in Latin letters (zfb, kd, yhq, tk): a shipped list of pinyin
-  abbreviations (`data/shorthand.txt`), applied to whole words, and only towards words the
-  knowledge uses (an English knowledge base keeps "th" and "dd").
+  abbreviations (`data/shorthand.txt`), applied to whole words not touching a digit (5mm, 5th
+  stay), and only towards words the knowledge uses: each of the word's tokens is in its
+  vocabulary (an English knowledge base keeps "th" and "dd").
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from cs_rag.reading import shipped_lines
 from cs_rag.text import Tokenizer, normalize
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
-_LATIN_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,5}(?![A-Za-z])")
+_LATIN_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,5}(?![A-Za-z0-9])")
 COMMON_WORD_FREQUENCY = 10   # jieba's dictionary count above which a run is a real word, left alone
 MIN_CHARS, MAX_CHARS = 2, 4
 
@@ -37,12 +38,17 @@ def shorthand() -> dict[str, str]:
     return {short.lower(): word.strip() for short, word in pairs}
 
 
+def _uses(vocabulary: set[str], tokens: list[str]) -> bool:
+    return bool(tokens) and all(token in vocabulary for token in tokens)
+
+
 class QueryRepair:
     """Repairs questions against one knowledge base's vocabulary (its index's tokens)."""
 
     def __init__(self, vocabulary: Iterable[str], tokenizer: Tokenizer) -> None:
         vocabulary = set(vocabulary)
-        self._shorthand = {short: word for short, word in shorthand().items() if normalize(word) in vocabulary}
+        self._shorthand = {short: word for short, word in shorthand().items()
+                           if _uses(vocabulary, tokenizer.tokenize(normalize(word)))}
         self._words = {w for w in vocabulary if MIN_CHARS <= len(w) <= MAX_CHARS and _CJK_RUN.fullmatch(w)}
         by_sound: dict[str, set[str]] = {}
         for word in self._words:
