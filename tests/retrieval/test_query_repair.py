@@ -24,6 +24,8 @@ def repair() -> QueryRepair:
     ("yhq咋用", "优惠券咋用"),
     ("手机dc不耐用了能走bx吗", "手机电池不耐用了能走保修吗"),
     ("shdz填错了", "收货地址填错了"),   # a word the knowledge uses as two tokens
+    ("tuikuan多久到帐", "退款多久到账"),   # a word typed in pinyin
+    ("fapiao", "发票"),
 ])
 def test_misspellings_become_the_knowledges_words(repair, typed, meant):
     assert repair.repair(typed) == meant
@@ -48,6 +50,11 @@ def test_a_sound_shared_by_two_words_of_the_knowledge_repairs_nothing():
 def test_shorthand_only_becomes_words_the_knowledge_uses():
     english = QueryRepair(["refund", "card"], Tokenizer())
     assert english.repair("th card dd refund") == "th card dd refund"
+
+
+def test_pinyin_that_is_a_word_of_the_knowledge_or_fits_two_of_its_words_stays():
+    assert QueryRepair(["shishi", "实时"], Tokenizer()).repair("shishi") == "shishi"
+    assert QueryRepair(["实时", "事实"], Tokenizer()).repair("shishi") == "shishi"
 
 
 def test_shorthand_for_a_word_the_knowledge_lacks_is_left_alone(repair):

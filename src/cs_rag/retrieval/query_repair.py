@@ -1,13 +1,15 @@
 """Customers' misspellings rewritten into the knowledge's own words before search.
 
-Two repairs, both conservative (a question that needs neither is returned unchanged):
+Three repairs, all conservative (a question that needs none is returned unchanged):
 - homophone typos (退宽 -> 退款, 运废 -> 运费, 发漂 -> 发票): a run of 2-4 Chinese characters
   that is neither a word of the knowledge nor a common Chinese word, but sounds exactly like one
   word of the knowledge (toneless pinyin), becomes that word;
 - shop shorthand typed in Latin letters (zfb, kd, yhq, tk): a shipped list of pinyin
   abbreviations (`data/shorthand.txt`), applied to whole words not touching a digit (5mm, 5th
   stay), and only towards words the knowledge uses: each of the word's tokens is in its
-  vocabulary (an English knowledge base keeps "th" and "dd").
+  vocabulary (an English knowledge base keeps "th" and "dd");
+- words typed in toneless pinyin (tousu -> 投诉, tuikuan -> 退款): a Latin word of 4 or more
+  letters that is not a word of the knowledge and spells the sound of exactly one of its words.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from cs_rag.text import Tokenizer, normalize
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,5}(?![A-Za-z0-9])")
+_PINYIN_WORD = re.compile(r"(?<![A-Za-z0-9])[a-z]{4,}(?![A-Za-z0-9])")
 COMMON_WORD_FREQUENCY = 10   # jieba's dictionary count above which a run is a real word, left alone
 MIN_CHARS, MAX_CHARS = 2, 4
 
@@ -55,11 +58,17 @@ class QueryRepair:
             by_sound.setdefault(_sound(word), set()).add(word)
         # a sound shared by two words of the knowledge is no evidence for either
         self._by_sound = {sound: next(iter(words)) for sound, words in by_sound.items() if len(words) == 1}
+        spelled: dict[str, set[str]] = {}
+        for sound, words in by_sound.items():
+            spelled.setdefault(sound.replace(" ", ""), set()).update(words)
+        self._by_spelling = {letters: next(iter(words)) for letters, words in spelled.items()
+                             if len(words) == 1 and len(letters) >= 4 and letters not in vocabulary}
         self._frequency = tokenizer.word_frequency
 
     def repair(self, question: str) -> str:
-        """`question` with its homophone typos and shorthand replaced (see the module doc)."""
+        """`question` with its homophone typos, shorthand and pinyin replaced (see the module doc)."""
         text = _LATIN_WORD.sub(lambda m: self._shorthand.get(m.group(0).lower(), m.group(0)), question)
+        text = _PINYIN_WORD.sub(lambda m: self._by_spelling.get(m.group(0), m.group(0)), text)
         return _CJK_RUN.sub(lambda m: self._repair_run(m.group(0)), text)
 
     def _repair_run(self, run: str) -> str:
