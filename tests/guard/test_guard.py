@@ -533,12 +533,20 @@ def test_asking_whether_a_person_handles_refunds_is_no_request(guard):
 @pytest.mark.parametrize("text", ["我要投诉你们仓库 发错三次了", "这件事我一定要投诉", "I will complain about this"])
 def test_a_threat_to_complain_is_escalation(guard, text):
     assert FlagKind.ESCALATION_THREAT in kinds(guard.check_message(text))
+    assert FlagKind.ESCALATION_THREAT in kinds(Guard(offensive_model=None).check_message(text))
 
 
 @pytest.mark.parametrize("text", ["怎么投诉快递员", "投诉电话是多少", "我要投诉怎么操作",
                                   "I want to file a complaint, where do I write?"])
 def test_asking_how_to_complain_is_no_threat(guard, text):
     assert FlagKind.ESCALATION_THREAT not in kinds(guard.check_message(text))
+
+
+@pytest.mark.parametrize("text", ["12315的电话是多少", "维权的话流程是怎样的"])
+def test_a_threat_word_in_a_message_the_model_reads_as_calm_is_no_threat(guard, text):
+    result = Guard(offensive_model=None).check_message(text)   # the shipped message model reads it
+    assert result.emotion.level == 0 and FlagKind.ESCALATION_THREAT not in kinds(result)
+    assert FlagKind.ESCALATION_THREAT in kinds(guard.check_message(text))   # the lexicon alone cannot tell
 
 
 def test_the_companys_public_contacts_are_not_personal_data():

@@ -10,7 +10,8 @@ On a message (`Guard.check_message`):
                     strong -> handoff to a supervisor
   human_request     the customer asks for a person -> handoff
   escalation_threat regulator, media, lawyer, police, a threat to complain (我要投诉你们; asking
-                    how to complain is no threat) -> handoff (severity 3)
+                    how to complain is no threat, nor a message the model reads as calm)
+                    -> handoff (severity 3)
   injection         an attempt to override the assistant's instructions -> review (severity 3)
   offensive         abusive words (lexicon: level 3 -> handoff, else review), or only the learned
                     classifier's P(offensive) >= its threshold (the customer-service one,
@@ -212,9 +213,14 @@ class Guard:
         text, hits = item.text, item.hits
         flags: list[Flag] = []
         seen: set[tuple[FlagKind, str]] = set()
+        # the message model reads a threat word as one of its cues: a message it still reads as
+        # calm asks about the channel (12315的电话多少), it threatens nothing
+        calm_by_model = reading.p_negative is not None and reading.emotion.level == 0
         for hit in hits:
             kind = hit.spec.kind
             if kind is FlagKind.NEGATIVE_EMOTION or (kind, hit.term) in seen:
+                continue
+            if kind is FlagKind.ESCALATION_THREAT and calm_by_model:
                 continue
             seen.add((kind, hit.term))
             span = item.folded.original_span(hit.start, hit.end)
