@@ -530,7 +530,8 @@ def test_asking_whether_a_person_handles_refunds_is_no_request(guard):
     assert FlagKind.HUMAN_REQUEST not in kinds(guard.check_message("退款审核要多久"))
 
 
-@pytest.mark.parametrize("text", ["我要投诉你们仓库 发错三次了", "这件事我一定要投诉", "I will complain about this"])
+@pytest.mark.parametrize("text", ["我要投诉你们仓库 发错三次了", "这件事我一定要投诉", "I will complain about this",
+                                  "我要报警", "我会打12315", "好的，我去工商局问问"])   # calm words, stated intent
 def test_a_threat_to_complain_is_escalation(guard, text):
     assert FlagKind.ESCALATION_THREAT in kinds(guard.check_message(text))
     assert FlagKind.ESCALATION_THREAT in kinds(Guard(offensive_model=None).check_message(text))
@@ -543,7 +544,7 @@ def test_asking_how_to_complain_is_no_threat(guard, text):
 
 
 @pytest.mark.parametrize("text", ["12315的电话是多少", "维权的话流程是怎样的"])
-def test_a_threat_word_in_a_message_the_model_reads_as_calm_is_no_threat(guard, text):
+def test_a_calm_question_about_a_complaint_channel_is_no_threat(guard, text):
     result = Guard(offensive_model=None).check_message(text)   # the shipped message model reads it
     assert result.emotion.level == 0 and FlagKind.ESCALATION_THREAT not in kinds(result)
     assert FlagKind.ESCALATION_THREAT in kinds(guard.check_message(text))   # the lexicon alone cannot tell

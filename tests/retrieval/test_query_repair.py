@@ -8,7 +8,7 @@ from cs_rag.retrieval.query_repair import QueryRepair, shorthand
 from cs_rag.text import Tokenizer
 
 VOCABULARY = ["退款", "运费", "发票", "到账", "包邮", "实时", "快递", "优惠券", "支付宝", "密码", "收货", "地址",
-              "保修", "电池"]
+              "保修", "退货", "订单", "微信", "投诉"]
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +22,12 @@ def repair() -> QueryRepair:
     ("发漂怎么开", "发票怎么开"),
     ("zfb能付吗 KD到哪了", "支付宝能付吗 快递到哪了"),   # shorthand, case ignored
     ("yhq咋用", "优惠券咋用"),
-    ("手机dc不耐用了能走bx吗", "手机电池不耐用了能走保修吗"),
+    ("手机过保了能走bx吗", "手机过保了能走保修吗"),
+    ("支持zfb/wx吗", "支持支付宝/微信吗"),          # a slash between words is punctuation
     ("shdz填错了", "收货地址填错了"),   # a word the knowledge uses as two tokens
     ("tuikuan多久到帐", "退款多久到账"),   # a word typed in pinyin
-    ("fapiao", "发票"),
+    ("Tuikuan多久到帐", "退款多久到账"),   # capitalised by the phone's keyboard
+    ("fapiao", "发票"),                    # alone
 ])
 def test_misspellings_become_the_knowledges_words(repair, typed, meant):
     assert repair.repair(typed) == meant
@@ -36,7 +38,11 @@ def test_misspellings_become_the_knowledges_words(repair, typed, meant):
     "我的包裹丢了",              # nothing to repair
     "please check my zfbx order",  # shorthand only as a whole word
     "退款多久到账",              # already the knowledge's words
-    "屏幕厚度8dc 5th floor",     # letters touching a digit are a unit or an ordinal
+    "厚度8mm 5th floor",         # letters touching a digit are a unit or an ordinal (th: 退货)
+    "邮箱dd@qq.com tk_123 sh-01",  # an address, a code
+    "where is my fapiao",        # pinyin inside an English sentence stays
+    "tuikuan2号到账吗",          # a pinyin word touching a digit stays
+    "zfmm忘了",                  # 支付密码: 支付 is not a word of this knowledge
 ])
 def test_what_needs_no_repair_is_left_alone(repair, text):
     assert repair.repair(text) == text

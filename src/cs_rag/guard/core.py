@@ -10,8 +10,8 @@ On a message (`Guard.check_message`):
                     strong -> handoff to a supervisor
   human_request     the customer asks for a person -> handoff
   escalation_threat regulator, media, lawyer, police, a threat to complain (我要投诉你们; asking
-                    how to complain is no threat, nor a message the model reads as calm)
-                    -> handoff (severity 3)
+                    how to complain is no threat, nor a question about the channel that the
+                    message model reads as calm and that states no intent) -> handoff (severity 3)
   injection         an attempt to override the assistant's instructions -> review (severity 3)
   offensive         abusive words (lexicon: level 3 -> handoff, else review), or only the learned
                     classifier's P(offensive) >= its threshold (the customer-service one,
@@ -61,6 +61,12 @@ _CLASSIFIER_MIN_WORDS = 3   # of those: 人呢？ and 喂？ are too short to re
 _QUOTED = re.compile(r"「[^」]*」|『[^』]*』|“[^”]*”|\"[^\"]*\"|《[^》]*》|‘[^’]*’")
 _UNIT = re.compile(r"[a-z0-9]+|[^\W_]")
 _PRIORITY_TYPES = frozenset({QuestionType.FAULT, QuestionType.COMPLAINT})
+# a question about a complaint channel (12315的电话是多少, 维权流程是怎样的) and a statement of
+# intent (我要报警, 我会打12315, 我是不是只能去消协了, I will sue): only the first is no threat
+_ASKS = re.compile(r"[?？]|吗|多少|怎么|怎样|如何|哪|什么|能不能|可不可以|是不是|有没有|"
+                   r"\b(?:how|what|where|which|when|can|could|is|are|do|does)\b", re.IGNORECASE)
+_INTENT = re.compile(r"我.{0,5}(?:要|会|就|去|得|准备|打算|只能|已经|已)|再不|不然|否则|"
+                     r"\b(?:i will|i'll|i'm going to|i am going to|i have|i've|i'd)\b", re.IGNORECASE)
 _HEDGE_CONTEXT = 2   # units of context around a hedge compared with the evidence
 _MESSAGE_FLAGS = {
     FlagKind.HUMAN_REQUEST: (Routing.HANDOFF, "the customer asks for a person"),
@@ -213,14 +219,15 @@ class Guard:
         text, hits = item.text, item.hits
         flags: list[Flag] = []
         seen: set[tuple[FlagKind, str]] = set()
-        # the message model reads a threat word as one of its cues: a message it still reads as
-        # calm asks about the channel (12315的电话多少), it threatens nothing
-        calm_by_model = reading.p_negative is not None and reading.emotion.level == 0
+        # the message model reads a threat word as one of its cues: a question about the channel
+        # that it still reads as calm threatens nothing; a stated intent always counts
+        asks_about_channel = (reading.p_negative is not None and reading.emotion.level == 0
+                              and _ASKS.search(text) is not None and _INTENT.search(text) is None)
         for hit in hits:
             kind = hit.spec.kind
             if kind is FlagKind.NEGATIVE_EMOTION or (kind, hit.term) in seen:
                 continue
-            if kind is FlagKind.ESCALATION_THREAT and calm_by_model:
+            if kind is FlagKind.ESCALATION_THREAT and asks_about_channel:
                 continue
             seen.add((kind, hit.term))
             span = item.folded.original_span(hit.start, hit.end)

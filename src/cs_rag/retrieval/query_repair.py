@@ -5,11 +5,15 @@ Three repairs, all conservative (a question that needs none is returned unchange
   that is neither a word of the knowledge nor a common Chinese word, but sounds exactly like one
   word of the knowledge (toneless pinyin), becomes that word;
 - shop shorthand typed in Latin letters (zfb, kd, yhq, tk): a shipped list of pinyin
-  abbreviations (`data/shorthand.txt`), applied to whole words not touching a digit (5mm, 5th
-  stay), and only towards words the knowledge uses: each of the word's tokens is in its
-  vocabulary (an English knowledge base keeps "th" and "dd");
-- words typed in toneless pinyin (tousu -> 投诉, tuikuan -> 退款): a Latin word of 4 or more
-  letters that is not a word of the knowledge and spells the sound of exactly one of its words.
+  abbreviations (`data/shorthand.txt`), case ignored, and only towards words the knowledge
+  uses: each of the word's tokens is in its vocabulary (an English knowledge base keeps "th"
+  and "dd");
+- words typed in toneless pinyin (tousu -> 投诉, Tuikuan -> 退款): a Latin word of 4 or more
+  letters, in a question with Chinese in it or alone, that is not a word of the knowledge and
+  spells the sound of exactly one of its 2-4 character words (an English sentence is left alone:
+  "name" spells 那么).
+Latin words are repaired only standing alone: not touching a digit, "_", "@" or "-", nor a "."
+inside a domain (qq.com).
 """
 
 from __future__ import annotations
@@ -24,8 +28,11 @@ from cs_rag.reading import shipped_lines
 from cs_rag.text import Tokenizer, normalize
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
-_LATIN_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,5}(?![A-Za-z0-9])")
-_PINYIN_WORD = re.compile(r"(?<![A-Za-z0-9])[a-z]{4,}(?![A-Za-z0-9])")
+# a Latin word standing alone: not part of a number, an address, a domain or a code (8mm,
+# dd@qq.com, qq.com, tk_123, USB-DC); a full stop or a slash between words is punctuation
+_ALONE_BEFORE, _ALONE_AFTER = r"(?<![\w@-])(?<!\w\.)", r"(?![\w@-])(?!\.\w)"
+_LATIN_WORD = re.compile(_ALONE_BEFORE + r"[A-Za-z]{2,5}" + _ALONE_AFTER, re.ASCII)
+_PINYIN_WORD = re.compile(_ALONE_BEFORE + r"[A-Za-z]{4,}" + _ALONE_AFTER, re.ASCII)
 COMMON_WORD_FREQUENCY = 10   # jieba's dictionary count above which a run is a real word, left alone
 MIN_CHARS, MAX_CHARS = 2, 4
 
@@ -68,7 +75,8 @@ class QueryRepair:
     def repair(self, question: str) -> str:
         """`question` with its homophone typos, shorthand and pinyin replaced (see the module doc)."""
         text = _LATIN_WORD.sub(lambda m: self._shorthand.get(m.group(0).lower(), m.group(0)), question)
-        text = _PINYIN_WORD.sub(lambda m: self._by_spelling.get(m.group(0), m.group(0)), text)
+        if _CJK_RUN.search(text) or _PINYIN_WORD.fullmatch(text.strip()):   # never inside English
+            text = _PINYIN_WORD.sub(lambda m: self._by_spelling.get(m.group(0).lower(), m.group(0)), text)
         return _CJK_RUN.sub(lambda m: self._repair_run(m.group(0)), text)
 
     def _repair_run(self, run: str) -> str:
