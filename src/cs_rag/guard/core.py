@@ -219,15 +219,11 @@ class Guard:
         text, hits = item.text, item.hits
         flags: list[Flag] = []
         seen: set[tuple[FlagKind, str]] = set()
-        # the message model reads a threat word as one of its cues: a question about the channel
-        # that it still reads as calm threatens nothing; a stated intent always counts
-        asks_about_channel = (reading.p_negative is not None and reading.emotion.level == 0
-                              and _ASKS.search(text) is not None and _INTENT.search(text) is None)
         for hit in hits:
             kind = hit.spec.kind
             if kind is FlagKind.NEGATIVE_EMOTION or (kind, hit.term) in seen:
                 continue
-            if kind is FlagKind.ESCALATION_THREAT and asks_about_channel:
+            if kind is FlagKind.ESCALATION_THREAT and _calm_channel_question(text, reading):
                 continue
             seen.add((kind, hit.term))
             span = item.folded.original_span(hit.start, hit.end)
@@ -382,6 +378,14 @@ def default_guard() -> Guard:
         if _default is None:
             _default = Guard()
         return _default
+
+
+def _calm_channel_question(text: str, reading: Reading) -> bool:
+    """Whether a message with a threat word asks about the channel rather than threatens: the
+    message model (which reads the threat word as one of its cues) reads it as calm, it asks
+    something, and it states no intent."""
+    return (reading.p_negative is not None and reading.emotion.level == 0
+            and _ASKS.search(text) is not None and _INTENT.search(text) is None)
 
 
 def check_message(text: str, language: str | None = None) -> GuardResult:
